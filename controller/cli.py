@@ -1,0 +1,53 @@
+"""The ``hashpivot`` command line: one entry point, a subcommand per job."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+hashpivot: one power budget across Bitcoin miners and AI GPU nodes.
+
+Common jobs:
+  hashpivot sim deploy/examples/site-small.yaml        run a simulated site
+  hashpivot run deploy/examples/hashpivot-small.yaml   run the controller
+  hashpivot probe 10.0.0.21                            identify one device
+  hashpivot demo deploy/examples/hashpivot-small.yaml  both, with a live summary
+"""
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    parser = argparse.ArgumentParser(
+        prog="hashpivot", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("command", choices=["run", "sim", "probe", "demo"], help="what to do")
+    if not args or args[0] in {"-h", "--help"}:
+        parser.print_help()
+        return 0 if args else 2
+    command, rest = args[0], args[1:]
+    if command == "sim":
+        from simulators.cli import main as sim_main  # noqa: PLC0415 - the daemon never loads simulators
+
+        return sim_main(rest)
+    if command == "run":
+        from controller.app import main as run_main  # noqa: PLC0415
+
+        return run_main(rest)
+    if command == "probe":
+        from controller.probe import main as probe_main  # noqa: PLC0415
+
+        return probe_main(rest)
+    if command == "demo":
+        from controller.demo import main as demo_main  # noqa: PLC0415
+
+        return demo_main(rest)
+    parser.error(f"unknown command {command!r}")
+    return 2  # pragma: no cover - parser.error exits
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,76 @@
+"""The controller's domain model.
+
+Device identity and health live here; readings, commands and the model table
+are the drivers' frozen types, re-exported so that controller code (and the pure
+policy engine) has one place to import them from. Nothing here does I/O.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model
+from drivers.types import (
+    Command,
+    CommandOutcome,
+    Control,
+    DeviceEndpoint,
+    DeviceInfo,
+    HashBoard,
+    Make,
+    MiningState,
+    PowerMode,
+    Reboot,
+    SetPowerMode,
+    SetPowerTarget,
+    Sleep,
+    Telemetry,
+    Wake,
+)
+
+__all__ = [
+    "MODELS",
+    "Command",
+    "CommandOutcome",
+    "Control",
+    "DeviceEndpoint",
+    "DeviceIdentity",
+    "DeviceInfo",
+    "HashBoard",
+    "Health",
+    "Make",
+    "MiningState",
+    "ModelSpec",
+    "PowerMode",
+    "Reboot",
+    "SetPowerMode",
+    "SetPowerTarget",
+    "Sleep",
+    "Telemetry",
+    "UnknownModel",
+    "Wake",
+    "lookup_model",
+]
+
+
+class Health(enum.StrEnum):
+    """The controller's view of whether a device answers, not what it is doing."""
+
+    UNKNOWN = "unknown"  # not polled yet
+    HEALTHY = "healthy"
+    DEGRADED = "degraded"  # answered with errors, or failed once after being healthy
+    UNREACHABLE = "unreachable"  # failed several polls in a row
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceIdentity:
+    """Who a device is on the site: stable id, make, model, where it sits and listens."""
+
+    device_id: str
+    make: Make
+    model: str | None
+    endpoint: DeviceEndpoint
+    site: str
+    rack: str | None = None
+    position: str | None = None

@@ -1,0 +1,104 @@
+"""Async drivers for mining and AI hardware.
+
+The public surface is this module: the capability interface, the domain types,
+the exception tree, the model table and :func:`open_driver`. Make-specific
+packages (``drivers.antminer`` …) are implementation details.
+"""
+
+from __future__ import annotations
+
+from drivers.base import MinerDriver
+from drivers.errors import (
+    AuthError,
+    ConfigReadError,
+    ConnectionFailed,
+    DeviceBusy,
+    DeviceTimeout,
+    DriverError,
+    ProtocolError,
+    UnsupportedError,
+    WriteNotApplied,
+    WriteRejected,
+)
+from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model, normalise_model_name
+from drivers.settings import Credentials, DriverSettings
+from drivers.types import (
+    Command,
+    CommandOutcome,
+    Control,
+    DeviceEndpoint,
+    DeviceError,
+    DeviceInfo,
+    HashBoard,
+    Make,
+    MiningState,
+    PowerMode,
+    Reboot,
+    SetPowerMode,
+    SetPowerTarget,
+    Sleep,
+    Telemetry,
+    Wake,
+)
+
+__all__ = [
+    "MODELS",
+    "AuthError",
+    "Command",
+    "CommandOutcome",
+    "ConfigReadError",
+    "ConnectionFailed",
+    "Control",
+    "Credentials",
+    "DeviceBusy",
+    "DeviceEndpoint",
+    "DeviceError",
+    "DeviceInfo",
+    "DeviceTimeout",
+    "DriverError",
+    "DriverSettings",
+    "HashBoard",
+    "Make",
+    "MinerDriver",
+    "MiningState",
+    "ModelSpec",
+    "PowerMode",
+    "ProtocolError",
+    "Reboot",
+    "SetPowerMode",
+    "SetPowerTarget",
+    "Sleep",
+    "Telemetry",
+    "UnknownModel",
+    "UnsupportedError",
+    "Wake",
+    "WriteNotApplied",
+    "WriteRejected",
+    "detect_make",
+    "lookup_model",
+    "normalise_model_name",
+    "open_driver",
+]
+
+
+def open_driver(
+    make: Make,
+    endpoint: DeviceEndpoint,
+    *,
+    credentials: Credentials | None = None,
+    settings: DriverSettings | None = None,
+) -> MinerDriver:
+    """A driver for one device of a known make. Nothing is sent until it is used."""
+    settings = settings or DriverSettings()
+    if make is Make.ANTMINER:
+        from drivers.antminer.device import AntminerDriver  # noqa: PLC0415 - load makes on demand
+
+        return AntminerDriver(endpoint, credentials=credentials, settings=settings)
+    raise UnsupportedError(endpoint.host, f"no native driver for make {make.value!r} yet")
+
+
+async def detect_make(endpoint: DeviceEndpoint, settings: DriverSettings | None = None) -> Make:
+    """Identify which make answers at ``endpoint`` (used by ``hashpivot probe``)."""
+    from drivers.discovery import detect  # noqa: PLC0415
+
+    return await detect(endpoint, settings or DriverSettings())

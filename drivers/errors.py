@@ -1,0 +1,92 @@
+"""One exception tree for every driver.
+
+Every failure a device can cause ends in a subclass of :class:`DriverError` that
+carries the host and a short machine-readable ``code``; the controller counts
+errors by that code and turns them into device health. No driver returns a
+sentinel for a failure.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+__all__ = [
+    "AuthError",
+    "ConfigReadError",
+    "ConnectionFailed",
+    "DeviceBusy",
+    "DeviceTimeout",
+    "DriverError",
+    "ProtocolError",
+    "UnsupportedError",
+    "WriteNotApplied",
+    "WriteRejected",
+]
+
+
+class DriverError(Exception):
+    """Root of every error raised by :mod:`drivers`."""
+
+    code = "driver_error"
+
+    def __init__(self, host: str, message: str) -> None:
+        super().__init__(f"{host}: {message}")
+        self.host = host
+        self.message = message
+
+
+class ConnectionFailed(DriverError):
+    """The device refused or reset the connection, or could not be reached."""
+
+    code = "connection"
+
+
+class DeviceTimeout(DriverError, asyncio.TimeoutError):
+    """The device accepted but did not answer within the driver's deadline.
+
+    Also an :class:`asyncio.TimeoutError`, so generic timeout handling still works.
+    """
+
+    code = "timeout"
+
+
+class AuthError(DriverError):
+    """The device rejected the credentials, or the token expired and re-login failed."""
+
+    code = "auth"
+
+
+class ProtocolError(DriverError):
+    """The reply could not be framed or decoded, or had an unexpected shape."""
+
+    code = "protocol"
+
+
+class UnsupportedError(DriverError):
+    """The device, model or firmware has no such command or capability."""
+
+    code = "unsupported"
+
+
+class DeviceBusy(DriverError):
+    """The device answered that it is restarting or busy; try again later."""
+
+    code = "busy"
+
+
+class ConfigReadError(DriverError):
+    """A read-modify-write could not read the current configuration, so nothing was written."""
+
+    code = "config_read"
+
+
+class WriteRejected(DriverError):
+    """The device answered the write with an error status (for example: writes disabled)."""
+
+    code = "write_rejected"
+
+
+class WriteNotApplied(DriverError):
+    """The device acknowledged a write but reading it back shows it did not take effect."""
+
+    code = "not_applied"

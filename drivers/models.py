@@ -1,0 +1,133 @@
+"""Hardware models as data: one row per model, no class per model.
+
+Nameplate figures are the manufacturers' (see protocols.md §6); where a figure is
+an estimate the row says so. Controls say what the *stock* firmware lets us do.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from drivers.types import Control, Make
+
+__all__ = ["MODELS", "ModelSpec", "UnknownModel", "lookup_model", "normalise_model_name"]
+
+_MINER_BASE = frozenset({Control.SLEEP, Control.WAKE, Control.REBOOT, Control.POWER_MODE})
+_MINER_WITH_TARGET = _MINER_BASE | {Control.POWER_TARGET}
+_GPU_NODE = frozenset({Control.GPU_POWER_LIMIT, Control.DRAIN, Control.REBOOT})
+
+
+@dataclass(frozen=True, slots=True)
+class ModelSpec:
+    make: Make
+    model: str
+    nameplate_ths: float
+    nameplate_w: float
+    cooling: str  # "air" | "hydro" | "immersion"
+    boards: int
+    chips_per_board: int
+    fans: int
+    controls: frozenset[Control]
+    wake_to_hash_s: float  # typical time from wake to first share
+    wake_to_nameplate_s: float  # typical time from wake to settled hashrate
+    sleep_w: float  # residual draw while asleep (control board, idle fans)
+    power_target_min_w: float | None = None
+    power_target_max_w: float | None = None
+    estimated: bool = False  # True where a nameplate figure is an estimate
+
+    @property
+    def efficiency_j_per_th(self) -> float:
+        return self.nameplate_w / self.nameplate_ths if self.nameplate_ths else float("inf")
+
+    @property
+    def nameplate_hs(self) -> float:
+        return self.nameplate_ths * 1e12
+
+    def break_even_usd_per_mwh(self, hashprice_usd_per_ph_day: float) -> float:
+        """Power price above which this model loses money (domain.md)."""
+        return hashprice_usd_per_ph_day / (0.024 * self.efficiency_j_per_th)
+
+
+def _antminer(model: str, ths: float, watts: float, boards: int, chips: int, fans: int,
+              cooling: str = "air", *, estimated: bool = False) -> ModelSpec:
+    return ModelSpec(Make.ANTMINER, model, ths, watts, cooling, boards, chips, fans,
+                     _MINER_BASE, wake_to_hash_s=120, wake_to_nameplate_s=600, sleep_w=25,
+                     estimated=estimated)
+
+
+def _whatsminer(model: str, ths: float, watts: float, boards: int, chips: int, fans: int,
+                cooling: str = "air", *, estimated: bool = False) -> ModelSpec:
+    return ModelSpec(Make.WHATSMINER, model, ths, watts, cooling, boards, chips, fans,
+                     _MINER_WITH_TARGET, wake_to_hash_s=90, wake_to_nameplate_s=600, sleep_w=20,
+                     power_target_min_w=round(watts * 0.4), power_target_max_w=watts,
+                     estimated=estimated)
+
+
+def _auradine(model: str, ths: float, watts: float, boards: int, chips: int, fans: int,
+              cooling: str = "air", *, estimated: bool = False) -> ModelSpec:
+    return ModelSpec(Make.AURADINE, model, ths, watts, cooling, boards, chips, fans,
+                     _MINER_WITH_TARGET, wake_to_hash_s=60, wake_to_nameplate_s=300, sleep_w=60,
+                     power_target_min_w=round(watts * 0.3), power_target_max_w=watts,
+                     estimated=estimated)
+
+
+MODELS: tuple[ModelSpec, ...] = (
+    _antminer("S19j Pro", 100, 2950, 3, 126, 4, estimated=True),
+    _antminer("S19 Pro", 110, 3250, 3, 114, 4, estimated=True),
+    _antminer("S19 XP", 140, 3010, 3, 110, 4, estimated=True),
+    _antminer("S21", 200, 3500, 3, 108, 4),
+    _antminer("S21 XP", 270, 3645, 3, 91, 4),
+    _antminer("S21 Hydro", 335, 5360, 3, 216, 0, "hydro", estimated=True),
+    _antminer("S21+ Hydro", 319, 4785, 3, 95, 0, "hydro"),
+    _whatsminer("M30S++", 112, 3472, 3, 111, 2, estimated=True),
+    _whatsminer("M50S", 126, 3276, 3, 156, 2, estimated=True),
+    _whatsminer("M60S", 186, 3441, 3, 245, 2),
+    _whatsminer("M63S", 390, 7215, 4, 370, 0, "hydro", estimated=True),
+    _auradine("AT1500", 210, 3360, 3, 132, 4, estimated=True),
+    _auradine("AT2880", 270, 5000, 3, 132, 4, estimated=True),
+    _auradine("AH3880", 600, 8700, 3, 132, 0, "hydro", estimated=True),
+    ModelSpec(Make.GPU, "HGX H100 8-GPU", 0, 10200, "air", 0, 0, 0, _GPU_NODE,
+              wake_to_hash_s=420, wake_to_nameplate_s=600, sleep_w=2000,
+              power_target_min_w=8 * 200, power_target_max_w=8 * 700),
+    ModelSpec(Make.GPU, "HGX H200 8-GPU", 0, 10200, "air", 0, 0, 0, _GPU_NODE,
+              wake_to_hash_s=420, wake_to_nameplate_s=600, sleep_w=2000,
+              power_target_min_w=8 * 200, power_target_max_w=8 * 700),
+)
+
+
+class UnknownModel(KeyError):
+    """No row in the model table matches."""
+
+
+_VENDOR_PREFIX = re.compile(r"^(antminer|bitmain|whatsminer|microbt|auradine|teraflux)\s+", re.I)
+
+
+def normalise_model_name(raw: str) -> str:
+    """Reduce a reported model string to the table's key.
+
+    ``"Antminer S19j Pro (xp)"`` -> ``"S19J PRO"``; ``"M60S.VK30"``/``"M60S_VK30"`` -> ``"M60S"``.
+    """
+    name = raw.strip()
+    name = name.split(" (", 1)[0]
+    name = _VENDOR_PREFIX.sub("", name)
+    # Whatsminer reports the chip variant after a dot or underscore: M60S.VK30, M60S_VK30.
+    name = re.split(r"[._]V[A-Z]\d", name, maxsplit=1, flags=re.I)[0]
+    return " ".join(name.upper().split())
+
+
+_INDEX: dict[tuple[Make, str], ModelSpec] = {
+    (spec.make, normalise_model_name(spec.model)): spec for spec in MODELS
+}
+
+
+def lookup_model(make: Make, raw_model: str) -> ModelSpec:
+    try:
+        return _INDEX[(make, normalise_model_name(raw_model))]
+    except KeyError:
+        raise UnknownModel(f"{make.value} {raw_model!r} is not in the model table") from None
+
+
+def models_of(make: Make) -> Iterable[ModelSpec]:
+    return (spec for spec in MODELS if spec.make is make)

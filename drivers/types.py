@@ -1,0 +1,179 @@
+"""Domain types the drivers return: frozen, slotted, unit-explicit.
+
+Units are base units throughout: hashes per second, watts, degrees Celsius,
+revolutions per minute, seconds. Values a device does not report are ``None``,
+never zero, so a missing reading cannot pass for a real one.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+__all__ = [
+    "Command",
+    "CommandOutcome",
+    "Control",
+    "DeviceEndpoint",
+    "DeviceError",
+    "DeviceInfo",
+    "HashBoard",
+    "Make",
+    "MiningState",
+    "PowerMode",
+    "Reboot",
+    "SetPowerMode",
+    "SetPowerTarget",
+    "Sleep",
+    "Telemetry",
+    "Wake",
+]
+
+
+class Make(enum.StrEnum):
+    ANTMINER = "antminer"
+    WHATSMINER = "whatsminer"
+    AURADINE = "auradine"
+    GPU = "gpu"
+
+
+class MiningState(enum.StrEnum):
+    """What the device is doing, as far as its replies tell."""
+
+    HASHING = "hashing"
+    SLEEPING = "sleeping"  # commanded off; control board alive
+    STARTING = "starting"  # woken, booting or ramping, below its settled hashrate
+    FAULT = "fault"  # on, but not hashing and not asked to sleep
+    UNKNOWN = "unknown"
+
+
+class PowerMode(enum.StrEnum):
+    NORMAL = "normal"
+    LOW = "low"
+    HIGH = "high"
+    SLEEP = "sleep"
+
+
+class Control(enum.StrEnum):
+    """Levers a model offers; the model table lists which each model has."""
+
+    SLEEP = "sleep"
+    WAKE = "wake"
+    POWER_MODE = "power_mode"
+    POWER_TARGET = "power_target"
+    REBOOT = "reboot"
+    GPU_POWER_LIMIT = "gpu_power_limit"
+    DRAIN = "drain"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceEndpoint:
+    """Where a device listens. Ports default to the makes' standard ones."""
+
+    host: str
+    ports: tuple[tuple[str, int], ...] = ()
+
+    def port(self, name: str, default: int) -> int:
+        for key, value in self.ports:
+            if key == name:
+                return value
+        return default
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceInfo:
+    make: Make
+    model: str
+    firmware: str | None = None
+    serial: str | None = None
+    mac: str | None = None
+    hostname: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class HashBoard:
+    index: int
+    hashrate_hs: float | None
+    chips: int | None = None
+    board_temp_c: float | None = None
+    chip_temp_c: float | None = None
+    serial: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceError:
+    code: str
+    message: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Telemetry:
+    """One reading of one device."""
+
+    taken_at: float  # unix seconds, from the controller's clock
+    mining_state: MiningState
+    hashrate_hs: float | None
+    power_w: float | None
+    power_estimated: bool = False  # True where the firmware reports no power and it was derived
+    power_limit_w: float | None = None
+    power_mode: PowerMode | None = None
+    nameplate_hashrate_hs: float | None = None
+    board_temps_c: tuple[float, ...] = ()
+    chip_temps_c: tuple[float, ...] = ()
+    inlet_temp_c: float | None = None
+    fans_rpm: tuple[int, ...] = ()
+    boards: tuple[HashBoard, ...] = ()
+    uptime_s: float | None = None
+    errors: tuple[DeviceError, ...] = ()
+
+    @property
+    def max_temp_c(self) -> float | None:
+        temps = self.chip_temps_c or self.board_temps_c
+        return max(temps) if temps else None
+
+
+# Commands -----------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Sleep:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Wake:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class SetPowerMode:
+    mode: PowerMode
+
+
+@dataclass(frozen=True, slots=True)
+class SetPowerTarget:
+    watts: float
+
+
+@dataclass(frozen=True, slots=True)
+class Reboot:
+    pass
+
+
+Command = Sleep | Wake | SetPowerMode | SetPowerTarget | Reboot
+
+
+@dataclass(frozen=True, slots=True)
+class CommandOutcome:
+    """What a write did, after the driver read the setting back.
+
+    ``applied`` is the device's own configuration as read back; the physical
+    effect (hashrate and power falling or rising) takes longer and is confirmed
+    by later telemetry, by the controller.
+    """
+
+    command: Command
+    applied: bool
+    detail: str = ""
+    substituted: Command | None = None  # the nearest command used when the asked one is unsupported
+    notes: tuple[str, ...] = field(default_factory=tuple)
