@@ -22,7 +22,9 @@ Common jobs:
 def main(argv: Sequence[str] | None = None) -> int:
     args = list(sys.argv[1:] if argv is None else argv)
     parser = argparse.ArgumentParser(
-        prog="hashpivot", description=_DESCRIPTION, formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="hashpivot",
+        description=_DESCRIPTION,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("command", choices=["run", "sim", "probe", "demo"], help="what to do")
     if not args or args[0] in {"-h", "--help"}:

@@ -50,27 +50,92 @@ class ModelSpec:
         return hashprice_usd_per_ph_day / (0.024 * self.efficiency_j_per_th)
 
 
-def _antminer(model: str, ths: float, watts: float, boards: int, chips: int, fans: int,
-              cooling: str = "air", *, estimated: bool = False) -> ModelSpec:
-    return ModelSpec(Make.ANTMINER, model, ths, watts, cooling, boards, chips, fans,
-                     _MINER_BASE, wake_to_hash_s=120, wake_to_nameplate_s=600, sleep_w=25,
-                     estimated=estimated)
+def _antminer(
+    model: str,
+    ths: float,
+    watts: float,
+    boards: int,
+    chips: int,
+    fans: int,
+    cooling: str = "air",
+    *,
+    estimated: bool = False,
+) -> ModelSpec:
+    return ModelSpec(
+        Make.ANTMINER,
+        model,
+        ths,
+        watts,
+        cooling,
+        boards,
+        chips,
+        fans,
+        _MINER_BASE,
+        wake_to_hash_s=120,
+        wake_to_nameplate_s=600,
+        sleep_w=25,
+        estimated=estimated,
+    )
 
 
-def _whatsminer(model: str, ths: float, watts: float, boards: int, chips: int, fans: int,
-                cooling: str = "air", *, estimated: bool = False) -> ModelSpec:
-    return ModelSpec(Make.WHATSMINER, model, ths, watts, cooling, boards, chips, fans,
-                     _MINER_WITH_TARGET, wake_to_hash_s=90, wake_to_nameplate_s=600, sleep_w=20,
-                     power_target_min_w=round(watts * 0.4), power_target_max_w=watts,
-                     estimated=estimated)
+def _whatsminer(
+    model: str,
+    ths: float,
+    watts: float,
+    boards: int,
+    chips: int,
+    fans: int,
+    cooling: str = "air",
+    *,
+    estimated: bool = False,
+) -> ModelSpec:
+    return ModelSpec(
+        Make.WHATSMINER,
+        model,
+        ths,
+        watts,
+        cooling,
+        boards,
+        chips,
+        fans,
+        _MINER_WITH_TARGET,
+        wake_to_hash_s=90,
+        wake_to_nameplate_s=600,
+        sleep_w=20,
+        power_target_min_w=round(watts * 0.4),
+        power_target_max_w=watts,
+        estimated=estimated,
+    )
 
 
-def _auradine(model: str, ths: float, watts: float, boards: int, chips: int, fans: int,
-              cooling: str = "air", *, estimated: bool = False) -> ModelSpec:
-    return ModelSpec(Make.AURADINE, model, ths, watts, cooling, boards, chips, fans,
-                     _MINER_WITH_TARGET, wake_to_hash_s=60, wake_to_nameplate_s=300, sleep_w=60,
-                     power_target_min_w=round(watts * 0.3), power_target_max_w=watts,
-                     estimated=estimated)
+def _auradine(
+    model: str,
+    ths: float,
+    watts: float,
+    boards: int,
+    chips: int,
+    fans: int,
+    cooling: str = "air",
+    *,
+    estimated: bool = False,
+) -> ModelSpec:
+    return ModelSpec(
+        Make.AURADINE,
+        model,
+        ths,
+        watts,
+        cooling,
+        boards,
+        chips,
+        fans,
+        _MINER_WITH_TARGET,
+        wake_to_hash_s=60,
+        wake_to_nameplate_s=300,
+        sleep_w=60,
+        power_target_min_w=round(watts * 0.3),
+        power_target_max_w=watts,
+        estimated=estimated,
+    )
 
 
 MODELS: tuple[ModelSpec, ...] = (
@@ -88,12 +153,38 @@ MODELS: tuple[ModelSpec, ...] = (
     _auradine("AT1500", 210, 3360, 3, 132, 4, estimated=True),
     _auradine("AT2880", 270, 5000, 3, 132, 4, estimated=True),
     _auradine("AH3880", 600, 8700, 3, 132, 0, "hydro", estimated=True),
-    ModelSpec(Make.GPU, "HGX H100 8-GPU", 0, 10200, "air", 0, 0, 0, _GPU_NODE,
-              wake_to_hash_s=420, wake_to_nameplate_s=600, sleep_w=2000,
-              power_target_min_w=8 * 200, power_target_max_w=8 * 700),
-    ModelSpec(Make.GPU, "HGX H200 8-GPU", 0, 10200, "air", 0, 0, 0, _GPU_NODE,
-              wake_to_hash_s=420, wake_to_nameplate_s=600, sleep_w=2000,
-              power_target_min_w=8 * 200, power_target_max_w=8 * 700),
+    ModelSpec(
+        Make.GPU,
+        "HGX H100 8-GPU",
+        0,
+        10200,
+        "air",
+        0,
+        0,
+        0,
+        _GPU_NODE,
+        wake_to_hash_s=420,
+        wake_to_nameplate_s=600,
+        sleep_w=2000,
+        power_target_min_w=8 * 200,
+        power_target_max_w=8 * 700,
+    ),
+    ModelSpec(
+        Make.GPU,
+        "HGX H200 8-GPU",
+        0,
+        10200,
+        "air",
+        0,
+        0,
+        0,
+        _GPU_NODE,
+        wake_to_hash_s=420,
+        wake_to_nameplate_s=600,
+        sleep_w=2000,
+        power_target_min_w=8 * 200,
+        power_target_max_w=8 * 700,
+    ),
 )
 
 
