@@ -1,0 +1,48 @@
+"""The controller's HTTP surface: Prometheus metrics and a read-only status view."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+
+from controller.fleet import Fleet
+from controller.integrations.metrics import ControllerMetrics
+
+__all__ = ["build_app", "fleet_status"]
+
+
+def fleet_status(fleet: Fleet) -> dict[str, Any]:
+    """A JSON-ready summary: devices by health and mining state, site totals."""
+    hashrate, power = fleet.totals()
+    by_state: dict[str, int] = {}
+    for record in fleet:
+        state = record.telemetry.mining_state.value if record.telemetry else "unknown"
+        by_state[state] = by_state.get(state, 0) + 1
+    return {
+        "site": fleet.site,
+        "devices": len(fleet),
+        "by_health": {health.value: count for health, count in fleet.by_health().items()},
+        "by_state": dict(sorted(by_state.items())),
+        "hashrate_hs": hashrate,
+        "power_w": power,
+    }
+
+
+def build_app(fleet: Fleet, metrics: ControllerMetrics) -> web.Application:
+    async def get_metrics(_: web.Request) -> web.Response:
+        body = generate_latest(metrics.registry)
+        return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
+
+    async def get_status(_: web.Request) -> web.Response:
+        return web.json_response(fleet_status(fleet))
+
+    async def get_health(_: web.Request) -> web.Response:
+        return web.json_response({"status": "ok"})
+
+    app = web.Application()
+    app.router.add_get("/metrics", get_metrics)
+    app.router.add_get("/api/v1/status", get_status)
+    app.router.add_get("/healthz", get_health)
+    return app

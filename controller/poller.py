@@ -1,0 +1,101 @@
+"""Polls every device each interval, concurrently and bounded, into the fleet record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller.fleet import DeviceRecord, Fleet
+from drivers import DeviceTimeout, DriverError
+
+__all__ = ["PollStats", "Poller"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class PollStats:
+    """The controller's own numbers, read by the metrics collector."""
+
+    sweeps: int = 0
+    last_sweep_s: float = 0.0
+    last_sweep_at: float = 0.0
+    errors_by_kind: Counter[str] = field(default_factory=Counter)
+
+
+class Poller:
+    def __init__(
+        self,
+        fleet: Fleet,
+        *,
+        concurrency: int,
+        timeout_s: float,
+        unreachable_after: int,
+        stats: PollStats | None = None,
+        observe_sweep: Callable[[float], None] | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.stats = stats or PollStats()
+        self._semaphore = asyncio.Semaphore(concurrency)
+        self._timeout_s = timeout_s
+        self._unreachable_after = unreachable_after
+        self._observe_sweep = observe_sweep
+
+    async def sweep(self) -> None:
+        """Read every device once. Never raises for a device's failure."""
+        started = time.perf_counter()
+        async with asyncio.TaskGroup() as group:
+            for record in self.fleet:
+                group.create_task(self._poll(record), name=f"poll {record.identity.device_id}")
+        elapsed = time.perf_counter() - started
+        self.stats.sweeps += 1
+        self.stats.last_sweep_s = elapsed
+        self.stats.last_sweep_at = time.time()
+        if self._observe_sweep is not None:
+            self._observe_sweep(elapsed)
+
+    async def _poll(self, record: DeviceRecord) -> None:
+        async with self._semaphore:
+            try:
+                # The drivers bound each request; this bounds a read of several requests.
+                async with asyncio.timeout(self._timeout_s):
+                    if record.info is None:
+                        record.info = await record.driver.identify()
+                    telemetry = await record.driver.read()
+            except DriverError as exc:
+                self._failed(record, exc)
+            except TimeoutError:
+                self._failed(
+                    record,
+                    DeviceTimeout(
+                        record.identity.endpoint.host,
+                        f"no complete reading in {self._timeout_s:g} s",
+                    ),
+                )
+            else:
+                record.record_success(telemetry)
+
+    def _failed(self, record: DeviceRecord, error: DriverError) -> None:
+        self.stats.errors_by_kind[error.code] += 1
+        record.record_failure(error, self._unreachable_after)
+
+    async def run(self, interval_s: float, stop: asyncio.Event) -> None:
+        """Sweep every ``interval_s`` until ``stop`` is set; a slow sweep delays the next."""
+        while not stop.is_set():
+            started = time.monotonic()
+            await self.sweep()
+            remaining = interval_s - (time.monotonic() - started)
+            if remaining <= 0:
+                log.warning(
+                    "sweep took %.1f s, longer than the %.1f s interval",
+                    time.monotonic() - started,
+                    interval_s,
+                )
+                continue
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=remaining)

@@ -1,0 +1,147 @@
+"""``hashpivot probe``: identify one device and print its reading as one JSON object.
+
+The operator's first command on a new site: it answers "what is at this address,
+and can hashpivot talk to it?" with no configuration file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import sys
+from collections.abc import Sequence
+from dataclasses import asdict
+from typing import Any
+
+from controller.errors import ConfigError
+from controller.logs import configure_logging
+from controller.settings import CredentialsConfig
+from drivers import (
+    ConnectionFailed,
+    DeviceEndpoint,
+    DeviceInfo,
+    DriverError,
+    DriverSettings,
+    Make,
+    Telemetry,
+    UnsupportedError,
+    detect_make,
+    open_driver,
+)
+
+__all__ = ["main", "probe"]
+
+
+def _port(text: str) -> tuple[str, int]:
+    name, sep, number = text.partition("=")
+    if not sep or not name or not number.isdigit() or not 0 < int(number) < 65536:
+        raise argparse.ArgumentTypeError(f"{text!r}: expected NAME=PORT, for example web=10080")
+    return name, int(number)
+
+
+def _snapshot(info: DeviceInfo, telemetry: Telemetry) -> dict[str, Any]:
+    return {
+        "make": info.make.value,
+        "model": info.model,
+        "firmware": info.firmware,
+        "serial": info.serial,
+        "mac": info.mac,
+        "hostname": info.hostname,
+        "mining_state": telemetry.mining_state.value,
+        "hashrate_hs": telemetry.hashrate_hs,
+        "nameplate_hashrate_hs": telemetry.nameplate_hashrate_hs,
+        "power_w": telemetry.power_w,
+        "power_estimated": telemetry.power_estimated,
+        "power_limit_w": telemetry.power_limit_w,
+        "power_mode": telemetry.power_mode.value if telemetry.power_mode else None,
+        "temperatures_c": {
+            "boards": list(telemetry.board_temps_c),
+            "chips": list(telemetry.chip_temps_c),
+            "inlet": telemetry.inlet_temp_c,
+        },
+        "fans_rpm": list(telemetry.fans_rpm),
+        "boards": [asdict(board) for board in telemetry.boards],
+        "uptime_s": telemetry.uptime_s,
+        "errors": [asdict(error) for error in telemetry.errors],
+        "taken_at": telemetry.taken_at,
+    }
+
+
+async def probe(
+    endpoint: DeviceEndpoint,
+    make: Make | None,
+    login: CredentialsConfig,
+    settings: DriverSettings,
+) -> dict[str, Any]:
+    make = make or await detect_make(endpoint, settings)
+    credentials = login.resolve(make)
+    driver = open_driver(make, endpoint, credentials=credentials, settings=settings)
+    try:
+        info = await driver.identify()
+        telemetry = await driver.read()
+    finally:
+        await driver.close()
+    return _snapshot(info, telemetry)
+
+
+def main(argv: Sequence[str]) -> int:
+    parser = argparse.ArgumentParser(
+        prog="hashpivot probe",
+        description="Identify the device at ADDRESS and print its telemetry as one JSON object "
+        "(hashrate in H/s, power in W, temperatures in Celsius).",
+        epilog="Examples:\n  hashpivot probe 10.0.0.21\n"
+        "  hashpivot probe 127.0.1.5 --make antminer --port web=10080\n"
+        "Exit status: 0 read, 3 nothing answered, 4 not supported, 5 other device error.",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("address", help="IP address or host name of the device")
+    parser.add_argument(
+        "--make",
+        choices=[make.value for make in Make if make is not Make.GPU],
+        help="skip detection and use this make's driver",
+    )
+    parser.add_argument(
+        "--port",
+        action="append",
+        type=_port,
+        default=[],
+        metavar="NAME=PORT",
+        help="non-standard port, e.g. web=10080 or rpc=14028 (repeatable)",
+    )
+    parser.add_argument("--username", help="login name (default: the make's factory default)")
+    parser.add_argument(
+        "--password",
+        help="password (default: $HASHPIVOT_<MAKE>_PASSWORD, else the make's factory default)",
+    )
+    parser.add_argument(
+        "--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)"
+    )
+    args = parser.parse_args(argv)
+    configure_logging("warning")
+    endpoint = DeviceEndpoint(args.address, tuple(sorted(args.port)))
+    make = Make(args.make) if args.make else None
+    login = CredentialsConfig(username=args.username, password=args.password)
+    settings = DriverSettings(connect_timeout_s=args.timeout, read_timeout_s=args.timeout)
+    try:
+        result = asyncio.run(probe(endpoint, make, login, settings))
+    except ConnectionFailed as exc:
+        print(
+            f"hashpivot probe: nothing answered at {args.address}: {exc.message}", file=sys.stderr
+        )
+        return 3
+    except UnsupportedError as exc:
+        print(
+            f"hashpivot probe: {args.address} is not a supported device: {exc.message}",
+            file=sys.stderr,
+        )
+        return 4
+    except ConfigError as exc:
+        print(f"hashpivot probe: {exc}", file=sys.stderr)
+        return 2
+    except DriverError as exc:
+        print(f"hashpivot probe: {args.address}: {exc.code}: {exc.message}", file=sys.stderr)
+        return 5
+    json.dump(result, sys.stdout, indent=2)
+    sys.stdout.write("\n")
+    return 0
