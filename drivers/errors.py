@@ -12,9 +12,11 @@ import asyncio
 
 __all__ = [
     "AuthError",
+    "CommandDenied",
     "ConfigReadError",
     "ConnectionFailed",
     "DeviceBusy",
+    "DeviceStatusError",
     "DeviceTimeout",
     "DriverError",
     "ProtocolError",
@@ -90,3 +92,46 @@ class WriteNotApplied(DriverError):
     """The device acknowledged a write but reading it back shows it did not take effect."""
 
     code = "not_applied"
+
+
+class DeviceStatusError(DriverError):
+    """The device answered with an error status of its own (RPC E/W/F, a CGI failure).
+
+    ``device_code`` and ``device_msg`` are the device's words, kept for logs and
+    for callers that must tell one firmware refusal from another.
+    """
+
+    code = "device_status"
+
+    def __init__(
+        self,
+        host: str,
+        message: str,
+        *,
+        device_code: int | str | None = None,
+        device_msg: str = "",
+    ) -> None:
+        super().__init__(host, message)
+        self.device_code = device_code
+        self.device_msg = device_msg
+
+
+class CommandDenied(UnsupportedError):
+    """The device refused a command it knows but does not allow here (cgminer code 45).
+
+    Stock Antminer firmware only opens five read commands on its RPC port.
+    """
+
+    code = "denied"
+
+    def __init__(
+        self,
+        host: str,
+        message: str,
+        *,
+        device_code: int | str | None = None,
+        device_msg: str = "",
+    ) -> None:
+        super().__init__(host, message)
+        self.device_code = device_code
+        self.device_msg = device_msg

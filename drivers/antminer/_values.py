@@ -1,0 +1,136 @@
+"""Field coercion for Antminer replies: one place that knows how values go wrong.
+
+Firmware writes numbers as numbers or as strings, marks absent values with
+``""``, ``0`` or ``"0-0-0-0"``, and names hashrate units in a separate field.
+Each helper returns ``None`` for absent and raises :class:`ProtocolError` for a
+value of the wrong kind, so no ``KeyError``/``TypeError``/``ValueError`` escapes.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from typing import Any
+
+from drivers.errors import ProtocolError
+
+__all__ = [
+    "as_dict",
+    "as_list",
+    "opt_bool",
+    "opt_float",
+    "opt_int",
+    "opt_str",
+    "rate_multiplier",
+    "sensor_temps",
+]
+
+_RATE_UNITS = {"H": 1.0, "KH": 1e3, "MH": 1e6, "GH": 1e9, "TH": 1e12, "PH": 1e15, "EH": 1e18}
+
+
+def as_dict(host: str, value: Any, what: str) -> Mapping[str, Any]:
+    if not isinstance(value, dict):
+        raise ProtocolError(host, f"{what} is {type(value).__name__}, expected an object")
+    return value
+
+
+def as_list(host: str, value: Any, what: str) -> list[Any]:
+    if not isinstance(value, list):
+        raise ProtocolError(host, f"{what} is {type(value).__name__}, expected a list")
+    return value
+
+
+def _finite(host: str, number: float, key: str) -> float:
+    if not math.isfinite(number):
+        raise ProtocolError(host, f"{key} is not a finite number: {number!r}")
+    return number
+
+
+def opt_float(host: str, obj: Mapping[str, Any], key: str) -> float | None:
+    value = obj.get(key)
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        raise ProtocolError(host, f"{key} is a boolean, expected a number")
+    if isinstance(value, int | float):
+        return _finite(host, float(value), key)
+    if isinstance(value, str):
+        try:
+            return _finite(host, float(value.strip()), key)
+        except ValueError:
+            raise ProtocolError(host, f"{key} is not a number: {value[:40]!r}") from None
+    raise ProtocolError(host, f"{key} is {type(value).__name__}, expected a number")
+
+
+def opt_int(host: str, obj: Mapping[str, Any], key: str) -> int | None:
+    number = opt_float(host, obj, key)
+    return None if number is None else int(number)
+
+
+def opt_str(host: str, obj: Mapping[str, Any], key: str) -> str | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise ProtocolError(host, f"{key} is {type(value).__name__}, expected a string")
+
+
+def opt_bool(host: str, obj: Mapping[str, Any], key: str) -> bool | None:
+    value = obj.get(key)
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return value
+    if value == "true":
+        return True
+    if value == "false":
+        return False
+    raise ProtocolError(host, f"{key} is {value!r}, expected a boolean")
+
+
+def rate_multiplier(host: str, unit: Any, default: str = "GH") -> float:
+    """H/s per unit of a reply's hashrates; ``"GH"`` and ``"GH/s"`` both mean 1e9."""
+    if unit is None or unit == "":
+        unit = default
+    if not isinstance(unit, str):
+        raise ProtocolError(host, f"rate_unit is {type(unit).__name__}, expected a string")
+    key = unit.strip().upper().removesuffix("/S").removesuffix("S")
+    try:
+        return _RATE_UNITS[key]
+    except KeyError:
+        raise ProtocolError(host, f"unknown hashrate unit {unit[:20]!r}") from None
+
+
+def sensor_temps(host: str, value: Any, key: str) -> tuple[float, ...]:
+    """Non-zero readings from ``"61-44-63-64"``, ``[61, 44, 63, 64]`` or a bare number.
+
+    Zero (and ``"0-0-0-0"``, ``""``) is how the firmware says a sensor is absent.
+    """
+    if value is None or value == "":
+        return ()
+    if isinstance(value, bool):
+        raise ProtocolError(host, f"{key} is a boolean, expected temperatures")
+    if isinstance(value, int | float):
+        parts: list[Any] = [value]
+    elif isinstance(value, str):
+        parts = value.split("-")
+    elif isinstance(value, list):
+        parts = value
+    else:
+        raise ProtocolError(host, f"{key} is {type(value).__name__}, expected temperatures")
+    temps: list[float] = []
+    for part in parts:
+        if part == "":
+            continue  # "-5-40": a negative reading loses its sign here, which errs warm
+        if isinstance(part, bool) or not isinstance(part, int | float | str):
+            raise ProtocolError(host, f"{key} holds {type(part).__name__}, expected numbers")
+        try:
+            reading = float(part)
+        except ValueError:
+            raise ProtocolError(host, f"{key} is not a temperature list: {value!r:.40}") from None
+        if reading and math.isfinite(reading):
+            temps.append(reading)
+    return tuple(temps)

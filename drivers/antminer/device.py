@@ -1,0 +1,320 @@
+"""The stock-firmware Antminer as a :class:`drivers.base.MinerDriver`.
+
+Reads take two concurrent requests over the kept-alive digest session:
+``stats.cgi`` (rates, fans, chains and the work mode, which is what tells a
+sleeping unit from a broken one) and ``summary.cgi`` (the firmware's own health
+flags). Firmware without ``stats.cgi`` falls back, once and for good, to RPC
+``stats+summary`` plus ``get_miner_conf`` for the mode.
+
+Writes go through set_miner_conf as a read-modify-write of the whole config and
+are confirmed by reading the config back. Stock firmware reports no power, so
+power is estimated from the model table and flagged ``power_estimated``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import MutableMapping
+from dataclasses import replace
+from typing import Any
+
+from drivers.antminer.api import AntminerApi
+from drivers.antminer.protocol import MinerConf, StatsReading, SummaryReading, WorkMode
+from drivers.antminer.state import estimate_power, mining_state, power_mode
+from drivers.antminer.transport import WebTransport
+from drivers.cgminer import CgminerRpc, RpcTransport
+from drivers.cgminer.aio import gather_pair
+from drivers.errors import (
+    ConfigReadError,
+    DriverError,
+    ProtocolError,
+    UnsupportedError,
+    WriteNotApplied,
+)
+from drivers.models import ModelSpec, UnknownModel, lookup_model
+from drivers.settings import Credentials, DriverSettings
+from drivers.types import (
+    Command,
+    CommandOutcome,
+    Control,
+    DeviceEndpoint,
+    DeviceError,
+    DeviceInfo,
+    Make,
+    MiningState,
+    PowerMode,
+    Reboot,
+    SetPowerMode,
+    SetPowerTarget,
+    Sleep,
+    Telemetry,
+    Wake,
+)
+
+__all__ = ["AntminerDriver"]
+
+_log = logging.getLogger(__name__)
+
+_DEFAULT_CREDENTIALS = Credentials("root", "root")
+_STOCK_CONTROLS = frozenset({Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.REBOOT})
+_MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
+
+
+class _DeviceLog(logging.LoggerAdapter[logging.Logger]):
+    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
+        return f"antminer {self.extra['host'] if self.extra else '?'}: {msg}", kwargs
+
+
+class AntminerDriver:
+    """One stock Antminer (S19 and S21 families)."""
+
+    make = Make.ANTMINER
+
+    def __init__(
+        self,
+        endpoint: DeviceEndpoint,
+        *,
+        credentials: Credentials | None = None,
+        settings: DriverSettings | None = None,
+    ) -> None:
+        settings = settings or DriverSettings()
+        self.endpoint = endpoint
+        host = endpoint.host
+        web = WebTransport(
+            host, endpoint.port("web", 80), credentials or _DEFAULT_CREDENTIALS, settings
+        )
+        rpc = RpcTransport(
+            host,
+            endpoint.port("rpc", 4028),
+            connect_timeout_s=settings.connect_timeout_s,
+            read_timeout_s=settings.read_timeout_s,
+        )
+        self._api = AntminerApi(web, CgminerRpc(rpc))
+        self._log = _DeviceLog(_log, {"host": host})
+        self._info: DeviceInfo | None = None
+        self._spec: ModelSpec | None = None
+        self._web_stats = True  # False once the firmware turned out to lack stats.cgi
+        self._last_state: MiningState | None = None
+        self._last_failure: str | None = None
+        self._woke_at: float | None = None
+
+    @property
+    def spec(self) -> ModelSpec | None:
+        return self._spec
+
+    @property
+    def controls(self) -> frozenset[Control]:
+        return self._spec.controls if self._spec else _STOCK_CONTROLS
+
+    async def identify(self) -> DeviceInfo:
+        info = await self._api.system_info()
+        model = info.model
+        if model is None:
+            model = (await self._api.rpc_version()).model
+        if model is None:
+            raise ProtocolError(
+                self.endpoint.host, "neither get_system_info nor version names a model"
+            )
+        try:
+            self._spec = lookup_model(Make.ANTMINER, model)
+        except UnknownModel:
+            self._spec = None
+            self._log.warning(
+                "model %r is not in the model table; power will not be estimated", model
+            )
+        self._info = DeviceInfo(
+            make=Make.ANTMINER,
+            model=model,
+            firmware=info.firmware,
+            serial=info.serial,
+            mac=info.mac,
+            hostname=info.hostname,
+        )
+        return self._info
+
+    async def read(self) -> Telemetry:
+        try:
+            if self._info is None:
+                await self.identify()
+            stats, summary = await self._fetch()
+        except DriverError as exc:
+            if self._last_failure != exc.code:
+                self._log.warning("read failed: %s", exc.message)
+                self._last_failure = exc.code
+            raise
+        if self._last_failure is not None:
+            self._log.info("reading again after %s", self._last_failure)
+            self._last_failure = None
+        return self._telemetry(stats, summary)
+
+    async def _fetch(self) -> tuple[StatsReading, SummaryReading]:
+        if self._web_stats:
+            try:
+                return await gather_pair(self._api.web_stats(), self._api.web_summary())
+            except UnsupportedError:
+                self._log.info("no stats.cgi on this firmware; reading over RPC from now on")
+                self._web_stats = False
+        stats, summary = await self._api.rpc_stats_summary()
+        if stats.work_mode is None:
+            conf = await self._api.miner_conf()
+            stats = _with_mode(stats, conf.work_mode)
+        return stats, summary
+
+    def _telemetry(self, stats: StatsReading, summary: SummaryReading) -> Telemetry:
+        now = time.time()
+        spec = self._spec
+        hashrate = (
+            stats.hashrate_5s_hs if stats.hashrate_5s_hs is not None else summary.hashrate_5s_hs
+        )
+        nameplate = (
+            stats.nameplate_hs or summary.nameplate_hs or (spec.nameplate_hs if spec else None)
+        )
+        elapsed = stats.elapsed_s if stats.elapsed_s is not None else summary.elapsed_s
+        if stats.work_mode == WorkMode.SLEEP:
+            self._woke_at = None
+        elif self._last_state is MiningState.SLEEPING:
+            self._woke_at = time.monotonic()
+        state = mining_state(
+            stats.work_mode, hashrate, nameplate, elapsed, spec, self._since_wake()
+        )
+        if state is not self._last_state:
+            self._log.info(
+                "now %s (was %s)", state.value, self._last_state and self._last_state.value
+            )
+            self._last_state = state
+        if state is MiningState.HASHING:
+            self._woke_at = None
+        return Telemetry(
+            taken_at=now,
+            mining_state=state,
+            hashrate_hs=hashrate,
+            power_w=estimate_power(spec, state, hashrate),
+            power_estimated=spec is not None,
+            power_mode=power_mode(stats.work_mode),
+            nameplate_hashrate_hs=nameplate,
+            board_temps_c=tuple(b.board_temp_c for b in stats.boards if b.board_temp_c is not None),
+            chip_temps_c=tuple(b.chip_temp_c for b in stats.boards if b.chip_temp_c is not None),
+            fans_rpm=stats.fans_rpm,
+            boards=stats.boards,
+            uptime_s=elapsed,
+            errors=tuple(
+                DeviceError(code=f"{p.kind}:{p.code or p.status}", message=p.message)
+                for p in summary.problems
+            ),
+        )
+
+    def _since_wake(self) -> float | None:
+        return None if self._woke_at is None else time.monotonic() - self._woke_at
+
+    async def apply(self, command: Command) -> CommandOutcome:
+        if self._info is None:
+            await self.identify()
+        if isinstance(command, Reboot):
+            self._require(Control.REBOOT, command)
+            await self._api.reboot()
+            self._log.info("reboot acknowledged")
+            return CommandOutcome(command, applied=True, detail="reboot acknowledged")
+        target, substitute, note = self._target_mode(command)
+        return await self._write_mode(command, target, substitute, note)
+
+    def _require(self, control: Control, command: Command) -> None:
+        if control not in self.controls:
+            raise UnsupportedError(self.endpoint.host, f"{command!r} is not offered by this model")
+
+    def _target_mode(self, command: Command) -> tuple[int, Command | None, str]:
+        host = self.endpoint.host
+        if isinstance(command, Sleep):
+            self._require(Control.SLEEP, command)
+            return WorkMode.SLEEP, None, ""
+        if isinstance(command, Wake):
+            self._require(Control.WAKE, command)
+            return WorkMode.NORMAL, None, ""
+        if isinstance(command, SetPowerMode):
+            if command.mode is PowerMode.SLEEP:
+                self._require(Control.SLEEP, command)
+                return WorkMode.SLEEP, None, ""
+            self._require(Control.POWER_MODE, command)
+            if command.mode is PowerMode.HIGH:
+                # miner-mode 2 means different things on different models; never guess it.
+                normal = SetPowerMode(PowerMode.NORMAL)
+                return WorkMode.NORMAL, normal, "stock firmware has no dependable high mode"
+            return _MODE_VALUES[command.mode], None, ""
+        if isinstance(command, SetPowerTarget):
+            if Control.POWER_MODE not in self.controls or self._spec is None:
+                raise UnsupportedError(host, "no power target, and no model data to pick a mode")
+            mode = PowerMode.LOW if command.watts < self._spec.nameplate_w else PowerMode.NORMAL
+            note = (
+                f"stock firmware has no power target; {mode.value} mode is the nearest "
+                f"to {command.watts:.0f} W (nameplate {self._spec.nameplate_w:.0f} W)"
+            )
+            return _MODE_VALUES[mode], SetPowerMode(mode), note
+        raise UnsupportedError(host, f"unknown command {command!r}")
+
+    async def _write_mode(
+        self, command: Command, target: int, substitute: Command | None, note: str
+    ) -> CommandOutcome:
+        host = self.endpoint.host
+        notes = (note,) if note else ()
+        try:
+            before = await self._api.miner_conf()
+        except DriverError as exc:
+            raise ConfigReadError(
+                host, f"get_miner_conf failed, nothing written: {exc.message}"
+            ) from exc
+        if not before.has_pools:
+            raise ConfigReadError(host, "get_miner_conf returned no pools; refusing to write")
+        if before.work_mode == target:
+            return CommandOutcome(
+                command,
+                applied=True,
+                detail=f"already in work mode {target}",
+                substituted=substitute,
+                notes=notes,
+            )
+        await self._api.set_miner_conf(before.write_body(target))
+        after = await self._api.miner_conf()
+        return self._confirm(command, target, substitute, notes, before, after)
+
+    def _confirm(
+        self,
+        command: Command,
+        target: int,
+        substitute: Command | None,
+        notes: tuple[str, ...],
+        before: MinerConf,
+        after: MinerConf,
+    ) -> CommandOutcome:
+        if after.pools != before.pools:
+            self._log.warning("pool settings changed across the mode write")
+            notes += ("pool settings read back differently after the write",)
+        if after.work_mode is None:
+            return CommandOutcome(
+                command,
+                applied=False,
+                detail="firmware does not report its work mode; confirm by telemetry",
+                substituted=substitute,
+                notes=notes,
+            )
+        if after.work_mode != target:
+            raise WriteNotApplied(
+                self.endpoint.host,
+                f"set work mode {target}, device still reports {after.work_mode}",
+            )
+        self._log.info("work mode %s -> %s", before.work_mode, target)
+        if target != WorkMode.SLEEP and before.work_mode == WorkMode.SLEEP:
+            self._woke_at = time.monotonic()
+        return CommandOutcome(
+            command,
+            applied=True,
+            detail=f"work mode {target} confirmed",
+            substituted=substitute,
+            notes=notes,
+        )
+
+    async def close(self) -> None:
+        await self._api.close()
+
+
+def _with_mode(stats: StatsReading, mode: int | None) -> StatsReading:
+    return replace(stats, work_mode=mode)

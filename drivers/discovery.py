@@ -1,0 +1,160 @@
+"""Which make answers at an address: fingerprint what its ports say.
+
+Three probes run at once, each under the connect and read timeouts, and are
+judged in order of trust: the RPC ``version`` text on 4028, then a web 401 from
+an Antminer digest realm, then a Whatsminer API v3 frame on 4433. The first
+verdict wins and the remaining probes are cancelled.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import struct
+
+import aiohttp
+
+from drivers.cgminer import RpcTransport, request_bytes
+from drivers.errors import (
+    ConnectionFailed,
+    DeviceTimeout,
+    DriverError,
+    ProtocolError,
+    UnsupportedError,
+)
+from drivers.settings import DriverSettings
+from drivers.types import DeviceEndpoint, Make
+
+__all__ = ["classify_rpc_text", "detect"]
+
+_log = logging.getLogger(__name__)
+
+_RPC_MARKERS = (
+    (("BTMINER", "BITMICRO"), Make.WHATSMINER),
+    (("ANTMINER", "BMMINER"), Make.ANTMINER),
+    (("GCMINER", "FLUXOS"), Make.AURADINE),
+)
+_V3_MAX_FRAME = 1 << 20
+
+
+class _Unrecognised(Exception):
+    """A probe got an answer that names no make we know."""
+
+
+def classify_rpc_text(raw: bytes) -> Make | None:
+    text = raw.decode("utf-8", errors="replace").upper()
+    for markers, make in _RPC_MARKERS:
+        if any(marker in text for marker in markers):
+            return make
+    return None
+
+
+async def _probe_rpc(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
+    transport = RpcTransport(
+        endpoint.host,
+        endpoint.port("rpc", 4028),
+        connect_timeout_s=settings.connect_timeout_s,
+        read_timeout_s=settings.read_timeout_s,
+        max_reply_bytes=64 * 1024,
+    )
+    raw = await transport.exchange(request_bytes("version"))
+    make = classify_rpc_text(raw)
+    if make is None:
+        raise _Unrecognised(f"rpc version reply names no known miner: {raw[:80]!r}")
+    return make
+
+
+async def _probe_web(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
+    host = endpoint.host
+    port = endpoint.port("web", 80)
+    limits = aiohttp.ClientTimeout(
+        total=settings.connect_timeout_s + settings.read_timeout_s,
+        connect=settings.connect_timeout_s,
+        sock_read=settings.read_timeout_s,
+    )
+    try:
+        async with (
+            aiohttp.ClientSession(timeout=limits) as session,
+            session.get(f"http://{host}:{port}/", allow_redirects=False) as resp,
+        ):
+            challenge = resp.headers.get("WWW-Authenticate", "")
+            status = resp.status
+    except TimeoutError:
+        raise DeviceTimeout(host, f"web :{port} did not answer") from None
+    except aiohttp.ClientError as exc:
+        raise ConnectionFailed(host, f"web :{port}: {exc!r}") from exc
+    if status == 401 and 'realm="antminer' in challenge.lower():
+        return Make.ANTMINER
+    raise _Unrecognised(f"web :{port} answered {status} {challenge[:60]!r}")
+
+
+async def _probe_v3(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
+    host = endpoint.host
+    port = endpoint.port("v3", 4433)
+    try:
+        async with asyncio.timeout(settings.connect_timeout_s):
+            reader, writer = await asyncio.open_connection(host, port)
+    except TimeoutError:
+        raise DeviceTimeout(host, f"4433-style api :{port} connect timed out") from None
+    except OSError as exc:
+        raise ConnectionFailed(host, f"4433-style api :{port}: {exc}") from exc
+    try:
+        body = json.dumps({"cmd": "get.device.info"}).encode()
+        writer.write(struct.pack("<I", len(body)) + body)
+        async with asyncio.timeout(settings.read_timeout_s):
+            (length,) = struct.unpack("<I", await reader.readexactly(4))
+            if length > _V3_MAX_FRAME:
+                raise _Unrecognised(f":{port} announced a {length}-byte frame")
+            payload = await reader.readexactly(length)
+    except TimeoutError:
+        raise DeviceTimeout(host, f"4433-style api :{port} did not answer") from None
+    except (OSError, asyncio.IncompleteReadError) as exc:
+        raise ConnectionFailed(host, f"4433-style api :{port}: {exc!r}") from exc
+    finally:
+        writer.transport.abort()
+    try:
+        reply = json.loads(payload)
+    except (ValueError, RecursionError):
+        raise _Unrecognised(f":{port} frame is not JSON") from None
+    msg = reply.get("msg") if isinstance(reply, dict) else None
+    if isinstance(msg, dict) and "miner" in msg:
+        return Make.WHATSMINER
+    raise _Unrecognised(f":{port} frame is not a Whatsminer device.info")
+
+
+async def detect(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
+    """The make at ``endpoint``.
+
+    Raises :class:`ConnectionFailed` when nothing answers (refused or silent on
+    every port) and :class:`UnsupportedError` when something answers that is
+    not a make we know.
+    """
+    probes = [
+        asyncio.create_task(_probe_rpc(endpoint, settings), name=f"detect-rpc-{endpoint.host}"),
+        asyncio.create_task(_probe_web(endpoint, settings), name=f"detect-web-{endpoint.host}"),
+        asyncio.create_task(_probe_v3(endpoint, settings), name=f"detect-v3-{endpoint.host}"),
+    ]
+    answers: list[str] = []
+    silences: list[str] = []
+    try:
+        for probe in probes:
+            try:
+                return await probe
+            except _Unrecognised as exc:
+                answers.append(str(exc))
+            except ProtocolError as exc:  # garbled or oversized, but something is there
+                answers.append(exc.message)
+            except DriverError as exc:
+                silences.append(exc.message)
+    finally:
+        for probe in probes:
+            probe.cancel()
+        # Let cancelled probes unwind before returning so none outlives the call.
+        await asyncio.gather(*probes, return_exceptions=True)
+    if answers:
+        _log.debug("%s answers but is not recognised: %s", endpoint.host, answers)
+        raise UnsupportedError(
+            endpoint.host, "answers, but as no known make: " + "; ".join(answers)
+        )
+    raise ConnectionFailed(endpoint.host, "nothing answers: " + "; ".join(silences))
