@@ -1,0 +1,186 @@
+"""One simulated stock-firmware Antminer: state, its two services, scenario verbs."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import random
+from dataclasses import dataclass, field
+
+from simulators.antminer.models import AntminerModel
+from simulators.antminer.rpc import rpc_reply
+from simulators.antminer.state import DEFAULT_POOLS, AntminerQuirk, MinerConf
+from simulators.antminer.web import REALM, AntminerWeb
+from simulators.cgminer_rpc import CgminerRpcProtocol, StallProtocol
+from simulators.clock import SimClock
+from simulators.device import DeviceSnapshot, PoolEntry
+from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.httpserve import DigestAuth, HttpProtocol
+from simulators.physics import MinerPhysics, Phase, PhysicsSample, PhysicsSpec, Timings, WorkMode
+from simulators.ports import PortMap
+
+__all__ = ["AntminerDevice", "AntminerOptions", "ShareCounters"]
+
+_log = logging.getLogger(__name__)
+
+_SHARE_DIFFICULTY = 524288
+
+
+@dataclass(frozen=True, slots=True)
+class AntminerOptions:
+    quirks: frozenset[AntminerQuirk] = frozenset()
+    faults: tuple[Fault, ...] = ()
+    timings: Timings = field(default_factory=Timings)
+    # Real seconds set_miner_conf takes to answer; None: 20-35 simulated seconds with
+    # the slow_set_conf quirk, immediate without it.
+    set_conf_delay_s: float | None = None
+    username: str = "root"
+    password: str = "root"  # noqa: S105 - the stock default, which clients assume
+    pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
+    uptime_s: float = 3600.0
+    mode: WorkMode = WorkMode.NORMAL
+
+
+@dataclass(frozen=True, slots=True)
+class ShareCounters:
+    accepted: int
+    rejected: int
+    hardware_errors: int
+    getworks: int
+    best_share: int
+
+
+class AntminerDevice:
+    """A stock Antminer on one loopback address: CGMiner RPC plus the CGI web API."""
+
+    make = "antminer"
+
+    def __init__(
+        self,
+        address: str,
+        spec: AntminerModel,
+        clock: SimClock,
+        *,
+        ports: PortMap | None = None,
+        options: AntminerOptions | None = None,
+        seed: int = 0,
+    ) -> None:
+        self._address = str(ipaddress.IPv4Address(address))
+        self.spec = spec
+        self.clock = clock
+        self.options = options or AntminerOptions()
+        self.port_map = ports or PortMap()
+        self._rng = random.Random(seed)
+        self._faults = FaultSet(self._address, self.options.faults)
+        self.conf = MinerConf(pools=self.options.pools, work_mode=self.options.mode)
+        self.physics = MinerPhysics(
+            PhysicsSpec(spec.nameplate_hs, spec.nameplate_w, spec.boards, spec.fans),
+            clock,
+            timings=self.options.timings,
+            seed=seed,
+            uptime_s=self.options.uptime_s,
+            mode=self.options.mode,
+        )
+        self.auth = DigestAuth(REALM, self.options.username, self.options.password)
+        self.blinking = False
+        octets = ipaddress.IPv4Address(self._address).packed
+        self.mac = "02:48:50:" + ":".join(f"{b:02X}" for b in octets[1:])
+        self.serial = "HPSIM" + "".join(f"{b:03d}" for b in octets[1:])
+        self.hostname = "Antminer"
+        self.miner_id = hashlib.md5(self._address.encode()).hexdigest()[:16]
+        self._web = AntminerWeb(self)
+
+    # ---- SimDevice ------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def faults(self) -> FaultSet:
+        return self._faults
+
+    @property
+    def pools(self) -> tuple[PoolEntry, ...]:
+        return self.conf.pools
+
+    def ports(self) -> tuple[int, ...]:
+        return (self.port_map.rpc, self.port_map.web)
+
+    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
+        if self._faults.has(FaultKind.REFUSE):
+            return None
+        phase = self.physics.phase()
+        if phase is Phase.REBOOTING:
+            return None
+        if self._faults.has(FaultKind.STALL):
+            return StallProtocol()
+        if port == self.port_map.rpc:
+            if phase is Phase.BOOTING:
+                return None  # bmminer is restarting: nothing listens on 4028 yet
+            return CgminerRpcProtocol(lambda request: rpc_reply(self, request), self._faults)
+        if port == self.port_map.web:
+            return HttpProtocol(self._web.handle, self._faults)
+        return None
+
+    def snapshot(self) -> DeviceSnapshot:
+        s = self.physics.sample()
+        return DeviceSnapshot(
+            address=self._address,
+            make=self.make,
+            model=self.model,
+            phase=s.phase.value,
+            mode=s.mode.value,
+            power_w=round(s.power_w, 1),
+            hashrate_hs=s.hashrate_hs,
+            nameplate_hs=self.spec.nameplate_hs,
+            nameplate_w=self.spec.nameplate_w,
+            fans_rpm=s.fans_rpm,
+            chip_temps_c=s.chip_temps_c,
+            board_temps_c=s.pcb_temps_c,
+            uptime_s=round(s.uptime_s, 1),
+            faults=tuple(str(f) for f in self._faults.active),
+            pools=self.conf.pools,
+        )
+
+    def reboot(self) -> None:
+        _log.info("%s: rebooting", self._address)
+        self.physics.reboot()
+
+    # ---- helpers for the services -----------------------------------------------------
+
+    def set_conf_delay_s(self) -> float:
+        if self.options.set_conf_delay_s is not None:
+            return self.options.set_conf_delay_s
+        if AntminerQuirk.SLOW_SET_CONF in self.options.quirks:
+            return self.clock.to_real(self._rng.uniform(20.0, 35.0))
+        return 0.0
+
+    def counters(self, uptime_s: float) -> ShareCounters:
+        """Share counters consistent with the nameplate rate over the process uptime."""
+        hashes = self.spec.nameplate_hs * uptime_s * 0.98
+        accepted = int(hashes / (_SHARE_DIFFICULTY * 2**32))
+        return ShareCounters(
+            accepted=accepted,
+            rejected=accepted // 400,
+            hardware_errors=int(uptime_s // 90),
+            getworks=int(uptime_s // 30) + 3,
+            best_share=int(_SHARE_DIFFICULTY * 2**32 / 1e6 * (1 + accepted % 97)),
+        )
+
+    def board_sensors(
+        self, sample: PhysicsSample, board: int
+    ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]:
+        """Four PCB and four chip sensors of one board, as the firmware lists them."""
+        pcb = sample.pcb_temps_c[board]
+        chip = sample.chip_temps_c[board]
+        inlet = self.physics.spec.ambient_c
+        pcb4 = (round(pcb + 6), round(max(inlet, pcb - 18)), round(pcb - 2), round(pcb))
+        chip4 = (round(chip + 6), round(max(inlet, chip - 18)), round(chip - 2), round(chip))
+        return pcb4, chip4

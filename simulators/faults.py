@@ -1,0 +1,122 @@
+"""Fault injection shared by every simulated device and protocol.
+
+Network faults (refuse, stall, slow, malformed, truncated) are applied by the
+servers to every port a device serves; behavioural faults (ack_sleep_keep_hashing)
+are read by the make-specific state. Faults are set from the site file, from tests
+(``device.faults.inject("stall")``) or from the control plane at run time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+
+from simulators.errors import UnknownFaultError
+
+__all__ = [
+    "DEFAULT_SLOW_S",
+    "Fault",
+    "FaultKind",
+    "FaultSet",
+    "corrupt",
+    "parse_fault",
+    "truncate",
+]
+
+_log = logging.getLogger(__name__)
+
+DEFAULT_SLOW_S = 5.0
+
+
+class FaultKind(StrEnum):
+    REFUSE = "refuse"  # connections are closed at once
+    STALL = "stall"  # connections are accepted and never answered
+    SLOW = "slow"  # replies are sent after `seconds` real seconds
+    MALFORMED = "malformed"  # replies are not valid JSON
+    TRUNCATED = "truncated"  # replies stop half way, then the connection closes
+    ACK_SLEEP_KEEP_HASHING = "ack_sleep_keep_hashing"  # sleep acknowledged, power stays up
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    kind: FaultKind
+    seconds: float = 0.0  # real seconds; only `slow` uses it
+
+    def __str__(self) -> str:
+        return f"{self.kind}={self.seconds:g}" if self.kind is FaultKind.SLOW else str(self.kind)
+
+
+def parse_fault(spec: str | Fault, seconds: float | None = None) -> Fault:
+    """Read ``"stall"``, ``"slow"``, ``"slow=2.5"`` or a Fault; ``seconds`` overrides."""
+    if isinstance(spec, Fault):
+        return spec if seconds is None else Fault(spec.kind, seconds)
+    name, _, value = spec.strip().partition("=")
+    try:
+        kind = FaultKind(name.strip().lower())
+    except ValueError:
+        known = ", ".join(k.value for k in FaultKind)
+        raise UnknownFaultError(f"unknown fault {name!r} (known: {known})") from None
+    if seconds is None:
+        try:
+            seconds = float(value) if value else DEFAULT_SLOW_S
+        except ValueError:
+            raise UnknownFaultError(f"fault {spec!r}: {value!r} is not a number") from None
+    if seconds < 0:
+        raise UnknownFaultError(f"fault {spec!r}: seconds must not be negative")
+    return Fault(kind, seconds if kind is FaultKind.SLOW else 0.0)
+
+
+class FaultSet:
+    """The faults active on one device; mutable, checked on every connection."""
+
+    __slots__ = ("_faults", "_host")
+
+    def __init__(self, host: str, initial: tuple[Fault, ...] = ()) -> None:
+        self._host = host
+        self._faults: dict[FaultKind, Fault] = {f.kind: f for f in initial}
+
+    def inject(self, fault: str | Fault, *, seconds: float | None = None) -> Fault:
+        parsed = parse_fault(fault, seconds)
+        if self._faults.get(parsed.kind) != parsed:
+            _log.info("%s: fault %s injected", self._host, parsed)
+        self._faults[parsed.kind] = parsed
+        return parsed
+
+    def clear(self, fault: str | FaultKind | None = None) -> None:
+        if fault is None:
+            if self._faults:
+                _log.info("%s: faults cleared", self._host)
+            self._faults.clear()
+            return
+        kind = parse_fault(fault).kind if isinstance(fault, str) else fault
+        if self._faults.pop(kind, None) is not None:
+            _log.info("%s: fault %s cleared", self._host, kind)
+
+    def has(self, kind: FaultKind) -> bool:
+        return kind in self._faults
+
+    @property
+    def active(self) -> tuple[Fault, ...]:
+        return tuple(self._faults.values())
+
+    @property
+    def slow_s(self) -> float:
+        fault = self._faults.get(FaultKind.SLOW)
+        return fault.seconds if fault else 0.0
+
+    def __bool__(self) -> bool:
+        return bool(self._faults)
+
+    def __repr__(self) -> str:
+        return f"FaultSet({self._host}, {[str(f) for f in self._faults.values()]})"
+
+
+def corrupt(payload: bytes) -> bytes:
+    """What `malformed` sends: the same bytes with the first ':' broken."""
+    return payload.replace(b":", b"=", 1) if b":" in payload else b"{" + payload
+
+
+def truncate(payload: bytes) -> bytes:
+    """What `truncated` sends before closing: the first half."""
+    return payload[: max(1, len(payload) // 2)]

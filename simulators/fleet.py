@@ -1,0 +1,137 @@
+"""The fleet runner: builds the devices a site describes and serves them all.
+
+```python
+async with Fleet(load_site("deploy/examples/site-small.yaml"), speed=60) as fleet:
+    fleet.device("127.0.1.5").faults.inject("stall")
+```
+
+Each device has its own loopback address on the standard ports (pyasic hard-codes
+80 and 4028); see ``simulators.netserve`` for the exact and shared listen modes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Callable, Iterator
+from types import TracebackType
+
+from simulators.antminer.device import AntminerDevice, AntminerOptions
+from simulators.antminer.models import lookup_antminer_model
+from simulators.antminer.state import DEFAULT_POOLS
+from simulators.clock import SimClock
+from simulators.device import PoolEntry, SimDevice
+from simulators.errors import UnknownDeviceError
+from simulators.faults import parse_fault
+from simulators.netserve import DeviceServer, ListenMode
+from simulators.physics import WorkMode
+from simulators.ports import PortMap
+from simulators.site import AntminerEntry, DeviceEntry, Site
+
+__all__ = ["Fleet"]
+
+_log = logging.getLogger(__name__)
+
+Builder = Callable[[DeviceEntry, SimClock, PortMap, int], list[SimDevice]]
+
+
+def _device_seed(seed: int, address: str) -> int:
+    digest = hashlib.blake2b(f"{seed}:{address}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big")
+
+
+def _build_antminers(
+    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
+) -> list[SimDevice]:
+    assert isinstance(entry, AntminerEntry)
+    pools = (
+        tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
+        if entry.pools is not None
+        else DEFAULT_POOLS
+    )
+    options = AntminerOptions(
+        quirks=frozenset(entry.quirks),
+        faults=tuple(parse_fault(f) for f in entry.faults),
+        timings=entry.to_timings(),
+        set_conf_delay_s=entry.set_conf_delay_s,
+        username=entry.username,
+        password=entry.password,
+        pools=(pools + (PoolEntry("", "", ""),) * 3)[:3],
+        uptime_s=entry.uptime_s,
+        mode=WorkMode(entry.mode),
+    )
+    spec = lookup_antminer_model(entry.model)
+    return [
+        AntminerDevice(
+            address, spec, clock, ports=ports, options=options, seed=_device_seed(seed, address)
+        )
+        for address in entry.addresses()
+    ]
+
+
+# One builder per `make` discriminator value; new makes register here.
+_BUILDERS: dict[str, Builder] = {"antminer": _build_antminers}
+
+
+class Fleet:
+    """Every device of a site, served on loopback, with one simulated clock."""
+
+    def __init__(
+        self,
+        site: Site,
+        *,
+        speed: float = 1.0,
+        listen: ListenMode = "auto",
+        ports: PortMap | None = None,
+        seed: int = 0,
+        clock: SimClock | None = None,
+    ) -> None:
+        self.site = site
+        self.clock = clock or SimClock(speed)
+        self.ports = ports or PortMap()
+        self._listen = listen
+        self._devices: dict[str, SimDevice] = {}
+        for entry in site.devices:
+            for device in _BUILDERS[entry.make](entry, self.clock, self.ports, seed):
+                self._devices[device.address] = device
+        self._server = DeviceServer(self._devices)
+
+    @property
+    def devices(self) -> tuple[SimDevice, ...]:
+        return tuple(self._devices.values())
+
+    @property
+    def listen_mode(self) -> str | None:
+        """`exact` or `shared` once started; None before."""
+        return self._server.mode
+
+    def device(self, address: str) -> SimDevice:
+        try:
+            return self._devices[address]
+        except KeyError:
+            raise UnknownDeviceError(address) from None
+
+    def __iter__(self) -> Iterator[SimDevice]:
+        return iter(self._devices.values())
+
+    def __len__(self) -> int:
+        return len(self._devices)
+
+    async def start(self) -> None:
+        await self._server.start(self._listen)
+        _log.info("fleet %s: %d devices ready", self.site.site, len(self._devices))
+
+    async def stop(self) -> None:
+        await self._server.close()
+
+    async def __aenter__(self) -> Fleet:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()

@@ -1,0 +1,212 @@
+"""A deliberately small HTTP/1.1 server protocol with Digest authentication.
+
+It does only what device web APIs need (GET/POST, Content-Length bodies, keep-alive)
+so that it is cheap per connection and every network fault can be applied exactly:
+a stalled reply, a slow one, a body that is not JSON, or one cut off mid-body.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from http import HTTPStatus
+from urllib.request import parse_http_list, parse_keqv_list
+
+from simulators.faults import FaultKind, FaultSet, corrupt, truncate
+
+__all__ = ["DigestAuth", "HttpProtocol", "HttpRequest", "HttpResponse", "json_response"]
+
+_log = logging.getLogger(__name__)
+
+_MAX_HEAD = 16 * 1024
+_MAX_BODY = 1024 * 1024
+_IDLE_TIMEOUT_S = 30.0
+
+
+@dataclass(frozen=True, slots=True)
+class HttpRequest:
+    method: str
+    path: str
+    query: str
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class HttpResponse:
+    status: int
+    body: bytes = b""
+    content_type: str = "application/json"
+    headers: tuple[tuple[str, str], ...] = field(default=())
+
+
+def json_response(text: str, status: int = 200) -> HttpResponse:
+    return HttpResponse(status, text.encode())
+
+
+Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
+
+
+def _md5(text: str) -> str:
+    return hashlib.md5(text.encode()).hexdigest()
+
+
+class DigestAuth:
+    """RFC 2617 Digest (MD5, qop=auth) as lighttpd on stock Antminers does it."""
+
+    __slots__ = ("_nonce", "_opaque", "password", "realm", "username")
+
+    def __init__(self, realm: str, username: str, password: str) -> None:
+        self.realm = realm
+        self.username = username
+        self.password = password
+        self._nonce = secrets.token_hex(16)
+        self._opaque = secrets.token_hex(8)
+
+    def challenge(self) -> str:
+        return (
+            f'Digest realm="{self.realm}", qop="auth", nonce="{self._nonce}", '
+            f'opaque="{self._opaque}", algorithm=MD5'
+        )
+
+    def check(self, method: str, header: str | None) -> bool:
+        if not header or header[:7].lower() != "digest ":
+            return False
+        try:
+            fields = parse_keqv_list(parse_http_list(header[7:]))
+        except ValueError:
+            return False
+        if fields.get("username") != self.username or fields.get("nonce") != self._nonce:
+            return False
+        ha1 = _md5(f"{self.username}:{self.realm}:{self.password}")
+        ha2 = _md5(f"{method}:{fields.get('uri', '')}")
+        qop = fields.get("qop")
+        if qop:
+            expected = _md5(
+                f"{ha1}:{self._nonce}:{fields.get('nc', '')}:{fields.get('cnonce', '')}:{qop}:{ha2}"
+            )
+        else:
+            expected = _md5(f"{ha1}:{self._nonce}:{ha2}")
+        return secrets.compare_digest(expected, fields.get("response", ""))
+
+
+class HttpProtocol(asyncio.Protocol):
+    """One connection: parse requests in order, answer each through the handler."""
+
+    def __init__(self, handler: Handler, faults: FaultSet) -> None:
+        self._handler = handler
+        self._faults = faults
+        self._buffer = b""
+        self._transport: asyncio.Transport | None = None
+        self._busy = False
+        self._idle: asyncio.TimerHandle | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._transport = transport
+        self._arm_idle()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self._transport = None
+        if self._idle is not None:
+            self._idle.cancel()
+        if self._task is not None:
+            self._task.cancel()
+
+    def data_received(self, data: bytes) -> None:
+        self._buffer += data
+        self._next()
+
+    def _arm_idle(self) -> None:
+        if self._idle is not None:
+            self._idle.cancel()
+        if self._transport is not None:
+            self._idle = asyncio.get_running_loop().call_later(
+                _IDLE_TIMEOUT_S, self._transport.close
+            )
+
+    def _next(self) -> None:
+        if self._busy or self._transport is None:
+            return
+        head_end = self._buffer.find(b"\r\n\r\n")
+        if head_end < 0:
+            if len(self._buffer) > _MAX_HEAD:
+                self._reply_and_close(HttpResponse(431, b"header too large", "text/plain"))
+            return
+        try:
+            method, target, headers = self._parse_head(self._buffer[:head_end])
+            length = int(headers.get("content-length", "0") or 0)
+        except ValueError:
+            self._reply_and_close(HttpResponse(400, b"bad request", "text/plain"))
+            return
+        if length > _MAX_BODY or length < 0:
+            self._reply_and_close(HttpResponse(413, b"body too large", "text/plain"))
+            return
+        total = head_end + 4 + length
+        if len(self._buffer) < total:
+            return
+        body = self._buffer[head_end + 4 : total]
+        self._buffer = self._buffer[total:]
+        path, _, query = target.partition("?")
+        request = HttpRequest(method, path, query, headers, body)
+        self._busy = True
+        if self._idle is not None:
+            self._idle.cancel()
+        self._task = asyncio.get_running_loop().create_task(self._serve(request))
+
+    @staticmethod
+    def _parse_head(head: bytes) -> tuple[str, str, dict[str, str]]:
+        lines = head.decode("latin-1").split("\r\n")
+        method, target, _version = lines[0].split(" ", 2)
+        headers: dict[str, str] = {}
+        for line in lines[1:]:
+            name, sep, value = line.partition(":")
+            if not sep:
+                raise ValueError(f"bad header line {line!r}")
+            headers[name.strip().lower()] = value.strip()
+        return method.upper(), target, headers
+
+    async def _serve(self, request: HttpRequest) -> None:
+        try:
+            response = await self._handler(request)
+        except Exception:  # noqa: BLE001 - a simulator bug must not hang the client
+            _log.exception("HTTP handler failed on %s %s", request.method, request.path)
+            response = HttpResponse(500, b"internal error", "text/plain")
+        if self._faults.slow_s > 0:
+            await asyncio.sleep(self._faults.slow_s)
+        keep_alive = request.headers.get("connection", "").lower() != "close"
+        self._write(response, keep_alive=keep_alive)
+        self._busy = False
+        self._task = None
+        if keep_alive and self._transport is not None:
+            self._arm_idle()
+            self._next()
+
+    def _reply_and_close(self, response: HttpResponse) -> None:
+        self._write(response, keep_alive=False)
+
+    def _write(self, response: HttpResponse, *, keep_alive: bool) -> None:
+        transport = self._transport
+        if transport is None or transport.is_closing():
+            return
+        body = response.body
+        if self._faults.has(FaultKind.MALFORMED) and response.status == 200:
+            body = corrupt(body)
+        truncated = self._faults.has(FaultKind.TRUNCATED) and response.status == 200
+        reason = HTTPStatus(response.status).phrase
+        head = [
+            f"HTTP/1.1 {response.status} {reason}",
+            f"Content-Type: {response.content_type}",
+            f"Content-Length: {len(body)}",
+            "Connection: " + ("keep-alive" if keep_alive and not truncated else "close"),
+        ]
+        head.extend(f"{name}: {value}" for name, value in response.headers)
+        transport.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1"))
+        transport.write(truncate(body) if truncated else body)
+        if truncated or not keep_alive:
+            transport.close()

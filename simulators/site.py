@@ -1,0 +1,217 @@
+"""Site files: which simulated devices to run, where, and with which quirks and faults.
+
+```yaml
+site: small
+devices:
+  - make: antminer
+    model: S21
+    count: 4
+    start: 127.0.1.1          # consecutive addresses from here
+    quirks: [slow_set_conf]   # optional
+    faults: [stall]           # optional; "slow=2.5" = replies after 2.5 real seconds
+    timings: {stop_s: 20, boot_s: 120, ramp_s: 600, reboot_s: 90}   # optional
+```
+
+``make`` discriminates the entry type, so other makes add an entry class and a
+builder without changing this shape. Validated with pydantic; a bad file raises one
+SiteError naming the field.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    NonNegativeFloat,
+    PositiveInt,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from simulators.antminer.models import lookup_antminer_model
+from simulators.antminer.state import AntminerQuirk
+from simulators.errors import SiteError
+from simulators.faults import parse_fault
+from simulators.physics import Timings
+
+__all__ = ["AntminerEntry", "DeviceEntry", "Site", "load_site", "load_site_dict"]
+
+_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
+_DEFAULT_TIMINGS = Timings()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TimingsModel(_Strict):
+    """Phase durations in simulated seconds; 0 makes a transition immediate."""
+
+    stop_s: NonNegativeFloat = _DEFAULT_TIMINGS.stop_s
+    boot_s: NonNegativeFloat = _DEFAULT_TIMINGS.boot_s
+    ramp_s: NonNegativeFloat = _DEFAULT_TIMINGS.ramp_s
+    reboot_s: NonNegativeFloat = _DEFAULT_TIMINGS.reboot_s
+
+    def to_timings(self) -> Timings:
+        return Timings(self.stop_s, self.boot_s, self.ramp_s, self.reboot_s)
+
+
+class PoolModel(_Strict):
+    url: str
+    user: str = ""
+    password: str = Field(default="x", alias="pass")
+
+
+class _EntryBase(_Strict):
+    count: PositiveInt = 1
+    start: ipaddress.IPv4Address
+    faults: tuple[str, ...] = ()
+    timings: TimingsModel | Literal["instant"] | None = None
+
+    @field_validator("start")
+    @classmethod
+    def _loopback_only(cls, value: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
+        if value not in _LOOPBACK:
+            raise ValueError(f"{value} is not a loopback address: simulators serve 127.0.0.0/8")
+        return value
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for fault in value:
+            parse_fault(fault)  # UnknownFaultError is a ValueError: pydantic reports it
+        return value
+
+    @model_validator(mode="after")
+    def _fits_loopback(self) -> _EntryBase:
+        last = int(self.start) + self.count - 1
+        if ipaddress.IPv4Address(last) not in _LOOPBACK:
+            raise ValueError(f"{self.count} addresses from {self.start} leave 127.0.0.0/8")
+        return self
+
+    def addresses(self) -> list[str]:
+        return [str(self.start + i) for i in range(self.count)]
+
+    def to_timings(self) -> Timings:
+        if self.timings == "instant":
+            return Timings.instant()
+        return self.timings.to_timings() if isinstance(self.timings, TimingsModel) else Timings()
+
+
+class AntminerEntry(_EntryBase):
+    make: Literal["antminer"]
+    model: str
+    quirks: tuple[AntminerQuirk, ...] = ()
+    set_conf_delay_s: NonNegativeFloat | None = None  # real seconds, overrides slow_set_conf
+    username: str = "root"
+    password: str = "root"  # noqa: S105 - the stock default, which clients assume
+    pools: tuple[PoolModel, ...] | None = None
+    uptime_s: NonNegativeFloat = 3600.0
+    mode: Literal["normal", "sleep", "low_power"] = "normal"
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        try:
+            return lookup_antminer_model(value).name
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+
+
+# One member today; later makes join the union and the discriminator picks the class.
+DeviceEntry = Annotated[AntminerEntry, Field(discriminator="make")]
+
+
+_MAKES = ("antminer",)
+
+
+class Site(_Strict):
+    site: str
+    devices: tuple[DeviceEntry, ...]
+
+    @field_validator("devices", mode="before")
+    @classmethod
+    def _known_makes(cls, value: Any) -> Any:
+        if isinstance(value, list | tuple):
+            for index, entry in enumerate(value):
+                make = entry.get("make") if isinstance(entry, dict) else None
+                if make not in _MAKES:
+                    raise ValueError(
+                        f"devices[{index}] has make {make!r}, which is not simulated "
+                        f"(supported: {', '.join(_MAKES)})"
+                    )
+        return value
+
+    @field_validator("devices")
+    @classmethod
+    def _not_empty(cls, value: tuple[DeviceEntry, ...]) -> tuple[DeviceEntry, ...]:
+        if not value:
+            raise ValueError("a site needs at least one device entry")
+        return value
+
+    @model_validator(mode="after")
+    def _unique_addresses(self) -> Site:
+        seen: dict[str, int] = {}
+        for index, entry in enumerate(self.devices):
+            for address in entry.addresses():
+                if address in seen:
+                    first = seen[address]
+                    raise ValueError(f"devices[{index}] reuses {address} (devices[{first}])")
+                seen[address] = index
+        return self
+
+    @property
+    def device_count(self) -> int:
+        return sum(entry.count for entry in self.devices)
+
+
+def _field_path(loc: tuple[int | str, ...]) -> str:
+    path = ""
+    for part in loc:
+        if isinstance(part, int):
+            path += f"[{part}]"
+        elif part in {"antminer"}:  # the discriminator's tag adds no information
+            continue
+        else:
+            path += f".{part}" if path else str(part)
+    return path or "(top level)"
+
+
+def _site_error(source: str, exc: ValidationError) -> SiteError:
+    errors = exc.errors(include_url=False)
+    first = errors[0]
+    field = _field_path(tuple(first["loc"]))
+    message = str(first["msg"]).removeprefix("Value error, ")
+    more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
+    return SiteError(f"{source}: {field}: {message}{more}", field=field)
+
+
+def load_site_dict(data: Any, *, source: str = "site") -> Site:
+    """Validate an already-parsed site description."""
+    if not isinstance(data, dict):
+        raise SiteError(f"{source}: expected a mapping with 'site' and 'devices'")
+    try:
+        return Site.model_validate(data)
+    except ValidationError as exc:
+        raise _site_error(source, exc) from None
+
+
+def load_site(path: str | Path) -> Site:
+    """Read and validate a YAML site file."""
+    source = f"site file {path}"
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise SiteError(f"{source}: cannot read it: {exc.strerror}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise SiteError(f"{source}: not valid YAML: {exc}") from None
+    return load_site_dict(data, source=source)
