@@ -36,6 +36,8 @@ class FaultKind(StrEnum):
     MALFORMED = "malformed"  # replies are not valid JSON
     TRUNCATED = "truncated"  # replies stop half way, then the connection closes
     ACK_SLEEP_KEEP_HASHING = "ack_sleep_keep_hashing"  # sleep acknowledged, power stays up
+    WEB_DOWN = "web_down"  # the web API refuses connections while the RPC still answers
+    RPC_DOWN = "rpc_down"  # the RPC refuses connections while the web API still answers
 
 
 @dataclass(frozen=True, slots=True)

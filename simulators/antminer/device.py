@@ -122,10 +122,12 @@ class AntminerDevice:
         if self._faults.has(FaultKind.STALL):
             return StallProtocol()
         if port == self.port_map.rpc:
-            if phase is Phase.BOOTING:
+            if phase is Phase.BOOTING or self._faults.has(FaultKind.RPC_DOWN):
                 return None  # bmminer is restarting: nothing listens on 4028 yet
             return CgminerRpcProtocol(lambda request: rpc_reply(self, request), self._faults)
         if port == self.port_map.web:
+            if self._faults.has(FaultKind.WEB_DOWN):
+                return None
             return HttpProtocol(self._web.handle, self._faults)
         return None
 
