@@ -88,7 +88,8 @@ class WebTransport:
             middlewares=(digest,),
             timeout=self._read_timeout,
             auto_decompress=False,
-            skip_auto_headers=("User-Agent",),
+            # No Accept-Encoding: bodies stay plain, so none needs decompressing.
+            skip_auto_headers=("User-Agent", "Accept-Encoding"),
         )
 
     async def get(self, cgi: str) -> bytes:
@@ -133,6 +134,10 @@ class WebTransport:
             raise ConnectionFailed(self.host, f"{cgi}.cgi: connection lost: {exc!r}") from exc
         except aiohttp.ClientPayloadError as exc:
             raise ProtocolError(self.host, f"{cgi}.cgi: truncated or bad body: {exc}") from exc
+        except aiohttp.ClientResponseError as exc:
+            raise ProtocolError(
+                self.host, f"{cgi}.cgi: bad HTTP reply: {exc.message[:120]!r}"
+            ) from exc
         except aiohttp.ClientError as exc:
             # Malformed status lines and headers, digest challenges it cannot answer, ...
             raise ProtocolError(self.host, f"{cgi}.cgi: {exc!r}") from exc

@@ -60,6 +60,8 @@ class RpcTransport:
         while True:
             chunk = await reader.read(_CHUNK)
             if not chunk:
+                if not parts:
+                    raise ConnectionFailed(self.host, f"rpc :{self.port} closed without a reply")
                 return b"".join(parts)
             size += len(chunk)
             if size > self.max_reply_bytes:
