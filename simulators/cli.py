@@ -1,0 +1,142 @@
+"""``hashpivot sim``: run a simulated site from a site file until SIGINT/SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import signal
+import sys
+from collections.abc import Sequence
+
+from simulators.control import ControlPlane
+from simulators.errors import SimulatorError
+from simulators.fleet import Fleet
+from simulators.ports import UNPRIVILEGED_WEB_PORT, PortMap
+from simulators.site import load_site
+
+__all__ = ["main"]
+
+_DESCRIPTION = """\
+Run simulated miners from a site file: real servers on real loopback sockets, which
+unmodified clients (pyasic, hashpivot's drivers) talk to as if they were devices.
+
+Each device gets its own address (127.x.y.z) on the standard ports: CGMiner RPC on
+4028 and, for Antminers, the CGI web API on 80 with Digest auth root/root. The
+command prints one line per device ("antminer S21 127.0.1.5"), then "ready".
+"""
+
+_EPILOG = f"""\
+examples:
+  hashpivot sim deploy/examples/site-small.yaml
+  hashpivot sim site.yaml --speed 60            a 10-minute ramp takes 10 s
+  hashpivot sim site.yaml --unprivileged        web API on {UNPRIVILEGED_WEB_PORT}, no root needed
+  hashpivot sim site.yaml --control 127.0.0.1:9870
+      curl -X POST 127.0.0.1:9870/devices/127.0.1.5/faults -d '{{"fault":"stall"}}'
+      curl -X POST 127.0.0.1:9870/faults -d '{{"fault":"refuse","fraction":0.1}}'
+      curl 127.0.0.1:9870/devices
+
+listen modes:
+  exact   one listening socket per device and port (several fleets can share a host)
+  shared  one socket per port on 0.0.0.0, routed by destination address (10,000+ devices)
+  auto    exact unless devices x ports would approach the open-file limit
+
+faults (site file `faults:` or the control plane): refuse, stall, slow[=SECONDS],
+malformed, truncated, ack_sleep_keep_hashing.
+Antminer quirks (site file `quirks:`): slow_set_conf, partial_body_wipes_pools,
+work_mode_key_ignored.
+
+Port 80 needs root or `sysctl net.ipv4.ip_unprivileged_port_start=80`.
+"""
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hashpivot sim",
+        description=_DESCRIPTION,
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("site", help="site file (YAML), e.g. deploy/examples/site-small.yaml")
+    parser.add_argument(
+        "--speed",
+        type=float,
+        default=1.0,
+        metavar="FACTOR",
+        help="simulated seconds per real second (default 1)",
+    )
+    parser.add_argument(
+        "--listen", choices=["auto", "exact", "shared"], default="auto", help="default auto"
+    )
+    parser.add_argument(
+        "--unprivileged",
+        action="store_true",
+        help=f"serve the web API on {UNPRIVILEGED_WEB_PORT} instead of 80 (pyasic needs 80)",
+    )
+    parser.add_argument(
+        "--control", metavar="HOST:PORT", help="serve the fault-injection API here (loopback)"
+    )
+    parser.add_argument("--seed", type=int, default=0, help="noise and per-unit variation seed")
+    parser.add_argument(
+        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+    )
+    return parser
+
+
+def _control_address(text: str) -> tuple[str, int]:
+    host, sep, port = text.rpartition(":")
+    if not sep or not port.isdigit():
+        raise SimulatorError(f"--control expects HOST:PORT, got {text!r}", code="usage")
+    return host or "127.0.0.1", int(port)
+
+
+async def _run(args: argparse.Namespace) -> int:
+    site = load_site(args.site)
+    ports = PortMap.unprivileged() if args.unprivileged else PortMap()
+    fleet = Fleet(site, speed=args.speed, listen=args.listen, ports=ports, seed=args.seed)
+    control = ControlPlane(fleet, *_control_address(args.control)) if args.control else None
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    await fleet.start()
+    try:
+        if control is not None:
+            await control.start()
+        for device in fleet:
+            print(f"{device.make} {device.model} {device.address}")
+        print("ready", flush=True)
+        await stop.wait()
+    finally:
+        if control is not None:
+            await control.stop()
+        await fleet.stop()
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
+    except SystemExit as exc:  # --help, or a usage error argparse already explained
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 2
+    if args.speed <= 0:
+        print("hashpivot sim: --speed must be positive", file=sys.stderr)
+        return 2
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    package_logger = logging.getLogger("simulators")  # ours only: never the root logger
+    package_logger.addHandler(handler)
+    package_logger.setLevel(args.log_level)
+    try:
+        return asyncio.run(_run(args))
+    except SimulatorError as exc:
+        print(f"hashpivot sim: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        package_logger.removeHandler(handler)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
