@@ -11,14 +11,23 @@ import asyncio
 import hashlib
 import logging
 import secrets
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
+from enum import Enum
 from http import HTTPStatus
 from urllib.request import parse_http_list, parse_keqv_list
 
 from simulators.faults import FaultKind, FaultSet, corrupt, truncate
 
-__all__ = ["DigestAuth", "HttpProtocol", "HttpRequest", "HttpResponse", "json_response"]
+__all__ = [
+    "AuthResult",
+    "DigestAuth",
+    "HttpProtocol",
+    "HttpRequest",
+    "HttpResponse",
+    "json_response",
+]
 
 _log = logging.getLogger(__name__)
 
@@ -55,43 +64,80 @@ def _md5(text: str) -> str:
     return hashlib.md5(text.encode()).hexdigest()
 
 
+class AuthResult(Enum):
+    OK = "ok"
+    DENIED = "denied"  # no credentials, a wrong password, or a nonce this server never issued
+    STALE = "stale"  # right credentials on a nonce that has expired: retry with a fresh one
+
+
 class DigestAuth:
-    """RFC 2617 Digest (MD5, qop=auth) as lighttpd on stock Antminers does it."""
+    """RFC 2617 Digest (MD5, qop=auth) as lighttpd on stock Antminers does it.
 
-    __slots__ = ("_nonce", "_opaque", "password", "realm", "username")
+    Nonces are stateless: the issue time plus a keyed hash of it, so a client may
+    authenticate preemptively with a nonce it was given earlier (aiohttp does) for
+    ``nonce_ttl_s`` real seconds; after that the answer is 401 with ``stale=true``.
+    """
 
-    def __init__(self, realm: str, username: str, password: str) -> None:
+    __slots__ = ("_ha1", "_key", "_opaque", "nonce_ttl_s", "password", "realm", "username")
+
+    def __init__(
+        self, realm: str, username: str, password: str, *, nonce_ttl_s: float = 300.0
+    ) -> None:
         self.realm = realm
         self.username = username
         self.password = password
-        self._nonce = secrets.token_hex(16)
+        self.nonce_ttl_s = nonce_ttl_s
+        self._ha1 = _md5(f"{username}:{realm}:{password}")
+        self._key = secrets.token_bytes(16)
         self._opaque = secrets.token_hex(8)
 
-    def challenge(self) -> str:
+    def _mac(self, issued: str) -> str:
+        return hashlib.blake2b(issued.encode(), key=self._key, digest_size=12).hexdigest()
+
+    def _new_nonce(self) -> str:
+        issued = f"{int(time.monotonic() * 1000):012x}"
+        return issued + self._mac(issued)
+
+    def _nonce_age_s(self, nonce: str) -> float | None:
+        """Seconds since this server issued ``nonce``; None if it never did."""
+        issued, mac = nonce[:12], nonce[12:]
+        if len(nonce) != 36 or not secrets.compare_digest(mac, self._mac(issued)):
+            return None
+        try:
+            return time.monotonic() - int(issued, 16) / 1000
+        except ValueError:
+            return None
+
+    def challenge(self, *, stale: bool = False) -> str:
         return (
-            f'Digest realm="{self.realm}", qop="auth", nonce="{self._nonce}", '
-            f'opaque="{self._opaque}", algorithm=MD5'
+            f'Digest realm="{self.realm}", qop="auth", nonce="{self._new_nonce()}", '
+            f'opaque="{self._opaque}", algorithm=MD5' + (", stale=true" if stale else "")
         )
 
-    def check(self, method: str, header: str | None) -> bool:
+    def verify(self, method: str, header: str | None) -> AuthResult:
         if not header or header[:7].lower() != "digest ":
-            return False
+            return AuthResult.DENIED
         try:
             fields = parse_keqv_list(parse_http_list(header[7:]))
         except ValueError:
-            return False
-        if fields.get("username") != self.username or fields.get("nonce") != self._nonce:
-            return False
-        ha1 = _md5(f"{self.username}:{self.realm}:{self.password}")
+            return AuthResult.DENIED
+        nonce = fields.get("nonce", "")
+        age = self._nonce_age_s(nonce)
+        if fields.get("username") != self.username or age is None:
+            return AuthResult.DENIED
         ha2 = _md5(f"{method}:{fields.get('uri', '')}")
         qop = fields.get("qop")
         if qop:
-            expected = _md5(
-                f"{ha1}:{self._nonce}:{fields.get('nc', '')}:{fields.get('cnonce', '')}:{qop}:{ha2}"
-            )
+            nc, cnonce = fields.get("nc", ""), fields.get("cnonce", "")
+            expected = _md5(f"{self._ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
         else:
-            expected = _md5(f"{ha1}:{self._nonce}:{ha2}")
-        return secrets.compare_digest(expected, fields.get("response", ""))
+            expected = _md5(f"{self._ha1}:{nonce}:{ha2}")
+        if not secrets.compare_digest(expected, fields.get("response", "")):
+            return AuthResult.DENIED
+        return AuthResult.STALE if age > self.nonce_ttl_s else AuthResult.OK
+
+    def check(self, method: str, header: str | None) -> bool:
+        return self.verify(method, header) is AuthResult.OK
 
 
 class HttpProtocol(asyncio.Protocol):

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from simulators.antminer.state import apply_conf, mode_to_code
 from simulators.faults import FaultKind
-from simulators.httpserve import HttpRequest, HttpResponse, json_response
+from simulators.httpserve import AuthResult, HttpRequest, HttpResponse, json_response
 from simulators.physics import WorkMode
 
 if TYPE_CHECKING:
@@ -38,12 +38,13 @@ class AntminerWeb:
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         dev = self._dev
-        if not dev.auth.check(request.method, request.headers.get("authorization")):
+        verdict = dev.auth.verify(request.method, request.headers.get("authorization"))
+        if verdict is not AuthResult.OK:
             return HttpResponse(
                 401,
                 b"<html><body><h1>401 Unauthorized</h1></body></html>",
                 "text/html",
-                (("WWW-Authenticate", dev.auth.challenge()),),
+                (("WWW-Authenticate", dev.auth.challenge(stale=verdict is AuthResult.STALE)),),
             )
         path = request.path
         if path in {"/", "/index.html"}:

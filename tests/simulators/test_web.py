@@ -4,9 +4,11 @@ mistake for a Marathon."""
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import aiohttp
 import pytest
@@ -182,3 +184,35 @@ async def test_blink_round_trip(fleet: Fleet, session: aiohttp.ClientSession) ->
         assert json.loads(await response.read())["code"] == "B100"
     async with session.get(cgi("get_blink_status")) as response:
         assert json.loads(await response.read())["blink"] is False
+
+
+def digest_header(challenge: str, uri: str, password: str = "root") -> str:
+    nonce = challenge.split('nonce="', 1)[1].split('"', 1)[0]
+    realm = "antMiner Configuration"
+    ha1 = hashlib.md5(f"root:{realm}:{password}".encode()).hexdigest()
+    ha2 = hashlib.md5(f"GET:{uri}".encode()).hexdigest()
+    response = hashlib.md5(f"{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}".encode()).hexdigest()
+    return (
+        f'Digest username="root", realm="{realm}", nonce="{nonce}", uri="{uri}", '
+        f'response="{response}", qop=auth, nc=00000001, cnonce="c0ffee", algorithm=MD5'
+    )
+
+
+async def test_a_recent_nonce_is_accepted_preemptively_then_goes_stale(fleet: Fleet) -> None:
+    uri = "/cgi-bin/get_blink_status.cgi"
+    _, headers, _ = await http_raw(HOST, b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+    authorization = digest_header(headers["www-authenticate"], uri)
+    request = f"GET {uri} HTTP/1.1\r\nHost: x\r\nAuthorization: {authorization}\r\n\r\n".encode()
+
+    status, _, body = await http_raw(HOST, request)  # a new connection, no 401 first
+    assert status == 200
+    assert json.loads(body) == {"blink": False}
+
+    device: Any = fleet.device(HOST)
+    device.auth.nonce_ttl_s = 0.05
+    await asyncio.sleep(0.1)
+    status, headers, _ = await http_raw(HOST, request)
+    assert status == 401
+    assert "stale=true" in headers["www-authenticate"]
+    status, _, _ = await http_raw(HOST, request.replace(b"root", b"r00t", 1))
+    assert status == 401
