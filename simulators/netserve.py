@@ -8,10 +8,12 @@ Every device has its own loopback address on the standard ports. Two ways to lis
   is routed by the address it was made to (``sockname``), and closed at once if no
   device has that address. Scales to 10,000+ devices under a 20,000-fd limit.
 
-All sockets set SO_REUSEPORT so that a shared fleet and exact fleets can run side by
-side: the kernel prefers the listener bound to the exact address. Two listeners on
-the same address and port within this process are refused loudly instead of having
-the kernel split connections between them.
+No socket sets SO_REUSEPORT, on purpose: with it, two processes serving the same
+address (two test runs on one shared box) would have the kernel split connections
+between them, silently. Without it every collision is a loud "address in use". The
+price: a shared fleet cannot share a port number with exact fleets, so shared-mode
+tests pick their own ports (PortMap). Collisions within one process are caught before
+binding, with a message naming the address.
 """
 
 from __future__ import annotations
@@ -86,8 +88,7 @@ def _listen_socket(host: str, port: int) -> socket.socket:
         )
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart despite TIME_WAIT
         sock.bind((host, port))
         sock.setblocking(False)
     except PermissionError:
