@@ -51,6 +51,8 @@ class HttpResponse:
     body: bytes = b""
     content_type: str = "application/json"
     headers: tuple[tuple[str, str], ...] = field(default=())
+    close: bool = False  # answer, then close the connection (a reboot's acknowledgement)
+    drop: bool = False  # no answer: reset the connection (the device just went away)
 
 
 def json_response(text: str, status: int = 200) -> HttpResponse:
@@ -200,9 +202,16 @@ class HttpProtocol(asyncio.Protocol):
         self._buffer = self._buffer[total:]
         path, _, query = target.partition("?")
         request = HttpRequest(method, path, query, headers, body)
+        # Faults injected while a client holds a kept-alive connection apply to its
+        # next request too, as they would to a device that just failed.
+        if self._faults.has(FaultKind.REFUSE) or self._faults.has(FaultKind.WEB_DOWN):
+            self._transport.abort()
+            return
         self._busy = True
         if self._idle is not None:
             self._idle.cancel()
+        if self._faults.has(FaultKind.STALL):
+            return  # busy for ever: the client has to give up
         self._task = asyncio.get_running_loop().create_task(self._serve(request))
 
     @staticmethod
@@ -225,7 +234,11 @@ class HttpProtocol(asyncio.Protocol):
             response = HttpResponse(500, b"internal error", "text/plain")
         if self._faults.slow_s > 0:
             await asyncio.sleep(self._faults.slow_s)
-        keep_alive = request.headers.get("connection", "").lower() != "close"
+        if response.drop:
+            if self._transport is not None:
+                self._transport.abort()
+            return
+        keep_alive = not response.close and request.headers.get("connection", "").lower() != "close"
         self._write(response, keep_alive=keep_alive)
         self._busy = False
         self._task = None

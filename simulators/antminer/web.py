@@ -23,6 +23,8 @@ REALM = "antMiner Configuration"
 _SET_CONF_OK = '{"stats":"success","code":"M000","msg":"OK!"}'
 # Non-JSON on purpose: pyasic reclassifies any JSON body at /kaonsu/v1/brief as Marathon.
 _NOT_FOUND = HttpResponse(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html")
+_GONE = HttpResponse(0, drop=True)
+_REBOOTING = HttpResponse(200, b'{"stats":"success","code":"R000","msg":"OK!"}', close=True)
 _INDEX = b"<html><head><title>Antminer</title></head><body>antMiner Configuration</body></html>"
 
 
@@ -38,6 +40,8 @@ class AntminerWeb:
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         dev = self._dev
+        if dev.physics.is_offline():
+            return _GONE  # rebooting: kept-alive connections die with the old process
         verdict = dev.auth.verify(request.method, request.headers.get("authorization"))
         if verdict is not AuthResult.OK:
             return HttpResponse(
@@ -56,7 +60,7 @@ class AntminerWeb:
             return await self._set_miner_conf(request)
         if name == "reboot":
             dev.reboot()
-            return _dump({"stats": "success", "code": "R000", "msg": "OK!"})
+            return _REBOOTING
         if name == "blink":
             return self._blink(request)
         getter = {

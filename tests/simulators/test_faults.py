@@ -144,3 +144,40 @@ async def test_reboot_cgi_acknowledges_then_goes_offline(fleet: Fleet) -> None:
 async def test_unknown_fault_is_refused(fleet: Fleet) -> None:
     with pytest.raises(ValueError, match="unknown fault"):
         fleet.device(HOST).faults.inject("gremlins")
+
+
+async def test_faults_reach_kept_alive_web_connections(fleet: Fleet) -> None:
+    digest = aiohttp.DigestAuthMiddleware("root", "root")
+    connector = aiohttp.TCPConnector(limit=1)  # one connection, reused for every request
+    timeout = aiohttp.ClientTimeout(total=0.5)
+    url = f"http://{HOST}/cgi-bin/get_blink_status.cgi"
+    async with aiohttp.ClientSession(
+        middlewares=(digest,), connector=connector, timeout=timeout
+    ) as session:
+        async with session.get(url) as response:
+            assert response.status == 200
+        fleet.device(HOST).faults.inject("stall")
+        with pytest.raises(TimeoutError):
+            async with session.get(url) as response:
+                await response.read()
+        fleet.device(HOST).faults.clear()
+        async with session.get(url) as response:
+            assert response.status == 200
+        fleet.device(HOST).faults.inject("web_down")
+        with pytest.raises(aiohttp.ClientError):
+            async with session.get(url) as response:
+                await response.read()
+
+
+async def test_reboot_drops_kept_alive_web_connections(fleet: Fleet) -> None:
+    digest = aiohttp.DigestAuthMiddleware("root", "root")
+    connector = aiohttp.TCPConnector(limit=1)
+    async with aiohttp.ClientSession(
+        middlewares=(digest,), connector=connector, timeout=aiohttp.ClientTimeout(total=1)
+    ) as session:
+        async with session.get(f"http://{HOST}/cgi-bin/reboot.cgi") as response:
+            assert response.status == 200
+            assert response.headers["Connection"].lower() == "close"
+        with pytest.raises(aiohttp.ClientError):
+            async with session.get(f"http://{HOST}/cgi-bin/summary.cgi") as response:
+                await response.read()
