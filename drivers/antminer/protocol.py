@@ -8,6 +8,7 @@ raises :class:`ProtocolError` for a reply of the wrong shape and nothing else.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -152,14 +153,20 @@ class MinerConf:
         }
 
 
+_HYDRO_ABBREVIATION = re.compile(r"\bHyd\.?$", re.IGNORECASE)
+
+
 def model_from_type(raw: str | None) -> str | None:
-    """``"Antminer S19j Pro (xp)"`` -> ``"S19j Pro"``."""
+    """The model name from a firmware ``Type``.
+
+    ``"Antminer S19j Pro (xp)"`` -> ``"S19j Pro"``; ``"Antminer S21 Hyd."`` -> ``"S21 Hydro"``.
+    """
     if not raw:
         return None
     name = raw.split(" (", 1)[0].strip()
     if name.lower().startswith("antminer "):
         name = name[len("antminer ") :].strip()
-    return name or None
+    return _HYDRO_ABBREVIATION.sub("Hydro", name) or None
 
 
 def _section(host: str, reply: Any, key: str) -> list[Any]:

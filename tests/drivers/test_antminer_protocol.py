@@ -191,6 +191,8 @@ def test_set_reply() -> None:
         ("Antminer S19j Pro", "S19j Pro"),
         ("Antminer S21 (ripple)", "S21"),
         ("S19 XP", "S19 XP"),
+        ("Antminer S21 Hyd.", "S21 Hydro"),
+        ("Antminer S21+ Hyd", "S21+ Hydro"),
         ("", None),
     ],
 )
