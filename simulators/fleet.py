@@ -97,8 +97,9 @@ class Fleet:
         self._server = DeviceServer(self._devices)
 
     @property
-    def devices(self) -> tuple[SimDevice, ...]:
-        return tuple(self._devices.values())
+    def devices(self) -> list[SimDevice]:
+        """Every device, in site order (a fresh list: changing it changes nothing)."""
+        return list(self._devices.values())
 
     @property
     def listen_mode(self) -> str | None:

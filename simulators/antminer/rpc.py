@@ -273,10 +273,7 @@ def rpc_reply(dev: AntminerDevice, request: RpcRequest) -> dict[str, Any]:
         return _single(dev, command, when)
     reply: dict[str, Any] = {}
     for part in command.split("+"):
-        if part in ALLOWED_COMMANDS:
-            reply[part] = [_single(dev, part, when)]
-        else:
-            # cgminer answers a joined member it will not run with its own E status.
-            reply[part] = [error_reply(45, "Access denied", when=when, description=_DESCRIPTION)]
+        # A member cgminer will not run gets its own E status; the others still answer.
+        reply[part] = [_single(dev, part, when)]
     reply["id"] = 1
     return reply

@@ -114,7 +114,8 @@ async def test_multicommand_as_pyasic_sends_it(fleet: Fleet) -> None:
 async def test_multicommand_member_that_is_denied_gets_its_own_error(fleet: Fleet) -> None:
     reply = await rpc_json(S21, "summary+devdetails")
     assert reply["summary"][0]["STATUS"][0]["STATUS"] == "S"
-    assert reply["devdetails"][0]["STATUS"][0]["Code"] == 45
+    denied = reply["devdetails"][0]["STATUS"][0]
+    assert (denied["Code"], denied["Msg"]) == (45, "Access denied to 'devdetails' command")
 
 
 @pytest.mark.parametrize("command", ["devdetails", "estats", "ascset", "restart", "addpool"])
