@@ -17,11 +17,14 @@ from drivers.errors import ProtocolError
 __all__ = [
     "as_dict",
     "as_list",
+    "first",
     "opt_bool",
     "opt_float",
     "opt_int",
     "opt_str",
     "rate_multiplier",
+    "scaled_rate",
+    "section",
     "sensor_temps",
 ]
 
@@ -134,3 +137,19 @@ def sensor_temps(host: str, value: Any, key: str) -> tuple[float, ...]:
         if reading and math.isfinite(reading):
             temps.append(reading)
     return tuple(temps)
+
+
+def section(host: str, reply: Any, key: str) -> list[Any]:
+    return as_list(host, as_dict(host, reply, "reply").get(key), key)
+
+
+def first(host: str, reply: Any, key: str) -> Mapping[str, Any]:
+    items = section(host, reply, key)
+    if not items:
+        raise ProtocolError(host, f"{key} is empty")
+    return as_dict(host, items[0], f"{key}[0]")
+
+
+def scaled_rate(host: str, obj: Mapping[str, Any], key: str, scale: float) -> float | None:
+    value = opt_float(host, obj, key)
+    return None if value is None else value * scale
