@@ -1,0 +1,96 @@
+"""The policy engine: pure, deterministic, no I/O and no clock.
+
+The control loop calls it once per planning interval::
+
+    plan, memory = policy.plan(inputs, memory)   # memory: PolicyMemory, persisted as JSON
+    for command in policy.diff(plan, fleet):      # the minimal command set
+        ...
+
+Imports only :mod:`controller.domain` and the standard library (import-linter checks it).
+"""
+
+from __future__ import annotations
+
+from controller.policy.commands import (
+    CheckpointJobs,
+    DeviceCommand,
+    Drain,
+    GpuCommand,
+    PlanCommand,
+    RequeueJobs,
+    Resume,
+    SetGpuPowerLimit,
+    SuspendJobs,
+    diff,
+)
+from controller.policy.economics import (
+    AiValue,
+    DrPayment,
+    Economics,
+    Hashprice,
+    PowerPrice,
+    PricePoint,
+    blocks_per_day_per_ph,
+    break_even_usd_per_mwh,
+)
+from controller.policy.engine import plan
+from controller.policy.errors import (
+    InvalidEconomics,
+    InvalidFleet,
+    InvalidGrid,
+    InvalidInput,
+    InvalidMemory,
+    InvalidSettings,
+    PolicyError,
+)
+from controller.policy.fleet import AiClass, DeviceProfile, Fleet, FleetDevice
+from controller.policy.grid import EventKind, Grid, GridEvent
+from controller.policy.inputs import PolicyInputs
+from controller.policy.memory import LeverMemory, PolicyMemory
+from controller.policy.plan import Action, DeviceTarget, JobAction, Plan
+from controller.policy.settings import PolicySettings, SafePolicy
+
+__all__ = [
+    "Action",
+    "AiClass",
+    "AiValue",
+    "CheckpointJobs",
+    "DeviceCommand",
+    "DeviceProfile",
+    "DeviceTarget",
+    "DrPayment",
+    "Drain",
+    "Economics",
+    "EventKind",
+    "Fleet",
+    "FleetDevice",
+    "GpuCommand",
+    "Grid",
+    "GridEvent",
+    "Hashprice",
+    "InvalidEconomics",
+    "InvalidFleet",
+    "InvalidGrid",
+    "InvalidInput",
+    "InvalidMemory",
+    "InvalidSettings",
+    "JobAction",
+    "LeverMemory",
+    "Plan",
+    "PlanCommand",
+    "PolicyError",
+    "PolicyInputs",
+    "PolicyMemory",
+    "PolicySettings",
+    "PowerPrice",
+    "PricePoint",
+    "RequeueJobs",
+    "Resume",
+    "SafePolicy",
+    "SetGpuPowerLimit",
+    "SuspendJobs",
+    "blocks_per_day_per_ph",
+    "break_even_usd_per_mwh",
+    "diff",
+    "plan",
+]
