@@ -1,0 +1,137 @@
+"""``hashpivot gpu-agent``: serve one GPU node's NVML over HTTP, or dump it to a file.
+
+Exit status: 0 after a clean stop, 2 for a usage or configuration error, 3 when
+there is no NVML here (no driver or no GPU) and ``--simulated`` was not given.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from aiohttp import web
+
+from drivers.errors import DriverError
+from drivers.gpu.agent import DEFAULT_PORT, make_app
+from drivers.gpu.errors import NvmlUnavailable
+from drivers.gpu.nvml import GpuNode, NvmlBackend
+from drivers.gpu.recorded import dump_node
+
+__all__ = ["TOKEN_ENV", "main", "parse_listen"]
+
+_log = logging.getLogger(__name__)
+
+TOKEN_ENV = "HASHPIVOT_GPU_AGENT_TOKEN"  # noqa: S105 - a variable name, not a secret
+EXIT_USAGE = 2
+EXIT_NO_NVML = 3
+
+
+def parse_listen(value: str) -> tuple[str, int]:
+    """``HOST:PORT``, ``[V6]:PORT`` or ``HOST`` (port 9862)."""
+    host, port = value, DEFAULT_PORT
+    if value.startswith("["):
+        host, _, rest = value[1:].partition("]")
+        if rest:
+            port = int(rest.removeprefix(":"))
+    elif value.count(":") == 1:
+        host, _, text = value.partition(":")
+        port = int(text)
+    if not host or not 0 <= port < 65536:
+        raise ValueError(f"bad listen address {value!r}")
+    return host, port
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="hashpivot gpu-agent",
+        description="Serve this node's GPUs (NVML) over HTTP: readings, power limits.",
+    )
+    parser.add_argument(
+        "--listen",
+        default=f"127.0.0.1:{DEFAULT_PORT}",
+        help="HOST:PORT to bind (default 127.0.0.1:%(default)s; never all interfaces unless told)",
+    )
+    parser.add_argument(
+        "--token-file",
+        type=Path,
+        help=f"file holding the bearer token for writes (or ${TOKEN_ENV})",
+    )
+    parser.add_argument(
+        "--simulated",
+        nargs="?",
+        const="H200",
+        choices=["H100", "H200"],
+        help="serve a simulated 8-GPU node instead of NVML (default model H200)",
+    )
+    parser.add_argument(
+        "--dump-node",
+        type=Path,
+        metavar="FILE",
+        help="read every GPU once, write the raw NVML answers to FILE as a fixture, and exit",
+    )
+    parser.add_argument("--log-level", default="INFO")
+    return parser
+
+
+def _token(args: argparse.Namespace) -> str | None:
+    if args.token_file is not None:
+        return str(args.token_file.read_text(encoding="utf-8")).strip() or None
+    return os.environ.get(TOKEN_ENV, "").strip() or None
+
+
+def _backend(args: argparse.Namespace) -> NvmlBackend:
+    if args.simulated:
+        from drivers.gpu.nvml_sim import SimulatedNvml  # noqa: PLC0415
+
+        return SimulatedNvml(args.simulated)
+    from drivers.gpu.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - pynvml only when used
+
+    return PynvmlBackend()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(
+        level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    try:
+        host, port = parse_listen(args.listen)
+        token = _token(args)
+    except (ValueError, OSError) as exc:
+        print(f"gpu-agent: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    try:
+        backend = _backend(args)
+    except NvmlUnavailable as exc:
+        print(
+            f"gpu-agent: NVML is not available on this host: {exc.message}.\n"
+            "gpu-agent: it needs the NVIDIA driver and at least one GPU. "
+            "Use --simulated to serve a simulated 8-GPU node instead.",
+            file=sys.stderr,
+        )
+        return EXIT_NO_NVML
+    try:
+        if args.dump_node is not None:
+            document = dump_node(backend, note="hashpivot gpu-agent --dump-node")
+            args.dump_node.write_text(json.dumps(document, indent=2) + "\n", encoding="utf-8")
+            print(f"gpu-agent: wrote {len(document['gpus'])} GPUs to {args.dump_node}")
+            return 0
+        if token is None:
+            _log.warning("no token (--token-file or $%s): power-limit writes are off", TOKEN_ENV)
+        app = make_app(GpuNode(backend), token=token)
+        _log.info("gpu-agent (%s backend) listening on %s:%s", backend.kind, host, port)
+        web.run_app(app, host=host, port=port, print=None, access_log=None)
+    except DriverError as exc:
+        print(f"gpu-agent: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:
+        print(f"gpu-agent: cannot listen on {host}:{port}: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    finally:
+        backend.close()
+    return 0

@@ -1,0 +1,27 @@
+"""Agent fixtures: the real aiohttp app over the simulated NVML backend."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+from aiohttp.test_utils import TestClient, TestServer
+
+from drivers.gpu.agent import make_app
+from drivers.gpu.nvml import GpuNode
+from drivers.gpu.nvml_sim import SimulatedNvml
+
+TOKEN = "s3cret-token"
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+
+
+@pytest.fixture
+def sim_nvml() -> SimulatedNvml:
+    return SimulatedNvml("H200", host="gpu-test")
+
+
+@pytest.fixture
+async def agent(sim_nvml: SimulatedNvml) -> AsyncIterator[TestClient[object, object]]:
+    app = make_app(GpuNode(sim_nvml), token=TOKEN)
+    async with TestClient(TestServer(app, host="127.0.0.1")) as client:
+        yield client
