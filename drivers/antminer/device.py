@@ -20,7 +20,13 @@ from dataclasses import replace
 from typing import Any
 
 from drivers.antminer.api import AntminerApi
-from drivers.antminer.protocol import MinerConf, StatsReading, SummaryReading, WorkMode
+from drivers.antminer.protocol import (
+    MinerConf,
+    StatsReading,
+    SummaryReading,
+    SystemInfo,
+    WorkMode,
+)
 from drivers.antminer.state import estimate_power, mining_state, power_mode
 from drivers.antminer.transport import WebTransport
 from drivers.cgminer import CgminerRpc, RpcTransport
@@ -108,7 +114,10 @@ class AntminerDriver:
         return self._spec.controls if self._spec else _STOCK_CONTROLS
 
     async def identify(self) -> DeviceInfo:
-        info = await self._api.system_info()
+        try:
+            info = await self._api.system_info()
+        except UnsupportedError:  # no get_system_info.cgi: the RPC still names the model
+            info = SystemInfo(None, None, None, None, None, None)
         model = info.model
         if model is None:
             model = (await self._api.rpc_version()).model
@@ -185,12 +194,13 @@ class AntminerDriver:
             self._last_state = state
         if state is MiningState.HASHING:
             self._woke_at = None
+        power = estimate_power(spec, state, hashrate)
         return Telemetry(
             taken_at=now,
             mining_state=state,
             hashrate_hs=hashrate,
-            power_w=estimate_power(spec, state, hashrate),
-            power_estimated=spec is not None,
+            power_w=power,
+            power_estimated=power is not None,
             power_mode=power_mode(stats.work_mode),
             nameplate_hashrate_hs=nameplate,
             board_temps_c=tuple(b.board_temp_c for b in stats.boards if b.board_temp_c is not None),
