@@ -107,9 +107,6 @@ def _verdict(
     settings = inputs.settings
     if model.tier == 1:
         return Verdict(Econ.ON, "contracted AI", "contracted AI")
-    if step.always_on:
-        text = "idle node kept schedulable"
-        return Verdict(Econ.ON, text, text)
     above_text = f"{step.label} < price {money(price)}"
     below_text = f"{step.label} >= price {money(price)}"
     if stale_note is not None:
@@ -118,6 +115,9 @@ def _verdict(
             return Verdict(Econ.HOLD, stale_note, stale_note)
         econ = Econ.OFF if policy is SafePolicy.SLEEP_MINERS else Econ.ON
         return Verdict(econ, stale_note, stale_note)
+    if step.always_on:
+        text = "idle node kept schedulable"
+        return Verdict(Econ.ON, text, text)
     if state.curtailed:
         if state.windows_below:
             waiting = (

@@ -88,20 +88,21 @@ def diff(plan: Plan, observed: Fleet) -> tuple[DeviceCommand, ...]:
     same_fleet = observed is plan.fleet or [d.device_id for d in observed.devices] == [
         d.device_id for d in plan.fleet.devices
     ]
-    templates, template_index = plan.templates, plan.template_index
+    templates, template_index, delays = plan.templates, plan.template_index, plan.delays
     for i, device in enumerate(observed.devices):
         if same_fleet:
             target = templates[template_index[i]]
-            if target.action is Action.HOLD:
-                continue
-            target = plan.target_at(i)
+            delay = delays.get(i, 0.0)
         else:
             try:
                 target = plan.target(device.device_id)
             except PolicyError:
                 continue
+            delay = target.delay_s
+        if target.action is Action.HOLD:
+            continue
         commands.extend(
-            DeviceCommand(device.device_id, command, target.delay_s)
+            DeviceCommand(device.device_id, command, delay)
             for command in _commands_for(device, target)
         )
     return tuple(commands)

@@ -1,0 +1,271 @@
+"""Property tests: every rule of the issue, over random small mixed sites."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from controller.domain import Health
+from controller.policy import (
+    Action,
+    AiClass,
+    EventKind,
+    Fleet,
+    FleetDevice,
+    GridEvent,
+    PolicyMemory,
+    PolicySettings,
+    SafePolicy,
+    plan,
+)
+from tests.policy.helpers import observed_level, pairs, planned_level
+from tests.policy.site import FAST, T0, grid, inputs
+from tests.policy.strategies import devices
+
+EXAMPLES = settings(max_examples=100, deadline=None)
+PINNING = PolicySettings(
+    curtail_after_windows=1, resume_after_windows=1, min_on_dwell_s=900, min_off_dwell_s=900,
+    max_cycles_per_day=5, wake_stagger_s=15,
+)  # fmt: skip
+prices = st.sampled_from([-20.0, 20.0, 30.0, 40.0, 50.0, 60.0, 500.0, 3000.0])
+caps = st.floats(0.0, 0.25)
+
+
+def _unknown(device: FleetDevice) -> bool:
+    return device.health is Health.UNREACHABLE
+
+
+def _instructed(level_mw: float) -> GridEvent:
+    return GridEvent("ERS-10", EventKind.INSTRUCTED, T0 - 900, T0 + 3600, T0, "test",
+                     level_mw=level_mw, deadline=T0 - 300)  # fmt: skip
+
+
+@EXAMPLES
+@given(devices(), caps, st.floats(0.0, 0.2), st.floats(0.0, 0.02), prices)
+def test_never_above_cap_or_event_counting_reserve_and_unknown(
+    fleet: list[FleetDevice], cap: float, level: float, reserve: float, price: float
+) -> None:
+    policy = replace(PINNING, reserve_mw=reserve)
+    site = grid(cap, (_instructed(level),), down=0.01)
+    result, _ = plan(inputs(fleet, price=price, site=site, settings=policy))
+    limit_w = (min(cap, level) - reserve) * 1e6
+    total = 0.0
+    for device, target in pairs(result):
+        total += target.power_w
+        if _unknown(device):
+            assert device.profile.spec is not None
+            assert target.power_w == device.profile.spec.nameplate_w
+    assert abs(total - result.expected_site_w) < 1e-3
+    if result.infeasible:
+        assert any("cannot meet" in n for n in result.notes)
+        floor = sum(
+            t.power_w if _unknown(d) else min(lv.power_w for lv in [t])  # already at its floor
+            for d, t in pairs(result)
+        )
+        assert abs(floor - result.expected_site_w) < 1e-3
+        assert all(planned_level(d, t) == 0 or _unknown(d) or t.action is Action.HOLD
+                   or t.gpu_power_limit_w is not None for d, t in pairs(result))  # fmt: skip
+    else:
+        assert result.expected_site_w <= max(limit_w, 0.0) + 1e-3
+
+
+@EXAMPLES
+@given(devices(pins=False, unknown=False), caps)
+def test_sheds_least_value_per_mw_first_and_contracted_last(
+    fleet: list[FleetDevice], cap: float
+) -> None:
+    result, _ = plan(inputs(fleet, price=-50.0, site=grid(cap)))  # nothing sheds for economics
+    rows = pairs(result)
+
+    def value(device: FleetDevice) -> float:
+        ai = device.profile.ai_class
+        if ai is AiClass.CONTRACTED:
+            return float("inf")
+        if ai is AiClass.IDLE:
+            return 0.0
+        if ai is AiClass.INTERRUPTIBLE:
+            return 400.0  # the cap lever: $1/GPU-h x 8 x (1 - 0.8) / 4 kW
+        spec = device.profile.spec
+        assert spec is not None
+        return 24.0 / (0.024 * spec.efficiency_j_per_th)
+
+    shed = [(d, t) for d, t in rows if planned_level(d, t) < observed_level(d)]
+    kept_on = [(d, t) for d, t in rows if planned_level(d, t) == observed_level(d) > 0]
+    for d_shed, t_shed in shed:
+        if t_shed.power_target_w is not None or "cap " in t_shed.reason.split(":")[0]:
+            continue  # the one partially shed lever may sit anywhere in its class
+        for d_on, _ in kept_on:
+            assert value(d_on) >= value(d_shed), (d_shed.device_id, d_on.device_id)
+    if any(d.profile.ai_class is AiClass.CONTRACTED for d, _ in shed):
+        assert any("contracted AI shed" in n for n in result.notes)
+        assert all(planned_level(d, t) == 0 for d, t in rows
+                   if (d.profile.ai_class is not AiClass.CONTRACTED
+                   and d.profile.ai_class is not None) or (not d.profile.is_gpu
+                   and planned_level(d, t) != 1))  # fmt: skip
+
+
+@EXAMPLES
+@given(devices(), prices, st.sampled_from([None, 0.005, 0.02]), st.sampled_from([None, 0.01]))
+def test_dwell_cycles_and_ramp_respected_without_a_grid_event(
+    fleet: list[FleetDevice], price: float, down: float | None, up: float | None
+) -> None:
+    result, _ = plan(inputs(fleet, price=price, site=grid(100.0, down=down, up=up),
+                            settings=PINNING))  # fmt: skip
+    shed_w = restored_w = 0.0
+    for device, target in pairs(result):
+        if _unknown(device):
+            continue
+        before, after = observed_level(device), planned_level(device, target)
+        pinned = device.cycles_today >= PINNING.max_cycles_per_day or (
+            device.last_state_change_at is not None and T0 - device.last_state_change_at < 900
+        )
+        if pinned:
+            assert before == after, target.reason
+        lo = min(before, after)
+        hi = max(before, after)
+        step_w = _power(device, hi) - _power(device, lo)
+        if after < before:
+            shed_w += step_w
+        elif after > before:
+            restored_w += step_w
+    interval_min = PINNING.plan_interval_s / 60
+    if down is not None:
+        assert shed_w <= down * 1e6 * interval_min + 1e-3
+    if up is not None:
+        assert restored_w <= up * 1e6 * interval_min + 1e-3
+    assert not any("overrid" in n for n in result.notes)
+
+
+def _power(device: FleetDevice, level: int) -> float:
+    spec = device.profile.spec
+    assert spec is not None
+    if level == 0:
+        return spec.sleep_w
+    if level == 1:
+        rng = device.profile.gpu_power_limit_range_w
+        assert rng is not None
+        return spec.nameplate_w - (rng[1] - rng[0])
+    return spec.nameplate_w
+
+
+@EXAMPLES
+@given(devices(unknown=False), st.floats(0.0, 0.05))
+def test_grid_deadline_overrides_dwell_and_ramp_and_says_so(
+    fleet: list[FleetDevice], level: float
+) -> None:
+    site = grid(100.0, (_instructed(level),), down=0.001)
+    result, _ = plan(inputs(fleet, site=site, price=-50.0, settings=PINNING))
+    for device, target in pairs(result):
+        pinned = device.cycles_today >= 5 or T0 - (device.last_state_change_at or 0) < 900
+        if pinned and planned_level(device, target) < observed_level(device):
+            assert "overrides" in target.reason
+            assert any("overridden" in n for n in result.notes)
+
+
+@EXAMPLES
+@given(devices(pins=False), prices)
+def test_relay_trip_latches_until_cleared(fleet: list[FleetDevice], price: float) -> None:
+    _, memory = plan(inputs(fleet, price=price, site=grid(tripped=True)))
+    assert memory.relay_latched_at == T0
+    later = T0 + 600
+    moved = [replace(d, observed_at=later) for d in fleet]
+    held, memory2 = plan(inputs(moved, now=later, price=-100.0, site=grid(now=later)), memory)
+    assert held.relay_latched
+    assert any("relay trip latched" in n for n in held.notes)
+    for device, target in pairs(held):
+        assert planned_level(device, target) <= observed_level(device)
+    cleared = grid(now=later, cleared_at=later)
+    free, memory3 = plan(inputs(moved, now=later, price=-100.0, site=cleared), memory2)
+    assert not free.relay_latched
+    assert memory3.relay_latched_at is None
+
+
+@EXAMPLES
+@given(devices(pins=False, unknown=False, max_size=40), st.sampled_from([0.005, 0.02, 1.0]),
+       st.sampled_from([0.0, 5.0, 30.0]))  # fmt: skip
+def test_restores_are_staggered_and_follow_the_ramp(
+    fleet: list[FleetDevice], up: float, stagger: float
+) -> None:
+    policy = replace(FAST, wake_stagger_s=stagger)
+    result, _ = plan(inputs(fleet, price=-50.0, site=grid(100.0, up=up), settings=policy))
+    restores = sorted(
+        (t.delay_s, _power(d, planned_level(d, t)) - _power(d, observed_level(d)))
+        for d, t in pairs(result)
+        if planned_level(d, t) > observed_level(d)
+    )
+    rate_w_per_s = up * 1e6 / 60
+    cumulative = 0.0
+    for n, (delay, step_w) in enumerate(restores):
+        assert delay >= n * stagger - 1e-6 or delay >= cumulative / rate_w_per_s - 1e-6
+        assert cumulative <= rate_w_per_s * delay + 1e-3
+        cumulative += step_w
+    assert cumulative <= up * 1e6 * 5 + 1e-3
+    if stagger:
+        assert len(restores) <= 300 // stagger + 1
+
+
+@EXAMPLES
+@given(devices(), prices, st.sampled_from(list(SafePolicy)))
+def test_stale_inputs_fall_back_to_the_safe_policy_and_say_so(
+    fleet: list[FleetDevice], price: float, policy: SafePolicy
+) -> None:
+    chosen = replace(FAST, safe_policy=policy, max_price_age_s=600)
+    result, memory = plan(inputs(fleet, price=price, settings=chosen, as_of=T0 - 3600))
+    assert result.stale
+    assert any(n.startswith("stale power price") and policy.value in n for n in result.notes)
+    for device, target in pairs(result):
+        if _unknown(device) or device.profile.ai_class is AiClass.CONTRACTED:
+            continue
+        before, after = observed_level(device), planned_level(device, target)
+        if policy is SafePolicy.HOLD or device.profile.is_gpu:
+            assert before == after
+        elif policy is SafePolicy.SLEEP_MINERS:
+            assert after <= before
+        else:
+            assert after >= before
+    assert memory.last_price_at is None  # the stale window is not counted
+
+
+@EXAMPLES
+@given(devices(), prices, prices, caps)
+def test_higher_price_never_more_hashing(
+    fleet: list[FleetDevice], p1: float, p2: float, cap: float
+) -> None:
+    low, high = sorted((p1, p2))
+    a, _ = plan(inputs(fleet, price=low, site=grid(cap), settings=PINNING))
+    b, _ = plan(inputs(fleet, price=high, site=grid(cap), settings=PINNING))
+    for (device, ta), (_, tb) in zip(pairs(a), pairs(b), strict=True):
+        assert planned_level(device, tb) <= planned_level(device, ta) or tb.power_w <= ta.power_w
+    assert b.expected_site_w <= a.expected_site_w + 1e-3
+
+
+@EXAMPLES
+@given(devices(), prices, caps, caps)
+def test_lower_cap_never_more_load(
+    fleet: list[FleetDevice], price: float, c1: float, c2: float
+) -> None:
+    low, high = sorted((c1, c2))
+    a, _ = plan(inputs(fleet, price=price, site=grid(low), settings=PINNING))
+    b, _ = plan(inputs(fleet, price=price, site=grid(high), settings=PINNING))
+    for (_, ta), (_, tb) in zip(pairs(a), pairs(b), strict=True):
+        assert ta.power_w <= tb.power_w + 1e-6
+    assert a.expected_site_w <= b.expected_site_w + 1e-3
+
+
+@EXAMPLES
+@given(devices(), prices, caps, st.randoms(use_true_random=False))
+def test_deterministic_whatever_the_input_order(
+    fleet: list[FleetDevice], price: float, cap: float, rnd: random.Random
+) -> None:
+    shuffled = list(fleet)
+    rnd.shuffle(shuffled)
+    memory = PolicyMemory()
+    a, ma = plan(inputs(fleet, price=price, site=grid(cap), settings=PINNING), memory)
+    b, mb = plan(inputs(shuffled, price=price, site=grid(cap), settings=PINNING), memory)
+    assert list(a.targets()) == list(b.targets())
+    assert (a.expected_site_w, a.notes) == (b.expected_site_w, b.notes)
+    assert ma.to_json() == mb.to_json()
+    assert Fleet(tuple(shuffled), T0).devices == Fleet(tuple(fleet), T0).devices
