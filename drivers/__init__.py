@@ -10,9 +10,11 @@ from __future__ import annotations
 from drivers.base import MinerDriver
 from drivers.errors import (
     AuthError,
+    CommandDenied,
     ConfigReadError,
     ConnectionFailed,
     DeviceBusy,
+    DeviceStatusError,
     DeviceTimeout,
     DriverError,
     ProtocolError,
@@ -45,6 +47,7 @@ __all__ = [
     "MODELS",
     "AuthError",
     "Command",
+    "CommandDenied",
     "CommandOutcome",
     "ConfigReadError",
     "ConnectionFailed",
@@ -54,6 +57,7 @@ __all__ = [
     "DeviceEndpoint",
     "DeviceError",
     "DeviceInfo",
+    "DeviceStatusError",
     "DeviceTimeout",
     "DriverError",
     "DriverSettings",
