@@ -20,7 +20,8 @@ HASHPIVOT = [sys.executable, "-m", "controller.cli"]
 
 async def _hashpivot(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *HASHPIVOT, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *HASHPIVOT, *args, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
     out, err = await asyncio.wait_for(process.communicate(), timeout)
     assert process.returncode is not None
     return process.returncode, out.decode(), err.decode()
@@ -28,9 +29,15 @@ async def _hashpivot(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Fleet]:
-    site = load_site_dict({"site": "cli-test", "devices": [
-        {"make": "antminer", "model": model, "count": 1, "start": f"127.0.71.{i + 1}"}
-        for i, model in enumerate(MODELS)]})
+    site = load_site_dict(
+        {
+            "site": "cli-test",
+            "devices": [
+                {"make": "antminer", "model": model, "count": 1, "start": f"127.0.71.{i + 1}"}
+                for i, model in enumerate(MODELS)
+            ],
+        }
+    )
     async with Fleet(site, speed=50.0, listen="exact") as fleet:
         yield fleet
 
@@ -41,20 +48,25 @@ async def test_help_teaches() -> None:
     for word in ("sim", "run", "probe", "demo"):
         assert f"hashpivot {word}" in out
     code, out, _ = await _hashpivot("probe", "--help")
-    assert code == 0 and "NAME=PORT" in out and "Exit status" in out
+    assert code == 0
+    assert "NAME=PORT" in out
+    assert "Exit status" in out
 
 
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
         ("site: s\ndevices: []\n", "devices"),
-        ("site: s\npoll_interval_s: fast\ndevices: [{make: antminer, address: 127.0.0.1}]\n",
-         "poll_interval_s"),
+        (
+            "site: s\npoll_interval_s: fast\ndevices: [{make: antminer, address: 127.0.0.1}]\n",
+            "poll_interval_s",
+        ),
         ("site: [\n", "not valid YAML"),
     ],
 )
-async def test_run_with_bad_config_says_what_and_exits_2(tmp_path: Path, text: str,
-                                                         expected: str) -> None:
+async def test_run_with_bad_config_says_what_and_exits_2(
+    tmp_path: Path, text: str, expected: str
+) -> None:
     config = tmp_path / "bad.yaml"
     config.write_text(text)
     code, _, err = await _hashpivot("run", str(config))
@@ -95,11 +107,17 @@ async def test_probe_of_nothing_exits_3_without_traceback() -> None:
 async def test_run_serves_until_sigterm(sim: Fleet, tmp_path: Path) -> None:
     port = free_port()
     config = tmp_path / "site.yaml"
-    config.write_text(f"site: cli-test\nlisten: 127.0.0.1:{port}\npoll_interval_s: 0.5\n"
-                      f"devices: [{{make: antminer, start: 127.0.71.1, count: {len(MODELS)}}}]\n")
+    config.write_text(
+        f"site: cli-test\nlisten: 127.0.0.1:{port}\npoll_interval_s: 0.5\n"
+        f"devices: [{{make: antminer, start: 127.0.71.1, count: {len(MODELS)}}}]\n"
+    )
     process = await asyncio.create_subprocess_exec(
-        *HASHPIVOT, "run", str(config), stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
+        *HASHPIVOT,
+        "run",
+        str(config),
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     try:
         body = b""
         async with asyncio.timeout(20):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import subprocess
 from collections.abc import AsyncIterator
 
 import aiohttp
@@ -22,17 +21,29 @@ FIRST = "127.0.70.1"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Fleet]:
-    site = load_site_dict({"site": "daemon-test", "devices": [
-        {"make": "antminer", "model": model, "count": 1, "start": f"127.0.70.{i + 1}"}
-        for i, model in enumerate(MODELS)]})
+    site = load_site_dict(
+        {
+            "site": "daemon-test",
+            "devices": [
+                {"make": "antminer", "model": model, "count": 1, "start": f"127.0.70.{i + 1}"}
+                for i, model in enumerate(MODELS)
+            ],
+        }
+    )
     async with Fleet(site, speed=50.0, listen="exact") as fleet:
         yield fleet
 
 
 def _config(port: int, **overrides: object) -> dict[str, object]:
-    return {"site": "daemon-test", "listen": f"127.0.0.1:{port}", "poll_interval_s": 0.3,
-            "poll_timeout_s": 2.0, "unreachable_after": 2,
-            "devices": [{"make": "antminer", "start": FIRST, "count": len(MODELS)}], **overrides}
+    return {
+        "site": "daemon-test",
+        "listen": f"127.0.0.1:{port}",
+        "poll_interval_s": 0.3,
+        "poll_timeout_s": 2.0,
+        "unreachable_after": 2,
+        "devices": [{"make": "antminer", "start": FIRST, "count": len(MODELS)}],
+        **overrides,
+    }
 
 
 async def _until(predicate: object, timeout: float = 10.0) -> None:
@@ -74,17 +85,27 @@ async def test_metrics_pass_promtool(sim: Fleet) -> None:
         await _until(lambda: controller.poller.stats.sweeps >= 1)
         sim.device("127.0.70.2").faults.inject("refuse")
         await _until(lambda: sum(controller.poller.stats.errors_by_kind.values()) >= 1)
-        async with aiohttp.ClientSession() as http:
-            async with http.get(f"http://127.0.0.1:{port}/metrics") as response:
-                body = await response.read()
-    checked = subprocess.run([promtool, "check", "metrics"], input=body, capture_output=True,
-                             timeout=30, check=False)
-    assert checked.returncode == 0, checked.stdout.decode() + checked.stderr.decode()
+        async with (
+            aiohttp.ClientSession() as http,
+            http.get(f"http://127.0.0.1:{port}/metrics") as response,
+        ):
+            body = await response.read()
+    process = await asyncio.create_subprocess_exec(
+        promtool,
+        "check",
+        "metrics",
+        stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    out, err = await asyncio.wait_for(process.communicate(body), 30)
+    assert process.returncode == 0, out.decode() + err.decode()
     assert b'hashpivot_poll_errors_total{kind="connection",site="daemon-test"}' in body
 
 
-async def test_health_transitions_are_logged_once(sim: Fleet,
-                                                  caplog: pytest.LogCaptureFixture) -> None:
+async def test_health_transitions_are_logged_once(
+    sim: Fleet, caplog: pytest.LogCaptureFixture
+) -> None:
     caplog.set_level(logging.INFO, logger="controller.fleet")
     async with Controller(parse_config(_config(free_port()))) as controller:
         await _until(lambda: controller.poller.stats.sweeps >= 1)
