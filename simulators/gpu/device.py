@@ -1,0 +1,224 @@
+"""One simulated 8-GPU node: state, the two services it serves, and scenario verbs.
+
+Scenario verbs are what tests call: ``start_job()``, ``stop_job()``,
+``raise_xid(3, 79)``, ``lose_gpu(5)``, ``ignore_limits()``; network faults come from
+the shared :class:`simulators.faults.FaultSet` (``device.faults.inject("stall")``).
+The ``ack_sleep_keep_hashing`` fault means, for a GPU node, that limit writes are
+acknowledged and not enforced, like :meth:`ignore_limits`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import weakref
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from simulators.clock import SimClock
+from simulators.device import DeviceSnapshot, PoolEntry
+from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.gpu.agent_api import AgentApi
+from simulators.gpu.dcgm import render_metrics
+from simulators.gpu.models import GpuModel
+from simulators.gpu.state import GpuState
+from simulators.httpserve import Handler, HttpProtocol
+
+__all__ = ["AGENT_PORT", "METRICS_PORT", "GpuNodeDevice", "GpuNodeOptions"]
+
+_log = logging.getLogger(__name__)
+
+AGENT_PORT = 9862
+METRICS_PORT = 9400
+NODE_MAX_INPUT_W = 10200.0  # DGX/HGX 8-GPU maximum input (protocols.md §6)
+
+
+@dataclass(frozen=True, slots=True)
+class GpuNodeOptions:
+    gpus: int = 8
+    load: float = 0.95  # the job running at start; 0 for an idle node
+    token: str = "hashpivot-sim"  # noqa: S105 - the simulated agent's bearer token
+    hostname: str | None = None
+    agent_port: int = AGENT_PORT
+    metrics_port: int = METRICS_PORT
+    settle_s: float = 1.0  # simulated seconds for a limit change to settle
+    boot_s: float = 420.0  # simulated seconds a reboot keeps the node dark
+    privileged: bool = True  # False: the agent answers 403, as without root
+    dcgm_power_limit: bool = False  # also export DCGM_FI_DEV_ENFORCED_POWER_LIMIT
+    driver_version: str = "550.90.07"
+    faults: tuple[Fault, ...] = ()
+
+
+class _TrackedHttp(HttpProtocol):
+    """HttpProtocol that registers its transport, so a reboot can reset it."""
+
+    def __init__(
+        self, handler: Handler, faults: FaultSet, track: weakref.WeakSet[asyncio.Transport]
+    ) -> None:
+        super().__init__(handler, faults)
+        self._track = track
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self._track.add(transport)
+        super().connection_made(transport)
+
+
+class GpuNodeDevice:
+    """A GPU node on one loopback address: agent API and dcgm-exporter ``/metrics``."""
+
+    make = "gpu"
+
+    def __init__(
+        self,
+        address: str,
+        model: GpuModel,
+        clock: SimClock,
+        *,
+        options: GpuNodeOptions | None = None,
+        seed: int = 0,
+    ) -> None:
+        self.options = options or GpuNodeOptions()
+        self._address = address
+        self.spec = model
+        self.clock = clock
+        self.hostname = self.options.hostname or f"gpu-{address.replace('.', '-')}"
+        self._faults = FaultSet(address, self.options.faults)
+        self.limits_ignored = False
+        self.started_at = clock.now()
+        self._dark_until = -1.0
+        digest = hashlib.blake2b(f"{seed}:{address}".encode(), digest_size=6).hexdigest()
+        now = clock.now()
+        self.gpus = [
+            GpuState(
+                model,
+                i,
+                f"GPU-{digest[:8]}-{i:04x}-4{digest[8:11]}-8000-{int(digest, 16) + i:012x}",
+                self.options.settle_s,
+                model.tdp_w,
+                load=self.options.load,
+                changed_at=now,
+            )
+            for i in range(self.options.gpus)
+        ]
+        for gpu in self.gpus:
+            gpu.from_w = gpu.target_w
+        self._api = AgentApi(self)
+        self._transports: weakref.WeakSet[asyncio.Transport] = weakref.WeakSet()
+
+    # SimDevice -----------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def model(self) -> str:
+        return self.spec.key
+
+    @property
+    def faults(self) -> FaultSet:
+        return self._faults
+
+    @property
+    def pools(self) -> tuple[PoolEntry, ...]:
+        return ()
+
+    def ports(self) -> tuple[int, ...]:
+        return (self.options.agent_port, self.options.metrics_port)
+
+    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
+        if self._faults.has(FaultKind.REFUSE) or self.clock.now() < self._dark_until:
+            return None
+        if self._faults.has(FaultKind.STALL):
+            return asyncio.Protocol()  # accepts, never answers
+        if port == self.options.agent_port:
+            return _TrackedHttp(self._api.handle, self._faults, self._transports)
+        if port == self.options.metrics_port:
+            return _TrackedHttp(self._api.handle_metrics, self._faults, self._transports)
+        return None
+
+    def snapshot(self) -> DeviceSnapshot:
+        now = self.clock.now()
+        gpu_w = sum(g.power_w(now) for g in self.gpus)
+        return DeviceSnapshot(
+            address=self.address,
+            make=self.make,
+            model=self.model,
+            phase="booting" if now < self._dark_until else ("busy" if self.load() else "idle"),
+            mode="capped" if any(g.limit_w < self.spec.tdp_w for g in self.gpus) else "default",
+            power_w=round(gpu_w + self.base_power_w(), 1),
+            hashrate_hs=0.0,
+            nameplate_hs=0.0,
+            nameplate_w=NODE_MAX_INPUT_W,
+            fans_rpm=(),
+            chip_temps_c=tuple(g.temp_c(now) for g in self.gpus),
+            board_temps_c=(),
+            uptime_s=round(now - self.started_at, 1),
+            faults=tuple(str(f) for f in self._faults.active),
+            pools=(),
+        )
+
+    def reboot(self) -> None:
+        """Dark for ``boot_s``; limits are not persistent, so they come back at default."""
+        now = self.clock.now()
+        _log.info("%s: rebooting", self.address)
+        self._dark_until = now + self.options.boot_s
+        for transport in list(self._transports):
+            transport.abort()  # a rebooting host resets its connections
+        self.started_at = self._dark_until
+        for gpu in self.gpus:
+            gpu.change(now, limit_w=self.spec.tdp_w, load=0.0)
+            gpu.lost = False
+            gpu.xid_last = 0
+
+    # Readings --------------------------------------------------------------------------
+
+    def load(self) -> float:
+        return sum(g.load for g in self.gpus) / max(1, len(self.gpus))
+
+    def base_power_w(self) -> float:
+        m = self.spec
+        return m.node_base_idle_w + self.load() * (m.node_base_loaded_w - m.node_base_idle_w)
+
+    def throughput(self) -> float:
+        """The node's work rate as a fraction of all GPUs at full, uncapped speed."""
+        return sum(g.throughput() for g in self.gpus) / max(1, len(self.gpus))
+
+    def metrics_text(self) -> str:
+        return render_metrics(self)
+
+    # Writes (the agent API calls these) and scenario verbs -----------------------------
+
+    def set_limits(self, targets: Mapping[int, float]) -> None:
+        now = self.clock.now()
+        ignore = self.limits_ignored or self._faults.has(FaultKind.ACK_SLEEP_KEEP_HASHING)
+        for index, watts in targets.items():
+            if ignore:
+                continue
+            self.gpus[index].change(now, limit_w=watts)
+
+    def start_job(self, load: float = 0.95, gpus: tuple[int, ...] | None = None) -> None:
+        now = self.clock.now()
+        for gpu in self.gpus:
+            if gpus is None or gpu.index in gpus:
+                gpu.change(now, load=load)
+
+    def stop_job(self, gpus: tuple[int, ...] | None = None) -> None:
+        self.start_job(0.0, gpus)
+
+    def raise_xid(self, index: int, xid: int) -> None:
+        _log.info("%s: GPU %s XID %s", self.address, index, xid)
+        self.gpus[index].xid_last = xid
+
+    def lose_gpu(self, index: int) -> None:
+        """XID 79: the GPU fell off the bus; it draws nothing and answers nothing."""
+        now = self.clock.now()
+        gpu = self.gpus[index]
+        gpu.change(now)
+        gpu.lost = True
+        gpu.xid_last = 79
+
+    def ignore_limits(self, ignore: bool = True) -> None:
+        self.limits_ignored = ignore
