@@ -128,7 +128,7 @@ class _Run:
                     self._shed(group, step, count, why)
                 if count < end - start:
                     rate = self.inputs.grid.ramp_down_mw_per_min
-                    self.deferred_shed = f"shed deferred by ramp-down limit {rate:.1f} MW/min"
+                    self.deferred_shed = f"shed deferred by ramp-down limit {rate:g} MW/min"
                     return
 
     def grid_sheds(self, limit_w: float, label: str) -> None:
@@ -201,7 +201,7 @@ class _Run:
     def _override_notes(self, overridden: dict[str, int], label: str) -> None:
         if overridden["ramp"]:
             rate = self.inputs.grid.ramp_down_mw_per_min
-            self.notes.append(f"ramp-down limit {rate:.1f} MW/min overridden: {label}")
+            self.notes.append(f"ramp-down limit {rate:g} MW/min overridden: {label}")
         if overridden["dwell"]:
             self.notes.append(f"min dwell overridden on {overridden['dwell']} devices: {label}")
         if overridden["cycles"]:
@@ -229,7 +229,7 @@ class _Run:
                 start, end = group.span_at(step.index - 1)
                 fits = {
                     f"grid headroom under {label}": _units(headroom - restored_w, step.delta_w),
-                    f"ramp-up limit {rate or 0:.1f} MW/min": _units(
+                    f"ramp-up limit {rate or 0:g} MW/min": _units(
                         self.up_budget_w - restored_w, step.delta_w
                     ),
                     f"wake stagger {stagger:.0f} s": _units(wakes_left - units, 1),

@@ -41,7 +41,6 @@ def hashing(plan: Plan) -> set[str]:
     return {
         d.device_id
         for d, t in pairs(plan)
-        if (not d.profile.is_gpu
-        and t.action is Action.RUN)
+        if (not d.profile.is_gpu and t.action is Action.RUN)
         or (t.action is Action.HOLD and not d.profile.is_gpu and observed_level(d) > 0)
     }
