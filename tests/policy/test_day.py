@@ -14,6 +14,8 @@ S19 XP (29.85), then 7 of 10 S19j Pro (7 x 2.925 = 20.475), the last 3 at 20:05.
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import pytest
 
 from controller.policy import Action, Plan
@@ -116,5 +118,5 @@ def test_restores_are_staggered_and_expected_power_is_hand_computed(
     # 20 kW/min ramp has covered the first 4.2 kW: 12.6 s; then each unit in turn
     assert delays[0] == pytest.approx(12.6)
     assert len(delays) == 2 + 10 + 10 + 7
-    assert all(b > a for a, b in zip(delays, delays[1:], strict=False))
+    assert all(b > a for a, b in pairwise(delays))
     assert delays[-1] <= 300
