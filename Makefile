@@ -42,8 +42,12 @@ test: $(APT_STAMP) lint
 demo: $(STAMP)
 	$(BIN)/hashpivot demo deploy/examples/hashpivot-small.yaml
 
+# Each benchmark writes bench/results/<name>.{json,md}; report.py joins them into RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.sweep --devices 1000
+	@if [ -f bench/policy.py ]; then $(BIN)/python -m bench.policy; fi
+	@if [ -f bench/gpu_sweep.py ]; then $(BIN)/python -m bench.gpu_sweep; fi
+	$(BIN)/python -m bench.report
 
 clean:
 	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache
