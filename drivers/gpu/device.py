@@ -1,0 +1,206 @@
+"""A GPU node as a :class:`drivers.base.MinerDriver`: read from the agent or dcgm-exporter.
+
+Reads come from the agent (``GET /v1/node``, port ``agent``, 9862) or from
+dcgm-exporter (``/metrics``, port ``metrics``, 9400), whichever the site runs
+(``source``). Writes always go through the agent with its bearer token, and are
+confirmed by reading the enforced limits back from the agent.
+
+``Telemetry`` is the miners' shape: for a GPU node ``power_w`` is the GPUs' draw,
+``power_limit_w`` the sum of enforced limits, ``chip_temps_c`` one per GPU, and the
+state is HASHING while the node answers (it is serving AI work or ready to) and
+FAULT when a GPU is lost. Per-GPU detail is in :meth:`GpuNodeDriver.read_node`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Literal, cast
+
+from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
+from drivers.gpu.parse import node_from_agent, node_from_dcgm
+from drivers.gpu.transport import NodeHttp
+from drivers.gpu.types import GpuReading, NodeReading, RestoreGpuPowerLimits, SetGpuPowerLimit
+from drivers.models import ModelSpec, UnknownModel, lookup_model
+from drivers.settings import DriverSettings
+from drivers.types import (
+    Command,
+    CommandOutcome,
+    Control,
+    DeviceEndpoint,
+    DeviceError,
+    DeviceInfo,
+    Make,
+    MiningState,
+    Telemetry,
+)
+
+__all__ = ["AGENT_PORT", "METRICS_PORT", "GpuCommand", "GpuNodeDriver"]
+
+_log = logging.getLogger(__name__)
+
+AGENT_PORT = 9862
+METRICS_PORT = 9400
+GpuCommand = SetGpuPowerLimit | RestoreGpuPowerLimits
+Source = Literal["agent", "dcgm"]
+_TOLERANCE_W = 1.0  # NVML rounds limits to whole watts on some drivers
+
+
+def model_name(gpus: tuple[GpuReading, ...]) -> str:
+    """The model table's name for a node: ``"HGX H200 8-GPU"``; else ``"8x <GPU name>"``."""
+    names = {g.name for g in gpus if g.name}
+    name = names.pop() if len(names) == 1 else " / ".join(sorted(names)) or "unknown GPU"
+    for family in ("H200", "H100"):
+        if family in name.upper() and len(gpus) == 8:
+            return f"HGX {family} 8-GPU"
+    return f"{len(gpus)}x {name}"
+
+
+class GpuNodeDriver:
+    """One GPU node. ``token`` is the agent's bearer token (writes only)."""
+
+    make = Make.GPU
+
+    def __init__(
+        self,
+        endpoint: DeviceEndpoint,
+        *,
+        token: str | None = None,
+        source: Source = "agent",
+        settings: DriverSettings | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self.source: Source = source
+        self._http = NodeHttp(endpoint.host, settings or DriverSettings(), token)
+        self._agent_port = endpoint.port("agent", AGENT_PORT)
+        self._metrics_port = endpoint.port("metrics", METRICS_PORT)
+        self._spec: ModelSpec | None = None
+        self._info: DeviceInfo | None = None
+        self._last_failure: str | None = None
+
+    @property
+    def spec(self) -> ModelSpec | None:
+        return self._spec
+
+    @property
+    def controls(self) -> frozenset[Control]:
+        return frozenset({Control.GPU_POWER_LIMIT})  # DRAIN belongs to the scheduler adapter
+
+    async def identify(self) -> DeviceInfo:
+        node = await self._read_node()
+        model = model_name(node.gpus)
+        try:
+            self._spec = lookup_model(Make.GPU, model)
+        except UnknownModel:
+            self._spec = None
+        self._info = DeviceInfo(
+            make=Make.GPU, model=model, firmware=node.driver_version, hostname=node.hostname
+        )
+        return self._info
+
+    async def _read_node(self, source: Source | None = None) -> NodeReading:
+        if (source or self.source) == "dcgm":
+            text = await self._http.text(self._metrics_port, "/metrics")
+            return node_from_dcgm(self.endpoint.host, text)
+        body = await self._http.json("GET", self._agent_port, "/v1/node")
+        return node_from_agent(self.endpoint.host, body)
+
+    async def read_node(self) -> NodeReading:
+        """Every GPU's reading from the configured source; logs failures once per kind."""
+        try:
+            node = await self._read_node()
+        except DriverError as exc:
+            if self._last_failure != exc.code:
+                _log.warning("gpu %s: read failed: %s", self.endpoint.host, exc.message)
+                self._last_failure = exc.code
+            raise
+        if self._last_failure is not None:
+            _log.info("gpu %s: reading again after %s", self.endpoint.host, self._last_failure)
+            self._last_failure = None
+        return node
+
+    async def read(self) -> Telemetry:
+        if self._info is None:
+            await self.identify()
+        return telemetry(await self.read_node())
+
+    async def apply(self, command: Command | GpuCommand) -> CommandOutcome:
+        if isinstance(command, SetGpuPowerLimit):
+            return await self._set_limits(command)
+        if isinstance(command, RestoreGpuPowerLimits):
+            return await self._restore(command)
+        raise UnsupportedError(
+            self.endpoint.host,
+            f"a GPU node takes power limits, not {type(command).__name__}; "
+            "drain and resume go through the scheduler adapter",
+        )
+
+    async def _set_limits(self, command: SetGpuPowerLimit) -> CommandOutcome:
+        if command.watts_per_gpu is not None:
+            body: dict[str, object] = {"per_gpu_w": command.watts_per_gpu}
+        else:
+            body = {"gpus": {str(i): w for i, w in command.per_gpu}}
+        await self._http.json("PUT", self._agent_port, "/v1/power-limit", body)
+        node = await self._read_node("agent")  # confirm from the agent, whatever the read source
+        wanted = command.targets(len(node.gpus))
+        return self._confirm(command, node, wanted)
+
+    async def _restore(self, command: RestoreGpuPowerLimits) -> CommandOutcome:
+        await self._http.json("DELETE", self._agent_port, "/v1/power-limit")
+        node = await self._read_node("agent")
+        wanted = {
+            g.index: g.power_limit_default_w
+            for g in node.gpus
+            if g.power_limit_default_w is not None
+        }
+        return self._confirm(command, node, wanted)
+
+    def _confirm(
+        self, command: GpuCommand, node: NodeReading, wanted: dict[int, float]
+    ) -> CommandOutcome:
+        enforced = {g.index: g.power_limit_w for g in node.gpus}
+        wrong: dict[int, float | None] = {}
+        for index, watts in wanted.items():
+            got = enforced.get(index)
+            if got is None or abs(got - watts) > _TOLERANCE_W:
+                wrong[index] = got
+        if wrong:
+            detail = ", ".join(
+                f"GPU {i}: {wanted[i]:g} W asked, {w} enforced" for i, w in wrong.items()
+            )
+            raise WriteNotApplied(self.endpoint.host, f"power limit read back wrong: {detail}")
+        summary = ", ".join(f"{i}={w:g}" for i, w in sorted(wanted.items()))
+        _log.info("gpu %s: power limits now %s W", self.endpoint.host, summary)
+        # drivers.types.Command does not list the GPU commands yet (reported to the lead).
+        return CommandOutcome(
+            cast("Command", command), applied=True, detail=f"enforced {summary} W"
+        )
+
+    async def close(self) -> None:
+        await self._http.close()
+
+
+def telemetry(node: NodeReading) -> Telemetry:
+    errors: list[DeviceError] = []
+    for gpu in node.gpus:
+        if gpu.lost:
+            errors.append(DeviceError("gpu_lost", f"GPU {gpu.index} fell off the bus"))
+        if gpu.xid_last:
+            errors.append(
+                DeviceError(f"xid_{gpu.xid_last}", f"GPU {gpu.index}: XID {gpu.xid_last}")
+            )
+        if gpu.ecc_uncorrected:
+            errors.append(
+                DeviceError("ecc_uncorrected", f"GPU {gpu.index}: {gpu.ecc_uncorrected} DBE")
+            )
+    temps = tuple(g.temp_c for g in node.gpus if g.temp_c is not None)
+    lost = any(g.lost for g in node.gpus)
+    return Telemetry(
+        taken_at=time.time(),
+        mining_state=MiningState.FAULT if lost else MiningState.HASHING,
+        hashrate_hs=None,
+        power_w=node.gpu_power_w,
+        power_limit_w=node.gpu_power_limit_w,
+        chip_temps_c=temps,
+        errors=tuple(errors),
+    )
