@@ -148,12 +148,13 @@ class AntminerDriver:
                 await self.identify()
             stats, summary = await self._fetch()
         except DriverError as exc:
+            # DEBUG: the controller logs the device's health transition; this is the detail.
             if self._last_failure != exc.code:
-                self._log.warning("read failed: %s", exc.message)
+                self._log.debug("read failed: %s", exc.message)
                 self._last_failure = exc.code
             raise
         if self._last_failure is not None:
-            self._log.info("reading again after %s", self._last_failure)
+            self._log.debug("reading again after %s", self._last_failure)
             self._last_failure = None
         return self._telemetry(stats, summary)
 
