@@ -64,7 +64,7 @@ async def test_repeated_failures_log_once(caplog: pytest.LogCaptureFixture) -> N
     drv = AntminerDriver(
         endpoint, settings=DriverSettings(connect_timeout_s=0.2, read_timeout_s=0.2)
     )
-    caplog.set_level(logging.INFO, logger="drivers")
+    caplog.set_level(logging.DEBUG, logger="drivers")
     try:
         for _ in range(3):
             with pytest.raises(ConnectionFailed):
