@@ -21,6 +21,7 @@ from drivers.errors import (
     UnsupportedError,
     WriteNotApplied,
     WriteRejected,
+    WritesDisabled,
 )
 from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model, normalise_model_name
 from drivers.settings import Credentials, DriverSettings
@@ -78,6 +79,7 @@ __all__ = [
     "Wake",
     "WriteNotApplied",
     "WriteRejected",
+    "WritesDisabled",
     "detect_make",
     "lookup_model",
     "normalise_model_name",
@@ -98,6 +100,10 @@ def open_driver(
         from drivers.antminer.device import AntminerDriver  # noqa: PLC0415 - load makes on demand
 
         return AntminerDriver(endpoint, credentials=credentials, settings=settings)
+    if make is Make.WHATSMINER:
+        from drivers.whatsminer.device import WhatsminerDriver  # noqa: PLC0415
+
+        return WhatsminerDriver(endpoint, credentials=credentials, settings=settings)
     raise UnsupportedError(endpoint.host, f"no native driver for make {make.value!r} yet")
 
 

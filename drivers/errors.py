@@ -23,6 +23,7 @@ __all__ = [
     "UnsupportedError",
     "WriteNotApplied",
     "WriteRejected",
+    "WritesDisabled",
 ]
 
 
@@ -86,6 +87,16 @@ class WriteRejected(DriverError):
     """The device answered the write with an error status (for example: writes disabled)."""
 
     code = "write_rejected"
+
+
+class WritesDisabled(WriteRejected):
+    """The device refuses every write until an operator enables them on the unit itself.
+
+    For example a Whatsminer whose API switch is off or whose admin password is
+    still the factory default. The message says what to change; retrying will not help.
+    """
+
+    code = "writes_disabled"
 
 
 class WriteNotApplied(DriverError):

@@ -1,0 +1,348 @@
+"""The Whatsminer as a :class:`drivers.base.MinerDriver`, over API v2 or v3.
+
+``identify`` picks the API generation: firmware dated 2024-11 or later speaks
+v3 on 4433; older firmware v2 on 4028; a unit whose 4028 port is closed is
+asked on 4433 (protocols.md §2.2). Power is the unit's own reading, never an
+estimate. Every write is confirmed by reading the setting back: a unit that
+acknowledges ``power_off`` but still reports itself mining raises
+:class:`WriteNotApplied`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from drivers.errors import (
+    ConnectionFailed,
+    DeviceTimeout,
+    DriverError,
+    ProtocolError,
+    UnsupportedError,
+    WriteNotApplied,
+)
+from drivers.models import ModelSpec, UnknownModel, lookup_model
+from drivers.settings import Credentials, DriverSettings
+from drivers.types import (
+    Command,
+    CommandOutcome,
+    Control,
+    DeviceEndpoint,
+    DeviceInfo,
+    Make,
+    MiningState,
+    PowerMode,
+    Reboot,
+    SetPowerMode,
+    SetPowerTarget,
+    Sleep,
+    Telemetry,
+    Wake,
+)
+from drivers.whatsminer.backends import Backend, V2Backend, V3Backend
+from drivers.whatsminer.records import Identity, MinerSetting, Reading, uses_api_v3
+from drivers.whatsminer.state import mining_state
+from drivers.whatsminer.transport_v3 import FrameTransport
+
+__all__ = ["WhatsminerDriver"]
+
+_log = logging.getLogger(__name__)
+
+_V2_CREDENTIALS = Credentials("admin", "admin")  # stock; writes stay off until it is changed
+_V3_CREDENTIALS = Credentials("super", "super")
+_DEFAULT_CONTROLS = frozenset(
+    {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
+)
+# Read-back: the setting normally shows at once; give a slow unit a moment before judging.
+_CONFIRM_TRIES = 3
+_CONFIRM_PAUSE_S = 0.5
+_LIMIT_SLACK_W = 1.0
+
+
+class WhatsminerDriver:
+    make = Make.WHATSMINER
+
+    def __init__(
+        self,
+        endpoint: DeviceEndpoint,
+        *,
+        credentials: Credentials | None = None,
+        settings: DriverSettings | None = None,
+    ) -> None:
+        self.endpoint = endpoint
+        self._settings = settings or DriverSettings()
+        self._credentials = credentials
+        self._backend: Backend | None = None
+        self._info: DeviceInfo | None = None
+        self._spec: ModelSpec | None = None
+        self._last_state: MiningState | None = None
+        self._failing: str | None = None
+        self._woke_at: float | None = None
+
+    @property
+    def spec(self) -> ModelSpec | None:
+        return self._spec
+
+    @property
+    def controls(self) -> frozenset[Control]:
+        return self._spec.controls if self._spec else _DEFAULT_CONTROLS
+
+    @property
+    def api(self) -> str | None:
+        """``"v2"`` or ``"v3"`` once identified."""
+        return self._backend.api if self._backend else None
+
+    # Backends ---------------------------------------------------------------
+
+    def _v2(self) -> V2Backend:
+        from drivers.cgminer import RpcTransport  # noqa: PLC0415 - keeps this import local
+        from drivers.whatsminer.api_v2 import V2Api  # noqa: PLC0415
+
+        s = self._settings
+        transport = RpcTransport(
+            self.endpoint.host,
+            self.endpoint.port("rpc", 4028),
+            connect_timeout_s=s.connect_timeout_s,
+            read_timeout_s=s.read_timeout_s,
+        )
+        return V2Backend(V2Api(transport, (self._credentials or _V2_CREDENTIALS).password))
+
+    def _v3(self) -> V3Backend:
+        from drivers.whatsminer.api_v3 import V3Api  # noqa: PLC0415
+
+        s = self._settings
+        transport = FrameTransport(
+            self.endpoint.host,
+            self.endpoint.port("v3", 4433),
+            connect_timeout_s=s.connect_timeout_s,
+            read_timeout_s=s.read_timeout_s,
+        )
+        creds = self._credentials or _V3_CREDENTIALS
+        return V3Backend(V3Api(transport, creds.username, creds.password))
+
+    async def _choose(self) -> tuple[Backend, Identity]:
+        v2 = self._v2()
+        try:
+            version = await v2.version()
+        except DeviceTimeout:
+            raise  # silent, not absent: asking 4433 too would double the wait
+        except ConnectionFailed as closed:
+            return await self._v3_or(closed)
+        except DriverError as exc:  # answers, but get_version is unusable (e.g. Msg a string)
+            _log.debug("%s: get_version unusable (%s); trying API v3", self.endpoint.host, exc)
+            try:
+                v3 = self._v3()
+                return v3, await v3.identify()
+            except DriverError:
+                return v2, await v2.identify()
+        if uses_api_v3(version.firmware):
+            try:
+                v3 = self._v3()
+                return v3, await v3.identify()
+            except ConnectionFailed:
+                _log.info(
+                    "%s: firmware %s should speak API v3 but 4433 is closed; using v2",
+                    self.endpoint.host,
+                    version.firmware,
+                )
+        return v2, await v2.identify()
+
+    async def _v3_or(self, closed: ConnectionFailed) -> tuple[Backend, Identity]:
+        v3 = self._v3()
+        try:
+            return v3, await v3.identify()
+        except ConnectionFailed:
+            raise closed from None
+
+    # MinerDriver ------------------------------------------------------------
+
+    async def identify(self) -> DeviceInfo:
+        if self._backend is None:
+            self._backend, ident = await self._choose()
+        else:
+            ident = await self._backend.identify()
+        if not ident.model:
+            raise ProtocolError(self.endpoint.host, "the unit names no model")
+        try:
+            self._spec = lookup_model(Make.WHATSMINER, ident.model)
+        except UnknownModel:
+            self._spec = None
+            _log.info("%s: model %r is not in the model table", self.endpoint.host, ident.model)
+        self._info = DeviceInfo(
+            make=Make.WHATSMINER,
+            model=self._spec.model if self._spec else ident.model,
+            firmware=ident.firmware,
+            serial=ident.serial,
+            mac=ident.mac,
+            hostname=ident.hostname,
+        )
+        _log.debug("%s: identified %s over API %s", self.endpoint.host, ident.model, self.api)
+        return self._info
+
+    async def _ready(self) -> Backend:
+        if self._backend is None or self._info is None:
+            await self.identify()
+        assert self._backend is not None
+        return self._backend
+
+    async def read(self) -> Telemetry:
+        try:
+            backend = await self._ready()
+            reading, setting = await backend.read()
+        except DriverError as exc:
+            if self._failing != exc.code:  # the controller owns health logging
+                _log.debug("%s: read failed: %s", self.endpoint.host, exc.message)
+                self._failing = exc.code
+            raise
+        self._failing = None
+        return self._telemetry(reading, setting)
+
+    def _telemetry(self, reading: Reading | None, setting: MinerSetting) -> Telemetry:
+        if setting.mining_off:
+            self._woke_at = None
+        elif self._last_state is MiningState.SLEEPING and self._woke_at is None:
+            self._woke_at = time.monotonic()
+        since_wake = None if self._woke_at is None else time.monotonic() - self._woke_at
+        state = mining_state(setting.mining_off, reading, self._spec, since_wake)
+        if state is not self._last_state:
+            _log.info(
+                "%s: now %s (was %s)",
+                self.endpoint.host,
+                state.value,
+                self._last_state.value if self._last_state else None,
+            )
+            self._last_state = state
+        if state is MiningState.HASHING:
+            self._woke_at = None
+        r = reading or Reading(None, None, None, None, None, None)
+        boards = r.boards
+        mode = PowerMode.SLEEP if setting.mining_off else setting.power_mode or r.power_mode
+        return Telemetry(
+            taken_at=time.time(),
+            mining_state=state,
+            hashrate_hs=r.hashrate_hs if reading else (0.0 if setting.mining_off else None),
+            power_w=r.power_w,
+            power_limit_w=setting.power_limit_w or r.power_limit_w,
+            power_mode=mode,
+            nameplate_hashrate_hs=r.nameplate_hs
+            or (self._spec.nameplate_hs if self._spec else None),
+            board_temps_c=r.board_temps_c
+            or tuple(b.board_temp_c for b in boards if b.board_temp_c is not None),
+            chip_temps_c=tuple(b.chip_temp_c for b in boards if b.chip_temp_c is not None),
+            inlet_temp_c=r.env_temp_c,
+            fans_rpm=r.fans_rpm,
+            boards=boards,
+            uptime_s=r.elapsed_s,
+            errors=r.errors,
+        )
+
+    async def apply(self, command: Command) -> CommandOutcome:
+        backend = await self._ready()
+        host = self.endpoint.host
+        if isinstance(command, Reboot):
+            self._require(Control.REBOOT, command)
+            await backend.reboot()
+            _log.info("%s: reboot sent", host)
+            return CommandOutcome(command, applied=True, detail="reboot acknowledged")
+        if isinstance(command, Sleep) or (
+            isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
+        ):
+            self._require(Control.SLEEP, command)
+            return await self._write(
+                command, backend.sleep, lambda s: s.mining_off is True, "stopped"
+            )
+        if isinstance(command, Wake):
+            self._require(Control.WAKE, command)
+            outcome = await self._write(
+                command, backend.wake, lambda s: s.mining_off is False, "started"
+            )
+            self._woke_at = time.monotonic()
+            return outcome
+        if isinstance(command, SetPowerMode):
+            return await self._set_mode(backend, command, command.mode)
+        if isinstance(command, SetPowerTarget):
+            return await self._set_target(backend, command)
+        raise UnsupportedError(host, f"unknown command {command!r}")
+
+    def _require(self, control: Control, command: Command) -> None:
+        if control not in self.controls:
+            raise UnsupportedError(self.endpoint.host, f"{command!r} is not offered by this model")
+
+    async def _set_mode(
+        self, backend: Backend, command: Command, mode: PowerMode, note: str = ""
+    ) -> CommandOutcome:
+        self._require(Control.POWER_MODE, command)
+        acked = False
+
+        async def send() -> None:
+            nonlocal acked
+            acked = await backend.set_power_mode(mode)
+
+        outcome = await self._write(
+            command, send, lambda s: s.power_mode is mode, f"power mode {mode.value}"
+        )
+        notes = outcome.notes + ((note,) if note else ())
+        if not acked:
+            notes += ("the unit did not answer the mode change (normal for it); read back",)
+        substituted = SetPowerMode(mode) if command != SetPowerMode(mode) else None
+        return CommandOutcome(
+            command, outcome.applied, outcome.detail, substituted=substituted, notes=notes
+        )
+
+    async def _set_target(self, backend: Backend, command: SetPowerTarget) -> CommandOutcome:
+        spec = self._spec
+        if Control.POWER_TARGET not in self.controls:
+            if Control.POWER_MODE not in self.controls or spec is None:
+                raise UnsupportedError(self.endpoint.host, "no power target and no mode to use")
+            mode = PowerMode.LOW if command.watts < spec.nameplate_w else PowerMode.NORMAL
+            note = f"no power target on this model; {mode.value} mode is the nearest"
+            return await self._set_mode(backend, command, mode, note)
+        watts = round(command.watts)
+        notes: tuple[str, ...] = ()
+        if spec and spec.power_target_max_w and watts > spec.power_target_max_w:
+            watts = round(spec.power_target_max_w)
+            notes = (f"clamped to the model's standard power {watts} W",)
+        if spec and spec.power_target_min_w and watts < spec.power_target_min_w:
+            watts = round(spec.power_target_min_w)
+            notes = (f"raised to the model's minimum {watts} W",)
+        outcome = await self._write(
+            command,
+            lambda: backend.set_power_limit(watts),
+            lambda s: (
+                s.power_limit_w is not None and abs(s.power_limit_w - watts) <= _LIMIT_SLACK_W
+            ),
+            f"power limit {watts} W",
+        )
+        substituted = SetPowerTarget(watts) if watts != command.watts else None
+        notes += ("the unit restarts mining to apply a new limit",)
+        return CommandOutcome(command, outcome.applied, outcome.detail, substituted, notes)
+
+    async def _write(
+        self,
+        command: Command,
+        send: Callable[[], Awaitable[None]],
+        holds: Callable[[MinerSetting], bool],
+        what: str,
+    ) -> CommandOutcome:
+        backend = await self._ready()
+        before = await backend.setting()
+        if holds(before):
+            return CommandOutcome(command, applied=True, detail=f"already {what}")
+        await send()
+        after = before
+        for attempt in range(_CONFIRM_TRIES):
+            if attempt:
+                await asyncio.sleep(_CONFIRM_PAUSE_S)
+            after = await backend.setting()
+            if holds(after):
+                _log.info("%s: %s confirmed", self.endpoint.host, what)
+                return CommandOutcome(command, applied=True, detail=f"{what} confirmed")
+        raise WriteNotApplied(
+            self.endpoint.host, f"acknowledged, but the unit still reads back {after}, not {what}"
+        )
+
+    async def close(self) -> None:
+        if self._backend is not None:
+            await self._backend.close()
