@@ -104,6 +104,10 @@ def open_driver(
         from drivers.whatsminer.device import WhatsminerDriver  # noqa: PLC0415
 
         return WhatsminerDriver(endpoint, credentials=credentials, settings=settings)
+    if make is Make.AURADINE:
+        from drivers.auradine.device import AuradineDriver  # noqa: PLC0415
+
+        return AuradineDriver(endpoint, credentials=credentials, settings=settings)
     raise UnsupportedError(endpoint.host, f"no native driver for make {make.value!r} yet")
 
 

@@ -1,0 +1,322 @@
+"""The Auradine Teraflux (FluxOS) as a :class:`drivers.base.MinerDriver`.
+
+Reads: GCMiner RPC ``summary+devs`` on 4028 for rates (read-only, no login),
+and REST ``mode``, ``psu``, ``fan`` and ``temperature`` on 8080 over one
+kept-alive, token-authenticated session. If the RPC port is closed the REST
+``summary``/``devs`` stand in. Mining is ``Mode[0].Sleep == "off"``; power is
+the PSU's own ``PowerIn``; the limit is ``Mode[0].Power``, else ``PoutMax``.
+
+Writes go to ``POST /mode`` (sleep on/off, eco/normal/turbo, custom power
+target) and are confirmed by reading ``/mode`` back: a unit that acknowledges
+sleep but still reads ``Sleep: off`` raises :class:`WriteNotApplied`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from drivers.auradine.protocol import (
+    Identity,
+    ModeSetting,
+    parse_devdetails,
+    parse_devs,
+    parse_fan,
+    parse_ipreport,
+    parse_mode,
+    parse_psu,
+    parse_summary,
+    parse_temperature,
+)
+from drivers.auradine.transport import RestTransport
+from drivers.cgminer import CgminerRpc, RpcTransport, check_envelope
+from drivers.cgminer.aio import gather_all, gather_pair
+from drivers.errors import (
+    ConnectionFailed,
+    DeviceStatusError,
+    DriverError,
+    ProtocolError,
+    UnsupportedError,
+    WriteNotApplied,
+    WriteRejected,
+)
+from drivers.models import ModelSpec, UnknownModel, lookup_model
+from drivers.settings import Credentials, DriverSettings
+from drivers.types import (
+    Command,
+    CommandOutcome,
+    Control,
+    DeviceEndpoint,
+    DeviceInfo,
+    HashBoard,
+    Make,
+    MiningState,
+    PowerMode,
+    Reboot,
+    SetPowerMode,
+    SetPowerTarget,
+    Sleep,
+    Telemetry,
+    Wake,
+)
+
+__all__ = ["AuradineDriver"]
+
+_log = logging.getLogger(__name__)
+
+_DEFAULT_CREDENTIALS = Credentials("admin", "admin")
+_DEFAULT_CONTROLS = frozenset(
+    {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
+)
+_PRESETS = {PowerMode.LOW: "eco", PowerMode.NORMAL: "normal", PowerMode.HIGH: "turbo"}
+_MODES = {preset: mode for mode, preset in _PRESETS.items()}
+_CONFIRM_TRIES = 3
+_CONFIRM_PAUSE_S = 0.5
+_LIMIT_SLACK_W = 1.0
+_SETTLED_SHARE = 0.9
+
+
+class AuradineDriver:
+    make = Make.AURADINE
+
+    def __init__(
+        self,
+        endpoint: DeviceEndpoint,
+        *,
+        credentials: Credentials | None = None,
+        settings: DriverSettings | None = None,
+    ) -> None:
+        settings = settings or DriverSettings()
+        self.endpoint = endpoint
+        host = endpoint.host
+        self._rest = RestTransport(
+            host, endpoint.port("web", 8080), credentials or _DEFAULT_CREDENTIALS, settings
+        )
+        self._rpc = CgminerRpc(
+            RpcTransport(
+                host,
+                endpoint.port("rpc", 4028),
+                connect_timeout_s=settings.connect_timeout_s,
+                read_timeout_s=settings.read_timeout_s,
+            )
+        )
+        self._info: DeviceInfo | None = None
+        self._spec: ModelSpec | None = None
+        self._last_state: MiningState | None = None
+        self._failing: str | None = None
+
+    @property
+    def spec(self) -> ModelSpec | None:
+        return self._spec
+
+    @property
+    def controls(self) -> frozenset[Control]:
+        return self._spec.controls if self._spec else _DEFAULT_CONTROLS
+
+    async def _get(self, command: str) -> dict[str, Any]:
+        return check_envelope(self.endpoint.host, command, await self._rest.get(command))
+
+    async def identify(self) -> DeviceInfo:
+        host = self.endpoint.host
+        try:
+            ident = parse_ipreport(host, await self._get("ipreport"))
+        except (UnsupportedError, DeviceStatusError, ProtocolError) as exc:
+            _log.debug("%s: no usable ipreport (%s); asking devdetails", host, exc.message)
+            ident = Identity(model=None)
+        model = ident.model
+        if not model:
+            model = parse_devdetails(host, await self._rpc.command("devdetails"))
+        if not model:
+            raise ProtocolError(host, "neither ipreport nor devdetails names a model")
+        try:
+            self._spec = lookup_model(Make.AURADINE, model)
+        except UnknownModel:
+            self._spec = None
+            _log.info("%s: model %r is not in the model table", host, model)
+        self._info = DeviceInfo(
+            make=Make.AURADINE,
+            model=self._spec.model if self._spec else model,
+            firmware=ident.firmware,
+            serial=ident.serial,
+            mac=ident.mac,
+            hostname=ident.hostname,
+        )
+        return self._info
+
+    async def _rates(self) -> tuple[tuple[float | None, float | None], tuple[HashBoard, ...]]:
+        host = self.endpoint.host
+        try:
+            replies = await self._rpc.commands("summary", "devs")
+            summary, devs = replies["summary"], replies["devs"]
+        except ConnectionFailed as exc:  # RPC closed: the REST API serves the same reports
+            _log.debug("%s: rpc unavailable (%s); rates over REST", host, exc.message)
+            summary, devs = await gather_all([self._get("summary"), self._get("devs")])
+        return parse_summary(host, summary), parse_devs(host, devs)
+
+    async def read(self) -> Telemetry:
+        host = self.endpoint.host
+        try:
+            if self._info is None:
+                await self.identify()
+            rates, (mode, psu, fan, temps) = await gather_pair(
+                self._rates(),
+                gather_all([self._get(c) for c in ("mode", "psu", "fan", "temperature")]),
+            )
+            (hashrate, elapsed), boards = rates
+            setting = parse_mode(host, mode)
+            power_in, pout_max = parse_psu(host, psu)
+            fans = parse_fan(host, fan)
+            temperatures = parse_temperature(host, temps)
+        except DriverError as exc:
+            if self._failing != exc.code:  # the controller owns health logging
+                _log.debug("%s: read failed: %s", host, exc.message)
+                self._failing = exc.code
+            raise
+        self._failing = None
+        state = self._state(setting, hashrate, elapsed)
+        if setting.sleeping:
+            power_mode: PowerMode | None = PowerMode.SLEEP
+        else:
+            power_mode = _MODES.get(setting.mode or "")
+        spec = self._spec
+        return Telemetry(
+            taken_at=time.time(),
+            mining_state=state,
+            hashrate_hs=hashrate,
+            power_w=power_in,
+            power_limit_w=setting.power_w if setting.power_w else pout_max,
+            power_mode=power_mode,
+            nameplate_hashrate_hs=spec.nameplate_hs if spec else None,
+            board_temps_c=temperatures.boards
+            or tuple(b.board_temp_c for b in boards if b.board_temp_c is not None),
+            chip_temps_c=temperatures.chips,
+            fans_rpm=fans,
+            boards=boards,
+            uptime_s=elapsed,
+        )
+
+    def _state(
+        self, setting: ModeSetting, hashrate: float | None, elapsed: float | None
+    ) -> MiningState:
+        spec = self._spec
+        if setting.sleeping:
+            state = MiningState.SLEEPING
+        elif hashrate is None:
+            state = MiningState.UNKNOWN
+        elif hashrate <= 0:
+            young = elapsed is not None and elapsed < (2 * spec.wake_to_hash_s if spec else 120)
+            state = MiningState.STARTING if young else MiningState.FAULT
+        elif (
+            spec is not None
+            and setting.mode in ("normal", "turbo")
+            and hashrate < _SETTLED_SHARE * spec.nameplate_hs
+            and elapsed is not None
+            and elapsed < spec.wake_to_nameplate_s
+        ):
+            state = MiningState.STARTING
+        else:
+            state = MiningState.HASHING
+        if state is not self._last_state:
+            _log.info(
+                "%s: now %s (was %s)",
+                self.endpoint.host,
+                state.value,
+                self._last_state.value if self._last_state else None,
+            )
+            self._last_state = state
+        return state
+
+    # Writes -----------------------------------------------------------------
+
+    async def apply(self, command: Command) -> CommandOutcome:
+        if self._info is None:
+            await self.identify()
+        if isinstance(command, Reboot):
+            self._require(Control.REBOOT, command)
+            await self._post("restart", {})
+            _log.info("%s: restart acknowledged", self.endpoint.host)
+            return CommandOutcome(command, applied=True, detail="restart acknowledged")
+        if isinstance(command, Sleep) or (
+            isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
+        ):
+            self._require(Control.SLEEP, command)
+            return await self._mode(
+                command, {"sleep": "on"}, lambda m: m.sleeping is True, "asleep"
+            )
+        if isinstance(command, Wake):
+            self._require(Control.WAKE, command)
+            return await self._mode(
+                command, {"sleep": "off"}, lambda m: m.sleeping is False, "awake"
+            )
+        if isinstance(command, SetPowerMode):
+            self._require(Control.POWER_MODE, command)
+            preset = _PRESETS[command.mode]
+            return await self._mode(
+                command, {"mode": preset}, lambda m: m.mode == preset, f"mode {preset}"
+            )
+        if isinstance(command, SetPowerTarget):
+            return await self._set_target(command)
+        raise UnsupportedError(self.endpoint.host, f"unknown command {command!r}")
+
+    def _require(self, control: Control, command: Command) -> None:
+        if control not in self.controls:
+            raise UnsupportedError(self.endpoint.host, f"{command!r} is not offered by this model")
+
+    async def _set_target(self, command: SetPowerTarget) -> CommandOutcome:
+        self._require(Control.POWER_TARGET, command)
+        spec = self._spec
+        watts = round(command.watts)
+        notes: tuple[str, ...] = ()
+        if spec and spec.power_target_max_w and watts > spec.power_target_max_w:
+            watts = round(spec.power_target_max_w)
+            notes = (f"clamped to the model's maximum {watts} W",)
+        if spec and spec.power_target_min_w and watts < spec.power_target_min_w:
+            watts = round(spec.power_target_min_w)
+            notes = (f"raised to the model's minimum {watts} W",)
+        outcome = await self._mode(
+            command,
+            {"mode": "custom", "tune": "power", "power": watts},
+            lambda m: (
+                m.mode == "custom"
+                and m.power_w is not None
+                and abs(m.power_w - watts) <= _LIMIT_SLACK_W
+            ),
+            f"custom power target {watts} W",
+        )
+        substituted = SetPowerTarget(watts) if watts != command.watts else None
+        return CommandOutcome(command, outcome.applied, outcome.detail, substituted, notes)
+
+    async def _post(self, command: str, params: dict[str, Any]) -> None:
+        host = self.endpoint.host
+        try:
+            check_envelope(host, command, await self._rest.post(command, params))
+        except DeviceStatusError as exc:
+            raise WriteRejected(host, exc.message) from exc
+
+    async def _mode(
+        self,
+        command: Command,
+        params: dict[str, Any],
+        holds: Callable[[ModeSetting], bool],
+        what: str,
+    ) -> CommandOutcome:
+        host = self.endpoint.host
+        before = parse_mode(host, await self._get("mode"))
+        if holds(before):
+            return CommandOutcome(command, applied=True, detail=f"already {what}")
+        await self._post("mode", params)
+        after = before
+        for attempt in range(_CONFIRM_TRIES):
+            if attempt:
+                await asyncio.sleep(_CONFIRM_PAUSE_S)
+            after = parse_mode(host, await self._get("mode"))
+            if holds(after):
+                _log.info("%s: %s confirmed", host, what)
+                return CommandOutcome(command, applied=True, detail=f"{what} confirmed")
+        raise WriteNotApplied(host, f"acknowledged, but /mode still reads {after}, not {what}")
+
+    async def close(self) -> None:
+        await self._rest.close()
