@@ -61,6 +61,11 @@ async def _probe_rpc(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make
     raw = await transport.exchange(request_bytes("version"))
     make = classify_rpc_text(raw)
     if make is None:
+        # Some Whatsminer/Auradine firmware answer version as plain "cgminer"; their
+        # devdetails still names the driver (bitmicro, gcminer), as pyasic relies on too.
+        raw = await transport.exchange(request_bytes("devdetails"))
+        make = classify_rpc_text(raw)
+    if make is None:
         raise _Unrecognised(f"rpc version reply names no known miner: {raw[:80]!r}")
     return make
 
