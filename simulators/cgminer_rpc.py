@@ -19,8 +19,10 @@ from simulators.faults import FaultKind, FaultSet, corrupt, truncate
 
 __all__ = [
     "CgminerRpcProtocol",
+    "Encoder",
     "RpcRequest",
     "StallProtocol",
+    "cgminer_encode",
     "error_reply",
     "status_entry",
 ]
@@ -56,6 +58,14 @@ def error_reply(code: int, msg: str, *, when: float, description: str) -> dict[s
 
 
 Responder = Callable[[RpcRequest], dict[str, Any]]
+# Turns a reply into the bytes on the wire; None sends nothing and closes (a command
+# that real firmware never answers).
+Encoder = Callable[[dict[str, Any]], bytes | None]
+
+
+def cgminer_encode(reply: dict[str, Any]) -> bytes:
+    """Compact JSON plus the NUL byte cgminer-derived firmware ends every reply with."""
+    return json.dumps(reply, separators=(",", ":")).encode() + b"\x00"
 
 
 class StallProtocol(asyncio.Protocol):
@@ -66,9 +76,12 @@ class StallProtocol(asyncio.Protocol):
 
 
 class CgminerRpcProtocol(asyncio.Protocol):
-    def __init__(self, respond: Responder, faults: FaultSet) -> None:
+    def __init__(
+        self, respond: Responder, faults: FaultSet, encode: Encoder = cgminer_encode
+    ) -> None:
         self._respond = respond
         self._faults = faults
+        self._encode = encode
         self._buffer = b""
         self._transport: asyncio.Transport | None = None
         self._timer: asyncio.TimerHandle | None = None
@@ -139,7 +152,11 @@ class CgminerRpcProtocol(asyncio.Protocol):
         except Exception:  # noqa: BLE001 - a simulator bug must not hang the client
             _log.exception("RPC responder failed on %r", request)
             reply = {"STATUS": [{"STATUS": "F", "Code": 0, "Msg": "simulator error"}], "id": 1}
-        payload = json.dumps(reply, separators=(",", ":")).encode() + b"\x00"
+        payload = self._encode(reply)
+        if payload is None:
+            if self._transport is not None:
+                self._transport.close()
+            return
         delay = self._faults.slow_s
         if delay > 0:
             asyncio.get_running_loop().call_later(delay, self._send, payload)

@@ -37,6 +37,7 @@ class DeviceSnapshot:
     uptime_s: float
     faults: tuple[str, ...]
     pools: tuple[PoolEntry, ...]
+    power_limit_w: float | None = None  # the device's configured limit, where it has one
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)

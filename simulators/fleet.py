@@ -26,7 +26,11 @@ from simulators.faults import parse_fault
 from simulators.netserve import DeviceServer, ListenMode
 from simulators.physics import WorkMode
 from simulators.ports import PortMap
-from simulators.site import AntminerEntry, DeviceEntry, Site
+from simulators.site import AntminerEntry, DeviceEntry, Site, WhatsminerEntry
+from simulators.whatsminer.device import WhatsminerDevice, WhatsminerOptions
+from simulators.whatsminer.models import lookup_whatsminer_model
+from simulators.whatsminer.state import DEFAULT_POOLS as WHATSMINER_POOLS
+from simulators.whatsminer.state import PowerMode
 
 __all__ = ["Fleet"]
 
@@ -69,8 +73,45 @@ def _build_antminers(
     ]
 
 
+def _pools(entry: WhatsminerEntry, default: tuple[PoolEntry, ...]) -> tuple[PoolEntry, ...]:
+    if entry.pools is None:
+        return default
+    return tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
+
+
+def _build_whatsminers(
+    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
+) -> list[SimDevice]:
+    assert isinstance(entry, WhatsminerEntry)
+    options = WhatsminerOptions(
+        api=entry.api,
+        api_writes=entry.api_writes,
+        password=entry.password,
+        legacy_4028=entry.legacy_4028,
+        firmware=entry.firmware,
+        quirks=frozenset(entry.quirks),
+        faults=tuple(parse_fault(f) for f in entry.faults),
+        timings=entry.to_timings() if entry.timings is not None else WhatsminerOptions().timings,
+        pools=_pools(entry, WHATSMINER_POOLS),
+        uptime_s=entry.uptime_s,
+        power_mode=PowerMode(entry.power_mode),
+        mineroff=entry.mineroff,
+        power_limit_w=entry.power_limit_w,
+    )
+    spec = lookup_whatsminer_model(entry.model)
+    return [
+        WhatsminerDevice(
+            address, spec, clock, ports=ports, options=options, seed=_device_seed(seed, address)
+        )
+        for address in entry.addresses()
+    ]
+
+
 # One builder per `make` discriminator value; new makes register here.
-_BUILDERS: dict[str, Builder] = {"antminer": _build_antminers}
+_BUILDERS: dict[str, Builder] = {
+    "antminer": _build_antminers,
+    "whatsminer": _build_whatsminers,
+}
 
 
 class Fleet:

@@ -36,6 +36,7 @@ class Phase(StrEnum):
 class WorkMode(StrEnum):
     NORMAL = "normal"
     LOW_POWER = "low_power"
+    HIGH_POWER = "high_power"  # Whatsminer "high", Auradine "turbo"
     SLEEP = "sleep"
 
 
@@ -47,11 +48,12 @@ class Timings:
     boot_s: float = 120.0
     ramp_s: float = 600.0
     reboot_s: float = 90.0
+    adjust_s: float = 15.0  # a power target changed without restarting mining
 
     @classmethod
     def instant(cls) -> Timings:
         """Every transition immediate: for benchmarks and protocol tests."""
-        return cls(stop_s=0.0, boot_s=0.0, ramp_s=0.0, reboot_s=0.0)
+        return cls(stop_s=0.0, boot_s=0.0, ramp_s=0.0, reboot_s=0.0, adjust_s=0.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,11 @@ class PhysicsSpec:
     boot_w: float = 150.0
     low_power_hash: float = 0.75  # fraction of nameplate hashrate in low-power mode
     low_power_power: float = 0.70  # fraction of nameplate power in low-power mode
+    high_power_hash: float = 1.08  # fraction of nameplate hashrate in high-power mode
+    high_power_power: float = 1.15
+    # Hashrate under a power cap: hash = level_hash * (cap / level_power) ** exponent.
+    # Below 1 because chips run more efficiently at lower voltage and frequency.
+    cap_exponent: float = 0.85
     max_fan_rpm: int = 6000
     idle_fan_rpm: int = 1200
     ambient_c: float = 25.0
@@ -79,6 +86,7 @@ class PhysicsSample:
     hashrate_hs: float  # instantaneous, with noise (what "5s" figures show)
     power_w: float
     hashrate_1m_hs: float
+    hashrate_5m_hs: float
     hashrate_15m_hs: float
     hashrate_30m_hs: float
     hashrate_avg_hs: float  # since the mining process started
@@ -140,6 +148,7 @@ class MinerPhysics:
         self._board_temp_offset = tuple(self._rng.uniform(-3.0, 3.0) for _ in range(spec.boards))
         self._mode = mode
         self._manual_fan_pct: int | None = None
+        self._cap_w: float | None = None
         now = clock.now()
         hash_, power = self._level(mode)
         phase = Phase.SLEEP if mode is WorkMode.SLEEP else Phase.RUNNING
@@ -192,6 +201,57 @@ class MinerPhysics:
         self._plan(now, steps, final)
         self._restart_at(now + offline_s + t.boot_s)
 
+    @property
+    def power_cap_w(self) -> float | None:
+        return self._cap_w
+
+    def set_power_cap(self, cap_w: float | None, *, restart: bool, instant: bool = False) -> None:
+        """Cap the power of every mining mode (None lifts the cap).
+
+        ``restart`` is how Whatsminer applies a power limit: mining stops (power dips to
+        the boot level), then ramps to the capped level. Without it the level moves
+        over ``adjust_s``, as a temporary percentage or an Auradine power target does.
+        While asleep or stopping the cap is only stored: it applies on waking.
+        ``instant`` settles at once (a unit configured that way before the simulation).
+        """
+        now = self._clock.now()
+        seg = self._segment_at(now)
+        self._cap_w = None if cap_w is None else max(0.0, cap_w)
+        if self._mode is WorkMode.SLEEP or seg.phase in {Phase.STOPPING, Phase.SLEEP}:
+            return
+        if seg.phase is Phase.REBOOTING:
+            self._plan_boot(now, offline_s=seg.t1 - now)
+            return
+        if restart:
+            self._plan_boot(now, offline_s=0.0)
+            return
+        hash_, power = self._level(self._mode)
+        if instant:
+            self._plan(now, [(Phase.RUNNING, 0.0, hash_, power)], Phase.RUNNING)
+            return
+        if seg.phase is Phase.BOOTING:
+            steps = [
+                (Phase.BOOTING, seg.t1 - now, 0.0, self.spec.boot_w),
+                (Phase.RAMPING, self.timings.ramp_s, hash_, power),
+            ]
+        elif seg.phase is Phase.RAMPING:
+            steps = [(Phase.RAMPING, max(seg.t1 - now, self.timings.adjust_s), hash_, power)]
+        else:
+            steps = [(Phase.RAMPING, self.timings.adjust_s, hash_, power)]
+        self._plan(now, steps, Phase.RUNNING)
+
+    def restart_mining(self) -> None:
+        """The mining process restarts (no reboot): boot, then ramp. Asleep: nothing."""
+        if self._mode is WorkMode.SLEEP:
+            return
+        now = self._clock.now()
+        seg = self._segment_at(now)
+        self._plan_boot(now, offline_s=seg.t1 - now if seg.phase is Phase.REBOOTING else 0.0)
+
+    def level(self, mode: WorkMode | None = None) -> tuple[float, float]:
+        """Settled hashrate (H/s) and power (W) of a mode under the current cap."""
+        return self._level(self._mode if mode is None else mode)
+
     def set_manual_fan(self, percent: int | None) -> None:
         """Fix the fans at a percentage (0 = immersion), or None for automatic control."""
         self._manual_fan_pct = None if percent is None else max(0, min(100, percent))
@@ -221,6 +281,7 @@ class MinerPhysics:
             hashrate_hs=hash_noisy,
             power_w=power_noisy,
             hashrate_1m_hs=self._window_avg(now, 60.0)[0],
+            hashrate_5m_hs=self._window_avg(now, 300.0)[0],
             hashrate_15m_hs=self._window_avg(now, 900.0)[0],
             hashrate_30m_hs=self._window_avg(now, 1800.0)[0],
             hashrate_avg_hs=avg,
@@ -244,8 +305,16 @@ class MinerPhysics:
         if mode is WorkMode.SLEEP:
             return 0.0, s.sleep_w
         if mode is WorkMode.LOW_POWER:
-            return s.nameplate_hs * s.low_power_hash, s.nameplate_w * s.low_power_power
-        return s.nameplate_hs, s.nameplate_w
+            hash_, power = s.nameplate_hs * s.low_power_hash, s.nameplate_w * s.low_power_power
+        elif mode is WorkMode.HIGH_POWER:
+            hash_, power = s.nameplate_hs * s.high_power_hash, s.nameplate_w * s.high_power_power
+        else:
+            hash_, power = s.nameplate_hs, s.nameplate_w
+        cap = self._cap_w
+        if cap is not None and cap < power and power > 0:
+            hash_ *= (cap / power) ** s.cap_exponent
+            power = cap
+        return hash_, power
 
     def _noisy(self, value: float) -> float:
         if value == 0:

@@ -17,12 +17,15 @@ class PortMap:
     may move any of them.
     """
 
-    rpc: int = 4028  # CGMiner-style RPC (Antminer, and later Whatsminer v2 / Auradine)
-    web: int = 80  # Antminer CGI web API
+    rpc: int = 4028  # CGMiner-style RPC (Antminer, Whatsminer API v2, Auradine GCMiner)
+    web: int = 80  # Antminer CGI web API; the Auradine web UI page
+    whatsminer_v3: int = 4433  # Whatsminer API v3: length-prefixed JSON frames
+    auradine_rest: int = 8080  # Auradine FluxOS REST API
 
     @classmethod
     def unprivileged(cls) -> PortMap:
         return cls(web=UNPRIVILEGED_WEB_PORT)
 
     def needs_privilege(self) -> bool:
-        return any(port < 1024 for port in (self.rpc, self.web))
+        ports = (self.rpc, self.web, self.whatsminer_v3, self.auradine_rest)
+        return any(port < 1024 for port in ports)

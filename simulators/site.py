@@ -29,6 +29,7 @@ from pydantic import (
     ConfigDict,
     Field,
     NonNegativeFloat,
+    PositiveFloat,
     PositiveInt,
     ValidationError,
     field_validator,
@@ -37,11 +38,22 @@ from pydantic import (
 
 from simulators.antminer.models import lookup_antminer_model
 from simulators.antminer.state import AntminerQuirk
+from simulators.auradine.models import lookup_auradine_model
 from simulators.errors import SiteError
 from simulators.faults import parse_fault
 from simulators.physics import Timings
+from simulators.whatsminer.models import lookup_whatsminer_model
+from simulators.whatsminer.state import WhatsminerQuirk
 
-__all__ = ["AntminerEntry", "DeviceEntry", "Site", "load_site", "load_site_dict"]
+__all__ = [
+    "AntminerEntry",
+    "AuradineEntry",
+    "DeviceEntry",
+    "Site",
+    "WhatsminerEntry",
+    "load_site",
+    "load_site_dict",
+]
 
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 _DEFAULT_TIMINGS = Timings()
@@ -58,9 +70,10 @@ class TimingsModel(_Strict):
     boot_s: NonNegativeFloat = _DEFAULT_TIMINGS.boot_s
     ramp_s: NonNegativeFloat = _DEFAULT_TIMINGS.ramp_s
     reboot_s: NonNegativeFloat = _DEFAULT_TIMINGS.reboot_s
+    adjust_s: NonNegativeFloat = _DEFAULT_TIMINGS.adjust_s
 
     def to_timings(self) -> Timings:
-        return Timings(self.stop_s, self.boot_s, self.ramp_s, self.reboot_s)
+        return Timings(self.stop_s, self.boot_s, self.ramp_s, self.reboot_s, self.adjust_s)
 
 
 class PoolModel(_Strict):
@@ -125,11 +138,56 @@ class AntminerEntry(_EntryBase):
             raise ValueError(str(exc.args[0])) from None
 
 
-# One member today; later makes join the union and the discriminator picks the class.
-DeviceEntry = Annotated[AntminerEntry, Field(discriminator="make")]
+class WhatsminerEntry(_EntryBase):
+    make: Literal["whatsminer"]
+    model: str
+    api: Literal["v2", "v3"] = "v2"  # v3: firmware from 2024-11, frames on 4433
+    api_writes: bool = False  # the WhatsminerTool API switch; off as shipped
+    password: str | None = None  # None: "admin" (v2) / "super" (v3)
+    legacy_4028: bool = True  # v3 only: also answer devdetails/get_version on 4028
+    firmware: str | None = None
+    quirks: tuple[WhatsminerQuirk, ...] = ()
+    pools: tuple[PoolModel, ...] | None = None
+    uptime_s: NonNegativeFloat = 3600.0
+    power_mode: Literal["low", "normal", "high"] = "normal"
+    mineroff: bool = False
+    power_limit_w: PositiveInt | None = None
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        try:
+            return lookup_whatsminer_model(value).name
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
 
 
-_MAKES = ("antminer",)
+class AuradineEntry(_EntryBase):
+    make: Literal["auradine"]
+    model: str
+    username: str = "admin"
+    password: str = "admin"  # noqa: S105 - the stock default, which clients assume
+    token_ttl_s: PositiveFloat = 3600.0  # real seconds a REST token stays valid
+    pools: tuple[PoolModel, ...] | None = None
+    uptime_s: NonNegativeFloat = 3600.0
+    mode: Literal["normal", "eco", "turbo", "sleep"] = "normal"
+    power_target_w: PositiveInt | None = None  # custom mode with this power target
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        try:
+            return lookup_auradine_model(value).name
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+
+
+DeviceEntry = Annotated[
+    AntminerEntry | WhatsminerEntry | AuradineEntry, Field(discriminator="make")
+]
+
+
+_MAKES = ("antminer", "whatsminer", "auradine")
 
 
 class Site(_Strict):
@@ -177,7 +235,7 @@ def _field_path(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         if isinstance(part, int):
             path += f"[{part}]"
-        elif part in {"antminer"}:  # the discriminator's tag adds no information
+        elif part in _MAKES:  # the discriminator's tag adds no information
             continue
         else:
             path += f".{part}" if path else str(part)

@@ -43,7 +43,7 @@ def test_model_names_are_matched_loosely() -> None:
 @pytest.mark.parametrize(
     ("data", "field", "words"),
     [
-        (site_with(entry(make="whatsminer")), "devices[0]", "antminer"),
+        (site_with(entry(make="avalon")), "devices[0]", "whatsminer"),
         (site_with(entry(model="S99")), "devices[0].model", "S99"),
         (site_with(entry(start="10.0.0.1")), "devices[0].start", "loopback"),
         (site_with(entry(start="127.0.0.300")), "devices[0].start", ""),

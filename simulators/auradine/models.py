@@ -1,0 +1,51 @@
+"""The simulator's own Auradine Teraflux model table (protocols.md §3, §6).
+
+Figures are marked [E] in the reference where no public page confirms them. pyasic
+has classes for AT1500 and AT2880 but none for AH3880 (it reports AuradineUnknown).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["AURADINE_MODELS", "AuradineModel", "lookup_auradine_model"]
+
+
+@dataclass(frozen=True, slots=True)
+class AuradineModel:
+    name: str  # "AT1500": also what devdetails and ipreport report
+    nameplate_ths: float  # the "normal" preset
+    nameplate_w: float
+    boards: int
+    chips_per_board: int
+    fans: int  # 0: hydro
+    eco: tuple[float, float]  # (hashrate, power) as fractions of normal
+    turbo: tuple[float, float]
+    internal_type: str
+
+    @property
+    def nameplate_hs(self) -> float:
+        return self.nameplate_ths * 1e12
+
+
+AURADINE_MODELS: tuple[AuradineModel, ...] = (
+    AuradineModel("AT1500", 210.0, 3360.0, 3, 132, 4, (0.75, 0.70), (1.10, 1.18), "T0"),
+    AuradineModel("AT2880", 270.0, 5000.0, 3, 132, 4, (0.75, 0.70), (1.10, 1.18), "T1"),
+    AuradineModel("AH3880", 500.0, 7250.0, 3, 132, 0, (0.60, 0.60), (1.20, 1.20), "H0"),
+)
+
+
+def _key(name: str) -> str:
+    return name.lower().replace("auradine", "").replace("teraflux", "").replace(" ", "")
+
+
+_BY_KEY = {_key(m.name): m for m in AURADINE_MODELS}
+
+
+def lookup_auradine_model(name: str) -> AuradineModel:
+    """Find a model by name ("AT1500", "Auradine AT1500"); KeyError if unknown."""
+    try:
+        return _BY_KEY[_key(name)]
+    except KeyError:
+        known = ", ".join(m.name for m in AURADINE_MODELS)
+        raise KeyError(f"unknown Auradine model {name!r} (known: {known})") from None

@@ -1,0 +1,218 @@
+"""One simulated Whatsminer: state, its services (API v2 on 4028, API v3 on 4433)."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+import random
+from dataclasses import dataclass, field
+from typing import Literal
+
+from simulators.cgminer_rpc import CgminerRpcProtocol, StallProtocol
+from simulators.clock import SimClock
+from simulators.device import DeviceSnapshot, PoolEntry
+from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.framed import FramedJsonProtocol
+from simulators.physics import (
+    MinerPhysics,
+    Phase,
+    PhysicsSample,
+    PhysicsSpec,
+    Timings,
+    WorkMode,
+)
+from simulators.ports import PortMap
+from simulators.whatsminer.models import WhatsminerModel
+from simulators.whatsminer.rpc_v2 import v2_encoder, v2_reply
+from simulators.whatsminer.state import (
+    DEFAULT_POOLS,
+    PowerMode,
+    TokenStore,
+    WhatsminerControl,
+    WhatsminerQuirk,
+)
+from simulators.whatsminer.v3 import v3_reply
+
+__all__ = ["FIRMWARE_V2", "FIRMWARE_V3", "WhatsminerDevice", "WhatsminerOptions"]
+
+_log = logging.getLogger(__name__)
+
+FIRMWARE_V2 = "20230803.11.REL"  # before 2024-11: clients pick API v2
+FIRMWARE_V3 = "20250110.16.Rel"  # from 2024-11: clients pick API v3
+MAX_V3_CLIENTS = 10
+
+
+@dataclass(frozen=True, slots=True)
+class WhatsminerOptions:
+    api: Literal["v2", "v3"] = "v2"
+    api_writes: bool = False  # the WhatsminerTool API switch; real units ship with it off
+    password: str | None = None  # None: the stock default ("admin" v2, "super" v3)
+    legacy_4028: bool = True  # a v3 unit still answers devdetails/get_version on 4028
+    firmware: str | None = None  # None: FIRMWARE_V2 or FIRMWARE_V3 by `api`
+    quirks: frozenset[WhatsminerQuirk] = frozenset()
+    faults: tuple[Fault, ...] = ()
+    timings: Timings = field(default_factory=lambda: Timings(stop_s=5.0, boot_s=90.0))
+    pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
+    uptime_s: float = 3600.0
+    power_mode: PowerMode = PowerMode.NORMAL
+    mineroff: bool = False
+    power_limit_w: int | None = None  # None: the standard power
+    token_ttl_s: float = 1800.0  # real seconds an API v2 token stays valid
+    error_codes: tuple[tuple[int, str], ...] = ()
+
+
+class WhatsminerDevice:
+    """A Whatsminer on one loopback address."""
+
+    make = "whatsminer"
+
+    def __init__(
+        self,
+        address: str,
+        spec: WhatsminerModel,
+        clock: SimClock,
+        *,
+        ports: PortMap | None = None,
+        options: WhatsminerOptions | None = None,
+        seed: int = 0,
+    ) -> None:
+        self._address = str(ipaddress.IPv4Address(address))
+        self.spec = spec
+        self.clock = clock
+        self.options = options or WhatsminerOptions()
+        self.port_map = ports or PortMap()
+        self._faults = FaultSet(self._address, self.options.faults)
+        rng = random.Random(seed)
+        self.physics = MinerPhysics(
+            PhysicsSpec(
+                spec.nameplate_hs,
+                spec.nameplate_w,
+                spec.boards,
+                spec.fans,
+                sleep_w=rng.uniform(10.0, 30.0),  # control board and PSU after power_off
+                boot_w=60.0,  # mining restarts: power dips near zero before the ramp
+                max_fan_rpm=7000,
+                idle_fan_rpm=0,
+            ),
+            clock,
+            timings=self.options.timings,
+            seed=seed,
+            uptime_s=self.options.uptime_s,
+            mode=WorkMode.SLEEP if self.options.mineroff else self.options.power_mode.work_mode,
+        )
+        self.control = WhatsminerControl(
+            self._address,
+            spec,
+            self.physics,
+            clock,
+            power_mode=self.options.power_mode,
+            power_limit_w=self.options.power_limit_w,
+            pools=self.options.pools,
+            mineroff=self.options.mineroff,
+            keeps_hashing=lambda: self._faults.has(FaultKind.ACK_SLEEP_KEEP_HASHING),
+        )
+        octets = ipaddress.IPv4Address(self._address).packed
+        self.mac = "C4:11:" + ":".join(f"{b:02X}" for b in octets)
+        self.serial = "HPWM" + "".join(f"{b:03d}" for b in octets[1:]) + "0000000000000"
+        self.psu_serial = "1436B" + "".join(f"{b:03d}" for b in octets[1:])
+        self.hostname = "WhatsMiner"
+        digest = hashlib.sha256(f"salt:{self._address}:{seed}".encode()).hexdigest()
+        self.v3_salt = "".join(ch for ch in digest if ch.isalnum())[:8]
+        self.board_bins = tuple(rng.uniform(0.97, 1.03) for _ in range(spec.boards))
+        default_pw = "super" if self.options.api == "v3" else "admin"
+        password = self.options.password or default_pw
+        self.tokens = TokenStore(password, digest[8:16], ttl_s=self.options.token_ttl_s)
+        self.tokens_v3_password = password
+        self.error_codes = list(self.options.error_codes)
+        self._v3_clients = 0
+
+    # ---- SimDevice ------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def faults(self) -> FaultSet:
+        return self._faults
+
+    @property
+    def pools(self) -> tuple[PoolEntry, ...]:
+        return self.control.pools
+
+    @property
+    def firmware(self) -> str:
+        if self.options.firmware:
+            return self.options.firmware
+        return FIRMWARE_V3 if self.options.api == "v3" else FIRMWARE_V2
+
+    def ports(self) -> tuple[int, ...]:
+        if self.options.api == "v2":
+            return (self.port_map.rpc,)
+        if self.options.legacy_4028:
+            return (self.port_map.rpc, self.port_map.whatsminer_v3)
+        return (self.port_map.whatsminer_v3,)
+
+    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
+        if self._faults.has(FaultKind.REFUSE) or self._faults.has(FaultKind.RPC_DOWN):
+            return None
+        if self.physics.phase() is Phase.REBOOTING:
+            return None
+        if self._faults.has(FaultKind.STALL):
+            return StallProtocol()
+        if port == self.port_map.rpc:
+            return CgminerRpcProtocol(
+                lambda request: v2_reply(self, request), self._faults, v2_encoder(self)
+            )
+        if port == self.port_map.whatsminer_v3 and self.options.api == "v3":
+            if self._v3_clients >= MAX_V3_CLIENTS:
+                return None
+            self._v3_clients += 1
+            return FramedJsonProtocol(
+                lambda request: v3_reply(self, request),
+                self._faults,
+                on_close=self._v3_closed,
+                gone=self.physics.is_offline,
+            )
+        return None
+
+    def _v3_closed(self) -> None:
+        self._v3_clients -= 1
+
+    def snapshot(self) -> DeviceSnapshot:
+        s = self.physics.sample()
+        return DeviceSnapshot(
+            address=self._address,
+            make=self.make,
+            model=self.model,
+            phase=s.phase.value,
+            mode=s.mode.value,
+            power_w=round(s.power_w, 1),
+            hashrate_hs=s.hashrate_hs,
+            nameplate_hs=self.spec.nameplate_hs,
+            nameplate_w=self.spec.nameplate_w,
+            fans_rpm=s.fans_rpm,
+            chip_temps_c=s.chip_temps_c,
+            board_temps_c=s.pcb_temps_c,
+            uptime_s=round(s.uptime_s, 1),
+            faults=tuple(str(f) for f in self._faults.active),
+            pools=self.control.pools,
+            power_limit_w=float(self.control.power_limit_w),
+        )
+
+    def reboot(self) -> None:
+        _log.info("%s: rebooting", self._address)
+        self.physics.reboot()
+
+    # ---- helpers for the services -----------------------------------------------------
+
+    def psu_fan_rpm(self, sample: PhysicsSample) -> int:
+        """The PSU fan follows the load; it idles while the miner is off."""
+        load = sample.power_w / self.spec.nameplate_w if self.spec.nameplate_w else 0.0
+        return int(round((1500 + 4500 * min(1.0, load)) / 60) * 60)
