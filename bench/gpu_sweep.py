@@ -146,7 +146,8 @@ _LABELS = {
 def markdown(doc: dict[str, Any]) -> str:
     rows = [
         f"| {_LABELS[name]} | {r['wall_s']} | {r['nodes_per_s']} | {r['cpu_ms_per_node']} "
-        f"| {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} | {r['gpus_read'] or '-'} | {r['failed']} |"
+        f"| {r['p50_ms']} | {r['p95_ms']} | {r['max_ms']} | {r['gpus_read'] or '-'} "
+        f"| {r['failed']} |"
         for name, r in doc["results"].items()
     ]
     return "\n".join(
