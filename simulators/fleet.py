@@ -19,6 +19,10 @@ from types import TracebackType
 from simulators.antminer.device import AntminerDevice, AntminerOptions
 from simulators.antminer.models import lookup_antminer_model
 from simulators.antminer.state import DEFAULT_POOLS
+from simulators.auradine.device import AuradineDevice, AuradineOptions
+from simulators.auradine.models import lookup_auradine_model
+from simulators.auradine.state import DEFAULT_POOLS as AURADINE_POOLS
+from simulators.auradine.state import AuradineMode
 from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimDevice
 from simulators.errors import UnknownDeviceError
@@ -26,7 +30,7 @@ from simulators.faults import parse_fault
 from simulators.netserve import DeviceServer, ListenMode
 from simulators.physics import WorkMode
 from simulators.ports import PortMap
-from simulators.site import AntminerEntry, DeviceEntry, Site, WhatsminerEntry
+from simulators.site import AntminerEntry, AuradineEntry, DeviceEntry, Site, WhatsminerEntry
 from simulators.whatsminer.device import WhatsminerDevice, WhatsminerOptions
 from simulators.whatsminer.models import lookup_whatsminer_model
 from simulators.whatsminer.state import DEFAULT_POOLS as WHATSMINER_POOLS
@@ -73,7 +77,9 @@ def _build_antminers(
     ]
 
 
-def _pools(entry: WhatsminerEntry, default: tuple[PoolEntry, ...]) -> tuple[PoolEntry, ...]:
+def _pools(
+    entry: WhatsminerEntry | AuradineEntry, default: tuple[PoolEntry, ...]
+) -> tuple[PoolEntry, ...]:
     if entry.pools is None:
         return default
     return tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
@@ -107,10 +113,37 @@ def _build_whatsminers(
     ]
 
 
+def _build_auradines(
+    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
+) -> list[SimDevice]:
+    assert isinstance(entry, AuradineEntry)
+    sleep = entry.mode == "sleep"
+    options = AuradineOptions(
+        username=entry.username,
+        password=entry.password,
+        token_ttl_s=entry.token_ttl_s,
+        faults=tuple(parse_fault(f) for f in entry.faults),
+        timings=entry.to_timings() if entry.timings is not None else AuradineOptions().timings,
+        pools=_pools(entry, AURADINE_POOLS),
+        uptime_s=entry.uptime_s,
+        mode=AuradineMode.NORMAL if sleep else AuradineMode(entry.mode),
+        sleep=sleep,
+        power_target_w=entry.power_target_w,
+    )
+    spec = lookup_auradine_model(entry.model)
+    return [
+        AuradineDevice(
+            address, spec, clock, ports=ports, options=options, seed=_device_seed(seed, address)
+        )
+        for address in entry.addresses()
+    ]
+
+
 # One builder per `make` discriminator value; new makes register here.
 _BUILDERS: dict[str, Builder] = {
     "antminer": _build_antminers,
     "whatsminer": _build_whatsminers,
+    "auradine": _build_auradines,
 }
 
 

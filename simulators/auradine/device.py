@@ -1,0 +1,174 @@
+"""One simulated Auradine Teraflux: GCMiner RPC on 4028, FluxOS REST on 8080, UI on 80."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+
+from simulators.auradine.models import AuradineModel
+from simulators.auradine.rest import AuradineRest
+from simulators.auradine.rpc import gcminer_reply
+from simulators.auradine.state import DEFAULT_POOLS, AuradineControl, AuradineMode, RestTokens
+from simulators.cgminer_rpc import CgminerRpcProtocol, StallProtocol
+from simulators.clock import SimClock
+from simulators.device import DeviceSnapshot, PoolEntry
+from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.httpserve import HttpProtocol
+from simulators.physics import MinerPhysics, Phase, PhysicsSpec, Timings, WorkMode
+from simulators.ports import PortMap
+
+__all__ = ["FIRMWARE", "AuradineDevice", "AuradineOptions"]
+
+_log = logging.getLogger(__name__)
+
+FIRMWARE = "2024-06.11"
+_MAX_FAN_RPM = 7700
+_STANDBY_FAN = 0.20  # FluxOS keeps the fans at 20% in standby
+
+
+@dataclass(frozen=True, slots=True)
+class AuradineOptions:
+    username: str = "admin"
+    password: str = "admin"  # noqa: S105 - the stock default, which clients assume
+    token_ttl_s: float = 3600.0  # real seconds a REST token stays valid
+    faults: tuple[Fault, ...] = ()
+    timings: Timings = field(default_factory=lambda: Timings(stop_s=30.0, boot_s=60.0))
+    pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
+    uptime_s: float = 3600.0
+    mode: AuradineMode = AuradineMode.NORMAL
+    sleep: bool = False
+    power_target_w: int | None = None  # custom mode with this power target
+
+
+class AuradineDevice:
+    """An Auradine on one loopback address."""
+
+    make = "auradine"
+
+    def __init__(
+        self,
+        address: str,
+        spec: AuradineModel,
+        clock: SimClock,
+        *,
+        ports: PortMap | None = None,
+        options: AuradineOptions | None = None,
+        seed: int = 0,
+    ) -> None:
+        self._address = str(ipaddress.IPv4Address(address))
+        self.spec = spec
+        self.clock = clock
+        self.options = opts = options or AuradineOptions()
+        self.port_map = ports or PortMap()
+        self._faults = FaultSet(self._address, opts.faults)
+        self.max_fan_rpm = _MAX_FAN_RPM
+        mode = AuradineMode.CUSTOM if opts.power_target_w else opts.mode
+        self.physics = MinerPhysics(
+            PhysicsSpec(
+                spec.nameplate_hs,
+                spec.nameplate_w,
+                spec.boards,
+                spec.fans,
+                sleep_w=55.0,  # standby: control board plus fans at 20%
+                low_power_hash=spec.eco[0],
+                low_power_power=spec.eco[1],
+                high_power_hash=spec.turbo[0],
+                high_power_power=spec.turbo[1],
+                max_fan_rpm=_MAX_FAN_RPM,
+                idle_fan_rpm=int(_MAX_FAN_RPM * _STANDBY_FAN),
+            ),
+            clock,
+            timings=opts.timings,
+            seed=seed,
+            uptime_s=opts.uptime_s,
+            mode=WorkMode.SLEEP if opts.sleep else mode.work_mode,
+        )
+        self.control = AuradineControl(
+            self._address,
+            self.physics,
+            mode=mode,
+            sleep=opts.sleep,
+            power_target_w=opts.power_target_w,
+            pools=opts.pools,
+            keeps_hashing=lambda: self._faults.has(FaultKind.ACK_SLEEP_KEEP_HASHING),
+        )
+        self.tokens = RestTokens(opts.username, opts.password, ttl_s=opts.token_ttl_s)
+        octets = ipaddress.IPv4Address(self._address).packed
+        self.mac = "1c:00:" + ":".join(f"{b:02x}" for b in octets)
+        self.serial = f"AU{octets[1] % 100:02d}{octets[2]:03d}{octets[3]:03d}"
+        self.hostname = f"teraflux-{octets[3]:02d}"
+        self.firmware = FIRMWARE
+        sha = hashlib.sha1(f"fluxos:{FIRMWARE}".encode()).hexdigest()
+        self.gcminer_version = FIRMWARE
+        self.gcminer_description = f"GCMiner-{FIRMWARE}-{sha}"
+        self.fluxos_description = f"FluxOS-{FIRMWARE}-{sha}"
+        self.pout_max_w = round(spec.nameplate_w * spec.turbo[1] * 1.05, -1)
+        self._rest = AuradineRest(self)
+
+    # ---- SimDevice ------------------------------------------------------------------
+
+    @property
+    def address(self) -> str:
+        return self._address
+
+    @property
+    def model(self) -> str:
+        return self.spec.name
+
+    @property
+    def faults(self) -> FaultSet:
+        return self._faults
+
+    @property
+    def pools(self) -> tuple[PoolEntry, ...]:
+        return self.control.pools
+
+    def ports(self) -> tuple[int, ...]:
+        return (self.port_map.rpc, self.port_map.web, self.port_map.auradine_rest)
+
+    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
+        if self._faults.has(FaultKind.REFUSE):
+            return None
+        phase = self.physics.phase()
+        if phase is Phase.REBOOTING:
+            return None
+        if self._faults.has(FaultKind.STALL):
+            return StallProtocol()
+        if port == self.port_map.rpc:
+            if phase is Phase.BOOTING or self._faults.has(FaultKind.RPC_DOWN):
+                return None  # gcminer is (re)starting: nothing listens on 4028 yet
+            return CgminerRpcProtocol(lambda request: gcminer_reply(self, request), self._faults)
+        if port in {self.port_map.web, self.port_map.auradine_rest}:
+            if self._faults.has(FaultKind.WEB_DOWN):
+                return None
+            return HttpProtocol(self._rest.handle, self._faults)
+        return None
+
+    def snapshot(self) -> DeviceSnapshot:
+        s = self.physics.sample()
+        power_limit = self.control.mode_targets()[0] if self.control.tune == "power" else None
+        return DeviceSnapshot(
+            address=self._address,
+            make=self.make,
+            model=self.model,
+            phase=s.phase.value,
+            mode=s.mode.value,
+            power_w=round(s.power_w, 1),
+            hashrate_hs=s.hashrate_hs,
+            nameplate_hs=self.spec.nameplate_hs,
+            nameplate_w=self.spec.nameplate_w,
+            fans_rpm=s.fans_rpm,
+            chip_temps_c=s.chip_temps_c,
+            board_temps_c=s.pcb_temps_c,
+            uptime_s=round(s.uptime_s, 1),
+            faults=tuple(str(f) for f in self._faults.active),
+            pools=self.control.pools,
+            power_limit_w=None if power_limit is None else float(power_limit),
+        )
+
+    def reboot(self) -> None:
+        _log.info("%s: rebooting", self._address)
+        self.physics.reboot()

@@ -1,0 +1,156 @@
+"""One simulated site power meter: :class:`SimMeter`.
+
+```python
+meter = SimMeter(power_source=lambda: 123_456.0, base_load_w=50_000.0, feeds=2,
+                 noise=0.005, address="127.0.100.1", port=5020, unit_id=1, seed=0)
+async with meter:                       # serves Modbus TCP (layout: simulators.meter.layout)
+    meter.faults.inject("stall")        # refuse | stall | slow=S | exception | garbage
+    meter.faults.clear()
+    meter.snapshot()                    # MeterSnapshot: total_w, feeds_w, energy_wh, true_w
+```
+
+The served total is ``power_source() + base_load_w`` times ``1 + U(-noise, noise)``,
+split across ``feeds`` by a fixed seeded imbalance. ``power_source`` is called once per
+Modbus read (and once per ``snapshot()``), never in between.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import logging
+import socket
+from types import TracebackType
+
+from simulators.clock import SimClock
+from simulators.errors import PortPermissionError, PortUnavailableError
+from simulators.meter.faults import MeterFault, MeterFaults, parse_meter_fault
+from simulators.meter.layout import MAX_FEEDS, encode_values
+from simulators.meter.server import MeterServer, build_sim_devices
+from simulators.meter.state import MeterSnapshot, MeterState, PowerSource
+
+__all__ = ["MODBUS_PORT", "SimMeter"]
+
+_log = logging.getLogger(__name__)
+
+MODBUS_PORT = 502
+
+
+class SimMeter:
+    """A Modbus TCP power meter over a power source, on a real loopback socket."""
+
+    make = "meter"
+    model = "modbus"
+
+    def __init__(
+        self,
+        power_source: PowerSource,
+        *,
+        base_load_w: float = 0.0,
+        feeds: int = 2,
+        noise: float = 0.0,
+        address: str = "127.0.0.1",
+        port: int = MODBUS_PORT,
+        unit_id: int = 1,
+        seed: int = 0,
+        clock: SimClock | None = None,
+        energy_start_wh: float = 0.0,
+        faults: tuple[str | MeterFault, ...] = (),
+    ) -> None:
+        if not 0 <= feeds <= MAX_FEEDS:
+            raise ValueError(f"feeds must be in 0..{MAX_FEEDS}, got {feeds}")
+        if not 0 <= unit_id <= 255:
+            raise ValueError(f"unit_id must be in 0..255, got {unit_id}")
+        self.address = address
+        self.port = port
+        self.unit_id = unit_id
+        self._seed = seed
+        self.faults = MeterFaults(address, tuple(parse_meter_fault(f) for f in faults))
+        self._state = MeterState(
+            power_source,
+            base_load_w=base_load_w,
+            feeds=feeds,
+            noise=noise,
+            seed=seed,
+            clock=clock,
+            energy_start_wh=energy_start_wh,
+        )
+        self._server: MeterServer | None = None
+
+    @property
+    def feeds(self) -> int:
+        return self._state.feeds
+
+    @property
+    def serving(self) -> bool:
+        return self._server is not None
+
+    def snapshot(self) -> MeterSnapshot:
+        """A fresh sample: what a read now would serve (it advances the energy counter)."""
+        return self._state.sample()
+
+    @property
+    def last_served(self) -> MeterSnapshot | None:
+        """The sample behind the last Modbus read that was answered, if any."""
+        return self._state.last_served
+
+    def _fill(self, registers: list[int]) -> None:
+        sample = self._state.sample()
+        self._state.last_served = sample
+        words = encode_values(sample.total_w, sample.feeds_w, sample.energy_wh)
+        registers[: len(words)] = words
+
+    async def start(self) -> None:
+        if self._server is not None:
+            return
+        _probe_bind(self.address, self.port)  # pymodbus only logs why a bind failed
+        devices = build_sim_devices(self.unit_id, self.feeds, self.faults, self._fill)
+        server = MeterServer(
+            devices, address=(self.address, self.port), faults=self.faults, seed=self._seed
+        )
+        try:
+            await server.serve_forever(background=True)
+        except RuntimeError:
+            raise PortUnavailableError(
+                f"cannot listen on {self.address}:{self.port}", host=self.address, port=self.port
+            ) from None
+        self._server = server
+        _log.info("meter %s: serving Modbus TCP on port %s", self.address, self.port)
+
+    async def stop(self) -> None:
+        server, self._server = self._server, None
+        if server is not None:
+            # Closes the listener and every open connection; pymodbus leaves it untyped.
+            await server.shutdown()  # type: ignore[no-untyped-call]
+            await asyncio.sleep(0)
+
+    async def __aenter__(self) -> SimMeter:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
+
+    def __repr__(self) -> str:
+        return f"SimMeter({self.address}:{self.port}, unit {self.unit_id}, {self.feeds} feeds)"
+
+
+def _probe_bind(host: str, port: int) -> None:
+    """Bind and release the address, to turn a failure into a typed error with its cause."""
+    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    try:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as pymodbus binds
+        probe.bind((host, port))
+    except OSError as exc:
+        if exc.errno in (errno.EACCES, errno.EPERM):
+            raise PortPermissionError(host=host, port=port) from None
+        raise PortUnavailableError(
+            f"cannot listen on {host}:{port}: {exc.strerror}", host=host, port=port
+        ) from None
+    finally:
+        probe.close()
