@@ -179,15 +179,14 @@ class GpuNode:
         """Validate every target first, then write them all; returns what is now enforced."""
         with self._lock:
             before = self._check(targets)
+            changed = {i: w for i, w in targets.items() if before[i].power_limit_w != w}
+            if changed:
+                _log.info(
+                    "%s: power limit -> %s",
+                    self.host,
+                    ", ".join(f"GPU {i} {w:g} W" for i, w in sorted(changed.items())),
+                )
             for index, watts in sorted(targets.items()):
-                if before[index].power_limit_w != watts:
-                    _log.info(
-                        "%s: GPU %s power limit %s -> %s W",
-                        self.host,
-                        index,
-                        before[index].power_limit_w,
-                        watts,
-                    )
                 self.backend.set_power_limit_mw(index, round(watts * 1000))
             enforced = self._enforced()
         for index, watts in targets.items():
