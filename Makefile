@@ -5,8 +5,9 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
-# Debian packages the tests start for real (promtool comes with prometheus).
-APT_PACKAGES := prometheus
+# Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
+# (slurmctld, slurmd, munge).
+APT_PACKAGES := prometheus slurm-wlm munge
 
 .PHONY: demo test lint bench venv apt clean
 
@@ -46,7 +47,7 @@ demo: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python -m bench.sweep --devices 1000
 	@if [ -f bench/policy.py ]; then $(BIN)/python -m bench.policy; fi
-	@if [ -f bench/gpu_sweep.py ]; then $(BIN)/python -m bench.gpu_sweep; fi
+	$(BIN)/python -m bench.gpu_sweep --nodes 500
 	$(BIN)/python -m bench.report
 
 clean:

@@ -16,6 +16,7 @@ Common jobs:
   hashpivot run deploy/examples/hashpivot-small.yaml   run the controller
   hashpivot probe 10.0.0.21                            identify one device
   hashpivot demo deploy/examples/hashpivot-small.yaml  both, with a live summary
+  hashpivot gpu-agent --listen 10.0.5.7:9862           on a GPU node: NVML behind an API
 """
 
 
@@ -26,7 +27,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         description=_DESCRIPTION,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("command", choices=["run", "sim", "probe", "demo"], help="what to do")
+    parser.add_argument(
+        "command", choices=["run", "sim", "probe", "demo", "gpu-agent"], help="what to do"
+    )
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
@@ -43,6 +46,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from controller.probe import main as probe_main  # noqa: PLC0415
 
         return probe_main(rest)
+    if command == "gpu-agent":
+        from drivers.gpu.cli import main as agent_main  # noqa: PLC0415 - runs on GPU nodes only
+
+        return agent_main(rest)
     if command == "demo":
         from controller.demo import main as demo_main  # noqa: PLC0415
 

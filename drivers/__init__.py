@@ -37,6 +37,8 @@ from drivers.types import (
     MiningState,
     PowerMode,
     Reboot,
+    RestoreGpuPowerLimits,
+    SetGpuPowerLimit,
     SetPowerMode,
     SetPowerTarget,
     Sleep,
@@ -70,6 +72,8 @@ __all__ = [
     "PowerMode",
     "ProtocolError",
     "Reboot",
+    "RestoreGpuPowerLimits",
+    "SetGpuPowerLimit",
     "SetPowerMode",
     "SetPowerTarget",
     "Sleep",
@@ -108,6 +112,12 @@ def open_driver(
         from drivers.auradine.device import AuradineDriver  # noqa: PLC0415
 
         return AuradineDriver(endpoint, credentials=credentials, settings=settings)
+    if make is Make.GPU:
+        from drivers.gpu.device import GpuNodeDriver  # noqa: PLC0415
+
+        # The node agent's bearer token travels as the credential's password.
+        token = credentials.password if credentials else None
+        return GpuNodeDriver(endpoint, token=token, settings=settings)
     raise UnsupportedError(endpoint.host, f"no native driver for make {make.value!r} yet")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from drivers.gpu.types import RestoreGpuPowerLimits, SetGpuPowerLimit
+
 __all__ = [
     "Command",
     "CommandOutcome",
@@ -22,6 +24,8 @@ __all__ = [
     "MiningState",
     "PowerMode",
     "Reboot",
+    "RestoreGpuPowerLimits",
+    "SetGpuPowerLimit",
     "SetPowerMode",
     "SetPowerTarget",
     "Sleep",
@@ -160,7 +164,9 @@ class Reboot:
     pass
 
 
-Command = Sleep | Wake | SetPowerMode | SetPowerTarget | Reboot
+Command = (
+    Sleep | Wake | SetPowerMode | SetPowerTarget | Reboot | SetGpuPowerLimit | RestoreGpuPowerLimits
+)
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Literal, cast
+from typing import Literal
 
 from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
 from drivers.gpu.parse import node_from_agent, node_from_dcgm
@@ -171,10 +171,7 @@ class GpuNodeDriver:
             raise WriteNotApplied(self.endpoint.host, f"power limit read back wrong: {detail}")
         summary = ", ".join(f"{i}={w:g}" for i, w in sorted(wanted.items()))
         _log.info("gpu %s: power limits now %s W", self.endpoint.host, summary)
-        # drivers.types.Command does not list the GPU commands yet (reported to the lead).
-        return CommandOutcome(
-            cast("Command", command), applied=True, detail=f"enforced {summary} W"
-        )
+        return CommandOutcome(command, applied=True, detail=f"enforced {summary} W")
 
     async def close(self) -> None:
         await self._http.close()
