@@ -213,7 +213,10 @@ class V3Backend:
             self.host, await self._api.get("get.miner.status", "summary")
         )
         boards = parse_v3.parse_edevs(self.host, await self._api.get("get.miner.status", "edevs"))
-        return replace(summary, boards=boards, errors=errors), working
+        # The summary carries no power mode; the setting does (and the limit as set).
+        setting = parse_v3.parse_miner_setting(self.host, await self._api.get("get.miner.setting"))
+        reading = replace(summary, boards=boards, errors=errors, power_mode=setting.power_mode)
+        return reading, replace(setting, mining_off=working.mining_off)
 
     async def setting(self) -> MinerSetting:
         _, working, _, _ = parse_v3.parse_device_info(

@@ -1,0 +1,95 @@
+"""Every (make, model, firmware) the simulators serve, as one table.
+
+A row is a site entry for the simulator plus what the contract may expect of
+it. A new driver gets the whole suite by adding rows here; a row whose make the
+simulators do not serve yet is collected and skipped, naming the reason.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from simulators import SiteError, load_site_dict
+
+__all__ = ["CASES", "FAULT_CASES", "Case", "unsupported_reason"]
+
+
+@dataclass(frozen=True, slots=True)
+class Case:
+    make: str
+    model: str
+    firmware: str  # a label: the simulated firmware generation
+    entry: dict[str, Any] = field(default_factory=dict)  # extra site-entry keys
+    faults: tuple[str, ...] = ("refuse", "stall", "slow=3", "malformed", "truncated")
+    # Faults that take one interface down; reads may go on through the other one.
+    partial_faults: tuple[str, ...] = ()
+    credentials: tuple[str, str] | None = None  # (user, password); None: the make's default
+
+    @property
+    def id(self) -> str:
+        return f"{self.make}-{self.model.replace(' ', '')}-{self.firmware}"
+
+    def site_entry(self, address: str) -> dict[str, Any]:
+        return {
+            "make": self.make,
+            "model": self.model,
+            "start": address,
+            "timings": "instant",
+            **self.entry,
+        }
+
+
+_ANTMINER_MODELS = ("S19j Pro", "S19 XP", "S21", "S21 XP", "S21 Hydro")
+_WHATSMINER_MODELS = ("M30S++", "M50S", "M60S", "M63S")
+_AURADINE_MODELS = ("AT1500", "AT2880", "AH3880")
+
+CASES: tuple[Case, ...] = (
+    *(
+        Case("antminer", m, "stock", partial_faults=("web_down", "rpc_down"))
+        for m in _ANTMINER_MODELS
+    ),
+    *(
+        Case(
+            "whatsminer",
+            m,
+            "api-v2",
+            {"api": "v2", "api_writes": True, "password": "hashpivot"},
+            partial_faults=("rpc_down",),
+            credentials=("admin", "hashpivot"),
+        )
+        for m in _WHATSMINER_MODELS
+    ),
+    *(
+        Case(
+            "whatsminer",
+            m,
+            "api-v3",
+            {"api": "v3", "api_writes": True, "password": "hashpivot"},
+            credentials=("super", "hashpivot"),
+        )
+        for m in _WHATSMINER_MODELS
+    ),
+    *(
+        Case("auradine", m, "fluxos", partial_faults=("web_down", "rpc_down"))
+        for m in _AURADINE_MODELS
+    ),
+)
+
+# The fault matrix runs on one model per (make, firmware): faults live in the
+# transport, which does not vary by model.
+FAULT_CASES: tuple[Case, ...] = tuple({(c.make, c.firmware): c for c in reversed(CASES)}.values())
+
+_checked: dict[str, str | None] = {}
+
+
+def unsupported_reason(case: Case) -> str | None:
+    """Why the simulators cannot serve ``case`` yet (None when they can)."""
+    if case.id not in _checked:
+        site = {"site": "probe", "devices": [case.site_entry("127.0.99.254")]}
+        try:
+            load_site_dict(site)
+            _checked[case.id] = None
+        except SiteError as exc:
+            _checked[case.id] = f"simulators do not serve {case.id} yet: {exc}"
+    return _checked[case.id]
