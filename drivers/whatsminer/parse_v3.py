@@ -70,8 +70,8 @@ def check_reply(host: str, command: str, reply: Any) -> Mapping[str, Any]:
     raise DeviceStatusError(host, detail, device_code=code, device_msg=text)
 
 
-def _msg(host: str, reply: Mapping[str, Any], key: str | None = None) -> Mapping[str, Any]:
-    msg = as_dict(host, reply.get("msg"), "msg")
+def _msg(host: str, reply: Any, key: str | None = None) -> Mapping[str, Any]:
+    msg = as_dict(host, as_dict(host, reply, "reply").get("msg"), "msg")
     return msg if key is None else as_dict(host, msg.get(key), f"msg.{key}")
 
 
