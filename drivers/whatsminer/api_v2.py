@@ -41,7 +41,7 @@ _INVALID_CODES = frozenset({14})
 _MINER_INFO_FIELDS = "ip,proto,netmask,gateway,dns,hostname,mac,ledstat"
 
 
-def _code(exc: DeviceStatusError) -> int | None:
+def _code(exc: DeviceStatusError | CommandDenied) -> int | None:
     try:
         return int(exc.device_code) if exc.device_code is not None else None
     except ValueError:
@@ -100,7 +100,7 @@ class V2Api:
             reply = self._decode(raw, token, command)
             try:
                 check_envelope(self.host, command, reply)
-            except DeviceStatusError as exc:
+            except (DeviceStatusError, CommandDenied) as exc:
                 if _code(exc) in _TOKEN_RETRY_CODES and attempt == 1:
                     _log.debug("%s: token refused (%s); fetching a new one", self.host, exc.message)
                     self._token = None
@@ -109,7 +109,7 @@ class V2Api:
             return True
         raise AssertionError("unreachable: the second attempt returns or raises")
 
-    def _write_error(self, command: str, exc: DeviceStatusError) -> Exception:
+    def _write_error(self, command: str, exc: DeviceStatusError | CommandDenied) -> Exception:
         code = _code(exc)
         words = exc.device_msg.lower()
         if code in _TOKEN_RETRY_CODES:
@@ -128,7 +128,7 @@ class V2Api:
             return self._token
         try:
             reply = await self.flat("get_token")
-        except DeviceStatusError as exc:
+        except (DeviceStatusError, CommandDenied) as exc:
             raise self._write_error("get_token", exc) from exc
         msg = reply.get("Msg")
         if not isinstance(msg, dict) or not all(
