@@ -21,9 +21,11 @@ _DESCRIPTION = """\
 Run simulated miners from a site file: real servers on real loopback sockets, which
 unmodified clients (pyasic, hashpivot's drivers) talk to as if they were devices.
 
-Each device gets its own address (127.x.y.z) on the standard ports: CGMiner RPC on
-4028 and, for Antminers, the CGI web API on 80 with Digest auth root/root. The
-command prints one line per device ("antminer S21 127.0.1.5"), then "ready".
+Each device gets its own address (127.x.y.z) on the standard ports: CGMiner-style RPC
+on 4028 for every make; Antminers add the CGI web API on 80 (Digest root/root);
+Whatsminers with `api: v3` add length-prefixed JSON frames on 4433; Auradines add the
+FluxOS REST API on 8080 (admin/admin) and the UI page on 80. The command prints one
+line per device ("antminer S21 127.0.1.5", "whatsminer M60S 127.0.2.1"), then "ready".
 """
 
 _EPILOG = f"""\
@@ -42,9 +44,10 @@ listen modes:
   auto    exact unless devices x ports would approach the open-file limit
 
 faults (site file `faults:` or the control plane): refuse, stall, slow[=SECONDS],
-malformed, truncated, ack_sleep_keep_hashing.
+malformed, truncated, ack_sleep_keep_hashing, web_down, rpc_down.
 Antminer quirks (site file `quirks:`): slow_set_conf, partial_body_wipes_pools,
-work_mode_key_ignored.
+work_mode_key_ignored. Whatsminer quirks: json_bugs, power_mode_no_reply.
+Whatsminer writes need `api_writes: true` (the API switch); real units ship with it off.
 
 Port 80 needs root or `sysctl net.ipv4.ip_unprivileged_port_start=80`.
 """
@@ -71,7 +74,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--unprivileged",
         action="store_true",
-        help=f"serve the web API on {UNPRIVILEGED_WEB_PORT} instead of 80 (pyasic needs 80)",
+        help=f"serve port-80 services on {UNPRIVILEGED_WEB_PORT} instead (pyasic needs 80)",
     )
     parser.add_argument(
         "--control", metavar="HOST:PORT", help="serve the fault-injection API here (loopback)"

@@ -7,7 +7,7 @@ import asyncio
 import json
 from typing import Any
 
-__all__ = ["http_raw", "rpc_json", "rpc_raw"]
+__all__ = ["assert_same_shape", "http_raw", "rpc_json", "rpc_raw", "v3_exchange"]
 
 
 async def rpc_raw(host: str, payload: bytes, *, port: int = 4028, limit_s: float = 3.0) -> bytes:
@@ -49,3 +49,50 @@ async def http_raw(
         return status, headers, body
     finally:
         writer.close()
+
+
+async def v3_exchange(
+    host: str, *requests: dict[str, Any], port: int = 4433, limit_s: float = 3.0
+) -> list[dict[str, Any]]:
+    """Whatsminer API v3: send each request as a 4-byte LE length + JSON frame on ONE
+    connection and read one framed reply per request."""
+    reader, writer = await asyncio.wait_for(asyncio.open_connection(host, port), limit_s)
+    replies = []
+    try:
+        for request in requests:
+            body = json.dumps(request).encode()
+            writer.write(len(body).to_bytes(4, "little") + body)
+            await writer.drain()
+            length = int.from_bytes(
+                await asyncio.wait_for(reader.readexactly(4), limit_s), "little"
+            )
+            replies.append(json.loads(await asyncio.wait_for(reader.readexactly(length), limit_s)))
+        return replies
+    finally:
+        writer.close()
+
+
+def _kind(value: Any) -> str:
+    # bool before int: JSON true is not a number; int and float are distinct on purpose
+    # (a driver may do arithmetic on either, but a capture's 65.0 must not become 65).
+    for kind in (bool, int, float, str, list, dict):
+        if isinstance(value, kind):
+            return kind.__name__
+    return "null"
+
+
+def assert_same_shape(capture: Any, ours: Any, path: str = "$") -> None:
+    """Every key of the capture is present in ours, with the same JSON type, recursively
+    (item i with the capture's item i, or its last one). Extra keys are allowed."""
+    assert _kind(ours) == _kind(capture), (
+        f"{path}: {_kind(ours)} where the capture has {_kind(capture)}"
+    )
+    if isinstance(capture, dict):
+        for key, value in capture.items():
+            assert key in ours, f"{path}: missing key {key!r}"
+            assert_same_shape(value, ours[key], f"{path}.{key}")
+    elif isinstance(capture, list) and capture:
+        assert ours, f"{path}: empty list where the capture has items"
+        for index, item in enumerate(ours):
+            model = capture[min(index, len(capture) - 1)]
+            assert_same_shape(model, item, f"{path}[{index}]")
