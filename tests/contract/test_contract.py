@@ -84,7 +84,10 @@ async def test_read_matches_the_simulated_truth(case: Case) -> None:
         assert t.mining_state is MiningState.HASHING
         assert t.hashrate_hs == pytest.approx(truth.hashrate_hs, rel=0.1)
         assert t.power_w == pytest.approx(truth.power_w, rel=0.15 if t.power_estimated else 0.05)
-        assert t.nameplate_hashrate_hs == pytest.approx(truth.nameplate_hs, rel=0.1)
+        # Units that report no nameplate get the model table's, an estimate for some rows.
+        spec = r.driver.spec
+        slack = 0.25 if spec is not None and spec.estimated else 0.1
+        assert t.nameplate_hashrate_hs == pytest.approx(truth.nameplate_hs, rel=slack)
         assert len(t.fans_rpm) == len(truth.fans_rpm)
         assert t.boards
         assert t.max_temp_c is not None
