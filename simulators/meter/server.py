@@ -64,7 +64,14 @@ def build_sim_devices(unit_id: int, feeds: int, faults: MeterFaults, fill: Fill)
     )
     if unit_id == 0:  # unit 0 answers every unit id
         return [meter]
-    others = SimDevice(id=0, simdata=[SimData(0, datatype=DataType.INVALID)], action=no_such_unit)
+    # pymodbus checks addresses before the action runs: give the catch-all the room of
+    # one full read, so a wrong unit id is answered 11 rather than "illegal address".
+    room = max(register_count(feeds), 125)
+    others = SimDevice(
+        id=0,
+        simdata=[SimData(0, count=room, values=0, datatype=DataType.REGISTERS)],
+        action=no_such_unit,
+    )
     return [meter, others]
 
 
