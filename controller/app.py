@@ -8,20 +8,33 @@ import contextlib
 import logging
 import signal
 import sys
+import time
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from aiohttp import web
 
 from controller.domain import DeviceIdentity
-from controller.errors import ConfigError
+from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
-from controller.integrations.http import build_app
+from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
+from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.poller import Poller, PollStats
+from controller.reconcile import (
+    EventTracker,
+    Reconciler,
+    SiteMeter,
+    SitePower,
+    SitePowerWatch,
+    open_meter,
+)
+from controller.reconcile.plans import economics_now
+from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
+from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 
 __all__ = ["Controller", "build_fleet", "main"]
@@ -41,32 +54,150 @@ def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None
                 device_id, group.make, None, endpoint, config.site, rack=group.rack
             )
             driver = open_driver(group.make, endpoint, credentials=credentials, settings=settings)
-            fleet.add(DeviceRecord(identity, driver))
+            record = DeviceRecord(identity, driver, ai_class=group.ai_class, group=group.group)
+            fleet.add(record)
     return fleet
 
 
 class Controller:
     """The running daemon's parts, started and stopped together."""
 
-    def __init__(self, config: ControllerConfig) -> None:
+    def __init__(
+        self,
+        config: ControllerConfig,
+        *,
+        meter: SiteMeter | None = None,
+        driver_settings: DriverSettings | None = None,
+    ) -> None:
         self.config = config
-        self.fleet = build_fleet(config)
+        self.fleet = build_fleet(config, driver_settings)
+        self.state = ControlState.empty()
+        self.journal = Journal(config.journal.path)
         stats = PollStats()
-        self.metrics = ControllerMetrics(self.fleet, stats)
         self.poller = Poller(
             self.fleet,
             concurrency=config.concurrency,
             timeout_s=config.poll_timeout_s,
             unreachable_after=config.unreachable_after,
             stats=stats,
-            observe_sweep=self.metrics.observe_sweep,
+            on_sweep=self._on_sweep,
+            observe_sweep=self._observe_sweep,
         )
+        self.loop = Reconciler(
+            self.fleet,
+            self.state,
+            self.journal,
+            control=config.control.to_settings(),
+            policy_settings=config.policy.to_settings(),
+            grid=config.grid,
+            economics=config.economics,
+            request_sweep=self.poller.request_sweep,
+        )
+        # A meter object handed in (tests) replaces opening the configured one.
+        if meter is None and config.meter is not None:
+            meter = open_meter(config.meter)
+        meter_config = config.meter
+        self.site_power = SitePowerWatch(
+            self.fleet,
+            meter,
+            interval_s=meter_config.interval_s if meter_config else 2.0,
+            timeout_s=meter_config.timeout_s if meter_config else 2.0,
+            on_sample=self._on_power,
+        )
+        tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
+        self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
+        self.events = EventTracker(
+            self.journal, tolerance_w=tolerance_w, on_confirmed=self._on_event_confirmed
+        )
+        self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
+        self.service.on_event = self._on_event_created
+        self.api_token = config.api.resolve()
         self.stop_event = asyncio.Event()
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
+    def _on_sweep(self) -> None:
+        self.loop.on_sweep()
+
+    def _observe_sweep(self, seconds: float) -> None:
+        self.metrics.observe_sweep(seconds)
+
+    def status(self) -> dict[str, Any]:
+        """The API's status document: fleet summary, control state, site power, plan."""
+        now = time.time()
+        power = self.site_power.latest()
+        view = self.loop.view
+        data = fleet_status(self.fleet)
+        data.update({
+            "control": {"paused": self.state.paused, "reason": self.state.paused_reason,
+                        "dry_run": self.config.control.dry_run,
+                        "enabled": self.config.control.enabled},
+            "site_power": {"watts": power.watts, "source": power.source, "at": power.at,
+                           "detail": power.detail},
+            "plan": None if view is None else {
+                "seq": view.seq, "at": view.at, "expected_site_w": view.plan.expected_site_w,
+                "limit_w": view.plan.limit_w if view.plan.limit_w != float("inf") else None,
+                "notes": list(view.notes)},
+            "events_active": [e.event_id for e in self.state.active_events(now)],
+            "overrides": len(self.state.live_overrides(now)),
+            "stuck": sorted(r.identity.device_id for r in self.fleet if r.stuck_until > now),
+            "commands": dict(self.loop.stats.results),
+            "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
+                        "error": self.journal.failed},
+        })  # fmt: skip
+        return data
+
+    def economics_json(self) -> dict[str, Any]:
+        economics = economics_now(self.config.economics, self.state, time.time())
+        return {
+            "power_price": {"usd_per_mwh": economics.power_price.usd_per_mwh,
+                            "as_of": economics.power_price.as_of,
+                            "source": economics.power_price.source},
+            "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
+                          "as_of": economics.hashprice.as_of,
+                          "source": economics.hashprice.source},
+            "max_price_age_s": self.config.policy.max_price_age_s,
+            "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
+        }  # fmt: skip
+
+    def _on_power(self, sample: SitePower) -> None:
+        self.events.sample(sample, self.state.active_events(sample.at))
+
+    def _on_event_created(self, event: EventRecord) -> None:
+        # The baseline is the draw when the instruction arrived, before any command for it.
+        self.events.begin(event, self.site_power.latest())
+
+    def _on_event_confirmed(self, event: EventRecord, elapsed_s: float) -> None:
+        self.metrics.observe_confirmation(elapsed_s)
+
+    async def _restore(self) -> None:
+        """Events, overrides, pause, prices and policy memory, as the journal left them."""
+        await self.journal.open()
+        kinds = ["event.", "override.", "control.", "relay.", "economics.", "memory"]
+        entries = await self.journal.entries(kinds)
+        self.state.replay(e for e in entries if e.kind not in {"event.baseline", "event.milestone"})
+        self.events.restore(e for e in entries if e.kind in {"event.baseline", "event.milestone"})
+        active = [e.event_id for e in self.state.active_events(time.time())]
+        overrides = sorted(self.state.live_overrides(time.time()))
+        self.journal.append(
+            "daemon.started",
+            "",
+            {"run": self.journal.run, "active_events": active, "overrides": overrides,
+             "paused": self.state.paused, "devices": len(self.fleet)},
+        )  # fmt: skip
+        if self.config.journal.path is None:
+            log.warning("journal in memory: events and overrides will not survive a restart")
+        if active or overrides:
+            log.info("restored from the journal: events %s, overrides %s", active, overrides)
+
     async def __aenter__(self) -> Self:
-        self._runner = web.AppRunner(build_app(self.fleet, self.metrics), access_log=None)
+        try:
+            await self._restore()
+        except ControllerError:
+            await self.fleet.close()
+            raise
+        app = build_app(self)
+        self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.listen_host, self.config.listen_port)
         try:
@@ -74,14 +205,22 @@ class Controller:
         except OSError as exc:
             await self._runner.cleanup()
             await self.fleet.close()
+            await self.journal.close()
             raise ConfigError(f"listen: cannot bind {self.config.listen}: {exc.strerror}") from None
-        poll = self.poller.run(self.config.poll_interval_s, self.stop_event)
-        self._tasks.append(asyncio.create_task(self._guarded(poll), name="poller"))
+        stop = self.stop_event
+        for name, work in (
+            ("poller", self.poller.run(self.config.poll_interval_s, stop)),
+            ("reconcile", self.loop.run(stop)),
+            ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
+            ("site-power", self.site_power.run(stop)),
+        ):
+            self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(
-            "polling %d devices every %g s; metrics on http://%s/metrics",
+            "polling %d devices every %g s; API and metrics on http://%s/%s",
             len(self.fleet),
             self.config.poll_interval_s,
             self.config.listen,
+            " (dry run)" if self.config.control.dry_run else "",
         )
         return self
 
@@ -109,7 +248,10 @@ class Controller:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.loop.close()
+        await self.site_power.close()
         await self.fleet.close()
+        await self.journal.close()
 
 
 async def serve(config: ControllerConfig) -> None:
@@ -143,4 +285,7 @@ def main(argv: Sequence[str]) -> int:
     except ConfigError as exc:
         print(f"hashpivot: configuration error: {exc}", file=sys.stderr)
         return 2
+    except ControllerError as exc:
+        print(f"hashpivot: {exc}", file=sys.stderr)
+        return 1
     return 0

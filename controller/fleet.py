@@ -7,11 +7,11 @@ Health changes are logged once when they happen, never on every failed poll
 from __future__ import annotations
 
 import logging
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-from controller.domain import DeviceIdentity, DeviceInfo, Health, Telemetry
+from controller.domain import DeviceIdentity, DeviceInfo, Health, MiningState, Telemetry
 from drivers import DriverError, MinerDriver
 
 __all__ = ["DeviceRecord", "Fleet"]
@@ -28,6 +28,18 @@ class DeviceRecord:
     health: Health = Health.UNKNOWN
     consecutive_failures: int = 0
     last_error: str | None = None  # the error's code, e.g. "timeout"; never a credential
+    # What the control loop last made the device do, so a plan made before the next
+    # reading sees the commanded state instead of sending the same command again.
+    commanded: str | None = None  # "sleep" | "wake" | None
+    commanded_at: float = 0.0
+    # When the device last went from asleep to running or back (policy dwell), and its wakes.
+    state_changed_at: float | None = None
+    wakes: deque[float] = field(default_factory=lambda: deque(maxlen=64))
+    # A device that failed to shed is left out of control until then (compensation).
+    stuck_until: float = 0.0
+    stuck_reason: str = ""
+    ai_class: str | None = None  # GPU nodes: contracted | interruptible | idle
+    group: str = ""  # the policy's priority group
 
     @property
     def model(self) -> str:
@@ -36,10 +48,21 @@ class DeviceRecord:
         return self.identity.model or "unknown"
 
     def record_success(self, telemetry: Telemetry) -> None:
+        before = self.telemetry
+        if before is not None:
+            was = before.mining_state is MiningState.SLEEPING
+            now = telemetry.mining_state is MiningState.SLEEPING
+            if was != now:
+                self.state_changed_at = telemetry.taken_at
+                if was:
+                    self.wakes.append(telemetry.taken_at)
         self.telemetry = telemetry
         self.consecutive_failures = 0
         self.last_error = None
         self._transition(Health.DEGRADED if telemetry.errors else Health.HEALTHY, None)
+
+    def wakes_since(self, since: float) -> int:
+        return sum(1 for at in self.wakes if at >= since)
 
     def record_failure(self, error: DriverError, unreachable_after: int) -> None:
         self.consecutive_failures += 1

@@ -38,6 +38,7 @@ class Poller:
         unreachable_after: int,
         stats: PollStats | None = None,
         observe_sweep: Callable[[float], None] | None = None,
+        on_sweep: Callable[[], None] | None = None,
     ) -> None:
         self.fleet = fleet
         self.stats = stats or PollStats()
@@ -45,6 +46,12 @@ class Poller:
         self._timeout_s = timeout_s
         self._unreachable_after = unreachable_after
         self._observe_sweep = observe_sweep
+        self._on_sweep = on_sweep
+        self._soon = asyncio.Event()
+
+    def request_sweep(self) -> None:
+        """Start the next sweep now instead of at the interval (to confirm commands sooner)."""
+        self._soon.set()
 
     async def sweep(self) -> None:
         """Read every device once. Never raises for a device's failure."""
@@ -58,6 +65,8 @@ class Poller:
         self.stats.last_sweep_at = time.time()
         if self._observe_sweep is not None:
             self._observe_sweep(elapsed)
+        if self._on_sweep is not None:
+            self._on_sweep()
 
     async def _poll(self, record: DeviceRecord) -> None:
         async with self._semaphore:
@@ -88,6 +97,7 @@ class Poller:
         """Sweep every ``interval_s`` until ``stop`` is set; a slow sweep delays the next."""
         while not stop.is_set():
             started = time.monotonic()
+            self._soon.clear()
             await self.sweep()
             remaining = interval_s - (time.monotonic() - started)
             if remaining <= 0:
@@ -98,4 +108,14 @@ class Poller:
                 )
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=remaining)
+                await asyncio.wait_for(_first(stop, self._soon), timeout=remaining)
+
+
+async def _first(*events: asyncio.Event) -> None:
+    """Return when any of ``events`` is set."""
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

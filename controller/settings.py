@@ -22,6 +22,16 @@ from pydantic import (
     model_validator,
 )
 
+from controller.config_sections import (
+    AiClassName,
+    ApiConfig,
+    ControlConfig,
+    EconomicsConfig,
+    GridConfig,
+    JournalConfig,
+    MeterConfig,
+    PolicyConfig,
+)
 from controller.errors import ConfigError
 from drivers import Credentials, DeviceEndpoint, Make
 
@@ -88,6 +98,8 @@ class DeviceGroup(_Strict):
     credentials: CredentialsConfig | None = None
     rack: str | None = None
     name_prefix: str | None = None
+    group: str = ""  # priority group for the policy (policy.priorities)
+    ai_class: AiClassName | None = None  # GPU nodes: what their jobs are worth
 
     @field_validator("ports")
     @classmethod
@@ -142,6 +154,13 @@ class ControllerConfig(_Strict):
     unreachable_after: Annotated[int, Field(ge=1, le=100)] = 3
     credentials: dict[Make, CredentialsConfig] = Field(default_factory=dict)
     devices: list[DeviceGroup] = Field(min_length=1)
+    control: ControlConfig = Field(default_factory=ControlConfig)
+    policy: PolicyConfig = Field(default_factory=PolicyConfig)
+    grid: GridConfig = Field(default_factory=GridConfig)
+    economics: EconomicsConfig = Field(default_factory=EconomicsConfig)
+    meter: MeterConfig | None = None
+    journal: JournalConfig = Field(default_factory=JournalConfig)
+    api: ApiConfig = Field(default_factory=ApiConfig)
 
     @field_validator("listen")
     @classmethod

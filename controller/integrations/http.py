@@ -1,14 +1,18 @@
-"""The controller's HTTP surface: Prometheus metrics and a read-only status view."""
+"""The controller's HTTP surface: Prometheus metrics, the API and its OpenAPI document."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from controller.fleet import Fleet
-from controller.integrations.metrics import ControllerMetrics
+from controller.integrations.api import add_api_routes
+from controller.integrations.openapi import openapi_document
+
+if TYPE_CHECKING:
+    from controller.app import Controller
 
 __all__ = ["build_app", "fleet_status"]
 
@@ -30,19 +34,22 @@ def fleet_status(fleet: Fleet) -> dict[str, Any]:
     }
 
 
-def build_app(fleet: Fleet, metrics: ControllerMetrics) -> web.Application:
+def build_app(controller: Controller) -> web.Application:
+    metrics = controller.metrics
+
     async def get_metrics(_: web.Request) -> web.Response:
         body = generate_latest(metrics.registry)
         return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})
 
-    async def get_status(_: web.Request) -> web.Response:
-        return web.json_response(fleet_status(fleet))
-
     async def get_health(_: web.Request) -> web.Response:
         return web.json_response({"status": "ok"})
 
-    app = web.Application()
+    async def get_openapi(_: web.Request) -> web.Response:
+        return web.json_response(openapi_document())
+
+    app = web.Application(client_max_size=64 * 1024)
     app.router.add_get("/metrics", get_metrics)
-    app.router.add_get("/api/v1/status", get_status)
     app.router.add_get("/healthz", get_health)
+    app.router.add_get("/openapi.json", get_openapi)
+    add_api_routes(app, controller)
     return app

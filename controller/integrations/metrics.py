@@ -9,6 +9,7 @@ second, degrees Celsius, seconds.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -17,6 +18,11 @@ from prometheus_client.registry import Collector
 from controller.domain import Health, MiningState
 from controller.fleet import Fleet
 from controller.poller import PollStats
+
+if TYPE_CHECKING:
+    from controller.reconcile.loop import Reconciler
+    from controller.reconcile.meter import SitePowerWatch
+    from controller.state import ControlState
 
 __all__ = ["ControllerMetrics"]
 
@@ -153,9 +159,27 @@ class _FleetCollector(Collector):
 class ControllerMetrics:
     """The daemon's registry: the fleet collector plus the controller's own instruments."""
 
-    def __init__(self, fleet: Fleet, stats: PollStats) -> None:
+    def __init__(
+        self,
+        fleet: Fleet,
+        stats: PollStats,
+        loop: Reconciler | None = None,
+        state: ControlState | None = None,
+        power: SitePowerWatch | None = None,
+    ) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         self.registry.register(_FleetCollector(fleet, stats))
+        if loop is not None and state is not None and power is not None:
+            from controller.integrations.loop_metrics import LoopCollector  # noqa: PLC0415
+
+            self.registry.register(LoopCollector(fleet, loop, state, power))
+        self.confirmation = Histogram(
+            "hashpivot_event_confirmation_seconds",
+            "Time from a grid event's arrival to its level confirmed on the meter",
+            labelnames=["site"],
+            registry=self.registry,
+            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800),
+        ).labels(site=fleet.site)
         self.poll_duration = Histogram(
             "hashpivot_poll_duration_seconds",
             "Wall time of one sweep over the whole fleet",
@@ -166,3 +190,6 @@ class ControllerMetrics:
 
     def observe_sweep(self, seconds: float) -> None:
         self.poll_duration.observe(seconds)
+
+    def observe_confirmation(self, seconds: float) -> None:
+        self.confirmation.observe(seconds)

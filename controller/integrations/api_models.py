@@ -1,0 +1,77 @@
+"""Request bodies of the HTTP API: pydantic at the edge, strict, bounded, finite."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+__all__ = [
+    "BODIES",
+    "EconomicsBody",
+    "EventBody",
+    "EventPatch",
+    "OverrideBody",
+    "PauseBody",
+]
+
+_Time = Annotated[float, Field(ge=0, le=1e11, allow_inf_nan=False)]
+_Label = Annotated[str, Field(max_length=200)]
+
+
+class _Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class EventBody(_Body):
+    """A grid event: an instructed curtailment to a level by a deadline, a 4CP window,
+    a price event, or a relay trip (which latches until POST /api/v1/relay/clear)."""
+
+    kind: Literal["instructed", "4cp", "price", "relay_trip"]
+    level_mw: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    start: _Time | None = Field(default=None, description="unix seconds; default now")
+    end: _Time | None = Field(default=None, description="unix seconds; default start + 1 h")
+    deadline: _Time | None = Field(default=None, description="when the level must be met")
+    within_s: Annotated[float, Field(gt=0, le=86_400, allow_inf_nan=False)] | None = Field(
+        default=None, description="deadline as seconds after start (e.g. 600 for ERS-10)"
+    )
+    event_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
+    source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
+
+
+class EventPatch(_Body):
+    level_mw: Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None = None
+    end: _Time | None = None
+    deadline: _Time | None = None
+
+
+class OverrideBody(_Body):
+    action: Literal["force_sleep", "exclude"]
+    ttl_s: Annotated[float, Field(gt=0, le=30 * 86_400, allow_inf_nan=False)] | None = Field(
+        default=None, description="seconds until the override expires; omit for no expiry"
+    )
+    reason: _Label = ""
+
+
+class PauseBody(_Body):
+    reason: _Label = ""
+
+
+class EconomicsBody(_Body):
+    power_price_usd_per_mwh: (
+        Annotated[float, Field(ge=-10_000, le=100_000, allow_inf_nan=False)] | None
+    ) = None
+    hashprice_usd_per_ph_day: (
+        Annotated[float, Field(ge=0, le=100_000, allow_inf_nan=False)] | None
+    ) = None
+    as_of: _Time | None = Field(default=None, description="when the values were true; now")
+    source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
+
+
+BODIES: tuple[type[_Body], ...] = (
+    EventBody,
+    EventPatch,
+    OverrideBody,
+    PauseBody,
+    EconomicsBody,
+)

@@ -1,0 +1,189 @@
+"""The compliance report for one grid event, built from the journal alone.
+
+Requested level and deadline; time to 50, 90 and 100% of the requested drop by
+the meter (or by summed telemetry where the meter was unavailable, and it says
+so); the load sustained while the event ran; the devices that failed and what was
+shed in their place; and any restart of the daemon during the event.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from datetime import UTC, datetime
+from typing import Any
+
+from controller.journal import Journal
+from controller.state import EventRecord
+
+__all__ = ["compliance_report", "report_text"]
+
+_KINDS = [
+    "event.",
+    "meter.sample",
+    "command.result",
+    "device.stuck",
+    "plan",
+    "daemon.started",
+]
+
+
+async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, Any]:
+    now = time.time()
+    end = min(event.end, event.cancelled_at or event.end, max(now, event.created_at))
+    entries = await journal.entries(_KINDS, since_at=event.created_at - 1.0)
+    window = [e for e in entries if event.created_at - 1.0 <= e.at <= end + 1.0]
+    baseline = next(
+        (e for e in window if e.kind == "event.baseline" and e.subject == event.event_id), None
+    )
+    milestones = {
+        str(e.data["pct"]): {"at": e.at, "elapsed_s": e.data["elapsed_s"],
+                             "watts": e.data["watts"], "source": e.data["source"]}
+        for e in window if e.kind == "event.milestone" and e.subject == event.event_id
+    }  # fmt: skip
+    level_w = event.level_mw * 1e6 if event.level_mw is not None else None
+    held_from = event.deadline or event.start
+    samples = [
+        e for e in window
+        if e.kind == "meter.sample" and event.event_id in e.data.get("events", ())
+        and e.at >= held_from
+    ]  # fmt: skip
+    watts = [float(e.data["watts"]) for e in samples]
+    sources = Counter(str(e.data["source"]) for e in samples)
+    full = milestones.get("100")
+    deadline = event.deadline or event.start
+    report: dict[str, Any] = {
+        "event": event.as_json(),
+        "requested": {
+            "level_w": level_w,
+            "deadline": event.deadline,
+            "baseline_w": baseline.data["watts"] if baseline else None,
+            "baseline_source": baseline.data["source"] if baseline else None,
+            "drop_w": (baseline.data["watts"] - level_w) if baseline and level_w else None,
+        },
+        "milestones": milestones,
+        "time_to_50_s": _elapsed(milestones, "50"),
+        "time_to_90_s": _elapsed(milestones, "90"),
+        "time_to_100_s": _elapsed(milestones, "100"),
+        "met_by_deadline": None
+        if full is None and now < deadline
+        else (full is not None and full["at"] <= deadline + 1e-6),
+        "sustained": {
+            "from": held_from,
+            "to": end,
+            "samples": len(watts),
+            "mean_w": round(sum(watts) / len(watts), 1) if watts else None,
+            "max_w": max(watts) if watts else None,
+            "min_w": min(watts) if watts else None,
+            "share_at_or_below_level": (
+                round(sum(1 for w in watts if w <= level_w) / len(watts), 4)
+                if watts and level_w is not None
+                else None
+            ),
+            "sources": dict(sources),
+        },
+        "confirmed_by": _confirmed_by(sources, milestones),
+        "failed_devices": _failed(window),
+        "compensation": _compensation(window),
+        "commands": dict(
+            Counter(str(e.data["result"]) for e in window if e.kind == "command.result")
+        ),
+        "restarts": [e.data.get("run") for e in window if e.kind == "daemon.started"],
+    }
+    return report
+
+
+def _elapsed(milestones: dict[str, dict[str, Any]], pct: str) -> float | None:
+    found = milestones.get(pct)
+    return None if found is None else float(found["elapsed_s"])
+
+
+def _confirmed_by(sources: Counter[str], milestones: dict[str, dict[str, Any]]) -> str:
+    used = set(sources) | {str(m["source"]) for m in milestones.values()}
+    if used == {"meter"}:
+        return "meter"
+    if "meter" in used:
+        return "meter, with summed device telemetry while the meter was unavailable"
+    return "summed device telemetry (no meter reading)" if used else "not yet measured"
+
+
+def _failed(window: list[Any]) -> list[dict[str, Any]]:
+    failed: dict[str, dict[str, Any]] = {}
+    for e in window:
+        if e.kind == "device.stuck":
+            failed.setdefault(
+                e.subject, {"device": e.subject, "at": e.at, "reason": e.data["reason"]}
+            )
+        elif (
+            e.kind == "command.result"
+            and e.data.get("final")
+            and e.data["result"]
+            not in {
+                "applied",
+                "acknowledged",
+            }
+        ):
+            failed.setdefault(
+                e.subject,
+                {
+                    "device": e.subject,
+                    "at": e.at,
+                    "reason": f"{e.data['command']}: {e.data['code']}",
+                },
+            )
+    return sorted(failed.values(), key=lambda f: f["at"])
+
+
+def _compensation(window: list[Any]) -> dict[str, Any]:
+    covered: set[str] = set()
+    shed: set[str] = set()
+    for e in window:
+        if e.kind == "plan" and "compensation" in e.data:
+            covered.update(e.data["compensation"]["for"])
+            shed.update(e.data["compensation"]["shed"])
+    return {"for": sorted(covered), "shed_in_their_place": sorted(shed - covered)}
+
+
+def _clock(at: float | None) -> str:
+    if at is None:
+        return "-"
+    return datetime.fromtimestamp(at, tz=UTC).strftime("%Y-%m-%d %H:%M:%S UTC")
+
+
+def report_text(report: dict[str, Any]) -> str:
+    event, req, sus = report["event"], report["requested"], report["sustained"]
+
+    def kw(w: float | None) -> str:
+        return "-" if w is None else f"{w / 1e3:,.1f} kW"
+
+    def secs(s: float | None) -> str:
+        return "not reached" if s is None else f"{s:.1f} s"
+
+    lines = [
+        f"Compliance report: {event['kind']} event {event['event_id']} (source {event['source']})",
+        f"  requested level   {kw(req['level_w'])} by {_clock(req['deadline'])}",
+        f"  window            {_clock(event['start'])} to {_clock(sus['to'])}"
+        + (f" (cancelled {_clock(event['cancelled_at'])})" if event["cancelled_at"] else ""),
+        f"  baseline          {kw(req['baseline_w'])} ({req['baseline_source'] or '-'});"
+        f" drop requested {kw(req['drop_w'])}",
+        f"  time to 50%       {secs(report['time_to_50_s'])}",
+        f"  time to 90%       {secs(report['time_to_90_s'])}",
+        f"  time to 100%      {secs(report['time_to_100_s'])}",
+        f"  met by deadline   {report['met_by_deadline']}",
+        f"  sustained load    mean {kw(sus['mean_w'])}, max {kw(sus['max_w'])} over "
+        f"{sus['samples']} samples; at or below level {sus['share_at_or_below_level']}",
+        f"  measured by       {report['confirmed_by']}",
+        f"  commands          {report['commands'] or 'none'}",
+    ]
+    failed = report["failed_devices"]
+    lines.append(f"  failed devices    {len(failed)}")
+    lines.extend(f"    {f['device']}: {f['reason']}" for f in failed[:50])
+    comp = report["compensation"]
+    if comp["for"]:
+        lines.append(
+            f"  compensation      {len(comp['shed_in_their_place'])} device(s) shed in place of "
+            f"{len(comp['for'])}: {', '.join(comp['shed_in_their_place'][:20])}"
+        )
+    if report["restarts"]:
+        lines.append(f"  daemon restarts   runs {report['restarts']} started during the event")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,315 @@
+"""The reconcile loop: observe, plan, diff, dispatch, confirm; level-triggered.
+
+A *plan* is made every ``policy.plan_interval_s`` and at once on any change
+(an event, an override, a price, a stuck device). Between plans, after every
+telemetry sweep, the standing plan is diffed again against what the devices now
+report, so a command that did not take is sent again from observed state; no
+queue of old commands is ever replayed. The first plan waits for the first sweep,
+which is what makes a restarted daemon converge instead of repeating itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from controller import policy
+from controller.config_sections import ControlSettings, EconomicsConfig, GridConfig
+from controller.domain import MiningState, Sleep, Wake
+from controller.fleet import Fleet
+from controller.journal import Journal
+from controller.reconcile.commands import DriverGpuControl, GpuControl, command_name, priority_of
+from controller.reconcile.confirm import Expectation, Verifier
+from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
+from controller.reconcile.gate import Priority
+from controller.reconcile.observe import Observation, ProfileCache, observe
+from controller.reconcile.plans import PlanView, economics_now, grid_now, plan_summary
+from controller.state import ControlState
+
+__all__ = ["LoopStats", "Reconciler"]
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class LoopStats:
+    plans: int = 0
+    sent: int = 0
+    results: Counter[str] = field(default_factory=Counter)
+    confirmed: int = 0
+    stuck: int = 0
+    last_plan_s: float = 0.0
+
+
+class Reconciler:
+    def __init__(
+        self,
+        fleet: Fleet,
+        state: ControlState,
+        journal: Journal,
+        *,
+        control: ControlSettings,
+        policy_settings: policy.PolicySettings,
+        grid: GridConfig,
+        economics: EconomicsConfig,
+        gpu: GpuControl | None = None,
+        request_sweep: Callable[[], None] | None = None,
+    ) -> None:
+        self.fleet = fleet
+        self.state = state
+        self.journal = journal
+        self.control = control
+        self.policy_settings = policy_settings
+        self.grid = grid
+        self.economics = economics
+        self.stats = LoopStats()
+        self.view: PlanView | None = None
+        self._plan: policy.Plan | None = None
+        self._plan_seq = 0
+        self._grid_binding = False
+        self._signature: object = None
+        self._profiles = ProfileCache()
+        self._trigger = asyncio.Event()
+        self._reasons: list[str] = []
+        self.first_sweep = asyncio.Event()
+        self._request_sweep = request_sweep
+        self.dispatcher = Dispatcher(
+            fleet, control, gpu or DriverGpuControl(), self._on_sent, self._on_result
+        )
+        self.verifier = Verifier(
+            fleet, control, resend=self._resend, confirmed=self._confirmed, stuck=self._stuck
+        )
+
+    # ---- triggers ----------------------------------------------------------------------
+
+    def trigger(self, reason: str) -> None:
+        """Plan again at once (an event, an override, a price, a stuck device)."""
+        self._reasons.append(reason)
+        self._trigger.set()
+
+    def on_sweep(self) -> None:
+        """After every telemetry sweep: confirm, then re-diff the standing plan."""
+        self.first_sweep.set()
+        self.verifier.check()
+        if self._plan is not None and self.control.cycle_on_sweep:
+            self._dispatch(self._plan, self._observe(time.time()), reason="sweep")
+
+    async def run(self, stop: asyncio.Event) -> None:
+        await _first(stop, self.first_sweep)
+        while not stop.is_set():
+            reasons, self._reasons = self._reasons or ["interval"], []
+            self._trigger.clear()
+            self.cycle(", ".join(sorted(set(reasons))))
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    _first(stop, self._trigger), self.policy_settings.plan_interval_s
+                )
+
+    async def confirm_sweeps(self, stop: asyncio.Event) -> None:
+        """When a burst of commands is done, read the fleet at once to confirm it."""
+        while not stop.is_set():
+            await _first(stop, self.dispatcher.started)
+            self.dispatcher.started.clear()
+            await self.dispatcher.idle()
+            if self._request_sweep is not None:
+                self._request_sweep()
+
+    # ---- one plan ------------------------------------------------------------------------
+
+    def cycle(self, reason: str = "manual") -> PlanView:
+        started = time.perf_counter()
+        now = time.time()
+        obs = self._observe(now)
+        state = self.state
+        inputs = policy.PolicyInputs(
+            now,
+            obs.fleet,
+            economics_now(self.economics, state, now),
+            grid_now(self.grid, state, now),
+            self.policy_settings,
+        )
+        plan, memory = policy.plan(inputs, state.memory)
+        if state.memory is None or memory.to_json() != state.memory.to_json():
+            self.journal.append("memory", "", {"json": memory.to_json()})
+            state.memory = memory
+        cap_w = self.grid.interconnect_cap_mw * 1e6 - self.policy_settings.reserve_mw * 1e6
+        self._grid_binding = plan.relay_latched or plan.limit_w < cap_w - 1.0
+        self._plan = plan
+        self._plan_seq += 1
+        self.stats.plans += 1
+        commands = self._dispatch(plan, obs, reason=reason)
+        self.view = PlanView(
+            self._plan_seq, now, reason, plan, obs, commands, self._notes(plan, obs),
+            state.paused, self.control.dry_run or not self.control.enabled, self._grid_binding,
+        )  # fmt: skip
+        self._journal_plan(self.view)
+        self.stats.last_plan_s = time.perf_counter() - started
+        return self.view
+
+    def _observe(self, now: float) -> Observation:
+        return observe(self.fleet, now, self.state.live_overrides(now), self._profiles)
+
+    def _notes(self, plan: policy.Plan, obs: Observation) -> tuple[str, ...]:
+        notes = list(plan.notes)
+        if obs.stuck:
+            shown = ", ".join(obs.stuck[:10]) + (" ..." if len(obs.stuck) > 10 else "")
+            notes.append(
+                f"compensation: {len(obs.stuck)} device(s) did not shed ({shown}); they count "
+                "at nameplate and other devices shed in their place"
+            )
+        if obs.forced_sleep:
+            notes.append(f"{len(obs.forced_sleep)} device(s) kept asleep by operator override")
+        if self.state.paused:
+            notes.append(f"control paused: {self.state.paused_reason or 'by operator'}")
+        if self.control.dry_run:
+            notes.append("dry run: commands are computed and shown, never sent")
+        return tuple(notes)
+
+    def _journal_plan(self, view: PlanView) -> None:
+        summary = plan_summary(view)
+        signature = (summary["reasons"], summary["notes"], summary["commands"], view.paused)
+        if signature == self._signature:
+            return
+        self._signature = signature
+        self.journal.append("plan", str(view.seq), summary)
+        log.info(
+            "plan %d (%s): %d commands; %s",
+            view.seq,
+            view.reason,
+            len(view.commands),
+            "; ".join(view.notes) or "no notes",
+        )
+
+    # ---- dispatch ------------------------------------------------------------------------
+
+    def _dispatch(
+        self, plan: policy.Plan, obs: Observation, *, reason: str
+    ) -> tuple[policy.DeviceCommand, ...]:
+        commands = policy.diff(plan, obs.fleet)
+        forced = self._forced_sleeps(obs)
+        if self.state.paused or self.control.dry_run or not self.control.enabled:
+            self.dispatcher.submit({}, scope=self.fleet.records)
+            return commands + forced
+        records = self.fleet.records
+        jobs: dict[str, list[Job]] = {}
+        for command in commands:
+            record = records.get(command.device_id)
+            priority = priority_of(command.command, record, self._grid_binding)
+            not_before = plan.now + command.delay_s if command.delay_s else 0.0
+            jobs.setdefault(command.device_id, []).append(
+                Job(
+                    command.device_id,
+                    command.command,
+                    command_name(command.command),
+                    priority,
+                    not_before,
+                    "plan",
+                    0,
+                    self._plan_seq,
+                )
+            )
+        for command in forced:
+            jobs.setdefault(command.device_id, []).append(
+                Job(
+                    command.device_id,
+                    command.command,
+                    "sleep",
+                    Priority.OVERRIDE,
+                    0.0,
+                    "override",
+                    0,
+                    self._plan_seq,
+                )
+            )
+        self.dispatcher.submit(jobs, scope=records)
+        return commands + forced
+
+    def _forced_sleeps(self, obs: Observation) -> tuple[policy.DeviceCommand, ...]:
+        out = []
+        for device_id in obs.forced_sleep:
+            record = self.fleet.records[device_id]
+            telemetry = record.telemetry
+            if record.commanded == "sleep" and (
+                telemetry is None or record.commanded_at > telemetry.taken_at
+            ):
+                continue
+            if telemetry is not None and telemetry.mining_state is MiningState.SLEEPING:
+                continue
+            out.append(policy.DeviceCommand(device_id, Sleep()))
+        return tuple(out)
+
+    # ---- results -------------------------------------------------------------------------
+
+    def _on_sent(self, job: Job) -> None:
+        self.stats.sent += 1
+        self.journal.append(
+            "command.sent", job.device_id,
+            {"command": job.name, "priority": job.priority.name.lower(), "origin": job.origin,
+             "attempt": job.attempt, "plan": job.plan_seq},
+        )  # fmt: skip
+
+    def _on_result(self, result: CommandResult) -> None:
+        job = result.job
+        self.stats.results[result.result] += 1
+        self.journal.append(
+            "command.result", job.device_id,
+            {"command": job.name, "result": result.result, "code": result.code,
+             "detail": result.detail[:200], "elapsed_s": round(result.done_at - result.sent_at, 4),
+             "attempt": job.attempt, "origin": job.origin, "final": result.final},
+            at=result.done_at,
+        )  # fmt: skip
+        record = self.fleet.records[job.device_id]
+        if result.ok:
+            if isinstance(job.command, Sleep | Wake):
+                record.commanded = job.name
+                record.commanded_at = result.done_at
+            self.verifier.expect(result)
+        elif result.final and result.result != "unsupported" and job.priority <= Priority.ECONOMIC:
+            self._mark_stuck(job.device_id, f"{job.name} failed: {result.code}: {result.detail}")
+
+    def _resend(self, job: Job) -> None:
+        self.dispatcher.submit({job.device_id: [job]})
+
+    def _confirmed(self, exp: Expectation, at: float) -> None:
+        self.stats.confirmed += 1
+        self.journal.append(
+            "command.confirmed", exp.job.device_id,
+            {"command": exp.job.name, "after_s": round(at - exp.acked_at, 3),
+             "resends": exp.resends},
+        )  # fmt: skip
+
+    def _stuck(self, exp: Expectation, reason: str) -> None:
+        self._mark_stuck(exp.job.device_id, reason)
+
+    def _mark_stuck(self, device_id: str, reason: str) -> None:
+        record = self.fleet.records[device_id]
+        until = time.time() + self.control.stuck_hold_s
+        was_stuck = record.stuck_until > time.time()
+        record.stuck_until, record.stuck_reason = until, reason
+        self.stats.stuck += 1
+        self.journal.append("device.stuck", device_id, {"reason": reason, "until": until})
+        if not was_stuck:
+            log.warning(
+                "device %s left out of control until %s: %s",
+                device_id,
+                time.strftime("%H:%M:%S", time.localtime(until)),
+                reason,
+            )
+        self.trigger("stuck device")
+
+    async def close(self) -> None:
+        await self.dispatcher.close()
+
+
+async def _first(*events: asyncio.Event) -> None:
+    waiters = [asyncio.ensure_future(event.wait()) for event in events]
+    try:
+        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for waiter in waiters:
+            waiter.cancel()

@@ -1,0 +1,135 @@
+"""Observed state for the policy: the fleet record turned into ``policy.Fleet``.
+
+Three things change what the policy sees, and each is the controller's to decide:
+
+* a command applied after the device's last reading: the device is shown in the
+  commanded state, so a plan made before the next poll does not send it again;
+* a device that failed to shed (stuck) or that an operator excluded: shown with no
+  levers, so the policy counts it as fixed load and sheds elsewhere (compensation);
+* a device an operator forced to sleep: left out of the policy's fleet; the loop
+  keeps it asleep itself.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+
+from controller import policy
+from controller.domain import Health, Make, MiningState, ModelSpec
+from controller.fleet import DeviceRecord
+from controller.state import Override
+
+__all__ = ["Observation", "ProfileCache", "observe"]
+
+_DAY_S = 86_400.0
+
+
+@dataclass(frozen=True, slots=True)
+class Observation:
+    fleet: policy.Fleet
+    held: tuple[str, ...]  # device ids shown without levers (stuck or excluded)
+    forced_sleep: tuple[str, ...]  # device ids an override keeps asleep
+    stuck: tuple[str, ...]
+
+
+class ProfileCache:
+    """One profile object per kind of device: the policy groups devices by profile."""
+
+    def __init__(self) -> None:
+        self._cache: dict[tuple[object, ...], policy.DeviceProfile] = {}
+
+    def profile(self, record: DeviceRecord, held: bool) -> policy.DeviceProfile:
+        spec = record.driver.spec
+        make = record.identity.make
+        ai = _ai_class(record) if make is Make.GPU else None
+        key = (make, spec, record.model, ai, record.group, held)
+        found = self._cache.get(key)
+        if found is None:
+            found = self._cache[key] = _build(make, spec, record.model, ai, record.group, held)
+        return found
+
+
+def _ai_class(record: DeviceRecord) -> policy.AiClass:
+    # Without an operator's word a GPU node's work is treated as contracted: never shed lightly.
+    return policy.AiClass(record.ai_class or "contracted")
+
+
+def _build(
+    make: Make,
+    spec: ModelSpec | None,
+    model: str,
+    ai: policy.AiClass | None,
+    group: str,
+    held: bool,
+) -> policy.DeviceProfile:
+    if spec is None:
+        return policy.DeviceProfile(
+            make, model, None, frozenset(), ai_class=ai if make is Make.GPU else None, group=group
+        )
+    profile = policy.DeviceProfile.for_model(spec, ai_class=ai, group=group)
+    return replace(profile, controls=frozenset()) if held else profile
+
+
+def observe(
+    records: Iterable[DeviceRecord],
+    now: float,
+    overrides: Mapping[str, Override],
+    profiles: ProfileCache,
+) -> Observation:
+    devices: list[policy.FleetDevice] = []
+    held: list[str] = []
+    forced: list[str] = []
+    stuck: list[str] = []
+    day_ago = now - _DAY_S
+    for record in records:
+        device_id = record.identity.device_id
+        override = overrides.get(device_id)
+        if override is not None and override.action == "force_sleep":
+            forced.append(device_id)
+            continue
+        is_stuck = record.stuck_until > now
+        hold = is_stuck or (override is not None and override.action == "exclude")
+        if is_stuck:
+            stuck.append(device_id)
+        if hold:
+            held.append(device_id)
+        devices.append(_device(record, profiles.profile(record, hold), now, day_ago))
+    return Observation(policy.Fleet(tuple(devices), now), tuple(held), tuple(forced), tuple(stuck))
+
+
+def _device(
+    record: DeviceRecord, profile: policy.DeviceProfile, now: float, day_ago: float
+) -> policy.FleetDevice:
+    telemetry = record.telemetry
+    device_id = record.identity.device_id
+    if telemetry is None:
+        return policy.FleetDevice(
+            device_id, profile, MiningState.UNKNOWN, record.health, None, now,
+        )  # fmt: skip
+    state, power, observed_at = telemetry.mining_state, telemetry.power_w, telemetry.taken_at
+    spec = profile.spec
+    if record.commanded is not None and record.commanded_at > telemetry.taken_at:
+        # Applied and read back after this reading: show what the device now does.
+        observed_at = record.commanded_at
+        if record.commanded == "sleep":
+            state, power = MiningState.SLEEPING, spec.sleep_w if spec else power
+        elif record.commanded == "wake":
+            state = MiningState.STARTING
+            power = spec.nameplate_w if spec else power
+    health = record.health
+    if health is Health.DEGRADED and record.consecutive_failures == 0:
+        health = Health.HEALTHY  # device errors in a good reading do not make its state unknown
+    is_gpu = profile.is_gpu
+    return policy.FleetDevice(
+        device_id,
+        profile,
+        state,
+        health,
+        power,
+        observed_at,
+        last_state_change_at=record.state_changed_at,
+        cycles_today=record.wakes_since(day_ago),
+        power_target_w=None if is_gpu else telemetry.power_limit_w,
+        gpu_power_limit_w=telemetry.power_limit_w if is_gpu else None,
+    )

@@ -1,0 +1,117 @@
+"""The policy's inputs from configuration and control state, and the plan as people see it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Any
+
+from controller import policy
+from controller.config_sections import EconomicsConfig, GridConfig
+from controller.reconcile.commands import command_name
+from controller.reconcile.observe import Observation
+from controller.state import ControlState
+
+__all__ = ["PlanView", "economics_now", "grid_now", "plan_json", "plan_summary"]
+
+
+@dataclass(frozen=True, slots=True)
+class PlanView:
+    seq: int
+    at: float
+    reason: str  # what made the loop plan: interval, event, override, ...
+    plan: policy.Plan
+    observation: Observation
+    commands: tuple[policy.DeviceCommand, ...]
+    notes: tuple[str, ...]  # the policy's notes and the controller's own
+    paused: bool
+    dry_run: bool
+    grid_binding: bool
+
+
+def economics_now(config: EconomicsConfig, state: ControlState, now: float) -> policy.Economics:
+    """Values from the file count as current; API updates keep their own time and source."""
+    price = state.price
+    if price is not None and price.power_price_usd_per_mwh is not None:
+        power = policy.PowerPrice(price.power_price_usd_per_mwh, price.as_of, price.source)
+    else:
+        power = policy.PowerPrice(config.power_price_usd_per_mwh, now, "config")
+    update = state.hashprice
+    if update is not None and update.hashprice_usd_per_ph_day is not None:
+        hashprice = policy.Hashprice(update.hashprice_usd_per_ph_day, update.as_of, update.source)
+    else:
+        hashprice = policy.Hashprice(config.hashprice_usd_per_ph_day, now, "config")
+    ai = policy.AiValue(
+        config.contracted_usd_per_gpu_hour,
+        config.interruptible_usd_per_gpu_hour,
+        config.idle_usd_per_gpu_hour,
+        now,
+        "config",
+    )
+    return policy.Economics(hashprice, power, ai)
+
+
+def grid_now(config: GridConfig, state: ControlState, now: float) -> policy.Grid:
+    return policy.Grid(
+        config.interconnect_cap_mw,
+        now,
+        "config",
+        events=state.policy_events(now),
+        ramp_up_mw_per_min=config.ramp_up_mw_per_min,
+        ramp_down_mw_per_min=config.ramp_down_mw_per_min,
+        relay_cleared_at=state.relay_cleared_at,
+    )
+
+
+def plan_summary(view: PlanView, *, reasons: int = 20) -> dict[str, Any]:
+    """What the journal keeps of a plan: totals, notes, the commonest reasons, command counts."""
+    plan = view.plan
+    by_command = Counter(command_name(c.command).split(":")[0] for c in view.commands)
+    data: dict[str, Any] = {
+        "reason": view.reason,
+        "limit_w": round(plan.limit_w, 1) if plan.limit_w != float("inf") else None,
+        "expected_site_w": round(plan.expected_site_w, 1),
+        "observed_site_w": round(plan.observed_site_w, 1),
+        "stale": plan.stale,
+        "relay_latched": plan.relay_latched,
+        "infeasible": plan.infeasible,
+        "grid_binding": view.grid_binding,
+        "notes": list(view.notes),
+        "reasons": [[r, n] for r, n in plan.reason_counts().most_common(reasons)],
+        "commands": dict(sorted(by_command.items())),
+        "paused": view.paused,
+        "dry_run": view.dry_run,
+    }
+    if view.observation.stuck:
+        shed = sorted({c.device_id for c in view.commands if command_name(c.command) == "sleep"})
+        data["compensation"] = {
+            "for": list(view.observation.stuck[:200]),
+            "shed": shed[:200],
+        }
+    return data
+
+
+def plan_json(view: PlanView, *, device: str | None = None, limit: int = 500) -> dict[str, Any]:
+    """The plan for the API: summary, then targets with reasons and the commands."""
+    data = plan_summary(view)
+    data.update({"seq": view.seq, "at": view.at})
+    plan = view.plan
+    targets = []
+    for index in range(len(plan)):
+        target = plan.target_at(index)
+        if device is not None and target.device_id != device:
+            continue
+        targets.append({
+            "device": target.device_id, "action": target.action.value,
+            "power_w": round(target.power_w, 1), "reason": target.reason,
+            "delay_s": target.delay_s,
+        })  # fmt: skip
+        if len(targets) >= limit:
+            break
+    data["targets"] = targets
+    data["command_list"] = [
+        {"device": c.device_id, "command": command_name(c.command), "delay_s": c.delay_s}
+        for c in view.commands
+        if device is None or c.device_id == device
+    ][:limit]
+    return data

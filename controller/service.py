@@ -1,0 +1,173 @@
+"""Operations on the control state, shared by the HTTP API and the command line.
+
+Every change is written to the journal and committed *before* it takes effect and
+before the caller is answered, so an accepted event or override survives a
+``kill -9`` one instant later; then the state applies the same entry the journal
+replays on start, and the loop plans at once.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+from controller import policy
+from controller.errors import ControllerError
+from controller.fleet import Fleet
+from controller.journal import Journal
+from controller.reconcile.loop import Reconciler
+from controller.state import OVERRIDE_ACTIONS, ControlState, EventRecord, Override
+
+__all__ = ["ControlService", "EventSpec", "InvalidRequest", "NotFound"]
+
+_FAR_FUTURE_S = 10 * 365 * 86_400.0
+
+
+class InvalidRequest(ControllerError):
+    """The request is well formed but cannot be carried out (HTTP 409/422)."""
+
+
+class NotFound(ControllerError):
+    """No such event or device (HTTP 404)."""
+
+
+@dataclass(frozen=True, slots=True)
+class EventSpec:
+    kind: policy.EventKind
+    level_mw: float | None = None
+    start: float | None = None  # default: now
+    end: float | None = None  # default: open-ended for trips, an hour otherwise
+    deadline: float | None = None
+    within_s: float | None = None  # deadline as seconds from start
+    event_id: str | None = None
+    source: str = "api"
+
+
+class ControlService:
+    def __init__(
+        self, fleet: Fleet, state: ControlState, journal: Journal, loop: Reconciler
+    ) -> None:
+        self.fleet = fleet
+        self.state = state
+        self.journal = journal
+        self.loop = loop
+        # Called after an event is accepted, before the loop plans for it (the baseline).
+        self.on_event: Callable[[EventRecord], None] | None = None
+
+    async def _record(self, kind: str, subject: str, data: Mapping[str, Any], actor: str) -> None:
+        at = time.time()
+        self.journal.append(kind, subject, data, actor=actor, at=at)
+        await self.journal.commit()
+        self.state.apply(kind, subject, data, at, actor)
+        self.loop.trigger(kind)
+
+    # ---- events --------------------------------------------------------------------
+
+    async def create_event(self, spec: EventSpec, actor: str) -> EventRecord:
+        now = time.time()
+        event_id = spec.event_id or f"{spec.kind.value}-{uuid.uuid4().hex[:8]}"
+        if event_id in self.state.events:
+            raise InvalidRequest(f"event {event_id} exists; update or cancel it")
+        start = now if spec.start is None else spec.start
+        default_end = _FAR_FUTURE_S if spec.kind is policy.EventKind.RELAY_TRIP else 3600.0
+        end = spec.end if spec.end is not None else start + default_end
+        deadline = spec.deadline
+        if deadline is None and spec.within_s is not None:
+            deadline = start + spec.within_s
+        record = EventRecord(
+            event_id, spec.kind, start, end, spec.level_mw, deadline, spec.source, now, now
+        )
+        _validate(record)
+        await self._record("event.created", event_id, {"event": record.as_json()}, actor)
+        if self.on_event is not None:
+            self.on_event(record)
+        return record
+
+    async def update_event(
+        self, event_id: str, changes: Mapping[str, float | None], actor: str
+    ) -> EventRecord:
+        event = self.event(event_id)
+        if event.is_over(time.time()):
+            raise InvalidRequest(f"event {event_id} is over")
+        record = replace(event, updated_at=time.time(), **dict(changes))  # type: ignore[arg-type]
+        _validate(record)
+        await self._record("event.updated", event_id, {"event": record.as_json()}, actor)
+        return record
+
+    async def cancel_event(self, event_id: str, actor: str) -> EventRecord:
+        event = self.event(event_id)
+        if event.cancelled_at is None:
+            await self._record("event.cancelled", event_id, {}, actor)
+        return self.state.events[event_id]
+
+    def event(self, event_id: str) -> EventRecord:
+        try:
+            return self.state.events[event_id]
+        except KeyError:
+            raise NotFound(f"no event {event_id}") from None
+
+    async def clear_relay(self, actor: str) -> None:
+        """The operator confirms the relay is reset: the latch may be released."""
+        await self._record("relay.cleared", "", {}, actor)
+
+    # ---- overrides, pause, prices -------------------------------------------------------
+
+    async def set_override(
+        self, device_id: str, action: str, ttl_s: float | None, reason: str, actor: str
+    ) -> Override:
+        if device_id not in self.fleet.records:
+            raise NotFound(f"no device {device_id}")
+        if action not in OVERRIDE_ACTIONS:
+            raise InvalidRequest(f"action must be one of {', '.join(OVERRIDE_ACTIONS)}")
+        expires = None if ttl_s is None else time.time() + ttl_s
+        data = {"action": action, "expires_at": expires, "reason": reason}
+        await self._record("override.set", device_id, data, actor)
+        return self.state.overrides[device_id]
+
+    async def clear_override(self, device_id: str, actor: str) -> None:
+        if device_id not in self.state.overrides:
+            raise NotFound(f"no override on {device_id}")
+        await self._record("override.cleared", device_id, {}, actor)
+
+    async def pause(self, reason: str, actor: str) -> None:
+        await self._record("control.paused", "", {"reason": reason}, actor)
+
+    async def resume(self, actor: str) -> None:
+        await self._record("control.resumed", "", {}, actor)
+
+    async def set_economics(
+        self,
+        *,
+        power_price: float | None,
+        hashprice: float | None,
+        as_of: float | None,
+        source: str,
+        actor: str,
+    ) -> None:
+        if power_price is None and hashprice is None:
+            raise InvalidRequest("give power_price_usd_per_mwh and/or hashprice_usd_per_ph_day")
+        data = {
+            "power_price_usd_per_mwh": power_price,
+            "hashprice_usd_per_ph_day": hashprice,
+            "as_of": time.time() if as_of is None else as_of,
+            "source": source,
+        }
+        await self._record("economics.updated", "", data, actor)
+
+
+def _validate(record: EventRecord) -> None:
+    for name in ("start", "end"):
+        if not math.isfinite(getattr(record, name)):
+            raise InvalidRequest(f"{name} must be a finite time")
+    try:
+        record.to_policy()
+        policy.GridEvent(
+            record.event_id, record.kind, record.start, record.end, record.updated_at,
+            record.source, record.level_mw, record.deadline,
+        )  # fmt: skip
+    except policy.InvalidGrid as exc:
+        raise InvalidRequest(str(exc)) from None

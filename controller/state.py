@@ -1,0 +1,177 @@
+"""What operators and grid signals told the controller: events, overrides, pause, prices.
+
+This state is rebuilt from the journal on start (:meth:`ControlState.replay`), so
+the journal is its only store: every change goes through :meth:`ControlState.apply`
+with the same entry that the journal keeps, and a restarted daemon arrives at
+exactly the state the killed one had.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass, replace
+from typing import Any
+
+from controller import policy
+from controller.journal import Entry
+
+__all__ = [
+    "ControlState",
+    "EconomicsUpdate",
+    "EventRecord",
+    "Override",
+    "OverrideAction",
+]
+
+log = logging.getLogger(__name__)
+
+OverrideAction = str  # "force_sleep" | "exclude"
+OVERRIDE_ACTIONS = ("force_sleep", "exclude")
+
+
+@dataclass(frozen=True, slots=True)
+class EventRecord:
+    """A grid event as the controller keeps it; ``cancelled_at`` ends it early."""
+
+    event_id: str
+    kind: policy.EventKind
+    start: float
+    end: float
+    level_mw: float | None
+    deadline: float | None
+    source: str
+    created_at: float
+    updated_at: float
+    cancelled_at: float | None = None
+
+    def to_policy(self) -> policy.GridEvent:
+        end = self.end if self.cancelled_at is None else min(self.end, self.cancelled_at)
+        end = max(end, self.start + 1e-3)
+        deadline = None if self.deadline is None else min(max(self.deadline, self.start), end)
+        return policy.GridEvent(
+            self.event_id, self.kind, self.start, end, self.updated_at, self.source,
+            self.level_mw, deadline,
+        )  # fmt: skip
+
+    def is_over(self, now: float) -> bool:
+        return self.cancelled_at is not None or now >= self.end
+
+    def as_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["kind"] = self.kind.value
+        return data
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> EventRecord:
+        values = dict(data)
+        values["kind"] = policy.EventKind(values["kind"])
+        return cls(**values)
+
+
+@dataclass(frozen=True, slots=True)
+class Override:
+    device_id: str
+    action: OverrideAction
+    expires_at: float | None
+    reason: str
+    set_at: float
+    actor: str
+
+    def active(self, now: float) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+    def as_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class EconomicsUpdate:
+    """Prices pushed through the API, each stamped with its time and source."""
+
+    power_price_usd_per_mwh: float | None = None
+    hashprice_usd_per_ph_day: float | None = None
+    as_of: float = 0.0
+    source: str = "api"
+
+
+@dataclass(slots=True)
+class ControlState:
+    events: dict[str, EventRecord]
+    overrides: dict[str, Override]
+    paused: bool = False
+    paused_reason: str = ""
+    relay_cleared_at: float | None = None
+    price: EconomicsUpdate | None = None
+    hashprice: EconomicsUpdate | None = None
+    memory: policy.PolicyMemory | None = None
+
+    @classmethod
+    def empty(cls) -> ControlState:
+        return cls({}, {})
+
+    def active_events(self, now: float) -> list[EventRecord]:
+        """Events that still constrain a plan (ahead of us or running), oldest first."""
+        return sorted(
+            (e for e in self.events.values() if not e.is_over(now)), key=lambda e: e.start
+        )
+
+    def live_overrides(self, now: float) -> dict[str, Override]:
+        return {k: o for k, o in self.overrides.items() if o.active(now)}
+
+    def policy_events(self, now: float) -> tuple[policy.GridEvent, ...]:
+        # Ended events are dropped; the relay latch lives in the policy memory, not here.
+        return tuple(e.to_policy() for e in self.active_events(now))
+
+    def replay(self, entries: Iterable[Entry]) -> int:
+        count = 0
+        for entry in entries:
+            self.apply(entry.kind, entry.subject, entry.data, entry.at, entry.actor)
+            count += 1
+        return count
+
+    def apply(
+        self, kind: str, subject: str, data: Mapping[str, Any], at: float, actor: str
+    ) -> None:
+        """One state change, from the API now or from the journal on start."""
+        if kind in {"event.created", "event.updated"}:
+            self.events[subject] = EventRecord.from_json(data["event"])
+        elif kind == "event.cancelled":
+            event = self.events.get(subject)
+            if event is not None and event.cancelled_at is None:
+                self.events[subject] = replace(event, cancelled_at=at, updated_at=at)
+        elif kind == "override.set":
+            self.overrides[subject] = Override(
+                subject, str(data["action"]), data.get("expires_at"), str(data.get("reason", "")),
+                at, actor,
+            )  # fmt: skip
+        elif kind == "override.cleared":
+            self.overrides.pop(subject, None)
+        elif kind == "control.paused":
+            self.paused, self.paused_reason = True, str(data.get("reason", ""))
+        elif kind == "control.resumed":
+            self.paused, self.paused_reason = False, ""
+        elif kind == "relay.cleared":
+            self.relay_cleared_at = at
+            for event_id, event in list(self.events.items()):
+                if event.kind is policy.EventKind.RELAY_TRIP and event.cancelled_at is None:
+                    self.events[event_id] = replace(event, cancelled_at=at, updated_at=at)
+        elif kind == "economics.updated":
+            self._economics(data)
+        elif kind == "memory":
+            try:
+                self.memory = policy.PolicyMemory.from_json(str(data["json"]))
+            except policy.InvalidMemory as exc:
+                log.warning("ignoring unreadable policy memory in the journal: %s", exc)
+
+    def _economics(self, data: Mapping[str, Any]) -> None:
+        as_of, source = float(data["as_of"]), str(data.get("source", "api"))
+        price = data.get("power_price_usd_per_mwh")
+        if price is not None and math.isfinite(float(price)):
+            self.price = EconomicsUpdate(power_price_usd_per_mwh=float(price), as_of=as_of,
+                                         source=source)  # fmt: skip
+        hashprice = data.get("hashprice_usd_per_ph_day")
+        if hashprice is not None and math.isfinite(float(hashprice)):
+            self.hashprice = EconomicsUpdate(hashprice_usd_per_ph_day=float(hashprice),
+                                             as_of=as_of, source=source)  # fmt: skip

@@ -1,0 +1,101 @@
+"""The journal: ordered, durable on commit, append-only, replayable, survives kill -9."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+from controller.journal import Journal
+from controller.state import ControlState
+
+
+async def test_rows_come_back_in_order_with_their_run(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    await journal.open()
+    for i in range(100):
+        journal.append("command.sent", f"dev{i}", {"i": i}, actor="test")
+    await journal.commit()
+    rows = await journal.entries(["command."])
+    assert [r.data["i"] for r in rows] == list(range(100))
+    assert {r.run for r in rows} == {1}
+    assert rows[0].actor == "test"
+    await journal.close()
+    again = Journal(tmp_path / "j.sqlite")
+    await again.open()
+    assert again.run == 2
+    assert len(await again.entries(subject="dev7")) == 1
+    await again.close()
+
+
+async def test_the_table_refuses_updates_and_deletes(tmp_path: Path) -> None:
+    journal = Journal(tmp_path / "j.sqlite")
+    await journal.open()
+    journal.append("plan", "1", {})
+    await journal.commit()
+    await journal.close()
+    conn = sqlite3.connect(tmp_path / "j.sqlite")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("DELETE FROM journal")
+    with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+        conn.execute("UPDATE journal SET kind = 'x'")
+    conn.close()
+
+
+async def test_state_replays_events_overrides_and_pause(tmp_path: Path) -> None:
+    journal = Journal(None)
+    await journal.open()
+    event = {
+        "event_id": "e1", "kind": "instructed", "start": 10.0, "end": 1e10, "level_mw": 0.5,
+        "deadline": 600.0, "source": "test", "created_at": 10.0, "updated_at": 10.0,
+        "cancelled_at": None,
+    }  # fmt: skip
+    journal.append("event.created", "e1", {"event": event}, at=10.0)
+    journal.append("override.set", "d1", {"action": "exclude", "expires_at": None}, at=11.0)
+    journal.append("control.paused", "", {"reason": "maintenance"}, at=12.0)
+    journal.append("control.resumed", "", {}, at=13.0)
+    journal.append("override.set", "d2", {"action": "force_sleep", "expires_at": 20.0}, at=14.0)
+    await journal.commit()
+    state = ControlState.empty()
+    state.replay(await journal.entries())
+    assert [e.event_id for e in state.active_events(100.0)] == ["e1"]
+    assert not state.paused
+    assert set(state.live_overrides(15.0)) == {"d1", "d2"}
+    assert set(state.live_overrides(25.0)) == {"d1"}
+    await journal.close()
+
+
+def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
+    path = tmp_path / "j.sqlite"
+    script = textwrap.dedent(f"""
+        import asyncio, os, signal
+        from controller.journal import Journal
+        async def main():
+            journal = Journal({str(path)!r})
+            await journal.open()
+            for i in range(500):
+                journal.append("command.sent", str(i), {{"i": i}})
+            await journal.commit()
+            print("committed", flush=True)
+            os.kill(os.getpid(), signal.SIGKILL)
+        asyncio.run(main())
+    """)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30, check=False
+    )
+    assert done.returncode == -9
+    assert "committed" in done.stdout
+
+    async def count() -> int:
+        journal = Journal(path)
+        await journal.open()
+        rows = await journal.entries(["command.sent"])
+        await journal.close()
+        return len(rows)
+
+    assert asyncio.run(count()) == 500

@@ -1,0 +1,114 @@
+"""Shared pieces of the end-to-end tests: a simulated site, a meter over it, an API client."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from simulators import Fleet
+
+TOKEN = "e2e-token"
+FAST_TIMINGS = {"stop_s": 5, "boot_s": 20, "ramp_s": 40, "reboot_s": 10}
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    total_w: float
+    taken_at: float
+
+
+class FleetMeter:
+    """A site meter reading the simulators' ground truth (stands in for the Modbus meter)."""
+
+    def __init__(self, sim: Fleet, base_load_w: float = 0.0) -> None:
+        self.sim = sim
+        self.base_load_w = base_load_w
+        self.down = False
+        self.reads = 0
+
+    def watts(self) -> float:
+        return self.base_load_w + sum(d.snapshot().power_w for d in self.sim.devices)
+
+    async def read(self) -> Reading:
+        self.reads += 1
+        if self.down:
+            raise ConnectionRefusedError("meter unplugged")
+        return Reading(self.watts(), time.time())
+
+    async def close(self) -> None:
+        return None
+
+
+def controller_config(
+    port: int, groups: list[dict[str, Any]], journal: str | None, **overrides: Any
+) -> dict[str, Any]:
+    config: dict[str, Any] = {
+        "site": "e2e",
+        "listen": f"127.0.0.1:{port}",
+        "poll_interval_s": 0.3,
+        "poll_timeout_s": 2.0,
+        "unreachable_after": 2,
+        "devices": groups,
+        "control": {
+            "confirm_after_s": 1.0,
+            "reconfirm_delays_s": [0.3],
+            "retry_delays_s": [0.2, 0.4],
+            "command_timeout_s": 2.0,
+            "stuck_hold_s": 600,
+        },
+        "policy": {
+            "curtail_after_windows": 1,
+            "resume_after_windows": 1,
+            "min_on_dwell_s": 0,
+            "min_off_dwell_s": 0,
+            "max_cycles_per_day": 100,
+            "wake_stagger_s": 0.2,
+            "plan_interval_s": 2.0,
+            "max_device_age_s": 30,
+        },
+        "grid": {"interconnect_cap_mw": 1.0},
+        "economics": {"power_price_usd_per_mwh": 20.0, "hashprice_usd_per_ph_day": 45.0},
+        "journal": {"path": journal},
+        "api": {"token": TOKEN},
+    }
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
+        else:
+            config[key] = value
+    return config
+
+
+class Api:
+    def __init__(self, session: aiohttp.ClientSession, port: int, token: str | None = TOKEN):
+        self.session = session
+        self.base = f"http://127.0.0.1:{port}/api/v1"
+        self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+
+    async def call(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
+        async with self.session.request(
+            method,
+            self.base + path,
+            json=body,
+            headers=self.headers,
+            timeout=aiohttp.ClientTimeout(total=10),
+        ) as response:
+            data = await response.json(content_type=None)
+            assert response.status == status, (response.status, data)
+            return data
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 15.0, step: float = 0.05) -> None:
+    async with asyncio.timeout(timeout):
+        while not predicate():
+            await asyncio.sleep(step)
+
+
+def running(sim: Fleet, addresses: list[str] | None = None) -> int:
+    devices = sim.devices if addresses is None else [sim.device(a) for a in addresses]
+    return sum(1 for d in devices if d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs)
