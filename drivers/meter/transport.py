@@ -88,8 +88,8 @@ class ModbusTransport:
             raise DeviceTimeout(
                 self.host, f"no reply within the deadline ({kind} {address}+{count})"
             ) from None
-        except DriverError:
-            self.drop()
+        except (DriverError, asyncio.CancelledError):
+            self.drop()  # a reply may still be on its way: never read it as the next one's
             raise
         finally:
             self._interrupt = None

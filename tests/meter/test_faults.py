@@ -135,3 +135,15 @@ async def test_outage_is_logged_once_and_recovery_once(
     assert len(warnings) == 1
     assert len(infos) == 1
     assert "resumed" in infos[0].getMessage()
+
+
+async def test_a_cancelled_read_leaves_no_stale_reply(sim: SimMeter, meter: ModbusMeter) -> None:
+    sim.faults.inject("slow", seconds=0.2)
+    task = asyncio.create_task(meter.read())
+    await asyncio.sleep(0.05)  # the request is out; its reply comes in 0.15 s
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert not meter._transport.connected
+    sim.faults.clear()
+    assert (await meter.read()).total_w == pytest.approx(10_000.0)
