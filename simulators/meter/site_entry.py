@@ -22,6 +22,7 @@ simulated device's ``snapshot().power_w``, sampled once per Modbus read.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from ipaddress import IPv4Address
 from typing import Protocol
 
 from simulators.clock import SimClock
@@ -42,7 +43,9 @@ UNPRIVILEGED_MODBUS_PORT = 5020
 
 
 class MeterEntryLike(Protocol):
-    address: str
+    @property
+    def address(self) -> str | IPv4Address: ...  # the site model keeps an IPv4Address
+
     port: int
     unit_id: int
     feeds: int
