@@ -97,9 +97,20 @@ def open_driver(
     *,
     credentials: Credentials | None = None,
     settings: DriverSettings | None = None,
+    via: str = "native",
 ) -> MinerDriver:
-    """A driver for one device of a known make. Nothing is sent until it is used."""
+    """A driver for one device of a known make. Nothing is sent until it is used.
+
+    ``via="pyasic"`` drives firmware hashpivot has no native driver for (Braiins OS,
+    LuxOS, Vnish, ePIC) through the optional pyasic adapter (the ``pyasic`` extra).
+    """
     settings = settings or DriverSettings()
+    if via == "pyasic":
+        from drivers.pyasic_adapter import PyasicDriver  # noqa: PLC0415 - optional extra
+
+        return PyasicDriver(endpoint, credentials=credentials, settings=settings)
+    if via != "native":
+        raise UnsupportedError(endpoint.host, f"unknown driver route {via!r}")
     if make is Make.ANTMINER:
         from drivers.antminer.device import AntminerDriver  # noqa: PLC0415 - load makes on demand
 
