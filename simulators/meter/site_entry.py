@@ -6,7 +6,7 @@ as ``simulators.gpu.site_entry`` does for GPU nodes. An entry reads:
 ```yaml
   - make: meter
     address: 127.0.100.1    # one meter per entry
-    port: 502               # optional; unprivileged runs use 5020
+    port: 502               # optional; default: the fleet's Modbus port (5020 unprivileged)
     unit_id: 1              # optional
     feeds: 2                # optional
     base_load_w: 50000      # optional: cooling, offices, anything not simulated
@@ -28,7 +28,7 @@ from typing import Protocol
 from simulators.clock import SimClock
 from simulators.device import SimDevice
 from simulators.meter.faults import parse_meter_fault
-from simulators.meter.meter import SimMeter
+from simulators.meter.meter import MODBUS_PORT, SimMeter
 from simulators.meter.state import PowerSource
 
 __all__ = [
@@ -46,7 +46,9 @@ class MeterEntryLike(Protocol):
     @property
     def address(self) -> str | IPv4Address: ...  # the site model keeps an IPv4Address
 
-    port: int
+    @property
+    def port(self) -> int | None: ...  # None: the fleet's Modbus port (502, or 5020 unprivileged)
+
     unit_id: int
     feeds: int
     base_load_w: float
@@ -83,14 +85,14 @@ def build_meter(
     seed: int = 0,
     port: int | None = None,
 ) -> SimMeter:
-    """The meter an entry describes; ``port`` overrides the entry's (unprivileged runs)."""
+    """The meter an entry describes; ``port`` overrides the entry's, which defaults to 502."""
     return SimMeter(
         power_source,
         base_load_w=entry.base_load_w,
         feeds=entry.feeds,
         noise=entry.noise,
         address=str(entry.address),
-        port=entry.port if port is None else port,
+        port=port if port is not None else entry.port if entry.port is not None else MODBUS_PORT,
         unit_id=entry.unit_id,
         seed=seed,
         clock=clock,
