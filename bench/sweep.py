@@ -1,6 +1,7 @@
 """Telemetry sweep benchmark: hashpivot's driver against pyasic on the same fleet.
 
     python -m bench.sweep --devices 1000
+    python -m bench.sweep --devices 1000 --mixed   # Antminer, Whatsminer v2/v3, Auradine
 
 A simulator process serves the fleet (each device on its own loopback address
 and the standard ports, because pyasic hard-codes them); each client then runs
@@ -22,6 +23,13 @@ from typing import Any
 
 RESULTS = Path(__file__).parent / "results"
 MODELS = ("S19j Pro", "S19 XP", "S21", "S21 XP")
+# The mixed fleet: (site-entry keys, make for the hashpivot client), in equal shares.
+MIXED: tuple[tuple[dict[str, str], str], ...] = (
+    ({"make": "antminer", "model": "S21"}, "antminer"),
+    ({"make": "whatsminer", "model": "M50S", "api": "v2"}, "whatsminer"),
+    ({"make": "whatsminer", "model": "M60S", "api": "v3"}, "whatsminer"),
+    ({"make": "auradine", "model": "AT1500"}, "auradine"),
+)
 
 
 def write_site(path: Path, devices: int, start: str) -> list[str]:
@@ -41,6 +49,27 @@ def write_site(path: Path, devices: int, start: str) -> list[str]:
         hosts += [str(group_start + i) for i in range(count)]
         offset += count
     path.write_text("site: bench\ndevices:\n" + "".join(groups), encoding="utf-8")
+    return hosts
+
+
+def write_mixed_site(path: Path, devices: int, start: str) -> list[str]:
+    """Equal shares of each kind; host lines are ``address make`` for the client."""
+    first = ipaddress.ip_address(start)
+    groups, hosts = [], []
+    share = -(-devices // len(MIXED))
+    offset = 0
+    for keys, make in MIXED:
+        count = min(share, devices - offset)
+        if count <= 0:
+            break
+        group_start = first + offset
+        fields = "".join(f"    {k}: {v}\n" for k, v in keys.items() if k != "make")
+        groups.append(
+            f"  - make: {keys['make']}\n{fields}    count: {count}\n    start: {group_start}\n"
+        )
+        hosts += [f"{group_start + i} {make}" for i in range(count)]
+        offset += count
+    path.write_text("site: bench-mixed\ndevices:\n" + "".join(groups), encoding="utf-8")
     return hosts
 
 
@@ -77,11 +106,18 @@ def main() -> int:
     )
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--start", default="127.10.0.1", help="first simulated address")
-    parser.add_argument("--name", default="sweep", help="results file stem")
+    parser.add_argument("--name", default=None, help="results file stem")
+    parser.add_argument(
+        "--mixed",
+        action="store_true",
+        help="Antminer, Whatsminer v2/v3 and Auradine in equal shares",
+    )
     args = parser.parse_args()
+    name = args.name or ("sweep_mixed" if args.mixed else "sweep")
     with tempfile.TemporaryDirectory() as tmp:
         site, hosts_file = Path(tmp, "site.yaml"), Path(tmp, "hosts.txt")
-        hosts = write_site(site, args.devices, args.start)
+        writer = write_mixed_site if args.mixed else write_site
+        hosts = writer(site, args.devices, args.start)
         hosts_file.write_text("\n".join(hosts), encoding="utf-8")
         simulator = start_simulator(site)
         try:
@@ -104,10 +140,20 @@ def main() -> int:
         "pyasic_failed": theirs["failed"],
     }
     RESULTS.mkdir(exist_ok=True)
-    (RESULTS / f"{args.name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
+    if args.mixed:
+        kinds = ", ".join(
+            f"{k['make']} {k['model']}" + (f" API {k['api']}" if "api" in k else "")
+            for k, _ in MIXED
+        )
+        heading = f"### Telemetry sweep, {n} simulated miners, mixed fleet ({kinds})"
+        command = f"`python -m bench.sweep --devices {n} --mixed`"
+    else:
+        heading = f"### Telemetry sweep, {n} simulated Antminers"
+        command = f"`python -m bench.sweep --devices {n}` (`make bench`)"
     table = (
-        f"### Telemetry sweep, {n} simulated Antminers\n\n"
-        f"Command: `python -m bench.sweep --devices {n}` (`make bench`)\n\n"
+        f"{heading}\n\n"
+        f"Command: {command}\n\n"
         "| client | wall s | CPU ms / device | peak RSS MB | failed |\n|---|---|---|---|---|\n"
         f"| hashpivot | {result['hashpivot_wall_s']} | "
         f"{result['hashpivot_cpu_s_per_device'] * 1e3:.2f} | {result['hashpivot_peak_mb']} | "
@@ -117,7 +163,7 @@ def main() -> int:
         f"{result['pyasic_failed']} |\n\n"
         f"CPU ratio (pyasic / hashpivot): **{result['cpu_ratio']}x**\n"
     )
-    (RESULTS / f"{args.name}.md").write_text(table)
+    (RESULTS / f"{name}.md").write_text(table)
     print(table)
     return 0
 

@@ -32,10 +32,19 @@ async def _timed_sweep(reads: list[Callable[[], Awaitable[Any]]]) -> dict[str, A
     }
 
 
+def _split(lines: list[str]) -> list[tuple[str, str]]:
+    pairs = []
+    for line in lines:
+        host, _, make = line.partition(" ")
+        pairs.append((host, make.strip() or "antminer"))
+    return pairs
+
+
 async def hashpivot(hosts: list[str]) -> dict[str, Any]:
     from drivers import DeviceEndpoint, Make, open_driver  # noqa: PLC0415
 
-    drivers = [open_driver(Make.ANTMINER, DeviceEndpoint(host)) for host in hosts]
+    # A host line may name the make ("127.10.0.1 whatsminer"); plain lines are Antminers.
+    drivers = [open_driver(Make(make), DeviceEndpoint(host)) for host, make in _split(hosts)]
     await asyncio.gather(*(driver.identify() for driver in drivers), return_exceptions=True)
     await _timed_sweep([driver.read for driver in drivers])  # warm: sessions and digest nonces
     result = await _timed_sweep([driver.read for driver in drivers])
@@ -67,7 +76,7 @@ async def pyasic_client(hosts: list[str]) -> dict[str, Any]:
         async with pace:
             return await pyasic.get_miner(host)
 
-    miners = await asyncio.gather(*(detect(host) for host in hosts))
+    miners = await asyncio.gather(*(detect(host) for host, _ in _split(hosts)))
     found = [miner for miner in miners if miner is not None]
 
     def reader(miner: Any) -> Callable[[], Awaitable[Any]]:
