@@ -120,7 +120,10 @@ class WhatsminerDriver:
             read_timeout_s=s.read_timeout_s,
         )
         creds = self._credentials or _V3_CREDENTIALS
-        return V3Backend(V3Api(transport, creds.username, creds.password))
+        # One password serves both APIs; v3's write account is "super", so the v2
+        # login name ("admin", what a config for the make names by default) maps to it.
+        account = _V3_CREDENTIALS.username if creds.username in ("", "admin") else creds.username
+        return V3Backend(V3Api(transport, account, creds.password))
 
     async def _choose(self) -> tuple[Backend, Identity]:
         v2 = self._v2()

@@ -93,7 +93,7 @@ async def test_wrong_password_is_an_auth_error(api: str, user: str) -> None:
         assert fleet.devices[0].snapshot().mode == "normal"
 
 
-@pytest.mark.parametrize(("api", "user"), [("v2", "admin"), ("v3", "super")])
+@pytest.mark.parametrize(("api", "user"), [("v2", "admin"), ("v3", "super"), ("v3", "admin")])
 async def test_token_is_reused_across_writes(api: str, user: str) -> None:
     creds = Credentials(user, "pw")
     async with whatsminer(creds, model="M50S", api=api, api_writes=True, password="pw") as (_, drv):
