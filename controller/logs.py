@@ -16,3 +16,5 @@ def configure_logging(level: str) -> None:
     root.setLevel(level.upper())
     # aiohttp logs every client disconnect at INFO; a fleet of flaky miners would drown the log.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)
+    # pymodbus logs every failed meter poll; the controller logs the meter's transitions itself.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)

@@ -108,6 +108,8 @@ async def _run(args: argparse.Namespace) -> int:
             await control.start()
         for device in fleet:
             print(f"{device.make} {device.model} {device.address}")
+        for meter in fleet.meters:
+            print(f"{meter.make} {meter.model} {meter.address}")
         print("ready", flush=True)
         await stop.wait()
     finally:
@@ -130,6 +132,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     package_logger = logging.getLogger("simulators")  # ours only: never the root logger
     package_logger.addHandler(handler)
     package_logger.setLevel(args.log_level)
+    # pymodbus (the simulated meter's server) logs every client hiccup as an error.
+    logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(_run(args))
     except SimulatorError as exc:

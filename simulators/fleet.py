@@ -27,10 +27,21 @@ from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimDevice
 from simulators.errors import UnknownDeviceError
 from simulators.faults import parse_fault
+from simulators.gpu.site_entry import build_gpu_nodes
+from simulators.meter.meter import SimMeter
+from simulators.meter.site_entry import build_meter, summed_power
 from simulators.netserve import DeviceServer, ListenMode
 from simulators.physics import WorkMode
 from simulators.ports import PortMap
-from simulators.site import AntminerEntry, AuradineEntry, DeviceEntry, Site, WhatsminerEntry
+from simulators.site import (
+    AntminerEntry,
+    AuradineEntry,
+    DeviceEntry,
+    GpuEntry,
+    MeterEntry,
+    Site,
+    WhatsminerEntry,
+)
 from simulators.whatsminer.device import WhatsminerDevice, WhatsminerOptions
 from simulators.whatsminer.models import lookup_whatsminer_model
 from simulators.whatsminer.state import DEFAULT_POOLS as WHATSMINER_POOLS
@@ -139,11 +150,19 @@ def _build_auradines(
     ]
 
 
+def _build_gpu_nodes(
+    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
+) -> list[SimDevice]:
+    assert isinstance(entry, GpuEntry)
+    return build_gpu_nodes(entry, clock, seed)
+
+
 # One builder per `make` discriminator value; new makes register here.
 _BUILDERS: dict[str, Builder] = {
     "antminer": _build_antminers,
     "whatsminer": _build_whatsminers,
     "auradine": _build_auradines,
+    "gpu": _build_gpu_nodes,
 }
 
 
@@ -166,9 +185,24 @@ class Fleet:
         self._listen = listen
         self._devices: dict[str, SimDevice] = {}
         for entry in site.devices:
+            if isinstance(entry, MeterEntry):
+                continue
             for device in _BUILDERS[entry.make](entry, self.clock, self.ports, seed):
                 self._devices[device.address] = device
         self._server = DeviceServer(self._devices)
+        # Meters read the live device table once per Modbus read; nothing ticks in between.
+        power = summed_power(self._devices.values())
+        self.meters: list[SimMeter] = [
+            build_meter(
+                entry,
+                self.clock,
+                power,
+                seed=_device_seed(seed, str(entry.address)),
+                port=entry.port if entry.port is not None else self.ports.modbus,
+            )
+            for entry in site.devices
+            if isinstance(entry, MeterEntry)
+        ]
 
     @property
     def devices(self) -> list[SimDevice]:
@@ -192,11 +226,29 @@ class Fleet:
     def __len__(self) -> int:
         return len(self._devices)
 
+    def meter(self, address: str) -> SimMeter:
+        for meter in self.meters:
+            if meter.address == address:
+                return meter
+        raise UnknownDeviceError(address)
+
     async def start(self) -> None:
         await self._server.start(self._listen)
+        started: list[SimMeter] = []
+        try:
+            for meter in self.meters:
+                await meter.start()
+                started.append(meter)
+        except BaseException:
+            for meter in started:
+                await meter.stop()
+            await self._server.close()
+            raise
         _log.info("fleet %s: %d devices ready", self.site.site, len(self._devices))
 
     async def stop(self) -> None:
+        for meter in self.meters:
+            await meter.stop()
         await self._server.close()
 
     async def __aenter__(self) -> Fleet:

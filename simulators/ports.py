@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["UNPRIVILEGED_WEB_PORT", "PortMap"]
+__all__ = ["UNPRIVILEGED_MODBUS_PORT", "UNPRIVILEGED_WEB_PORT", "PortMap"]
 
 UNPRIVILEGED_WEB_PORT = 10080
+UNPRIVILEGED_MODBUS_PORT = 5020
 
 
 @dataclass(frozen=True, slots=True)
@@ -21,11 +22,12 @@ class PortMap:
     web: int = 80  # Antminer CGI web API; the Auradine web UI page
     whatsminer_v3: int = 4433  # Whatsminer API v3: length-prefixed JSON frames
     auradine_rest: int = 8080  # Auradine FluxOS REST API
+    modbus: int = 502  # the site power meter (Modbus TCP)
 
     @classmethod
     def unprivileged(cls) -> PortMap:
-        return cls(web=UNPRIVILEGED_WEB_PORT)
+        return cls(web=UNPRIVILEGED_WEB_PORT, modbus=UNPRIVILEGED_MODBUS_PORT)
 
     def needs_privilege(self) -> bool:
-        ports = (self.rpc, self.web, self.whatsminer_v3, self.auradine_rest)
+        ports = (self.rpc, self.web, self.whatsminer_v3, self.auradine_rest, self.modbus)
         return any(port < 1024 for port in ports)

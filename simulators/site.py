@@ -41,6 +41,8 @@ from simulators.antminer.state import AntminerQuirk
 from simulators.auradine.models import lookup_auradine_model
 from simulators.errors import SiteError
 from simulators.faults import parse_fault
+from simulators.gpu.site_entry import valid_gpu_model
+from simulators.meter.site_entry import valid_meter_faults
 from simulators.physics import Timings
 from simulators.whatsminer.models import lookup_whatsminer_model
 from simulators.whatsminer.state import WhatsminerQuirk
@@ -49,6 +51,8 @@ __all__ = [
     "AntminerEntry",
     "AuradineEntry",
     "DeviceEntry",
+    "GpuEntry",
+    "MeterEntry",
     "Site",
     "WhatsminerEntry",
     "load_site",
@@ -182,12 +186,60 @@ class AuradineEntry(_EntryBase):
             raise ValueError(str(exc.args[0])) from None
 
 
+class GpuEntry(_EntryBase):
+    """An 8-GPU node: the node agent's API on 9862 and dcgm-exporter metrics on 9400."""
+
+    make: Literal["gpu"]
+    model: str
+    gpus: PositiveInt = 8
+    load: float = Field(default=0.95, ge=0.0, le=1.0)
+    token: str = "hashpivot-sim"  # noqa: S105 - the simulated agents' well-known token
+    settle_s: NonNegativeFloat = 1.0
+    dcgm_power_limit: bool = False
+
+    @field_validator("model")
+    @classmethod
+    def _known_model(cls, value: str) -> str:
+        return valid_gpu_model(value)
+
+
+class MeterEntry(_Strict):
+    """The site power meter: serves the sum of every simulated device's power."""
+
+    make: Literal["meter"]
+    address: ipaddress.IPv4Address
+    port: Annotated[int, Field(ge=1, le=65535)] | None = None  # None: the fleet's Modbus port
+    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
+    feeds: Annotated[int, Field(ge=0, le=32)] = 2
+    base_load_w: NonNegativeFloat = 0.0
+    noise: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.005
+    energy_start_wh: NonNegativeFloat = 0.0
+    faults: tuple[str, ...] = ()
+    count: Literal[1] = 1
+
+    @field_validator("address")
+    @classmethod
+    def _loopback_only(cls, value: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
+        if value not in _LOOPBACK:
+            raise ValueError(f"{value} is not a loopback address: simulators serve 127.0.0.0/8")
+        return value
+
+    @field_validator("faults")
+    @classmethod
+    def _known_faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        return valid_meter_faults(value)
+
+    def addresses(self) -> list[str]:
+        return [str(self.address)]
+
+
 DeviceEntry = Annotated[
-    AntminerEntry | WhatsminerEntry | AuradineEntry, Field(discriminator="make")
+    AntminerEntry | WhatsminerEntry | AuradineEntry | GpuEntry | MeterEntry,
+    Field(discriminator="make"),
 ]
 
 
-_MAKES = ("antminer", "whatsminer", "auradine")
+_MAKES = ("antminer", "whatsminer", "auradine", "gpu", "meter")
 
 
 class Site(_Strict):
@@ -227,7 +279,7 @@ class Site(_Strict):
 
     @property
     def device_count(self) -> int:
-        return sum(entry.count for entry in self.devices)
+        return sum(entry.count for entry in self.devices if not isinstance(entry, MeterEntry))
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:

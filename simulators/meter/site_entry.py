@@ -39,7 +39,7 @@ __all__ = [
     "valid_meter_faults",
 ]
 
-UNPRIVILEGED_MODBUS_PORT = 5020
+UNPRIVILEGED_MODBUS_PORT = 5020  # simulators.ports.PortMap.unprivileged() uses the same
 
 
 class MeterEntryLike(Protocol):
