@@ -46,6 +46,7 @@ demo: $(STAMP)
 # Each benchmark writes bench/results/<name>.{json,md}; report.py joins them into RESULTS.md.
 bench: $(STAMP)
 	$(BIN)/python -m bench.sweep --devices 1000
+	$(BIN)/python -m bench.sweep --devices 1000 --mixed
 	@if [ -f bench/policy.py ]; then $(BIN)/python -m bench.policy; fi
 	$(BIN)/python -m bench.gpu_sweep --nodes 500
 	$(BIN)/python -m bench.report
