@@ -15,7 +15,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from controller.domain import DeviceIdentity
+from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
 from controller.integrations.http import build_app, fleet_status
@@ -113,11 +113,24 @@ class Controller:
         self.service.on_event = self._on_event_created
         self.api_token = config.api.resolve()
         self.stop_event = asyncio.Event()
+        self._health: dict[str, Health] = {}
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
     def _on_sweep(self) -> None:
+        self._journal_health()
         self.loop.on_sweep()
+
+    def _journal_health(self) -> None:
+        """Health transitions (not repeats) go to the journal for the compliance reports."""
+        seen = self._health
+        for record in self.fleet:
+            device_id = record.identity.device_id
+            if seen.get(device_id) is not record.health:
+                if device_id in seen or record.health is not Health.HEALTHY:
+                    data = {"health": record.health.value, "error": record.last_error}
+                    self.journal.append("device.health", device_id, data)
+                seen[device_id] = record.health
 
     def _observe_sweep(self, seconds: float) -> None:
         self.metrics.observe_sweep(seconds)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -136,6 +136,7 @@ class MeterConfig(_Strict):
     timeout_s: Annotated[float, Field(gt=0, le=60)] = 2.0
     interval_s: Annotated[float, Field(gt=0, le=600)] = 2.0
     tolerance_kw: Annotated[float, Field(ge=0)] = 0.5  # the level counts as met within this
+    registers: dict[str, Any] | None = None  # drivers.meter.RegisterMap.from_dict; default map
 
 
 class JournalConfig(_Strict):

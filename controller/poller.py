@@ -48,6 +48,7 @@ class Poller:
         self._observe_sweep = observe_sweep
         self._on_sweep = on_sweep
         self._soon = asyncio.Event()
+        self._overrun = False
 
     def request_sweep(self) -> None:
         """Start the next sweep now instead of at the interval (to confirm commands sooner)."""
@@ -100,12 +101,17 @@ class Poller:
             self._soon.clear()
             await self.sweep()
             remaining = interval_s - (time.monotonic() - started)
+            if (remaining <= 0) != self._overrun:
+                self._overrun = remaining <= 0
+                if self._overrun:
+                    log.warning(
+                        "sweep took %.1f s, longer than the %.1f s interval",
+                        time.monotonic() - started,
+                        interval_s,
+                    )
+                else:
+                    log.info("sweeps fit the %.1f s interval again", interval_s)
             if remaining <= 0:
-                log.warning(
-                    "sweep took %.1f s, longer than the %.1f s interval",
-                    time.monotonic() - started,
-                    interval_s,
-                )
                 continue
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(_first(stop, self._soon), timeout=remaining)

@@ -23,6 +23,7 @@ _KINDS = [
     "meter.sample",
     "command.result",
     "device.stuck",
+    "device.health",
     "plan",
     "daemon.started",
 ]
@@ -42,7 +43,11 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
         for e in window if e.kind == "event.milestone" and e.subject == event.event_id
     }  # fmt: skip
     level_w = event.level_mw * 1e6 if event.level_mw is not None else None
+    full = milestones.get("100")
+    # Held from when the level was first met, or from the deadline if it was not met by then.
     held_from = event.deadline or event.start
+    if full is not None:
+        held_from = min(held_from, float(full["at"]))
     samples = [
         e for e in window
         if e.kind == "meter.sample" and event.event_id in e.data.get("events", ())
@@ -50,7 +55,6 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
     ]  # fmt: skip
     watts = [float(e.data["watts"]) for e in samples]
     sources = Counter(str(e.data["source"]) for e in samples)
-    full = milestones.get("100")
     deadline = event.deadline or event.start
     report: dict[str, Any] = {
         "event": event.as_json(),
@@ -110,6 +114,11 @@ def _confirmed_by(sources: Counter[str], milestones: dict[str, dict[str, Any]]) 
 def _failed(window: list[Any]) -> list[dict[str, Any]]:
     failed: dict[str, dict[str, Any]] = {}
     for e in window:
+        if e.kind == "device.health" and e.data["health"] == "unreachable":
+            failed.setdefault(
+                e.subject,
+                {"device": e.subject, "at": e.at, "reason": f"unreachable: {e.data.get('error')}"},
+            )
         if e.kind == "device.stuck":
             failed.setdefault(
                 e.subject, {"device": e.subject, "at": e.at, "reason": e.data["reason"]}

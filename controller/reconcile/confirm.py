@@ -24,6 +24,8 @@ __all__ = ["Expectation", "Verifier", "is_shed_physically"]
 
 log = logging.getLogger(__name__)
 
+_MAX_WAIT = 10  # confirmation windows to wait for any reading before calling it stuck
+
 
 @dataclass(frozen=True, slots=True)
 class Expectation:

@@ -1,6 +1,6 @@
 """Site power: the Modbus meter when it answers, summed device telemetry when it does not.
 
-The meter driver is ``drivers.meter.ModbusMeter`` (loaded when configured); the loop
+The meter driver is ``drivers.meter.ModbusMeter``; the loop
 only needs :class:`SiteMeter` — ``read()`` returning something with ``total_w`` and
 ``taken_at``, and ``close()`` — so tests may hand in any such object. Losing the
 meter is logged once, and every sample says which source it came from.
@@ -10,17 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import importlib
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Protocol
 
 from controller.config_sections import MeterConfig
 from controller.errors import ConfigError
 from controller.fleet import Fleet
 from drivers import DriverError
+from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
 
 __all__ = ["SiteMeter", "SitePower", "SitePowerWatch", "open_meter"]
 
@@ -52,17 +52,18 @@ class SitePower:
 def open_meter(config: MeterConfig) -> SiteMeter:
     """The configured Modbus meter (nothing is sent until the first read)."""
     try:
-        module: Any = importlib.import_module("drivers.meter")
-    except ImportError as exc:
-        raise ConfigError(f"meter: the Modbus meter driver is not available ({exc})") from None
-    meter: SiteMeter = module.ModbusMeter(
+        registers = (
+            RegisterMap.from_dict(config.registers) if config.registers else RegisterMap.default()
+        )
+    except RegisterMapError as exc:
+        raise ConfigError(f"meter.registers: {exc}") from None
+    return ModbusMeter(
         config.host,
         port=config.port,
         unit_id=config.unit_id,
-        register_map=module.RegisterMap.default(),
+        register_map=registers,
         timeout_s=config.timeout_s,
     )
-    return meter
 
 
 class SitePowerWatch:

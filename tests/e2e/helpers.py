@@ -51,7 +51,7 @@ def controller_config(
         "site": "e2e",
         "listen": f"127.0.0.1:{port}",
         "poll_interval_s": 0.3,
-        "poll_timeout_s": 2.0,
+        "poll_timeout_s": 1.0,
         "unreachable_after": 2,
         "devices": groups,
         "control": {
@@ -112,3 +112,40 @@ async def until(predicate: Callable[[], bool], timeout: float = 15.0, step: floa
 def running(sim: Fleet, addresses: list[str] | None = None) -> int:
     devices = sim.devices if addresses is None else [sim.device(a) for a in addresses]
     return sum(1 for d in devices if d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs)
+
+
+def mixed_site(prefix: str, faults: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    """30 miners of every make on ``prefix``.x: three Antminer models, Whatsminer v2 and
+    v3, Auradine. ``faults`` maps an address to the faults its unit starts with."""
+    faults = faults or {}
+    groups = [
+        ("antminer", "S19j Pro", 8, 1, {}),
+        ("antminer", "S19 XP", 6, 11, {}),
+        ("antminer", "S21", 4, 21, {}),
+        ("whatsminer", "M30S++", 4, 31, {"api_writes": True}),
+        ("whatsminer", "M60S", 4, 41, {"api_writes": True, "api": "v3"}),
+        ("auradine", "AT1500", 4, 51, {}),
+    ]
+    entries = []
+    for make, model, count, first, extra in groups:
+        for i in range(count):
+            address = f"{prefix}.{first + i}"
+            entries.append({
+                "make": make, "model": model, "count": 1, "start": address,
+                "timings": FAST_TIMINGS, "faults": faults.get(address, []), **extra,
+            })  # fmt: skip
+    return {"site": "e2e", "devices": entries}
+
+
+def device_groups(site: dict[str, Any]) -> list[dict[str, Any]]:
+    """Controller device groups for a site; Whatsminer API v3 units use its default "super"."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for entry in site["devices"]:
+        groups.setdefault((entry["make"], entry.get("api", "")), []).append(entry["start"])
+    out = []
+    for (make, api), hosts in groups.items():
+        group: dict[str, Any] = {"make": make, "addresses": hosts}
+        if api == "v3":
+            group["credentials"] = {"password": "super"}
+        out.append(group)
+    return out
