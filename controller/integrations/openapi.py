@@ -101,7 +101,12 @@ def _nullable(node: Any) -> Any:
             merged.update(_nullable(inner))
             merged["nullable"] = True
             return merged
-        return {k: _nullable(v) for k, v in node.items()}
+        out = {k: _nullable(v) for k, v in node.items()}
+        for bound, plain in (("exclusiveMinimum", "minimum"), ("exclusiveMaximum", "maximum")):
+            value = out.get(bound)
+            if isinstance(value, int | float) and not isinstance(value, bool):
+                out[plain], out[bound] = value, True  # 3.0 spells the JSON Schema 2020 form so
+        return out
     if isinstance(node, list):
         return [_nullable(v) for v in node]
     return node
