@@ -10,7 +10,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drivers.antminer._values import (
+from drivers.antminer.records import (
+    MinerConf,
+    PoolConf,
+    StatsReading,
+    StatusItem,
+    SummaryReading,
+    SystemInfo,
+    model_from_type,
+)
+from drivers.cgminer.values import (
     as_dict,
     as_list,
     first,
@@ -21,15 +30,6 @@ from drivers.antminer._values import (
     rate_multiplier,
     scaled_rate,
     sensor_temps,
-)
-from drivers.antminer.records import (
-    MinerConf,
-    PoolConf,
-    StatsReading,
-    StatusItem,
-    SummaryReading,
-    SystemInfo,
-    model_from_type,
 )
 from drivers.errors import DeviceStatusError, ProtocolError, WriteRejected
 from drivers.types import HashBoard

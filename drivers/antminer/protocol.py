@@ -12,18 +12,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from drivers.antminer._values import (
-    as_dict,
-    first,
-    opt_bool,
-    opt_float,
-    opt_int,
-    opt_str,
-    rate_multiplier,
-    scaled_rate,
-    section,
-    sensor_temps,
-)
 from drivers.antminer.cgi import (
     parse_miner_conf,
     parse_set_reply,
@@ -42,6 +30,18 @@ from drivers.antminer.records import (
     VersionInfo,
     WorkMode,
     model_from_type,
+)
+from drivers.cgminer.values import (
+    as_dict,
+    first,
+    opt_bool,
+    opt_float,
+    opt_int,
+    opt_str,
+    rate_multiplier,
+    scaled_rate,
+    section,
+    sensor_temps,
 )
 from drivers.errors import ProtocolError
 from drivers.types import HashBoard
