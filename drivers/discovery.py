@@ -51,13 +51,7 @@ def classify_rpc_text(raw: bytes) -> Make | None:
 
 
 async def _probe_rpc(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
-    transport = RpcTransport(
-        endpoint.host,
-        endpoint.port("rpc", 4028),
-        connect_timeout_s=settings.connect_timeout_s,
-        read_timeout_s=settings.read_timeout_s,
-        max_reply_bytes=64 * 1024,
-    )
+    transport = RpcTransport.for_endpoint(endpoint, settings, max_reply_bytes=64 * 1024)
     raw = await transport.exchange(request_bytes("version"))
     make = classify_rpc_text(raw)
     if make is None:

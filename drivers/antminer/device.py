@@ -15,10 +15,9 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import MutableMapping
 from dataclasses import replace
-from typing import Any
 
+from drivers._device_base import DeviceBase
 from drivers.antminer.api import AntminerApi
 from drivers.antminer.protocol import (
     MinerConf,
@@ -38,7 +37,6 @@ from drivers.errors import (
     UnsupportedError,
     WriteNotApplied,
 )
-from drivers.models import ModelSpec, UnknownModel, lookup_model
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -67,15 +65,11 @@ _STOCK_CONTROLS = frozenset({Control.SLEEP, Control.WAKE, Control.POWER_MODE, Co
 _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
 
 
-class _DeviceLog(logging.LoggerAdapter[logging.Logger]):
-    def process(self, msg: Any, kwargs: MutableMapping[str, Any]) -> tuple[Any, Any]:
-        return f"antminer {self.extra['host'] if self.extra else '?'}: {msg}", kwargs
-
-
-class AntminerDriver:
+class AntminerDriver(DeviceBase):
     """One stock Antminer (S19 and S21 families)."""
 
     make = Make.ANTMINER
+    default_controls = _STOCK_CONTROLS
 
     def __init__(
         self,
@@ -84,34 +78,15 @@ class AntminerDriver:
         credentials: Credentials | None = None,
         settings: DriverSettings | None = None,
     ) -> None:
+        super().__init__(endpoint, _log, f"antminer {endpoint.host}")
         settings = settings or DriverSettings()
-        self.endpoint = endpoint
-        host = endpoint.host
         web = WebTransport(
-            host, endpoint.port("web", 80), credentials or _DEFAULT_CREDENTIALS, settings
+            endpoint.host, endpoint.port("web", 80), credentials or _DEFAULT_CREDENTIALS, settings
         )
-        rpc = RpcTransport(
-            host,
-            endpoint.port("rpc", 4028),
-            connect_timeout_s=settings.connect_timeout_s,
-            read_timeout_s=settings.read_timeout_s,
-        )
+        rpc = RpcTransport.for_endpoint(endpoint, settings)
         self._api = AntminerApi(web, CgminerRpc(rpc))
-        self._log = _DeviceLog(_log, {"host": host})
-        self._info: DeviceInfo | None = None
-        self._spec: ModelSpec | None = None
         self._web_stats = True  # False once the firmware turned out to lack stats.cgi
-        self._last_state: MiningState | None = None
-        self._last_failure: str | None = None
         self._woke_at: float | None = None
-
-    @property
-    def spec(self) -> ModelSpec | None:
-        return self._spec
-
-    @property
-    def controls(self) -> frozenset[Control]:
-        return self._spec.controls if self._spec else _STOCK_CONTROLS
 
     async def identify(self) -> DeviceInfo:
         try:
@@ -125,10 +100,7 @@ class AntminerDriver:
             raise ProtocolError(
                 self.endpoint.host, "neither get_system_info nor version names a model"
             )
-        try:
-            self._spec = lookup_model(Make.ANTMINER, model)
-        except UnknownModel:
-            self._spec = None
+        if self._lookup_spec(model) is None:
             self._log.warning(
                 "model %r is not in the model table; power will not be estimated", model
             )
@@ -144,18 +116,12 @@ class AntminerDriver:
 
     async def read(self) -> Telemetry:
         try:
-            if self._info is None:
-                await self.identify()
+            await self._identified()
             stats, summary = await self._fetch()
         except DriverError as exc:
-            # DEBUG: the controller logs the device's health transition; this is the detail.
-            if self._last_failure != exc.code:
-                self._log.debug("read failed: %s", exc.message)
-                self._last_failure = exc.code
+            self._note_failure(exc)
             raise
-        if self._last_failure is not None:
-            self._log.debug("reading again after %s", self._last_failure)
-            self._last_failure = None
+        self._note_recovery(logging.DEBUG)
         return self._telemetry(stats, summary)
 
     async def _fetch(self) -> tuple[StatsReading, SummaryReading]:
@@ -188,11 +154,7 @@ class AntminerDriver:
         state = mining_state(
             stats.work_mode, hashrate, nameplate, elapsed, spec, self._since_wake()
         )
-        if state is not self._last_state:
-            self._log.info(
-                "now %s (was %s)", state.value, self._last_state and self._last_state.value
-            )
-            self._last_state = state
+        self._note_state(state)
         if state is MiningState.HASHING:
             self._woke_at = None
         power = estimate_power(spec, state, hashrate)
@@ -219,8 +181,7 @@ class AntminerDriver:
         return None if self._woke_at is None else time.monotonic() - self._woke_at
 
     async def apply(self, command: Command) -> CommandOutcome:
-        if self._info is None:
-            await self.identify()
+        await self._identified()
         if isinstance(command, Reboot):
             self._require(Control.REBOOT, command)
             await self._api.reboot()
@@ -228,10 +189,6 @@ class AntminerDriver:
             return CommandOutcome(command, applied=True, detail="reboot acknowledged")
         target, substitute, note = self._target_mode(command)
         return await self._write_mode(command, target, substitute, note)
-
-    def _require(self, control: Control, command: Command) -> None:
-        if control not in self.controls:
-            raise UnsupportedError(self.endpoint.host, f"{command!r} is not offered by this model")
 
     def _target_mode(self, command: Command) -> tuple[int, Command | None, str]:
         host = self.endpoint.host

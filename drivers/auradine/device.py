@@ -13,12 +13,12 @@ sleep but still reads ``Sleep: off`` raises :class:`WriteNotApplied`.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
+from drivers._device_base import DeviceBase
 from drivers.auradine.protocol import (
     Identity,
     ModeSetting,
@@ -40,10 +40,8 @@ from drivers.errors import (
     DriverError,
     ProtocolError,
     UnsupportedError,
-    WriteNotApplied,
     WriteRejected,
 )
-from drivers.models import ModelSpec, UnknownModel, lookup_model
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -73,14 +71,13 @@ _DEFAULT_CONTROLS = frozenset(
 )
 _PRESETS = {PowerMode.LOW: "eco", PowerMode.NORMAL: "normal", PowerMode.HIGH: "turbo"}
 _MODES = {preset: mode for mode, preset in _PRESETS.items()}
-_CONFIRM_TRIES = 3
-_CONFIRM_PAUSE_S = 0.5
 _LIMIT_SLACK_W = 1.0
 _SETTLED_SHARE = 0.9
 
 
-class AuradineDriver:
+class AuradineDriver(DeviceBase):
     make = Make.AURADINE
+    default_controls = _DEFAULT_CONTROLS
 
     def __init__(
         self,
@@ -89,32 +86,12 @@ class AuradineDriver:
         credentials: Credentials | None = None,
         settings: DriverSettings | None = None,
     ) -> None:
+        super().__init__(endpoint, _log)
         settings = settings or DriverSettings()
-        self.endpoint = endpoint
-        host = endpoint.host
         self._rest = RestTransport(
-            host, endpoint.port("web", 8080), credentials or _DEFAULT_CREDENTIALS, settings
+            endpoint.host, endpoint.port("web", 8080), credentials or _DEFAULT_CREDENTIALS, settings
         )
-        self._rpc = CgminerRpc(
-            RpcTransport(
-                host,
-                endpoint.port("rpc", 4028),
-                connect_timeout_s=settings.connect_timeout_s,
-                read_timeout_s=settings.read_timeout_s,
-            )
-        )
-        self._info: DeviceInfo | None = None
-        self._spec: ModelSpec | None = None
-        self._last_state: MiningState | None = None
-        self._failing: str | None = None
-
-    @property
-    def spec(self) -> ModelSpec | None:
-        return self._spec
-
-    @property
-    def controls(self) -> frozenset[Control]:
-        return self._spec.controls if self._spec else _DEFAULT_CONTROLS
+        self._rpc = CgminerRpc(RpcTransport.for_endpoint(endpoint, settings))
 
     async def _get(self, command: str) -> dict[str, Any]:
         return check_envelope(self.endpoint.host, command, await self._rest.get(command))
@@ -124,18 +101,15 @@ class AuradineDriver:
         try:
             ident = parse_ipreport(host, await self._get("ipreport"))
         except (UnsupportedError, DeviceStatusError, ProtocolError) as exc:
-            _log.debug("%s: no usable ipreport (%s); asking devdetails", host, exc.message)
+            self._log.debug("no usable ipreport (%s); asking devdetails", exc.message)
             ident = Identity(model=None)
         model = ident.model
         if not model:
             model = parse_devdetails(host, await self._rpc.command("devdetails"))
         if not model:
             raise ProtocolError(host, "neither ipreport nor devdetails names a model")
-        try:
-            self._spec = lookup_model(Make.AURADINE, model)
-        except UnknownModel:
-            self._spec = None
-            _log.info("%s: model %r is not in the model table", host, model)
+        if self._lookup_spec(model) is None:
+            self._log.info("model %r is not in the model table", model)
         self._info = DeviceInfo(
             make=Make.AURADINE,
             model=self._spec.model if self._spec else model,
@@ -152,15 +126,14 @@ class AuradineDriver:
             replies = await self._rpc.commands("summary", "devs")
             summary, devs = replies["summary"], replies["devs"]
         except ConnectionFailed as exc:  # RPC closed: the REST API serves the same reports
-            _log.debug("%s: rpc unavailable (%s); rates over REST", host, exc.message)
+            self._log.debug("rpc unavailable (%s); rates over REST", exc.message)
             summary, devs = await gather_all([self._get("summary"), self._get("devs")])
         return parse_summary(host, summary), parse_devs(host, devs)
 
     async def read(self) -> Telemetry:
         host = self.endpoint.host
         try:
-            if self._info is None:
-                await self.identify()
+            await self._identified()
             rates, (mode, psu, fan, temps) = await gather_pair(
                 self._rates(),
                 gather_all([self._get(c) for c in ("mode", "psu", "fan", "temperature")]),
@@ -171,11 +144,9 @@ class AuradineDriver:
             fans = parse_fan(host, fan)
             temperatures = parse_temperature(host, temps)
         except DriverError as exc:
-            if self._failing != exc.code:  # the controller owns health logging
-                _log.debug("%s: read failed: %s", host, exc.message)
-                self._failing = exc.code
+            self._note_failure(exc)
             raise
-        self._failing = None
+        self._note_recovery()
         state = self._state(setting, hashrate, elapsed)
         if setting.sleeping:
             power_mode: PowerMode | None = PowerMode.SLEEP
@@ -219,25 +190,17 @@ class AuradineDriver:
             state = MiningState.STARTING
         else:
             state = MiningState.HASHING
-        if state is not self._last_state:
-            _log.info(
-                "%s: now %s (was %s)",
-                self.endpoint.host,
-                state.value,
-                self._last_state.value if self._last_state else None,
-            )
-            self._last_state = state
+        self._note_state(state)
         return state
 
     # Writes -----------------------------------------------------------------
 
     async def apply(self, command: Command) -> CommandOutcome:
-        if self._info is None:
-            await self.identify()
+        await self._identified()
         if isinstance(command, Reboot):
             self._require(Control.REBOOT, command)
             await self._post("restart", {})
-            _log.info("%s: restart acknowledged", self.endpoint.host)
+            self._log.info("restart acknowledged")
             return CommandOutcome(command, applied=True, detail="restart acknowledged")
         if isinstance(command, Sleep) or (
             isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
@@ -261,21 +224,9 @@ class AuradineDriver:
             return await self._set_target(command)
         raise UnsupportedError(self.endpoint.host, f"unknown command {command!r}")
 
-    def _require(self, control: Control, command: Command) -> None:
-        if control not in self.controls:
-            raise UnsupportedError(self.endpoint.host, f"{command!r} is not offered by this model")
-
     async def _set_target(self, command: SetPowerTarget) -> CommandOutcome:
         self._require(Control.POWER_TARGET, command)
-        spec = self._spec
-        watts = round(command.watts)
-        notes: tuple[str, ...] = ()
-        if spec and spec.power_target_max_w and watts > spec.power_target_max_w:
-            watts = round(spec.power_target_max_w)
-            notes = (f"clamped to the model's maximum {watts} W",)
-        if spec and spec.power_target_min_w and watts < spec.power_target_min_w:
-            watts = round(spec.power_target_min_w)
-            notes = (f"raised to the model's minimum {watts} W",)
+        watts, notes = self._clamped_target(command.watts, "maximum")
         outcome = await self._mode(
             command,
             {"mode": "custom", "tune": "power", "power": watts},
@@ -303,20 +254,17 @@ class AuradineDriver:
         holds: Callable[[ModeSetting], bool],
         what: str,
     ) -> CommandOutcome:
-        host = self.endpoint.host
-        before = parse_mode(host, await self._get("mode"))
-        if holds(before):
-            return CommandOutcome(command, applied=True, detail=f"already {what}")
-        await self._post("mode", params)
-        after = before
-        for attempt in range(_CONFIRM_TRIES):
-            if attempt:
-                await asyncio.sleep(_CONFIRM_PAUSE_S)
-            after = parse_mode(host, await self._get("mode"))
-            if holds(after):
-                _log.info("%s: %s confirmed", host, what)
-                return CommandOutcome(command, applied=True, detail=f"{what} confirmed")
-        raise WriteNotApplied(host, f"acknowledged, but /mode still reads {after}, not {what}")
+        return await self._confirmed_write(
+            command,
+            self._read_mode,
+            lambda: self._post("mode", params),
+            holds,
+            what,
+            "/mode still reads",
+        )
+
+    async def _read_mode(self) -> ModeSetting:
+        return parse_mode(self.endpoint.host, await self._get("mode"))
 
     async def close(self) -> None:
         await self._rest.close()

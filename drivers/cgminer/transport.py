@@ -12,6 +12,8 @@ import asyncio
 from dataclasses import dataclass
 
 from drivers.errors import ConnectionFailed, DeviceTimeout, ProtocolError
+from drivers.settings import DriverSettings
+from drivers.types import DeviceEndpoint
 
 __all__ = ["RpcTransport"]
 
@@ -27,6 +29,19 @@ class RpcTransport:
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 10.0
     max_reply_bytes: int = 1 << 20
+
+    @classmethod
+    def for_endpoint(
+        cls, endpoint: DeviceEndpoint, settings: DriverSettings, *, max_reply_bytes: int = 1 << 20
+    ) -> RpcTransport:
+        """The RPC port of ``endpoint`` (4028 unless it names another), on ``settings``' clock."""
+        return cls(
+            endpoint.host,
+            endpoint.port("rpc", 4028),
+            connect_timeout_s=settings.connect_timeout_s,
+            read_timeout_s=settings.read_timeout_s,
+            max_reply_bytes=max_reply_bytes,
+        )
 
     async def exchange(self, request: bytes) -> bytes:
         """Send ``request`` on a fresh connection and return everything until EOF."""

@@ -17,11 +17,11 @@ import logging
 import time
 from typing import Literal
 
+from drivers._device_base import DeviceBase
 from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
 from drivers.gpu.parse import node_from_agent, node_from_dcgm
 from drivers.gpu.transport import NodeHttp
 from drivers.gpu.types import GpuReading, NodeReading, RestoreGpuPowerLimits, SetGpuPowerLimit
-from drivers.models import ModelSpec, UnknownModel, lookup_model
 from drivers.settings import DriverSettings
 from drivers.types import (
     Command,
@@ -56,7 +56,7 @@ def model_name(gpus: tuple[GpuReading, ...]) -> str:
     return f"{len(gpus)}x {name}"
 
 
-class GpuNodeDriver:
+class GpuNodeDriver(DeviceBase):
     """One GPU node. ``token`` is the agent's bearer token (writes only)."""
 
     make = Make.GPU
@@ -69,18 +69,11 @@ class GpuNodeDriver:
         source: Source = "agent",
         settings: DriverSettings | None = None,
     ) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, _log, f"gpu {endpoint.host}")
         self.source: Source = source
         self._http = NodeHttp(endpoint.host, settings or DriverSettings(), token)
         self._agent_port = endpoint.port("agent", AGENT_PORT)
         self._metrics_port = endpoint.port("metrics", METRICS_PORT)
-        self._spec: ModelSpec | None = None
-        self._info: DeviceInfo | None = None
-        self._last_failure: str | None = None
-
-    @property
-    def spec(self) -> ModelSpec | None:
-        return self._spec
 
     @property
     def controls(self) -> frozenset[Control]:
@@ -89,10 +82,7 @@ class GpuNodeDriver:
     async def identify(self) -> DeviceInfo:
         node = await self._read_node()
         model = model_name(node.gpus)
-        try:
-            self._spec = lookup_model(Make.GPU, model)
-        except UnknownModel:
-            self._spec = None
+        self._lookup_spec(model)
         self._info = DeviceInfo(
             make=Make.GPU, model=model, firmware=node.driver_version, hostname=node.hostname
         )
@@ -110,18 +100,13 @@ class GpuNodeDriver:
         try:
             node = await self._read_node()
         except DriverError as exc:
-            if self._last_failure != exc.code:
-                _log.warning("gpu %s: read failed: %s", self.endpoint.host, exc.message)
-                self._last_failure = exc.code
+            self._note_failure(exc, logging.WARNING)
             raise
-        if self._last_failure is not None:
-            _log.info("gpu %s: reading again after %s", self.endpoint.host, self._last_failure)
-            self._last_failure = None
+        self._note_recovery(logging.INFO)
         return node
 
     async def read(self) -> Telemetry:
-        if self._info is None:
-            await self.identify()
+        await self._identified()
         return telemetry(await self.read_node())
 
     async def apply(self, command: Command | GpuCommand) -> CommandOutcome:
@@ -170,7 +155,7 @@ class GpuNodeDriver:
             )
             raise WriteNotApplied(self.endpoint.host, f"power limit read back wrong: {detail}")
         summary = ", ".join(f"{i}={w:g}" for i, w in sorted(wanted.items()))
-        _log.info("gpu %s: power limits now %s W", self.endpoint.host, summary)
+        self._log.info("power limits now %s W", summary)
         return CommandOutcome(command, applied=True, detail=f"enforced {summary} W")
 
     async def close(self) -> None:

@@ -18,6 +18,7 @@ import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from drivers._device_base import DeviceBase
 from drivers.errors import (
     ConfigReadError,
     ConnectionFailed,
@@ -28,7 +29,6 @@ from drivers.errors import (
     WriteNotApplied,
     WriteRejected,
 )
-from drivers.models import ModelSpec, UnknownModel, lookup_model
 from drivers.pyasic_adapter.loader import load_pyasic, pyasic_module
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
@@ -75,7 +75,7 @@ def _rate_hs(value: Any) -> float | None:
     return None
 
 
-class PyasicDriver:
+class PyasicDriver(DeviceBase):
     """One device, driven through pyasic. Marked "via pyasic" in the supported-devices table."""
 
     via = "pyasic"
@@ -87,18 +87,12 @@ class PyasicDriver:
         credentials: Credentials | None = None,
         settings: DriverSettings | None = None,
     ) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, _log)
         self.make = Make.ANTMINER  # until identify() learns the hardware's make
         self._settings = settings or DriverSettings()
         self._credentials = credentials
         self._miner: Any = None
-        self._spec: ModelSpec | None = None
-        self._info: DeviceInfo | None = None
         self._controls: frozenset[Control] = frozenset()
-
-    @property
-    def spec(self) -> ModelSpec | None:
-        return self._spec
 
     @property
     def controls(self) -> frozenset[Control]:
@@ -155,10 +149,7 @@ class PyasicDriver:
             )
         self.make = make
         model = str(getattr(miner, "model", "") or "")
-        try:
-            self._spec = lookup_model(make, model)
-        except UnknownModel:
-            self._spec = None
+        self._lookup_spec(model)
         controls = {Control.SLEEP, Control.WAKE, Control.REBOOT}
         if self._has_conf():
             controls.add(Control.POWER_MODE)

@@ -10,20 +10,19 @@ acknowledges ``power_off`` but still reports itself mining raises
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
 
+from drivers._device_base import DeviceBase
+from drivers.cgminer import RpcTransport
 from drivers.errors import (
     ConnectionFailed,
     DeviceTimeout,
     DriverError,
     ProtocolError,
     UnsupportedError,
-    WriteNotApplied,
 )
-from drivers.models import ModelSpec, UnknownModel, lookup_model
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -55,14 +54,12 @@ _V3_CREDENTIALS = Credentials("super", "super")
 _DEFAULT_CONTROLS = frozenset(
     {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
 )
-# Read-back: the setting normally shows at once; give a slow unit a moment before judging.
-_CONFIRM_TRIES = 3
-_CONFIRM_PAUSE_S = 0.5
 _LIMIT_SLACK_W = 1.0
 
 
-class WhatsminerDriver:
+class WhatsminerDriver(DeviceBase):
     make = Make.WHATSMINER
+    default_controls = _DEFAULT_CONTROLS
 
     def __init__(
         self,
@@ -71,23 +68,11 @@ class WhatsminerDriver:
         credentials: Credentials | None = None,
         settings: DriverSettings | None = None,
     ) -> None:
-        self.endpoint = endpoint
+        super().__init__(endpoint, _log)
         self._settings = settings or DriverSettings()
         self._credentials = credentials
         self._backend: Backend | None = None
-        self._info: DeviceInfo | None = None
-        self._spec: ModelSpec | None = None
-        self._last_state: MiningState | None = None
-        self._failing: str | None = None
         self._woke_at: float | None = None
-
-    @property
-    def spec(self) -> ModelSpec | None:
-        return self._spec
-
-    @property
-    def controls(self) -> frozenset[Control]:
-        return self._spec.controls if self._spec else _DEFAULT_CONTROLS
 
     @property
     def api(self) -> str | None:
@@ -97,16 +82,9 @@ class WhatsminerDriver:
     # Backends ---------------------------------------------------------------
 
     def _v2(self) -> V2Backend:
-        from drivers.cgminer import RpcTransport  # noqa: PLC0415 - keeps this import local
-        from drivers.whatsminer.api_v2 import V2Api  # noqa: PLC0415
+        from drivers.whatsminer.api_v2 import V2Api  # noqa: PLC0415 - keeps this import local
 
-        s = self._settings
-        transport = RpcTransport(
-            self.endpoint.host,
-            self.endpoint.port("rpc", 4028),
-            connect_timeout_s=s.connect_timeout_s,
-            read_timeout_s=s.read_timeout_s,
-        )
+        transport = RpcTransport.for_endpoint(self.endpoint, self._settings)
         return V2Backend(V2Api(transport, (self._credentials or _V2_CREDENTIALS).password))
 
     def _v3(self) -> V3Backend:
@@ -134,7 +112,7 @@ class WhatsminerDriver:
         except ConnectionFailed as closed:
             return await self._v3_or(closed)
         except DriverError as exc:  # answers, but get_version is unusable (e.g. Msg a string)
-            _log.debug("%s: get_version unusable (%s); trying API v3", self.endpoint.host, exc)
+            self._log.debug("get_version unusable (%s); trying API v3", exc)
             try:
                 v3 = self._v3()
                 return v3, await v3.identify()
@@ -145,9 +123,8 @@ class WhatsminerDriver:
                 v3 = self._v3()
                 return v3, await v3.identify()
             except ConnectionFailed:
-                _log.info(
-                    "%s: firmware %s should speak API v3 but 4433 is closed; using v2",
-                    self.endpoint.host,
+                self._log.info(
+                    "firmware %s should speak API v3 but 4433 is closed; using v2",
                     version.firmware,
                 )
         return v2, await v2.identify()
@@ -168,11 +145,8 @@ class WhatsminerDriver:
             ident = await self._backend.identify()
         if not ident.model:
             raise ProtocolError(self.endpoint.host, "the unit names no model")
-        try:
-            self._spec = lookup_model(Make.WHATSMINER, ident.model)
-        except UnknownModel:
-            self._spec = None
-            _log.info("%s: model %r is not in the model table", self.endpoint.host, ident.model)
+        if self._lookup_spec(ident.model) is None:
+            self._log.info("model %r is not in the model table", ident.model)
         self._info = DeviceInfo(
             make=Make.WHATSMINER,
             model=self._spec.model if self._spec else ident.model,
@@ -181,7 +155,7 @@ class WhatsminerDriver:
             mac=ident.mac,
             hostname=ident.hostname,
         )
-        _log.debug("%s: identified %s over API %s", self.endpoint.host, ident.model, self.api)
+        self._log.debug("identified %s over API %s", ident.model, self.api)
         return self._info
 
     async def _ready(self) -> Backend:
@@ -195,11 +169,9 @@ class WhatsminerDriver:
             backend = await self._ready()
             reading, setting = await backend.read()
         except DriverError as exc:
-            if self._failing != exc.code:  # the controller owns health logging
-                _log.debug("%s: read failed: %s", self.endpoint.host, exc.message)
-                self._failing = exc.code
+            self._note_failure(exc)
             raise
-        self._failing = None
+        self._note_recovery()
         return self._telemetry(reading, setting)
 
     def _telemetry(self, reading: Reading | None, setting: MinerSetting) -> Telemetry:
@@ -209,14 +181,7 @@ class WhatsminerDriver:
             self._woke_at = time.monotonic()
         since_wake = None if self._woke_at is None else time.monotonic() - self._woke_at
         state = mining_state(setting.mining_off, reading, self._spec, since_wake)
-        if state is not self._last_state:
-            _log.info(
-                "%s: now %s (was %s)",
-                self.endpoint.host,
-                state.value,
-                self._last_state.value if self._last_state else None,
-            )
-            self._last_state = state
+        self._note_state(state)
         if state is MiningState.HASHING:
             self._woke_at = None
         r = reading or Reading(None, None, None, None, None, None)
@@ -243,11 +208,10 @@ class WhatsminerDriver:
 
     async def apply(self, command: Command) -> CommandOutcome:
         backend = await self._ready()
-        host = self.endpoint.host
         if isinstance(command, Reboot):
             self._require(Control.REBOOT, command)
             await backend.reboot()
-            _log.info("%s: reboot sent", host)
+            self._log.info("reboot sent")
             return CommandOutcome(command, applied=True, detail="reboot acknowledged")
         if isinstance(command, Sleep) or (
             isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
@@ -267,11 +231,7 @@ class WhatsminerDriver:
             return await self._set_mode(backend, command, command.mode)
         if isinstance(command, SetPowerTarget):
             return await self._set_target(backend, command)
-        raise UnsupportedError(host, f"unknown command {command!r}")
-
-    def _require(self, control: Control, command: Command) -> None:
-        if control not in self.controls:
-            raise UnsupportedError(self.endpoint.host, f"{command!r} is not offered by this model")
+        raise UnsupportedError(self.endpoint.host, f"unknown command {command!r}")
 
     async def _set_mode(
         self, backend: Backend, command: Command, mode: PowerMode, note: str = ""
@@ -302,14 +262,7 @@ class WhatsminerDriver:
             mode = PowerMode.LOW if command.watts < spec.nameplate_w else PowerMode.NORMAL
             note = f"no power target on this model; {mode.value} mode is the nearest"
             return await self._set_mode(backend, command, mode, note)
-        watts = round(command.watts)
-        notes: tuple[str, ...] = ()
-        if spec and spec.power_target_max_w and watts > spec.power_target_max_w:
-            watts = round(spec.power_target_max_w)
-            notes = (f"clamped to the model's standard power {watts} W",)
-        if spec and spec.power_target_min_w and watts < spec.power_target_min_w:
-            watts = round(spec.power_target_min_w)
-            notes = (f"raised to the model's minimum {watts} W",)
+        watts, notes = self._clamped_target(command.watts, "standard power")
         outcome = await self._write(
             command,
             lambda: backend.set_power_limit(watts),
@@ -330,20 +283,8 @@ class WhatsminerDriver:
         what: str,
     ) -> CommandOutcome:
         backend = await self._ready()
-        before = await backend.setting()
-        if holds(before):
-            return CommandOutcome(command, applied=True, detail=f"already {what}")
-        await send()
-        after = before
-        for attempt in range(_CONFIRM_TRIES):
-            if attempt:
-                await asyncio.sleep(_CONFIRM_PAUSE_S)
-            after = await backend.setting()
-            if holds(after):
-                _log.info("%s: %s confirmed", self.endpoint.host, what)
-                return CommandOutcome(command, applied=True, detail=f"{what} confirmed")
-        raise WriteNotApplied(
-            self.endpoint.host, f"acknowledged, but the unit still reads back {after}, not {what}"
+        return await self._confirmed_write(
+            command, backend.setting, send, holds, what, "the unit still reads back"
         )
 
     async def close(self) -> None:
