@@ -12,6 +12,7 @@ import logging
 
 import aiohttp
 
+from drivers._http import client_timeout, open_session
 from drivers.errors import (
     AuthError,
     ConnectionFailed,
@@ -61,36 +62,15 @@ class WebTransport:
         self._credentials = credentials
         self._settings = settings
         self._base = f"http://{host}:{port}" if port != 80 else f"http://{host}"
-        # total bounds a device that trickles bytes; sock_read bounds one that goes silent.
-        self._read_timeout = aiohttp.ClientTimeout(
-            total=settings.connect_timeout_s + settings.read_timeout_s,
-            connect=settings.connect_timeout_s,
-            sock_read=settings.read_timeout_s,
-        )
-        self._write_timeout = aiohttp.ClientTimeout(
-            total=settings.connect_timeout_s + settings.write_timeout_s,
-            connect=settings.connect_timeout_s,
-            sock_read=settings.write_timeout_s,
-        )
+        self._read_timeout = client_timeout(settings, settings.read_timeout_s)
+        self._write_timeout = client_timeout(settings, settings.write_timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
     def _open_session(self) -> aiohttp.ClientSession:
-        connector = aiohttp.TCPConnector(
-            limit=self._settings.per_device_concurrency,
-            limit_per_host=self._settings.per_device_concurrency,
-            ttl_dns_cache=None,
-        )
         digest = aiohttp.DigestAuthMiddleware(
             self._credentials.username, self._credentials.password, preemptive=True
         )
-        return aiohttp.ClientSession(
-            connector=connector,
-            middlewares=(digest,),
-            timeout=self._read_timeout,
-            auto_decompress=False,
-            # No Accept-Encoding: bodies stay plain, so none needs decompressing.
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
-        )
+        return open_session(self._settings, self._read_timeout, (digest,))
 
     async def get(self, cgi: str) -> bytes:
         return await self._request("GET", cgi, None, self._read_timeout)

@@ -16,6 +16,7 @@ from typing import Any
 
 import aiohttp
 
+from drivers._http import client_timeout, open_session
 from drivers.cgminer import load_json
 from drivers.errors import (
     AuthError,
@@ -76,12 +77,7 @@ class RestTransport:
         self.max_reply_bytes = max_reply_bytes
         self._credentials = credentials
         self._settings = settings
-        # total bounds a unit that trickles bytes; sock_read one that goes silent.
-        self._timeout = aiohttp.ClientTimeout(
-            total=settings.connect_timeout_s + settings.read_timeout_s,
-            connect=settings.connect_timeout_s,
-            sock_read=settings.read_timeout_s,
-        )
+        self._timeout = client_timeout(settings, settings.read_timeout_s)
         self._session: aiohttp.ClientSession | None = None
         self._token: str | None = None
         self._lock = asyncio.Lock()  # one login at a time, however many requests wait for it
@@ -136,14 +132,7 @@ class RestTransport:
             return token
 
     def _open(self) -> aiohttp.ClientSession:
-        limit = self._settings.per_device_concurrency
-        connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=None)
-        return aiohttp.ClientSession(
-            connector=connector,
-            timeout=self._timeout,
-            auto_decompress=False,
-            skip_auto_headers=("User-Agent", "Accept-Encoding"),
-        )
+        return open_session(self._settings, self._timeout)
 
     async def _request(
         self, method: str, command: str, body: dict[str, Any] | None, token: str | None

@@ -12,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from drivers._http import client_timeout
 from drivers.errors import (
     AuthError,
     ConnectionFailed,
@@ -62,11 +63,7 @@ class NodeHttp:
         self.host = host
         self._token = token
         self._settings = settings
-        self._timeout = aiohttp.ClientTimeout(
-            total=settings.connect_timeout_s + settings.read_timeout_s,
-            connect=settings.connect_timeout_s,
-            sock_read=settings.read_timeout_s,
-        )
+        self._timeout = client_timeout(settings, settings.read_timeout_s)
         self._session: aiohttp.ClientSession | None = None
 
     def _open(self) -> aiohttp.ClientSession:
