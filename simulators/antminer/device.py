@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import logging
 import random
 from dataclasses import dataclass, field
 
@@ -13,17 +12,15 @@ from simulators.antminer.models import AntminerModel
 from simulators.antminer.rpc import rpc_reply
 from simulators.antminer.state import DEFAULT_POOLS, AntminerQuirk, MinerConf
 from simulators.antminer.web import REALM, AntminerWeb
-from simulators.cgminer_rpc import CgminerRpcProtocol, StallProtocol
+from simulators.cgminer_rpc import CgminerRpcProtocol
 from simulators.clock import SimClock
-from simulators.device import DeviceSnapshot, PoolEntry
-from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.device import PoolEntry, SimMiner
+from simulators.faults import Fault, FaultKind
 from simulators.httpserve import DigestAuth, HttpProtocol
 from simulators.physics import MinerPhysics, Phase, PhysicsSample, PhysicsSpec, Timings, WorkMode
 from simulators.ports import PortMap
 
 __all__ = ["AntminerDevice", "AntminerOptions", "ShareCounters"]
-
-_log = logging.getLogger(__name__)
 
 _SHARE_DIFFICULTY = 524288
 
@@ -52,7 +49,7 @@ class ShareCounters:
     best_share: int
 
 
-class AntminerDevice:
+class AntminerDevice(SimMiner[AntminerModel]):
     """A stock Antminer on one loopback address: CGMiner RPC plus the CGI web API."""
 
     make = "antminer"
@@ -67,13 +64,9 @@ class AntminerDevice:
         options: AntminerOptions | None = None,
         seed: int = 0,
     ) -> None:
-        self._address = str(ipaddress.IPv4Address(address))
-        self.spec = spec
-        self.clock = clock
         self.options = options or AntminerOptions()
-        self.port_map = ports or PortMap()
+        super().__init__(address, spec, clock, ports, self.options.faults)
         self._rng = random.Random(seed)
-        self._faults = FaultSet(self._address, self.options.faults)
         self.conf = MinerConf(pools=self.options.pools, work_mode=self.options.mode)
         self.physics = MinerPhysics(
             PhysicsSpec(spec.nameplate_hs, spec.nameplate_w, spec.boards, spec.fans),
@@ -95,32 +88,13 @@ class AntminerDevice:
     # ---- SimDevice ------------------------------------------------------------------
 
     @property
-    def address(self) -> str:
-        return self._address
-
-    @property
-    def model(self) -> str:
-        return self.spec.name
-
-    @property
-    def faults(self) -> FaultSet:
-        return self._faults
-
-    @property
     def pools(self) -> tuple[PoolEntry, ...]:
         return self.conf.pools
 
     def ports(self) -> tuple[int, ...]:
         return (self.port_map.rpc, self.port_map.web)
 
-    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
-        if self._faults.has(FaultKind.REFUSE):
-            return None
-        phase = self.physics.phase()
-        if phase is Phase.REBOOTING:
-            return None
-        if self._faults.has(FaultKind.STALL):
-            return StallProtocol()
+    def _protocol(self, port: int, phase: Phase) -> asyncio.Protocol | None:
         if port == self.port_map.rpc:
             if phase is Phase.BOOTING or self._faults.has(FaultKind.RPC_DOWN):
                 return None  # bmminer is restarting: nothing listens on 4028 yet
@@ -130,30 +104,6 @@ class AntminerDevice:
                 return None
             return HttpProtocol(self._web.handle, self._faults)
         return None
-
-    def snapshot(self) -> DeviceSnapshot:
-        s = self.physics.sample()
-        return DeviceSnapshot(
-            address=self._address,
-            make=self.make,
-            model=self.model,
-            phase=s.phase.value,
-            mode=s.mode.value,
-            power_w=round(s.power_w, 1),
-            hashrate_hs=s.hashrate_hs,
-            nameplate_hs=self.spec.nameplate_hs,
-            nameplate_w=self.spec.nameplate_w,
-            fans_rpm=s.fans_rpm,
-            chip_temps_c=s.chip_temps_c,
-            board_temps_c=s.pcb_temps_c,
-            uptime_s=round(s.uptime_s, 1),
-            faults=tuple(str(f) for f in self._faults.active),
-            pools=self.conf.pools,
-        )
-
-    def reboot(self) -> None:
-        _log.info("%s: rebooting", self._address)
-        self.physics.reboot()
 
     # ---- helpers for the services -----------------------------------------------------
 

@@ -5,24 +5,21 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import logging
 from dataclasses import dataclass, field
 
 from simulators.auradine.models import AuradineModel
 from simulators.auradine.rest import AuradineRest
 from simulators.auradine.rpc import gcminer_reply
 from simulators.auradine.state import DEFAULT_POOLS, AuradineControl, AuradineMode, RestTokens
-from simulators.cgminer_rpc import CgminerRpcProtocol, StallProtocol
+from simulators.cgminer_rpc import CgminerRpcProtocol
 from simulators.clock import SimClock
-from simulators.device import DeviceSnapshot, PoolEntry
-from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.device import PoolEntry, SimMiner
+from simulators.faults import Fault, FaultKind
 from simulators.httpserve import HttpProtocol
 from simulators.physics import MinerPhysics, Phase, PhysicsSpec, Timings, WorkMode
 from simulators.ports import PortMap
 
 __all__ = ["FIRMWARE", "AuradineDevice", "AuradineOptions"]
-
-_log = logging.getLogger(__name__)
 
 FIRMWARE = "2024-06.11"
 _MAX_FAN_RPM = 7700
@@ -43,7 +40,7 @@ class AuradineOptions:
     power_target_w: int | None = None  # custom mode with this power target
 
 
-class AuradineDevice:
+class AuradineDevice(SimMiner[AuradineModel]):
     """An Auradine on one loopback address."""
 
     make = "auradine"
@@ -58,12 +55,8 @@ class AuradineDevice:
         options: AuradineOptions | None = None,
         seed: int = 0,
     ) -> None:
-        self._address = str(ipaddress.IPv4Address(address))
-        self.spec = spec
-        self.clock = clock
         self.options = opts = options or AuradineOptions()
-        self.port_map = ports or PortMap()
-        self._faults = FaultSet(self._address, opts.faults)
+        super().__init__(address, spec, clock, ports, opts.faults)
         self.max_fan_rpm = _MAX_FAN_RPM
         mode = AuradineMode.CUSTOM if opts.power_target_w else opts.mode
         self.physics = MinerPhysics(
@@ -111,32 +104,13 @@ class AuradineDevice:
     # ---- SimDevice ------------------------------------------------------------------
 
     @property
-    def address(self) -> str:
-        return self._address
-
-    @property
-    def model(self) -> str:
-        return self.spec.name
-
-    @property
-    def faults(self) -> FaultSet:
-        return self._faults
-
-    @property
     def pools(self) -> tuple[PoolEntry, ...]:
         return self.control.pools
 
     def ports(self) -> tuple[int, ...]:
         return (self.port_map.rpc, self.port_map.web, self.port_map.auradine_rest)
 
-    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
-        if self._faults.has(FaultKind.REFUSE):
-            return None
-        phase = self.physics.phase()
-        if phase is Phase.REBOOTING:
-            return None
-        if self._faults.has(FaultKind.STALL):
-            return StallProtocol()
+    def _protocol(self, port: int, phase: Phase) -> asyncio.Protocol | None:
         if port == self.port_map.rpc:
             if phase is Phase.BOOTING or self._faults.has(FaultKind.RPC_DOWN):
                 return None  # gcminer is (re)starting: nothing listens on 4028 yet
@@ -147,28 +121,6 @@ class AuradineDevice:
             return HttpProtocol(self._rest.handle, self._faults)
         return None
 
-    def snapshot(self) -> DeviceSnapshot:
-        s = self.physics.sample()
+    def _power_limit_w(self) -> float | None:
         power_limit = self.control.mode_targets()[0] if self.control.tune == "power" else None
-        return DeviceSnapshot(
-            address=self._address,
-            make=self.make,
-            model=self.model,
-            phase=s.phase.value,
-            mode=s.mode.value,
-            power_w=round(s.power_w, 1),
-            hashrate_hs=s.hashrate_hs,
-            nameplate_hs=self.spec.nameplate_hs,
-            nameplate_w=self.spec.nameplate_w,
-            fans_rpm=s.fans_rpm,
-            chip_temps_c=s.chip_temps_c,
-            board_temps_c=s.pcb_temps_c,
-            uptime_s=round(s.uptime_s, 1),
-            faults=tuple(str(f) for f in self._faults.active),
-            pools=self.control.pools,
-            power_limit_w=None if power_limit is None else float(power_limit),
-        )
-
-    def reboot(self) -> None:
-        _log.info("%s: rebooting", self._address)
-        self.physics.reboot()
+        return None if power_limit is None else float(power_limit)

@@ -5,15 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-import logging
 import random
 from dataclasses import dataclass, field
 from typing import Literal
 
-from simulators.cgminer_rpc import CgminerRpcProtocol, StallProtocol
+from simulators.cgminer_rpc import CgminerRpcProtocol
 from simulators.clock import SimClock
-from simulators.device import DeviceSnapshot, PoolEntry
-from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.device import PoolEntry, SimMiner
+from simulators.faults import Fault, FaultKind
 from simulators.framed import FramedJsonProtocol
 from simulators.physics import (
     MinerPhysics,
@@ -36,8 +35,6 @@ from simulators.whatsminer.state import (
 from simulators.whatsminer.v3 import v3_reply
 
 __all__ = ["FIRMWARE_V2", "FIRMWARE_V3", "WhatsminerDevice", "WhatsminerOptions"]
-
-_log = logging.getLogger(__name__)
 
 FIRMWARE_V2 = "20230803.11.REL"  # before 2024-11: clients pick API v2
 FIRMWARE_V3 = "20250110.16.Rel"  # from 2024-11: clients pick API v3
@@ -63,10 +60,11 @@ class WhatsminerOptions:
     error_codes: tuple[tuple[int, str], ...] = ()
 
 
-class WhatsminerDevice:
+class WhatsminerDevice(SimMiner[WhatsminerModel]):
     """A Whatsminer on one loopback address."""
 
     make = "whatsminer"
+    closed_by = (FaultKind.REFUSE, FaultKind.RPC_DOWN)
 
     def __init__(
         self,
@@ -78,12 +76,8 @@ class WhatsminerDevice:
         options: WhatsminerOptions | None = None,
         seed: int = 0,
     ) -> None:
-        self._address = str(ipaddress.IPv4Address(address))
-        self.spec = spec
-        self.clock = clock
         self.options = options or WhatsminerOptions()
-        self.port_map = ports or PortMap()
-        self._faults = FaultSet(self._address, self.options.faults)
+        super().__init__(address, spec, clock, ports, self.options.faults)
         rng = random.Random(seed)
         self.physics = MinerPhysics(
             PhysicsSpec(
@@ -131,18 +125,6 @@ class WhatsminerDevice:
     # ---- SimDevice ------------------------------------------------------------------
 
     @property
-    def address(self) -> str:
-        return self._address
-
-    @property
-    def model(self) -> str:
-        return self.spec.name
-
-    @property
-    def faults(self) -> FaultSet:
-        return self._faults
-
-    @property
     def pools(self) -> tuple[PoolEntry, ...]:
         return self.control.pools
 
@@ -159,13 +141,7 @@ class WhatsminerDevice:
             return (self.port_map.rpc, self.port_map.whatsminer_v3)
         return (self.port_map.whatsminer_v3,)
 
-    def connection_protocol(self, port: int) -> asyncio.Protocol | None:
-        if self._faults.has(FaultKind.REFUSE) or self._faults.has(FaultKind.RPC_DOWN):
-            return None
-        if self.physics.phase() is Phase.REBOOTING:
-            return None
-        if self._faults.has(FaultKind.STALL):
-            return StallProtocol()
+    def _protocol(self, port: int, phase: Phase) -> asyncio.Protocol | None:
         if port == self.port_map.rpc:
             return CgminerRpcProtocol(
                 lambda request: v2_reply(self, request), self._faults, v2_encoder(self)
@@ -185,30 +161,8 @@ class WhatsminerDevice:
     def _v3_closed(self) -> None:
         self._v3_clients -= 1
 
-    def snapshot(self) -> DeviceSnapshot:
-        s = self.physics.sample()
-        return DeviceSnapshot(
-            address=self._address,
-            make=self.make,
-            model=self.model,
-            phase=s.phase.value,
-            mode=s.mode.value,
-            power_w=round(s.power_w, 1),
-            hashrate_hs=s.hashrate_hs,
-            nameplate_hs=self.spec.nameplate_hs,
-            nameplate_w=self.spec.nameplate_w,
-            fans_rpm=s.fans_rpm,
-            chip_temps_c=s.chip_temps_c,
-            board_temps_c=s.pcb_temps_c,
-            uptime_s=round(s.uptime_s, 1),
-            faults=tuple(str(f) for f in self._faults.active),
-            pools=self.control.pools,
-            power_limit_w=float(self.control.power_limit_w),
-        )
-
-    def reboot(self) -> None:
-        _log.info("%s: rebooting", self._address)
-        self.physics.reboot()
+    def _power_limit_w(self) -> float | None:
+        return float(self.control.power_limit_w)
 
     # ---- helpers for the services -----------------------------------------------------
 
