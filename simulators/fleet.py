@@ -26,7 +26,6 @@ from simulators.auradine.state import AuradineMode
 from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimDevice
 from simulators.errors import UnknownDeviceError
-from simulators.faults import parse_fault
 from simulators.gpu.site_entry import build_gpu_nodes
 from simulators.meter.meter import SimMeter
 from simulators.meter.site_entry import build_meter, summed_power
@@ -59,23 +58,26 @@ def _device_seed(seed: int, address: str) -> int:
     return int.from_bytes(digest, "big")
 
 
+def _pools(
+    entry: AntminerEntry | WhatsminerEntry | AuradineEntry, default: tuple[PoolEntry, ...]
+) -> tuple[PoolEntry, ...]:
+    if entry.pools is None:
+        return default
+    return tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
+
+
 def _build_antminers(
     entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
 ) -> list[SimDevice]:
     assert isinstance(entry, AntminerEntry)
-    pools = (
-        tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
-        if entry.pools is not None
-        else DEFAULT_POOLS
-    )
     options = AntminerOptions(
         quirks=frozenset(entry.quirks),
-        faults=tuple(parse_fault(f) for f in entry.faults),
+        faults=entry.to_faults(),
         timings=entry.to_timings(),
         set_conf_delay_s=entry.set_conf_delay_s,
         username=entry.username,
         password=entry.password,
-        pools=(pools + (PoolEntry("", "", ""),) * 3)[:3],
+        pools=(_pools(entry, DEFAULT_POOLS) + (PoolEntry("", "", ""),) * 3)[:3],
         uptime_s=entry.uptime_s,
         mode=WorkMode(entry.mode),
     )
@@ -86,14 +88,6 @@ def _build_antminers(
         )
         for address in entry.addresses()
     ]
-
-
-def _pools(
-    entry: WhatsminerEntry | AuradineEntry, default: tuple[PoolEntry, ...]
-) -> tuple[PoolEntry, ...]:
-    if entry.pools is None:
-        return default
-    return tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
 
 
 def _build_whatsminers(
@@ -107,8 +101,8 @@ def _build_whatsminers(
         legacy_4028=entry.legacy_4028,
         firmware=entry.firmware,
         quirks=frozenset(entry.quirks),
-        faults=tuple(parse_fault(f) for f in entry.faults),
-        timings=entry.to_timings() if entry.timings is not None else WhatsminerOptions().timings,
+        faults=entry.to_faults(),
+        timings=entry.to_timings(WhatsminerOptions().timings),
         pools=_pools(entry, WHATSMINER_POOLS),
         uptime_s=entry.uptime_s,
         power_mode=PowerMode(entry.power_mode),
@@ -133,8 +127,8 @@ def _build_auradines(
         username=entry.username,
         password=entry.password,
         token_ttl_s=entry.token_ttl_s,
-        faults=tuple(parse_fault(f) for f in entry.faults),
-        timings=entry.to_timings() if entry.timings is not None else AuradineOptions().timings,
+        faults=entry.to_faults(),
+        timings=entry.to_timings(AuradineOptions().timings),
         pools=_pools(entry, AURADINE_POOLS),
         uptime_s=entry.uptime_s,
         mode=AuradineMode.NORMAL if sleep else AuradineMode(entry.mode),

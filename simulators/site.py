@@ -20,11 +20,13 @@ SiteError naming the field.
 from __future__ import annotations
 
 import ipaddress
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
     ConfigDict,
     Field,
@@ -39,8 +41,9 @@ from pydantic import (
 from simulators.antminer.models import lookup_antminer_model
 from simulators.antminer.state import AntminerQuirk
 from simulators.auradine.models import lookup_auradine_model
+from simulators.device import MinerModel
 from simulators.errors import SiteError
-from simulators.faults import parse_fault
+from simulators.faults import Fault, parse_fault
 from simulators.gpu.site_entry import valid_gpu_model
 from simulators.meter.site_entry import valid_meter_faults
 from simulators.physics import Timings
@@ -61,6 +64,27 @@ __all__ = [
 
 _LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
 _DEFAULT_TIMINGS = Timings()
+
+
+def _loopback_only(value: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
+    if value not in _LOOPBACK:
+        raise ValueError(f"{value} is not a loopback address: simulators serve 127.0.0.0/8")
+    return value
+
+
+def _known_model(lookup: Callable[[str], MinerModel]) -> AfterValidator:
+    """A validator that writes a model as the make's table names it, or names the known ones."""
+
+    def canonical(value: str) -> str:
+        try:
+            return lookup(value).name
+        except KeyError as exc:
+            raise ValueError(str(exc.args[0])) from None
+
+    return AfterValidator(canonical)
+
+
+LoopbackAddress = Annotated[ipaddress.IPv4Address, AfterValidator(_loopback_only)]
 
 
 class _Strict(BaseModel):
@@ -88,16 +112,9 @@ class PoolModel(_Strict):
 
 class _EntryBase(_Strict):
     count: PositiveInt = 1
-    start: ipaddress.IPv4Address
+    start: LoopbackAddress
     faults: tuple[str, ...] = ()
     timings: TimingsModel | Literal["instant"] | None = None
-
-    @field_validator("start")
-    @classmethod
-    def _loopback_only(cls, value: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
-        if value not in _LOOPBACK:
-            raise ValueError(f"{value} is not a loopback address: simulators serve 127.0.0.0/8")
-        return value
 
     @field_validator("faults")
     @classmethod
@@ -116,15 +133,21 @@ class _EntryBase(_Strict):
     def addresses(self) -> list[str]:
         return [str(self.start + i) for i in range(self.count)]
 
-    def to_timings(self) -> Timings:
+    def to_timings(self, default: Timings | None = None) -> Timings:
+        """The entry's timings; ``default`` (else the physics defaults) where it sets none."""
         if self.timings == "instant":
             return Timings.instant()
-        return self.timings.to_timings() if isinstance(self.timings, TimingsModel) else Timings()
+        if isinstance(self.timings, TimingsModel):
+            return self.timings.to_timings()
+        return default or Timings()
+
+    def to_faults(self) -> tuple[Fault, ...]:
+        return tuple(parse_fault(f) for f in self.faults)
 
 
 class AntminerEntry(_EntryBase):
     make: Literal["antminer"]
-    model: str
+    model: Annotated[str, _known_model(lookup_antminer_model)]
     quirks: tuple[AntminerQuirk, ...] = ()
     set_conf_delay_s: NonNegativeFloat | None = None  # real seconds, overrides slow_set_conf
     username: str = "root"
@@ -133,18 +156,10 @@ class AntminerEntry(_EntryBase):
     uptime_s: NonNegativeFloat = 3600.0
     mode: Literal["normal", "sleep", "low_power"] = "normal"
 
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        try:
-            return lookup_antminer_model(value).name
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-
 
 class WhatsminerEntry(_EntryBase):
     make: Literal["whatsminer"]
-    model: str
+    model: Annotated[str, _known_model(lookup_whatsminer_model)]
     api: Literal["v2", "v3"] = "v2"  # v3: firmware from 2024-11, frames on 4433
     api_writes: bool = False  # the WhatsminerTool API switch; off as shipped
     password: str | None = None  # None: "admin" (v2) / "super" (v3)
@@ -157,18 +172,10 @@ class WhatsminerEntry(_EntryBase):
     mineroff: bool = False
     power_limit_w: PositiveInt | None = None
 
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        try:
-            return lookup_whatsminer_model(value).name
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-
 
 class AuradineEntry(_EntryBase):
     make: Literal["auradine"]
-    model: str
+    model: Annotated[str, _known_model(lookup_auradine_model)]
     username: str = "admin"
     password: str = "admin"  # noqa: S105 - the stock default, which clients assume
     token_ttl_s: PositiveFloat = 3600.0  # real seconds a REST token stays valid
@@ -177,37 +184,24 @@ class AuradineEntry(_EntryBase):
     mode: Literal["normal", "eco", "turbo", "sleep"] = "normal"
     power_target_w: PositiveInt | None = None  # custom mode with this power target
 
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        try:
-            return lookup_auradine_model(value).name
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-
 
 class GpuEntry(_EntryBase):
     """An 8-GPU node: the node agent's API on 9862 and dcgm-exporter metrics on 9400."""
 
     make: Literal["gpu"]
-    model: str
+    model: Annotated[str, AfterValidator(valid_gpu_model)]
     gpus: PositiveInt = 8
     load: float = Field(default=0.95, ge=0.0, le=1.0)
     token: str = "hashpivot-sim"  # noqa: S105 - the simulated agents' well-known token
     settle_s: NonNegativeFloat = 1.0
     dcgm_power_limit: bool = False
 
-    @field_validator("model")
-    @classmethod
-    def _known_model(cls, value: str) -> str:
-        return valid_gpu_model(value)
-
 
 class MeterEntry(_Strict):
     """The site power meter: serves the sum of every simulated device's power."""
 
     make: Literal["meter"]
-    address: ipaddress.IPv4Address
+    address: LoopbackAddress
     port: Annotated[int, Field(ge=1, le=65535)] | None = None  # None: the fleet's Modbus port
     unit_id: Annotated[int, Field(ge=0, le=255)] = 1
     feeds: Annotated[int, Field(ge=0, le=32)] = 2
@@ -216,13 +210,6 @@ class MeterEntry(_Strict):
     energy_start_wh: NonNegativeFloat = 0.0
     faults: tuple[str, ...] = ()
     count: Literal[1] = 1
-
-    @field_validator("address")
-    @classmethod
-    def _loopback_only(cls, value: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
-        if value not in _LOOPBACK:
-            raise ValueError(f"{value} is not a loopback address: simulators serve 127.0.0.0/8")
-        return value
 
     @field_validator("faults")
     @classmethod
