@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable, Iterator
-from types import TracebackType
 
 from simulators.antminer.device import AntminerDevice, AntminerOptions
 from simulators.antminer.models import lookup_antminer_model
@@ -29,7 +28,7 @@ from simulators.errors import UnknownDeviceError
 from simulators.gpu.site_entry import build_gpu_nodes
 from simulators.meter.meter import SimMeter
 from simulators.meter.site_entry import build_meter, summed_power
-from simulators.netserve import DeviceServer, ListenMode
+from simulators.netserve import DeviceServer, ListenMode, Served
 from simulators.physics import WorkMode
 from simulators.ports import PortMap
 from simulators.site import (
@@ -160,7 +159,7 @@ _BUILDERS: dict[str, Builder] = {
 }
 
 
-class Fleet:
+class Fleet(Served):
     """Every device of a site, served on loopback, with one simulated clock."""
 
     def __init__(
@@ -244,15 +243,3 @@ class Fleet:
         for meter in self.meters:
             await meter.stop()
         await self._server.close()
-
-    async def __aenter__(self) -> Fleet:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()

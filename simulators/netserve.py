@@ -25,12 +25,13 @@ import resource
 import socket
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Literal
+from types import TracebackType
+from typing import Literal, Self
 
 from simulators.device import SimDevice
 from simulators.errors import PortPermissionError, PortUnavailableError
 
-__all__ = ["DeviceServer", "ListenMode", "resolve_listen_mode"]
+__all__ = ["DeviceServer", "ListenMode", "Served", "bind_socket", "resolve_listen_mode"]
 
 _log = logging.getLogger(__name__)
 
@@ -86,6 +87,11 @@ def _listen_socket(host: str, port: int) -> socket.socket:
             port=port,
             code="in-use",
         )
+    return bind_socket(host, port)
+
+
+def bind_socket(host: str, port: int) -> socket.socket:
+    """A bound, non-blocking TCP socket; a failure is a typed error naming its cause."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # restart despite TIME_WAIT
@@ -100,6 +106,28 @@ def _listen_socket(host: str, port: int) -> socket.socket:
             f"cannot listen on {host}:{port}: {exc.strerror}", host=host, port=port
         ) from None
     return sock
+
+
+class Served:
+    """Something that serves between ``start()`` and ``stop()``, also as ``async with``."""
+
+    async def start(self) -> None:
+        raise NotImplementedError
+
+    async def stop(self) -> None:
+        raise NotImplementedError
+
+    async def __aenter__(self) -> Self:
+        await self.start()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.stop()
 
 
 class DeviceServer:

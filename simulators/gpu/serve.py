@@ -19,13 +19,12 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
-from types import TracebackType
 
 from simulators.clock import SimClock
 from simulators.errors import SimulatorError, SiteError
 from simulators.gpu.device import GpuNodeDevice, GpuNodeOptions
 from simulators.gpu.models import lookup_gpu_model
-from simulators.netserve import DeviceServer
+from simulators.netserve import DeviceServer, Served
 
 __all__ = ["GpuNodeFleet", "main"]
 
@@ -40,7 +39,7 @@ def loopback_range(start: str, count: int) -> list[str]:
     return [str(first + i) for i in range(count)]
 
 
-class GpuNodeFleet:
+class GpuNodeFleet(Served):
     """``count`` nodes of one model, one simulated clock, served until stopped."""
 
     def __init__(
@@ -73,18 +72,6 @@ class GpuNodeFleet:
 
     async def stop(self) -> None:
         await self._server.close()
-
-    async def __aenter__(self) -> GpuNodeFleet:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
 
 
 def _parser() -> argparse.ArgumentParser:

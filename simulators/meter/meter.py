@@ -17,17 +17,15 @@ Modbus read (and once per ``snapshot()``), never in between.
 from __future__ import annotations
 
 import asyncio
-import errno
 import logging
-import socket
-from types import TracebackType
 
 from simulators.clock import SimClock
-from simulators.errors import PortPermissionError, PortUnavailableError
+from simulators.errors import PortUnavailableError
 from simulators.meter.faults import MeterFault, MeterFaults, parse_meter_fault
 from simulators.meter.layout import MAX_FEEDS, encode_values
 from simulators.meter.server import MeterServer, build_sim_devices
 from simulators.meter.state import MeterSnapshot, MeterState, PowerSource
+from simulators.netserve import Served, bind_socket
 
 __all__ = ["MODBUS_PORT", "SimMeter"]
 
@@ -36,7 +34,7 @@ _log = logging.getLogger(__name__)
 MODBUS_PORT = 502
 
 
-class SimMeter:
+class SimMeter(Served):
     """A Modbus TCP power meter over a power source, on a real loopback socket."""
 
     make = "meter"
@@ -103,7 +101,7 @@ class SimMeter:
     async def start(self) -> None:
         if self._server is not None:
             return
-        _probe_bind(self.address, self.port)  # pymodbus only logs why a bind failed
+        bind_socket(self.address, self.port).close()  # pymodbus only logs why a bind failed
         devices = build_sim_devices(self.unit_id, self.feeds, self.faults, self._fill)
         server = MeterServer(
             devices, address=(self.address, self.port), faults=self.faults, seed=self._seed
@@ -124,33 +122,5 @@ class SimMeter:
             await server.shutdown()  # type: ignore[no-untyped-call]
             await asyncio.sleep(0)
 
-    async def __aenter__(self) -> SimMeter:
-        await self.start()
-        return self
-
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        await self.stop()
-
     def __repr__(self) -> str:
         return f"SimMeter({self.address}:{self.port}, unit {self.unit_id}, {self.feeds} feeds)"
-
-
-def _probe_bind(host: str, port: int) -> None:
-    """Bind and release the address, to turn a failure into a typed error with its cause."""
-    probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    try:
-        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # as pymodbus binds
-        probe.bind((host, port))
-    except OSError as exc:
-        if exc.errno in (errno.EACCES, errno.EPERM):
-            raise PortPermissionError(host=host, port=port) from None
-        raise PortUnavailableError(
-            f"cannot listen on {host}:{port}: {exc.strerror}", host=host, port=port
-        ) from None
-    finally:
-        probe.close()
