@@ -164,16 +164,16 @@ class HttpClient:
         headers: dict[str, str] | None = None,
         timeout_s: float,
     ) -> HttpReply:
-        """One request, answering a digest challenge once if the server asks."""
+        """One request, answering a digest challenge once if the server asks.
+
+        Connecting has its own deadline (``connect_timeout_s``); ``timeout_s`` bounds
+        each exchange after that, from sending the request to the reply's last byte.
+        """
         async with self._slots:
-            try:
-                async with asyncio.timeout(timeout_s):
-                    reply = await self._send(method, path, body, headers)
-                    if reply.status == _HTTP_UNAUTHORIZED and self._answer(reply):
-                        reply = await self._send(method, path, body, headers)
-                    return reply
-            except TimeoutError:
-                raise DeviceTimeout(self.host, f"{path}: no reply within {timeout_s:g} s") from None
+            reply = await self._send(method, path, body, headers, timeout_s)
+            if reply.status == _HTTP_UNAUTHORIZED and self._answer(reply):
+                reply = await self._send(method, path, body, headers, timeout_s)
+            return reply
 
     def _answer(self, reply: HttpReply) -> bool:
         """Take a new challenge from a 401; False when retrying cannot help."""
@@ -190,18 +190,24 @@ class HttpClient:
         return True
 
     async def _send(
-        self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
+        self,
+        method: str,
+        path: str,
+        body: bytes | None,
+        headers: dict[str, str] | None,
+        timeout_s: float,
     ) -> HttpReply:
         head = self._head(method, path, body, headers)
         reused = bool(self._idle)
         connection = self._idle.pop() if reused else await self._connect()
         try:
-            return await self._exchange(connection, head, body, method)
+            return await self._exchange(connection, head, body, method, path, timeout_s)
         except ConnectionFailed:
             if not reused:
                 raise
             # A kept-alive connection the server had already closed: one fresh try.
-            return await self._exchange(await self._connect(), head, body, method)
+            connection = await self._connect()
+            return await self._exchange(connection, head, body, method, path, timeout_s)
 
     def _head(
         self, method: str, path: str, body: bytes | None, headers: dict[str, str] | None
@@ -232,13 +238,23 @@ class HttpClient:
         return connection
 
     async def _exchange(
-        self, connection: _Connection, head: bytes, body: bytes | None, method: str
+        self,
+        connection: _Connection,
+        head: bytes,
+        body: bytes | None,
+        method: str,
+        path: str,
+        timeout_s: float,
     ) -> HttpReply:
         if connection.closed or connection.transport is None:
             raise ConnectionFailed(self.host, "connection closed")
         connection.transport.write(head + body if body else head)
         try:
-            reply, keep = await self._read_reply(connection, method)
+            async with asyncio.timeout(timeout_s):
+                reply, keep = await self._read_reply(connection, method)
+        except TimeoutError:
+            connection.close()
+            raise DeviceTimeout(self.host, f"{path}: no reply within {timeout_s:g} s") from None
         except BaseException:
             connection.close()
             raise
@@ -251,6 +267,10 @@ class HttpClient:
     async def _read_reply(self, connection: _Connection, method: str) -> tuple[HttpReply, bool]:
         buffer = connection.buffer
         while (end := buffer.find(b"\r\n\r\n")) < 0:
+            # Something that is not HTTP at all (an SSH banner, binary) fails now, not at the
+            # deadline.
+            if len(buffer) >= 5 and not buffer.startswith(b"HTTP/"):
+                raise ProtocolError(self.host, f"not an HTTP reply: {bytes(buffer[:40])!r}")
             if len(buffer) > _MAX_HEAD_BYTES:
                 raise ProtocolError(self.host, "reply headers too long")
             if connection.closed:
