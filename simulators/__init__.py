@@ -17,6 +17,7 @@ Python API::
                                             # hashrate_hs, fans_rpm, chip_temps_c, uptime_s...
         dev.faults.inject("stall")          # refuse | stall | slow (seconds=) | malformed
         dev.faults.clear()                  # | truncated | ack_sleep_keep_hashing
+                                            # | ignore_writes
         dev.reboot()                        # offline for reboot_s, then boot and ramp
         dev.pools                           # stored pool config: check nothing wiped it
         fleet.clock.advance(600)            # jump simulated time instead of waiting

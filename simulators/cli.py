@@ -44,7 +44,7 @@ listen modes:
   auto    exact unless devices x ports would approach the open-file limit
 
 faults (site file `faults:` or the control plane): refuse, stall, slow[=SECONDS],
-malformed, truncated, ack_sleep_keep_hashing, web_down, rpc_down.
+malformed, truncated, ack_sleep_keep_hashing, ignore_writes, web_down, rpc_down.
 Antminer quirks (site file `quirks:`): slow_set_conf, partial_body_wipes_pools,
 work_mode_key_ignored. Whatsminer quirks: json_bugs, power_mode_no_reply.
 Whatsminer writes need `api_writes: true` (the API switch); real units ship with it off.

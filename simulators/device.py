@@ -177,6 +177,10 @@ class SimMiner(Generic[_Model]):
         """The configured power limit, for makes that have one."""
         return None
 
+    def ignores_writes(self) -> bool:
+        """The ``ignore_writes`` fault: services acknowledge a write and carry out nothing."""
+        return self._faults.has(FaultKind.IGNORE_WRITES)
+
     def reboot(self) -> None:
         logging.getLogger(type(self).__module__).info("%s: rebooting", self._address)
         self.physics.reboot()

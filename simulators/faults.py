@@ -1,9 +1,10 @@
 """Fault injection shared by every simulated device and protocol.
 
 Network faults (refuse, stall, slow, malformed, truncated) are applied by the
-servers to every port a device serves; behavioural faults (ack_sleep_keep_hashing)
-are read by the make-specific state. Faults are set from the site file, from tests
-(``device.faults.inject("stall")``) or from the control plane at run time.
+servers to every port a device serves; behavioural faults (ack_sleep_keep_hashing,
+ignore_writes) are read by the make-specific services and state. Faults are set from
+the site file, from tests (``device.faults.inject("stall")``) or from the control
+plane at run time.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class FaultKind(StrEnum):
     MALFORMED = "malformed"  # replies are not valid JSON
     TRUNCATED = "truncated"  # replies stop half way, then the connection closes
     ACK_SLEEP_KEEP_HASHING = "ack_sleep_keep_hashing"  # sleep acknowledged, power stays up
+    IGNORE_WRITES = "ignore_writes"  # every write acknowledged as a success; nothing changes
     WEB_DOWN = "web_down"  # the web API refuses connections while the RPC still answers
     RPC_DOWN = "rpc_down"  # the RPC refuses connections while the web API still answers
 

@@ -59,7 +59,8 @@ class AntminerWeb:
         if name == "set_miner_conf":
             return await self._set_miner_conf(request)
         if name == "reboot":
-            dev.reboot()
+            if not dev.ignores_writes():
+                dev.reboot()
             return _REBOOTING
         if name == "blink":
             return self._blink(request)
@@ -83,6 +84,17 @@ class AntminerWeb:
             body = None
         if not isinstance(body, dict):
             return _dump({"stats": "error", "code": "M001", "msg": "Invalid JSON"})
+        if dev.ignores_writes():
+            _log.info("%s: set_miner_conf acknowledged and ignored", dev.address)
+        else:
+            self._apply_conf(body)
+        delay = dev.set_conf_delay_s()
+        if delay > 0:
+            await asyncio.sleep(delay)
+        return json_response(_SET_CONF_OK)
+
+    def _apply_conf(self, body: dict[str, Any]) -> None:
+        dev = self._dev
         change = apply_conf(dev.conf, body, dev.options.quirks)
         for note in change.notes:
             _log.info("%s: set_miner_conf: %s", dev.address, note)
@@ -93,10 +105,6 @@ class AntminerWeb:
             keeps_hashing = dev.faults.has(FaultKind.ACK_SLEEP_KEEP_HASHING)
             if not (change.conf.work_mode is WorkMode.SLEEP and keeps_hashing):
                 dev.physics.set_mode(change.conf.work_mode)
-        delay = dev.set_conf_delay_s()
-        if delay > 0:
-            await asyncio.sleep(delay)
-        return json_response(_SET_CONF_OK)
 
     def _blink(self, request: HttpRequest) -> HttpResponse:
         try:
@@ -104,7 +112,8 @@ class AntminerWeb:
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = {}
         on = str(body.get("blink", "false")).lower() == "true" if isinstance(body, dict) else False
-        self._dev.blinking = on
+        if not self._dev.ignores_writes():
+            self._dev.blinking = on
         return _dump({"code": "B000" if on else "B100"})
 
     # ---- reads ----------------------------------------------------------------------

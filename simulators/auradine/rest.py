@@ -27,6 +27,7 @@ _UI = (
     b"<body><div id='root'>Miner UI</div></body></html>"
 )
 _GONE = HttpResponse(0, drop=True)
+_WRITES = frozenset({"mode", "led", "fan", "restart", "updatepools"})
 
 
 def _volts(value: float) -> str:
@@ -234,29 +235,31 @@ class AuradineRest:
 
     def _write(self, name: str, body: dict[str, Any]) -> HttpResponse:
         dev = self._dev
+        if dev.ignores_writes() and name in _WRITES:
+            return self._acknowledge(name)  # and nothing changes
         c = dev.control
         if name == "mode":
             problem = self._set_mode(body)
-            return self._error(400, 14, problem) if problem else self._mode()
+            return self._error(400, 14, problem) if problem else self._acknowledge(name)
         if name == "led":
             code = body.get("code")
             if not isinstance(code, int):
                 return self._error(400, 14, "Invalid LED code")
             c.locate = code == LedCode.LOCATE
-            return self._led()
+            return self._acknowledge(name)
         if name == "fan":
             pct = body.get("percentage")
             if not isinstance(pct, int) or not 0 <= pct <= 100:
                 return self._error(400, 14, "Invalid fan percentage")
             c.set_fan(pct)
-            return self._fan()
+            return self._acknowledge(name)
         if name == "restart":
             target = body.get("parameter")
             if target == "gcminer":
                 dev.physics.restart_mining()
             elif target is None:
                 dev.reboot()
-            return self._reply(550, "Restarting", {})
+            return self._acknowledge(name)
         if name == "updatepools":
             pools = body.get("pools")
             if not isinstance(pools, list):
@@ -266,8 +269,20 @@ class AuradineRest:
                 for p in pools[:3]
                 if isinstance(p, dict)
             )
-            return self._reply(560, "Pools updated", {})
+            return self._acknowledge(name)
         return self._error(404, 14, f"Invalid command: {name}")
+
+    def _acknowledge(self, name: str) -> HttpResponse:
+        """A write's success reply: the setting as it now reads, or a bare status."""
+        if name == "mode":
+            return self._mode()
+        if name == "led":
+            return self._led()
+        if name == "fan":
+            return self._fan()
+        if name == "restart":
+            return self._reply(550, "Restarting", {})
+        return self._reply(560, "Pools updated", {})
 
     def _set_mode(self, body: dict[str, Any]) -> str | None:
         c = self._dev.control

@@ -3,8 +3,8 @@
 Scenario verbs are what tests call: ``start_job()``, ``stop_job()``,
 ``raise_xid(3, 79)``, ``lose_gpu(5)``, ``ignore_limits()``; network faults come from
 the shared :class:`simulators.faults.FaultSet` (``device.faults.inject("stall")``).
-The ``ack_sleep_keep_hashing`` fault means, for a GPU node, that limit writes are
-acknowledged and not enforced, like :meth:`ignore_limits`.
+The ``ack_sleep_keep_hashing`` and ``ignore_writes`` faults mean, for a GPU node, that
+limit writes are acknowledged and not enforced, like :meth:`ignore_limits`.
 """
 
 from __future__ import annotations
@@ -193,7 +193,11 @@ class GpuNodeDevice:
 
     def set_limits(self, targets: Mapping[int, float]) -> None:
         now = self.clock.now()
-        ignore = self.limits_ignored or self._faults.has(FaultKind.ACK_SLEEP_KEEP_HASHING)
+        ignore = (
+            self.limits_ignored
+            or self._faults.has(FaultKind.ACK_SLEEP_KEEP_HASHING)
+            or self._faults.has(FaultKind.IGNORE_WRITES)
+        )
         for index, watts in targets.items():
             if ignore:
                 continue

@@ -66,6 +66,8 @@ def _int(value: Any) -> int | None:
 
 
 def _write(dev: WhatsminerDevice, cmd: str, p: dict[str, Any], when: float) -> dict[str, Any]:
+    if dev.ignores_writes() and cmd in WRITE_COMMANDS:
+        return flat_ok(_OK, when)  # acknowledged, and nothing changes
     c = dev.control
     if cmd == "power_off":
         c.power_off()

@@ -20,11 +20,18 @@ from simulators.whatsminer.v2_reads import stamp
 if TYPE_CHECKING:
     from simulators.whatsminer.device import WhatsminerDevice
 
-__all__ = ["V3_ACCOUNT", "v3_reply"]
+__all__ = ["V3_ACCOUNT", "WRITE_COMMANDS", "v3_reply"]
 
 V3_ACCOUNT = "super"
 _API = "3.0.2"
 _STOPPED_ERROR = "btminer process is down err"
+WRITE_COMMANDS = frozenset(
+    {
+        "set.miner.service", "set.miner.power_limit", "set.miner.power_percent",
+        "set.miner.power_mode", "set.miner.mode", "set.system.reboot", "set.system.led",
+        "set.miner.fastboot",
+    }
+)  # fmt: skip
 
 
 def _error(code: int, msg: str, when: int, desc: str) -> dict[str, Any]:
@@ -224,6 +231,8 @@ def _set(dev: WhatsminerDevice, cmd: str, req: dict[str, Any], when: int) -> dic
         return _error(-3, "invalid token", when, cmd)
     if token != v3_token(cmd, dev.tokens_v3_password, dev.v3_salt, ts):
         return _error(-3, "invalid token", when, cmd)
+    if dev.ignores_writes() and cmd in WRITE_COMMANDS:
+        return _ok("ok", when, cmd)  # acknowledged, and nothing changes
     c = dev.control
     param = req.get("param")
     problem: str | None = None

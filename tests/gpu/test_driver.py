@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -127,6 +128,25 @@ async def test_write_failures_are_typed(sim: GpuNodeFleet) -> None:
                 await driver.apply(SetGpuPowerLimit(watts_per_gpu=400))
         finally:
             await driver.close()
+
+
+async def test_ignored_writes_are_write_not_applied(sim: GpuNodeFleet) -> None:
+    """The agent answers 200 to every limit write and enforces none (``ignore_writes``)."""
+    node = sim.node("127.64.2.2")
+    node.faults.inject("ignore_writes")
+    before = [g.limit_w for g in node.gpus]
+    driver = _driver("127.64.2.2")
+    try:
+        await driver.identify()
+        for command in (SetGpuPowerLimit(watts_per_gpu=450), SetGpuPowerLimit(per_gpu=((0, 300),))):
+            start = time.monotonic()
+            with pytest.raises(WriteNotApplied):
+                await driver.apply(command)
+            # The write and one read-back, each within its deadlines.
+            assert time.monotonic() - start < 2 * (FAST.connect_timeout_s + FAST.read_timeout_s)
+            assert [g.limit_w for g in node.gpus] == before
+    finally:
+        await driver.close()
 
 
 @pytest.mark.parametrize(
