@@ -18,10 +18,10 @@ from drivers.cgminer.values import (
     opt_int,
     opt_str,
     opt_unit_float,
+    parse_pools,
     scaled_rate,
     section,
 )
-from drivers.errors import ProtocolError
 from drivers.types import HashBoard
 
 __all__ = [
@@ -177,14 +177,3 @@ def parse_ipreport(host: str, reply: Any) -> Identity:
         mac=opt_str(host, item, "mac"),
         hostname=opt_str(host, item, "hostname"),
     )
-
-
-def parse_pools(host: str, reply: Any) -> tuple[tuple[str, str], ...]:
-    pools = []
-    for n, raw in enumerate(section(host, reply, "POOLS")):
-        item = as_dict(host, raw, f"POOLS[{n}]")
-        url = opt_str(host, item, "URL")
-        if url is None:
-            raise ProtocolError(host, f"POOLS[{n}] has no URL")
-        pools.append((url, opt_str(host, item, "User") or ""))
-    return tuple(pools)

@@ -26,6 +26,7 @@ __all__ = [
     "opt_int",
     "opt_str",
     "opt_unit_float",
+    "parse_pools",
     "rate_multiplier",
     "scaled_rate",
     "section",
@@ -157,6 +158,18 @@ def first(host: str, reply: Any, key: str) -> Mapping[str, Any]:
 def scaled_rate(host: str, obj: Mapping[str, Any], key: str, scale: float) -> float | None:
     value = opt_float(host, obj, key)
     return None if value is None else value * scale
+
+
+def parse_pools(host: str, reply: Any) -> tuple[tuple[str, str], ...]:
+    """(url, user) per configured pool, in priority order."""
+    pools = []
+    for n, raw in enumerate(section(host, reply, "POOLS")):
+        item = as_dict(host, raw, f"POOLS[{n}]")
+        url = opt_str(host, item, "URL")
+        if url is None:
+            raise ProtocolError(host, f"POOLS[{n}] has no URL")
+        pools.append((url, opt_str(host, item, "User") or ""))
+    return tuple(pools)
 
 
 _UNIT_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*)\s*$")

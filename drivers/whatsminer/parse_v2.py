@@ -21,10 +21,10 @@ from drivers.cgminer.values import (
     opt_float,
     opt_int,
     opt_str,
+    parse_pools,
     scaled_rate,
     section,
 )
-from drivers.errors import ProtocolError
 from drivers.types import DeviceError, HashBoard
 from drivers.whatsminer.records import Identity, MinerSetting, Reading, power_mode_of
 
@@ -183,15 +183,3 @@ def parse_error_code(host: str, reply: Any) -> tuple[DeviceError, ...]:
                 when = value if isinstance(value, str) else ""
                 errors.append(DeviceError(code=str(key), message=reason or when))
     return tuple(errors)
-
-
-def parse_pools(host: str, reply: Any) -> tuple[tuple[str, str], ...]:
-    """(url, user) per configured pool, in priority order."""
-    pools = []
-    for n, raw in enumerate(section(host, reply, "POOLS")):
-        item = as_dict(host, raw, f"POOLS[{n}]")
-        url = opt_str(host, item, "URL")
-        if url is None:
-            raise ProtocolError(host, f"POOLS[{n}] has no URL")
-        pools.append((url, opt_str(host, item, "User") or ""))
-    return tuple(pools)
