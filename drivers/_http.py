@@ -7,8 +7,6 @@ no Accept-Encoding is sent, so none needs decompressing, and no User-Agent.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import aiohttp
 
 from drivers.settings import DriverSettings
@@ -25,16 +23,11 @@ def client_timeout(settings: DriverSettings, io_s: float) -> aiohttp.ClientTimeo
     )
 
 
-def open_session(
-    settings: DriverSettings,
-    timeout: aiohttp.ClientTimeout,
-    middlewares: Sequence[aiohttp.ClientMiddlewareType] = (),
-) -> aiohttp.ClientSession:
+def open_session(settings: DriverSettings, timeout: aiohttp.ClientTimeout) -> aiohttp.ClientSession:
     limit = settings.per_device_concurrency
     connector = aiohttp.TCPConnector(limit=limit, limit_per_host=limit, ttl_dns_cache=None)
     return aiohttp.ClientSession(
         connector=connector,
-        middlewares=middlewares,
         timeout=timeout,
         auto_decompress=False,
         skip_auto_headers=("User-Agent", "Accept-Encoding"),
