@@ -32,11 +32,14 @@ from controller.reconcile import (
     SitePowerWatch,
     open_meter,
 )
+from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.plans import economics_now
+from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
 from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
+from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 
 __all__ = ["Controller", "build_fleet", "main"]
 
@@ -45,7 +48,7 @@ log = logging.getLogger(__name__)
 
 def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None) -> Fleet:
     """One driver per configured device; nothing is sent until the first poll."""
-    settings = settings or DriverSettings()
+    settings = settings or config.drivers.to_settings()
     fleet = Fleet(config.site)
     for group in config.devices:
         credentials = config.credentials_for(group)
@@ -69,9 +72,15 @@ class Controller:
         *,
         meter: SiteMeter | None = None,
         driver_settings: DriverSettings | None = None,
+        scheduler: SchedulerAdapter | None = None,
     ) -> None:
         self.config = config
         self.fleet = build_fleet(config, driver_settings)
+        # A scheduler adapter handed in (tests) replaces the configured Slurm cluster's.
+        self.scheduler: SchedulerControl | None = None
+        if config.scheduler is not None:
+            adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
+            self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings())
         self.state = ControlState.empty()
         self.journal = Journal(config.journal.path)
         stats = PollStats()
@@ -92,6 +101,7 @@ class Controller:
             policy_settings=config.policy.to_settings(),
             grid=config.grid,
             economics=config.economics,
+            gpu=DriverGpuControl(self.scheduler),
             request_sweep=self.poller.request_sweep,
         )
         # A meter object handed in (tests) replaces opening the configured one.
@@ -163,6 +173,11 @@ class Controller:
             "events_active": [e.event_id for e in self.state.active_events(now)],
             "overrides": len(self.state.live_overrides(now)),
             "stuck": sorted(r.identity.device_id for r in self.fleet if r.stuck_until > now),
+            "unsupported": {d: dict(levers) for d, levers in sorted(self.loop.unsupported.items())},
+            "scheduler": None if self.scheduler is None else {
+                "cluster": self.scheduler.settings.node_map.cluster,
+                "nodes": len(self.scheduler.settings.node_map.nodes),
+                "error": self.scheduler.error},
             "commands": dict(self.loop.stats.results),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
                         "error": self.journal.failed},
@@ -235,6 +250,7 @@ class Controller:
             ("reconcile", self.loop.run(stop)),
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
+            *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(

@@ -32,6 +32,7 @@ class DeviceRecord:
     # reading sees the commanded state instead of sending the same command again.
     commanded: str | None = None  # "sleep" | "wake" | None
     commanded_at: float = 0.0
+    commanded_limit_w: float | None = None  # GPU nodes: the per-GPU limit last set
     # When the device last went from asleep to running or back (policy dwell), and its wakes.
     state_changed_at: float | None = None
     wakes: deque[float] = field(default_factory=lambda: deque(maxlen=64))

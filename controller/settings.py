@@ -22,6 +22,7 @@ from pydantic import (
     model_validator,
 )
 
+from controller.config_drivers import DriversConfig, SchedulerConfig
 from controller.config_sections import (
     AiClassName,
     ApiConfig,
@@ -110,6 +111,12 @@ class DeviceGroup(_Strict):
         return ports
 
     @model_validator(mode="after")
+    def _ai_class_on_gpus_only(self) -> Self:
+        if self.ai_class is not None and self.make is not Make.GPU:
+            raise ValueError("ai_class applies to make: gpu groups only")
+        return self
+
+    @model_validator(mode="after")
     def _one_address_form(self) -> Self:
         forms = {
             "address": self.address is not None,
@@ -161,6 +168,8 @@ class ControllerConfig(_Strict):
     meter: MeterConfig | None = None
     journal: JournalConfig = Field(default_factory=JournalConfig)
     api: ApiConfig = Field(default_factory=ApiConfig)
+    drivers: DriversConfig = Field(default_factory=DriversConfig)
+    scheduler: SchedulerConfig | None = None
 
     @field_validator("listen")
     @classmethod
@@ -178,6 +187,20 @@ class ControllerConfig(_Strict):
                 if host in seen:
                     raise ValueError(f"device address {host} is listed twice")
                 seen.add(host)
+        return self
+
+    @model_validator(mode="after")
+    def _scheduler_nodes_known(self) -> Self:
+        if self.scheduler is None:
+            return self
+        gpus: set[str] = set()
+        for group in self.devices:
+            if group.make is Make.GPU:
+                for host in group.hosts():
+                    gpus.update({host, f"{group.name_prefix or ''}{host}"})
+        unknown = sorted(set(self.scheduler.nodes) - gpus)
+        if unknown:
+            raise ValueError(f"scheduler.nodes: {unknown} are not GPU nodes in devices")
         return self
 
     @property

@@ -122,6 +122,8 @@ class FleetDevice:
 
     ``power_target_w`` is a miner's current power target, ``gpu_power_limit_w`` a GPU
     node's current total limit and ``schedulable`` whether its scheduler may place jobs.
+    A device with no lever (stuck, excluded) counts at ``power_w`` while it reports
+    one; ``stuck`` ones are listed in the plan's compensation record.
     """
 
     device_id: str
@@ -136,6 +138,7 @@ class FleetDevice:
     gpu_power_limit_w: float | None = None
     schedulable: bool | None = None
     source: str = "telemetry"
+    stuck: bool = False  # did not act on a command: held, and others shed in its place
 
 
 @dataclass(frozen=True, slots=True)

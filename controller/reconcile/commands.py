@@ -2,27 +2,32 @@
 
 Miner commands go to the device's driver. GPU-node commands go through
 :class:`GpuControl`: power limits through the node driver's ``apply`` (the
-``drivers.gpu`` command type), drain/resume and job actions through a scheduler
-adapter when one is configured. Until the scheduler adapter lands, those answer
-``unsupported`` and the result says so.
+``drivers.gpu`` command type), drain/resume and job actions through the scheduler
+(:mod:`controller.reconcile.scheduler`) when one is configured; without one they
+answer ``unsupported``.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from typing import Protocol
 
 import drivers.gpu
 from controller import policy
-from controller.domain import CommandOutcome, SetPowerTarget, Sleep, Wake
+from controller.domain import CommandOutcome, Control, SetPowerTarget, Sleep, Wake
 from controller.fleet import DeviceRecord
 from controller.reconcile.gate import Priority
+from controller.reconcile.scheduler import NodeView, SchedulerControl
 from drivers import UnsupportedError
 
 __all__ = [
     "DriverGpuControl",
     "GpuControl",
+    "Outcome",
     "command_name",
     "is_shed",
+    "lever_of",
     "priority_of",
     "send",
 ]
@@ -72,16 +77,39 @@ def priority_of(
     return Priority.GRID if grid_binding else Priority.ECONOMIC
 
 
+class Outcome(Protocol):
+    """What a write did: the drivers' CommandOutcome or a scheduler ActionOutcome."""
+
+    @property
+    def applied(self) -> bool: ...
+
+    @property
+    def detail(self) -> str: ...
+
+
 class GpuControl(Protocol):
     """Where GPU-node commands go. Raises DriverError subclasses like a driver."""
 
-    async def apply(self, record: DeviceRecord, command: policy.GpuCommand) -> CommandOutcome: ...
+    async def apply(self, record: DeviceRecord, command: policy.GpuCommand) -> Outcome: ...
+
+    def view(self, record: DeviceRecord) -> NodeView: ...
+
+    def timeout_s(self, command: policy.PlanCommand, default: float) -> float: ...
+
+    async def ready(self) -> None: ...
 
 
 class DriverGpuControl:
-    """Power limits through the node driver; scheduler actions are not wired yet."""
+    """Power limits through the node driver; drain, resume and jobs through the scheduler.
 
-    async def apply(self, record: DeviceRecord, command: policy.GpuCommand) -> CommandOutcome:
+    Without a scheduler those answer ``unsupported``; the loop records that once per
+    device and plans the node with its power limit alone from then on.
+    """
+
+    def __init__(self, scheduler: SchedulerControl | None = None) -> None:
+        self.scheduler = scheduler
+
+    async def apply(self, record: DeviceRecord, command: policy.GpuCommand) -> Outcome:
         host = record.identity.endpoint.host
         if isinstance(command, policy.SetGpuPowerLimit):
             apply = getattr(record.driver, "apply")  # noqa: B009 - GPU drivers take their own type
@@ -89,14 +117,53 @@ class DriverGpuControl:
                 drivers.gpu.SetGpuPowerLimit(watts_per_gpu=command.per_gpu_w)
             )
             return outcome
-        raise UnsupportedError(
-            host, f"{command_name(command)} needs the scheduler adapter, which is not configured"
-        )
+        if self.scheduler is None:
+            raise UnsupportedError(
+                host, f"{command_name(command)} needs a scheduler; none is configured"
+            )
+        return await self.scheduler.apply(record, command)
+
+    def view(self, record: DeviceRecord) -> NodeView:
+        if self.scheduler is None:
+            return NodeView(None)
+        return self.scheduler.view(record)
+
+    async def ready(self) -> None:
+        """Wait (boundedly) for the scheduler's first reading, so a first plan sees drains."""
+        if self.scheduler is not None:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    self.scheduler.refreshed.wait(), self.scheduler.settings.action_timeout_s
+                )
+
+    def timeout_s(self, command: policy.PlanCommand, default: float) -> float:
+        scheduled = isinstance(command, _SCHEDULER_COMMANDS)
+        if scheduled and self.scheduler is not None:
+            return max(default, self.scheduler.timeout_s())
+        return default
 
 
-async def send(
-    record: DeviceRecord, command: policy.PlanCommand, gpu: GpuControl
-) -> CommandOutcome:
+_SCHEDULER_COMMANDS = (
+    policy.Drain,
+    policy.Resume,
+    policy.CheckpointJobs,
+    policy.RequeueJobs,
+    policy.SuspendJobs,
+)
+
+
+def lever_of(command: policy.PlanCommand) -> tuple[str, frozenset[Control]]:
+    """The lever a command pulls, and the controls the policy must not count on without it."""
+    if isinstance(command, _SCHEDULER_COMMANDS):
+        return "drain", frozenset({Control.DRAIN})
+    if isinstance(command, policy.SetGpuPowerLimit):
+        return "gpu_power_limit", frozenset({Control.GPU_POWER_LIMIT})
+    if isinstance(command, SetPowerTarget):
+        return "power_target", frozenset({Control.POWER_TARGET})
+    return "sleep", frozenset({Control.SLEEP, Control.WAKE})
+
+
+async def send(record: DeviceRecord, command: policy.PlanCommand, gpu: GpuControl) -> Outcome:
     if isinstance(command, Sleep | Wake | SetPowerTarget):
         return await record.driver.apply(command)
     return await gpu.apply(record, command)

@@ -22,9 +22,8 @@ from dataclasses import dataclass, field, replace
 
 from controller import policy
 from controller.config_sections import ControlSettings
-from controller.domain import CommandOutcome
 from controller.fleet import Fleet
-from controller.reconcile.commands import GpuControl, send
+from controller.reconcile.commands import GpuControl, Outcome, send
 from controller.reconcile.gate import Priority, PriorityGate
 from drivers import DriverError, UnsupportedError, WriteRejected
 
@@ -56,7 +55,7 @@ class CommandResult:
     detail: str
     sent_at: float
     done_at: float
-    outcome: CommandOutcome | None = None
+    outcome: Outcome | None = None
     final: bool = True  # False when a retry is scheduled
 
     @property
@@ -123,6 +122,14 @@ class Dispatcher:
                         slot.queue = kept
                         slot.wake.set()
         return added
+
+    def discard(self, device_id: str, names: Iterable[str]) -> None:
+        """Drop queued jobs by name (the device has just shown it lacks that lever)."""
+        slot = self._slots.get(device_id)
+        drop = set(names)
+        if slot is not None and any(j.name in drop for j in slot.queue):
+            slot.queue = deque(j for j in slot.queue if j.name not in drop)
+            slot.wake.set()
 
     def _replace(self, device_id: str, wanted: list[Job]) -> int:
         slot = self._slots.get(device_id)
@@ -200,8 +207,9 @@ class Dispatcher:
         record = self._fleet.records[job.device_id]
         sent = time.time()
         self._on_sent(job)
+        limit_s = self._gpu.timeout_s(job.command, self._settings.command_timeout_s)
         try:
-            async with asyncio.timeout(self._settings.command_timeout_s):
+            async with asyncio.timeout(limit_s):
                 outcome = await send(record, job.command, self._gpu)
         except _FINAL as exc:
             kind = "unsupported" if isinstance(exc, UnsupportedError) else "failed"
@@ -210,7 +218,7 @@ class Dispatcher:
             result = "not_applied" if exc.code == "not_applied" else "failed"
             return CommandResult(job, result, exc.code, exc.message, sent, time.time(), final=False)
         except TimeoutError:
-            detail = f"no answer within {self._settings.command_timeout_s:g} s"
+            detail = f"no answer within {limit_s:g} s"
             return CommandResult(job, "failed", "timeout", detail, sent, time.time(), final=False)
         if not outcome.applied:
             # Acknowledged, but the device cannot show its setting: telemetry will confirm.

@@ -20,10 +20,16 @@ from dataclasses import dataclass, field
 
 from controller import policy
 from controller.config_sections import ControlSettings, EconomicsConfig, GridConfig
-from controller.domain import MiningState, Sleep, Wake
+from controller.domain import Control, MiningState, Sleep, Wake
 from controller.fleet import Fleet
 from controller.journal import Journal
-from controller.reconcile.commands import DriverGpuControl, GpuControl, command_name, priority_of
+from controller.reconcile.commands import (
+    DriverGpuControl,
+    GpuControl,
+    command_name,
+    lever_of,
+    priority_of,
+)
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
 from controller.reconcile.gate import Priority
@@ -78,9 +84,12 @@ class Reconciler:
         self._reasons: list[str] = []
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
-        self.dispatcher = Dispatcher(
-            fleet, control, gpu or DriverGpuControl(), self._on_sent, self._on_result
-        )
+        self.gpu = gpu or DriverGpuControl()
+        # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
+        # once, then planned without (a GPU node with no scheduler is only power-capped).
+        self.unsupported: dict[str, dict[str, str]] = {}
+        self._without: dict[str, frozenset[Control]] = {}
+        self.dispatcher = Dispatcher(fleet, control, self.gpu, self._on_sent, self._on_result)
         self.verifier = Verifier(
             fleet, control, resend=self._resend, confirmed=self._confirmed, stuck=self._stuck
         )
@@ -101,6 +110,7 @@ class Reconciler:
 
     async def run(self, stop: asyncio.Event) -> None:
         await _first(stop, self.first_sweep)
+        await self.gpu.ready()
         while not stop.is_set():
             reasons, self._reasons = self._reasons or ["interval"], []
             self._trigger.clear()
@@ -152,7 +162,10 @@ class Reconciler:
         return self.view
 
     def _observe(self, now: float) -> Observation:
-        return observe(self.fleet, now, self.state.live_overrides(now), self._profiles)
+        return observe(
+            self.fleet, now, self.state.live_overrides(now), self._profiles,
+            nodes=self.gpu.view, without=self._without,
+        )  # fmt: skip
 
     def _notes(self, plan: policy.Plan, obs: Observation) -> tuple[str, ...]:
         notes = list(plan.notes)
@@ -162,6 +175,19 @@ class Reconciler:
                 f"compensation: {len(obs.stuck)} device(s) did not shed ({shown}); they count "
                 "at nameplate and other devices shed in their place"
             )
+        if obs.foreign:
+            shown = ", ".join(f"{d} ({why})" for d, why in obs.foreign[:10])
+            notes.append(f"{len(obs.foreign)} GPU node(s) drained by others, left alone: {shown}")
+        if self.unsupported:
+            by_lever: dict[str, list[str]] = {}
+            for device_id, levers in sorted(self.unsupported.items()):
+                for lever in levers:
+                    by_lever.setdefault(lever, []).append(device_id)
+            for lever, devices in sorted(by_lever.items()):
+                shown = ", ".join(devices[:10]) + (" ..." if len(devices) > 10 else "")
+                why = self.unsupported[devices[0]][lever]
+                notes.append(f"{lever} unsupported on {len(devices)} device(s) ({shown}): "
+                             f"{why}; planned without it")  # fmt: skip
         if obs.forced_sleep:
             notes.append(f"{len(obs.forced_sleep)} device(s) kept asleep by operator override")
         if self.state.paused:
@@ -268,9 +294,31 @@ class Reconciler:
             if isinstance(job.command, Sleep | Wake):
                 record.commanded = job.name
                 record.commanded_at = result.done_at
+            elif isinstance(job.command, policy.SetGpuPowerLimit):
+                record.commanded_limit_w = job.command.per_gpu_w
+                record.commanded_at = result.done_at
             self.verifier.expect(result)
-        elif result.final and result.result != "unsupported" and job.priority <= Priority.ECONOMIC:
+        elif result.result == "unsupported":
+            self._lacks(job, result.detail)
+        elif result.final and job.priority <= Priority.ECONOMIC:
             self._mark_stuck(job.device_id, f"{job.name} failed: {result.code}: {result.detail}")
+
+    def _lacks(self, job: Job, detail: str) -> None:
+        """The device has no such lever: say so once, and plan without it from now on."""
+        lever, controls = lever_of(job.command)
+        levers = self.unsupported.setdefault(job.device_id, {})
+        if lever in levers:
+            return
+        levers[lever] = detail[:200]
+        self._without[job.device_id] = self._without.get(job.device_id, frozenset()) | controls
+        queued = self.dispatcher.queued(job.device_id)
+        self.dispatcher.discard(
+            job.device_id, [j.name for j in queued if lever_of(j.command)[0] == lever]
+        )
+        self.journal.append("device.unsupported", job.device_id, {"lever": lever, "detail": detail})
+        log.warning("device %s: %s unsupported (%s); planning without it", job.device_id,
+                    lever, detail)  # fmt: skip
+        self.trigger("unsupported lever")
 
     def _resend(self, job: Job) -> None:
         self.dispatcher.submit({job.device_id: [job]})

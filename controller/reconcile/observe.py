@@ -4,20 +4,26 @@ Three things change what the policy sees, and each is the controller's to decide
 
 * a command applied after the device's last reading: the device is shown in the
   commanded state, so a plan made before the next poll does not send it again;
-* a device that failed to shed (stuck) or that an operator excluded: shown with no
-  levers, so the policy counts it as fixed load and sheds elsewhere (compensation);
+* a device that failed to shed (stuck), that an operator excluded, or a GPU node
+  someone else drained in the scheduler: shown with no levers, so the policy counts
+  it as fixed load (at its observed draw while it reports one) and sheds elsewhere
+  (compensation, for the stuck ones);
+* a lever the device answered ``unsupported`` to (a GPU node without a scheduler):
+  removed from its profile, so the policy plans without it;
+* a GPU node's schedulable state: read from the scheduler, not the node;
 * a device an operator forced to sleep: left out of the policy's fleet; the loop
   keeps it asleep itself.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from controller import policy
-from controller.domain import Health, Make, MiningState, ModelSpec
+from controller.domain import Control, Health, Make, MiningState, ModelSpec
 from controller.fleet import DeviceRecord
+from controller.reconcile.scheduler import NodeView
 from controller.state import Override
 
 __all__ = ["Observation", "ProfileCache", "observe"]
@@ -31,6 +37,11 @@ class Observation:
     held: tuple[str, ...]  # device ids shown without levers (stuck or excluded)
     forced_sleep: tuple[str, ...]  # device ids an override keeps asleep
     stuck: tuple[str, ...]
+    foreign: tuple[tuple[str, str], ...] = ()  # GPU nodes drained by others, with the reason
+
+
+def _no_view(record: DeviceRecord) -> NodeView:
+    return NodeView(None)
 
 
 class ProfileCache:
@@ -39,14 +50,19 @@ class ProfileCache:
     def __init__(self) -> None:
         self._cache: dict[tuple[object, ...], policy.DeviceProfile] = {}
 
-    def profile(self, record: DeviceRecord, held: bool) -> policy.DeviceProfile:
+    def profile(
+        self, record: DeviceRecord, held: bool, without: frozenset[Control] = frozenset()
+    ) -> policy.DeviceProfile:
         spec = record.driver.spec
         make = record.identity.make
         ai = _ai_class(record) if make is Make.GPU else None
-        key = (make, spec, record.model, ai, record.group, held)
+        key = (make, spec, record.model, ai, record.group, held, without)
         found = self._cache.get(key)
         if found is None:
-            found = self._cache[key] = _build(make, spec, record.model, ai, record.group, held)
+            found = _build(make, spec, record.model, ai, record.group, held)
+            if without and found.controls & without:
+                found = replace(found, controls=found.controls - without)
+            self._cache[key] = found
         return found
 
 
@@ -76,11 +92,17 @@ def observe(
     now: float,
     overrides: Mapping[str, Override],
     profiles: ProfileCache,
+    *,
+    nodes: Callable[[DeviceRecord], NodeView] = _no_view,
+    without: Mapping[str, frozenset[Control]] | None = None,
 ) -> Observation:
+    """``nodes`` gives a GPU node's scheduler view; ``without`` the levers a device lacks."""
     devices: list[policy.FleetDevice] = []
     held: list[str] = []
     forced: list[str] = []
     stuck: list[str] = []
+    foreign: list[tuple[str, str]] = []
+    without = without or {}
     day_ago = now - _DAY_S
     for record in records:
         device_id = record.identity.device_id
@@ -90,22 +112,36 @@ def observe(
             continue
         is_stuck = record.stuck_until > now
         hold = is_stuck or (override is not None and override.action == "exclude")
+        view = nodes(record) if record.identity.make is Make.GPU else NodeView(None)
+        if view.foreign is not None:
+            foreign.append((device_id, view.foreign))
+            hold = True
         if is_stuck:
             stuck.append(device_id)
         if hold:
             held.append(device_id)
-        devices.append(_device(record, profiles.profile(record, hold), now, day_ago))
-    return Observation(policy.Fleet(tuple(devices), now), tuple(held), tuple(forced), tuple(stuck))
+        profile = profiles.profile(record, hold, without.get(device_id, frozenset()))
+        devices.append(_device(record, profile, now, day_ago, view.schedulable, is_stuck))
+    return Observation(
+        policy.Fleet(tuple(devices), now), tuple(held), tuple(forced), tuple(stuck),
+        tuple(foreign),
+    )  # fmt: skip
 
 
 def _device(
-    record: DeviceRecord, profile: policy.DeviceProfile, now: float, day_ago: float
+    record: DeviceRecord,
+    profile: policy.DeviceProfile,
+    now: float,
+    day_ago: float,
+    schedulable: bool | None,
+    stuck: bool,
 ) -> policy.FleetDevice:
     telemetry = record.telemetry
     device_id = record.identity.device_id
     if telemetry is None:
         return policy.FleetDevice(
             device_id, profile, MiningState.UNKNOWN, record.health, None, now,
+            schedulable=schedulable, stuck=stuck,
         )  # fmt: skip
     state, power, observed_at = telemetry.mining_state, telemetry.power_w, telemetry.taken_at
     spec = profile.spec
@@ -121,6 +157,9 @@ def _device(
     if health is Health.DEGRADED and record.consecutive_failures == 0:
         health = Health.HEALTHY  # device errors in a good reading do not make its state unknown
     is_gpu = profile.is_gpu
+    limit = telemetry.power_limit_w
+    if is_gpu and record.commanded_limit_w is not None and record.commanded_at > observed_at:
+        limit = record.commanded_limit_w * profile.gpu_count  # set and read back since
     return policy.FleetDevice(
         device_id,
         profile,
@@ -131,5 +170,7 @@ def _device(
         last_state_change_at=record.state_changed_at,
         cycles_today=record.wakes_since(day_ago),
         power_target_w=None if is_gpu else telemetry.power_limit_w,
-        gpu_power_limit_w=telemetry.power_limit_w if is_gpu else None,
+        gpu_power_limit_w=limit if is_gpu else None,
+        schedulable=schedulable,
+        stuck=stuck,
     )
