@@ -47,7 +47,7 @@ from controller.policy.fleet import AiClass, DeviceProfile, Fleet, FleetDevice
 from controller.policy.grid import EventKind, Grid, GridEvent
 from controller.policy.inputs import PolicyInputs
 from controller.policy.memory import LeverMemory, PolicyMemory
-from controller.policy.plan import Action, DeviceTarget, JobAction, Plan
+from controller.policy.plan import Action, Compensation, DeviceTarget, JobAction, Plan
 from controller.policy.settings import PolicySettings, SafePolicy
 
 __all__ = [
@@ -55,6 +55,7 @@ __all__ = [
     "AiClass",
     "AiValue",
     "CheckpointJobs",
+    "Compensation",
     "DeviceCommand",
     "DeviceProfile",
     "DeviceTarget",

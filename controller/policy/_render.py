@@ -9,10 +9,11 @@ from controller.policy._levers import Level, ProfileModel
 from controller.policy._limits import Latch, SiteLimit
 from controller.policy._market import Econ, Market
 from controller.policy._scan import PIN_CYCLES, PIN_FREE, Group, Scan
+from controller.policy.fleet import Fleet
 from controller.policy.inputs import PolicyInputs
-from controller.policy.plan import Action, DeviceTarget, Plan
+from controller.policy.plan import Action, Compensation, DeviceTarget, Plan
 
-__all__ = ["Shed", "render"]
+__all__ = ["Shed", "compensate", "render"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,15 @@ class _Templates:
         return self._add(key, DeviceTarget("", action, model.nameplate_w, f"{word}: {why}", None,
                                            None, jobs))  # fmt: skip
 
+    def held(self, model: ProfileModel, power_w: float) -> int:
+        """A device without a lever that still reports: counted at what it draws."""
+        key = (model.number, -100, "observed", power_w)
+        found = self._index.get(key)
+        if found is not None:
+            return found
+        why = f"hold: no lever, counted at its observed {power_w:,.0f} W"
+        return self._add(key, DeviceTarget("", Action.HOLD, power_w, why))
+
     def _add(self, key: tuple[int, int, str, float | None], target: DeviceTarget) -> int:
         self._index[key] = len(self.targets)
         self.targets.append(target)
@@ -94,6 +104,7 @@ def render(
     grid_binding: bool,
     infeasible: bool,
     notes: list[str],
+    compensation: Compensation,
 ) -> Plan:
     templates = _Templates()
     index = array("I", bytes(4 * len(inputs.fleet.devices)))
@@ -120,7 +131,8 @@ def render(
         why = "no lever" if model.profile.spec else "model not in the table"
         t = templates.fixed(model, Action.HOLD, f"{why}, counted at {model.nameplate_w:,.0f} W")
         for i in devices:
-            index[i] = t
+            power = scan.held_power.get(i)
+            index[i] = t if power is None else templates.held(model, power)
     unknown_n = sum(len(v) for v in scan.unknown.values())
     if unknown_n:
         unknown_w = sum(scan.models[m].nameplate_w * len(v) for m, v in scan.unknown.items())
@@ -139,7 +151,34 @@ def render(
         template_index=index,
         templates=tuple(templates.targets),
         delays=dict(sorted(delays.items())),
+        compensation=compensation,
     )
+
+
+def compensate(fleet: Fleet, scan: Scan, grid_sheds: list[Shed]) -> Compensation:
+    """Which of this plan's grid sheds stand in for the stuck devices' excess draw.
+
+    Grid sheds go cheapest first, so the last ones are those the limit would not
+    have needed had the stuck devices shed: walk back from the end until they cover it.
+    """
+    if not scan.stuck_excess:
+        return Compensation()
+    devices = fleet.devices
+    excess = sum(scan.stuck_excess.values())
+    stuck = tuple(sorted(devices[i].device_id for i in scan.stuck_excess))
+    covered, shed = 0.0, set[str]()
+    for record in reversed(grid_sheds):
+        model = record.group.model
+        if record.partial_w is not None:
+            each = record.partial_w
+        else:
+            each = model.levels[record.level + 1].power_w - model.levels[record.level].power_w
+        for i in reversed(record.group.indices[record.start : record.end]):
+            if covered >= excess - 1e-6:
+                break
+            shed.add(devices[i].device_id)
+            covered += each
+    return Compensation(stuck, tuple(sorted(shed)), excess)
 
 
 def _unknown_target(

@@ -63,6 +63,14 @@ class Scan:
     unknown: dict[int, list[int]]  # model number -> devices whose state is unknown
     held: dict[int, list[int]]  # model number -> devices with no lever
     observed_w: float
+    # Held devices that report a fresh reading count at it, not at nameplate: device -> W.
+    held_power: dict[int, float] = field(default_factory=dict)
+    # Stuck devices (failed to act) and how far they draw above their floor: device -> W.
+    stuck_excess: dict[int, float] = field(default_factory=dict)
+
+    def held_w(self) -> float:
+        power, models = self.held_power, self.models
+        return sum(power.get(i, models[m].nameplate_w) for m, ix in self.held.items() for i in ix)
 
 
 def scan_fleet(
@@ -77,6 +85,8 @@ def scan_fleet(
     buckets: dict[int, list[int]] = {}
     unknown: dict[int, list[int]] = {}
     held: dict[int, list[int]] = {}
+    held_power: dict[int, float] = {}
+    stuck_excess: dict[int, float] = {}
     observed = 0.0
     oldest = now - settings.max_device_age_s
     on_dwell, off_dwell = settings.min_on_dwell_s, settings.min_off_dwell_s
@@ -94,14 +104,22 @@ def scan_fleet(
             known = info[profile] = (model.number, kind, top_limit, model.nameplate_w, powers)
         number, kind, top_limit, nameplate, powers = known
         power = device.power_w
-        if (
-            kind == 0
-            or device.health in _BAD_HEALTH
+        unknown_state = (
+            device.health in _BAD_HEALTH
             or device.state in _BAD_STATE
             or device.observed_at < oldest
-        ):
+        )
+        if kind == 0 or unknown_state:
             (held if kind == 0 else unknown).setdefault(number, []).append(i)
             observed += nameplate if power is None else power
+            counted = nameplate
+            if kind == 0 and not unknown_state and power is not None:
+                counted = held_power[i] = power  # still reporting: count what it draws
+            if device.stuck:
+                spec = profile.spec
+                floor = spec.sleep_w if spec is not None else 0.0
+                if counted > floor:
+                    stuck_excess[i] = counted - floor
             continue
         if kind == 1:
             level = 0 if device.state is sleeping else 1
@@ -125,7 +143,7 @@ def scan_fleet(
         Group(models[key >> 4], (key >> 2) & 3, key & 3, indices)
         for key, indices in sorted(buckets.items())
     ]
-    return Scan(models, groups, unknown, held, observed)
+    return Scan(models, groups, unknown, held, observed, held_power, stuck_excess)
 
 
 def _gpu_level(device: FleetDevice, model: ProfileModel, top_limit: float) -> int:

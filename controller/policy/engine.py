@@ -20,7 +20,7 @@ import math
 from controller.policy._levers import Step, build_model
 from controller.policy._limits import relay_latch, site_limit
 from controller.policy._market import Econ, Market, assess_market
-from controller.policy._render import Shed, render
+from controller.policy._render import Shed, compensate, render
 from controller.policy._scan import PIN_FREE, Group, scan_fleet
 from controller.policy.inputs import PolicyInputs
 from controller.policy.memory import PolicyMemory
@@ -46,7 +46,7 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
         inputs.fleet.devices, now, settings, lambda n, p: build_model(n, p, economics, settings)
     )
     fixed_w = sum(scan.models[m].nameplate_w * len(ix) for m, ix in scan.unknown.items())
-    fixed_w += sum(scan.models[m].nameplate_w * len(ix) for m, ix in scan.held.items())
+    fixed_w += scan.held_w()
     now_w = fixed_w + sum(g.model.levels[g.level].power_w * len(g.indices) for g in scan.groups)
     flex_floor_w = fixed_w + sum(
         g.model.levels[0 if g.model.tier == 0 else g.level].power_w * len(g.indices)
@@ -57,7 +57,9 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
     market = assess_market(inputs, memory, scan.models, limit.active_event_ids)
     run = _Run(inputs, scan.groups, market, now_w)
     run.economic_sheds()
+    grid_from = len(run.sheds)
     run.grid_sheds(limit.limit_w, limit.label)
+    compensation = compensate(inputs.fleet, scan, run.sheds[grid_from:])
     if latch.latched:
         run.restore_block = latch.note or ""
     else:
@@ -69,6 +71,7 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
         inputs, scan, run.planned_w, limit, latch, market, run.sheds, run.delays,
         restore_block=run.restore_block, deferred_shed=run.deferred_shed,
         grid_binding=run.grid_binding, infeasible=run.infeasible, notes=notes,
+        compensation=compensation,
     )  # fmt: skip
     return result, new_memory
 
@@ -215,7 +218,10 @@ class _Run:
         settings = self.inputs.settings
         headroom = limit_w - self.now_w  # this plan's sheds are not counted on yet
         stagger = settings.wake_stagger_s
-        wakes_left = math.floor(settings.plan_interval_s / stagger) + 1 if stagger else math.inf
+        # Wakes at 0, stagger, ... short of the next plan, whose first wake is at its own 0.
+        wakes_left = (
+            max(1, math.floor(settings.plan_interval_s / stagger + 1e-9)) if stagger else math.inf
+        )
         rate = self.inputs.grid.ramp_up_mw_per_min
         order = sorted(
             (ms for ms in self.levers if self._econ(ms[1]) is Econ.ON),

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from controller.policy.errors import PolicyError
 from controller.policy.fleet import Fleet
 
-__all__ = ["Action", "DeviceTarget", "JobAction", "Plan"]
+__all__ = ["Action", "Compensation", "DeviceTarget", "JobAction", "Plan"]
 
 
 class Action(enum.StrEnum):
@@ -50,6 +50,24 @@ class DeviceTarget:
         return False if self.action is Action.DRAIN else None
 
 
+@dataclass(frozen=True, slots=True)
+class Compensation:
+    """Devices shed under a grid limit in place of stuck ones (that did not act).
+
+    ``shed`` are the plan's last grid sheds, the ones the limit would not have needed
+    had the stuck devices been at their floor; together they cover ``watts`` (the
+    stuck devices' draw above their floor) or, when the limit cannot be met, all the
+    plan could shed.
+    """
+
+    stuck: tuple[str, ...] = ()  # stuck devices drawing above their floor, in id order
+    shed: tuple[str, ...] = ()  # devices shed in their place, in id order
+    watts: float = 0.0  # the stuck devices' draw above their floor
+
+    def __bool__(self) -> bool:
+        return bool(self.stuck)
+
+
 @dataclass(frozen=True, slots=True, eq=False)
 class Plan:
     """A deterministic plan. ``limit_w`` is the most it may draw (cap or event, less reserve)."""
@@ -66,6 +84,7 @@ class Plan:
     template_index: array[int]  # per device, in fleet order: index into templates
     templates: tuple[DeviceTarget, ...]  # device_id is empty in these
     delays: Mapping[int, float]
+    compensation: Compensation = Compensation()
 
     def __len__(self) -> int:
         return len(self.template_index)

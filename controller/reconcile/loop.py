@@ -171,9 +171,11 @@ class Reconciler:
         notes = list(plan.notes)
         if obs.stuck:
             shown = ", ".join(obs.stuck[:10]) + (" ..." if len(obs.stuck) > 10 else "")
+            comp = plan.compensation
+            instead = f"; {len(comp.shed)} device(s) shed in their place" if comp.shed else ""
             notes.append(
-                f"compensation: {len(obs.stuck)} device(s) did not shed ({shown}); they count "
-                "at nameplate and other devices shed in their place"
+                f"compensation: {len(obs.stuck)} device(s) did not act ({shown}); they count "
+                f"at their observed draw, or nameplate when unreadable{instead}"
             )
         if obs.foreign:
             shown = ", ".join(f"{d} ({why})" for d, why in obs.foreign[:10])
@@ -223,10 +225,15 @@ class Reconciler:
             return commands + forced
         records = self.fleet.records
         jobs: dict[str, list[Job]] = {}
+        waking = {c.device_id for c in commands if isinstance(c.command, Wake)}
         for command in commands:
             record = records.get(command.device_id)
             priority = priority_of(command.command, record, self._grid_binding)
             not_before = plan.now + command.delay_s if command.delay_s else 0.0
+            if command.device_id in waking and not isinstance(command.command, Wake):
+                # A sleeping unit's power target draws nothing until it wakes: set it now,
+                # so that the wake itself goes out in its stagger slot, not after the write.
+                not_before = 0.0
             jobs.setdefault(command.device_id, []).append(
                 Job(
                     command.device_id,

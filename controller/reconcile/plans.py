@@ -82,11 +82,13 @@ def plan_summary(view: PlanView, *, reasons: int = 20) -> dict[str, Any]:
         "paused": view.paused,
         "dry_run": view.dry_run,
     }
-    if view.observation.stuck:
-        shed = sorted({c.device_id for c in view.commands if command_name(c.command) == "sleep"})
+    comp = plan.compensation
+    if comp:
+        # The engine's own record of which sheds stand in for which stuck devices.
         data["compensation"] = {
-            "for": list(view.observation.stuck[:200]),
-            "shed": shed[:200],
+            "for": list(comp.stuck[:200]),
+            "shed": list(comp.shed[:200]),
+            "watts": round(comp.watts, 1),
         }
     return data
 

@@ -28,16 +28,29 @@ class Site:
     controller: Controller
     api: Api
     site: dict[str, Any]
+    prefix: str
 
     def sim_power(self) -> float:
         return sum(d.snapshot().power_w for d in self.sim.devices)
 
+    def miners(self) -> set[str]:
+        return {d.address for d in self.sim.devices if d.make != "gpu"}
+
     def running(self) -> list[str]:
+        """The miners that hash (GPU nodes have no hashrate: see gpu_limits)."""
         return [
             d.address
             for d in self.sim.devices
-            if d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs
+            if d.make != "gpu" and d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs
         ]
+
+    @property
+    def contracted(self) -> str:
+        return f"{self.prefix}.61"
+
+    @property
+    def interruptible(self) -> str:
+        return f"{self.prefix}.62"
 
 
 SiteFactory = Callable[..., AbstractAsyncContextManager[Site]]
@@ -71,6 +84,6 @@ def running_site(tmp_path: Path) -> SiteFactory:
                     aiohttp.ClientSession() as session,
                 ):
                     await until(lambda: controller.loop.view is not None, timeout=20)
-                    yield Site(sim, meter, controller, Api(session, port), site)
+                    yield Site(sim, meter, controller, Api(session, port), site, prefix)
 
     return start

@@ -111,12 +111,21 @@ async def until(predicate: Callable[[], bool], timeout: float = 15.0, step: floa
 
 def running(sim: Fleet, addresses: list[str] | None = None) -> int:
     devices = sim.devices if addresses is None else [sim.device(a) for a in addresses]
-    return sum(1 for d in devices if d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs)
+    return sum(
+        1 for d in devices if d.snapshot().nameplate_hs and
+        d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs
+    )  # fmt: skip
+
+
+GPU_TOKEN = "hashpivot-sim"  # the simulated node agents' token
+# Two 8-GPU H200 nodes after the miners: one under contract, one running spot work.
+AI_CLASSES = {61: "contracted", 62: "interruptible"}
 
 
 def mixed_site(prefix: str, faults: dict[str, list[str]] | None = None) -> dict[str, Any]:
     """30 miners of every make on ``prefix``.x: three Antminer models, Whatsminer v2 and
-    v3, Auradine. ``faults`` maps an address to the faults its unit starts with."""
+    v3, Auradine; and two H200 GPU nodes on .61 (contracted) and .62 (interruptible).
+    ``faults`` maps an address to the faults its unit starts with."""
     faults = faults or {}
     groups = [
         ("antminer", "S19j Pro", 8, 1, {}),
@@ -134,18 +143,33 @@ def mixed_site(prefix: str, faults: dict[str, list[str]] | None = None) -> dict[
                 "make": make, "model": model, "count": 1, "start": address,
                 "timings": FAST_TIMINGS, "faults": faults.get(address, []), **extra,
             })  # fmt: skip
+    for last in AI_CLASSES:
+        entries.append({"make": "gpu", "model": "H200", "count": 1, "start": f"{prefix}.{last}",
+                        "settle_s": 0.1, "faults": faults.get(f"{prefix}.{last}", [])})  # fmt: skip
     return {"site": "e2e", "devices": entries}
 
 
 def device_groups(site: dict[str, Any]) -> list[dict[str, Any]]:
-    """Controller device groups for a site; Whatsminer API v3 units use its default "super"."""
+    """Controller device groups for a site; Whatsminer API v3 units use its default "super",
+    GPU nodes the agent token and the AI class ``AI_CLASSES`` gives their address."""
     groups: dict[tuple[str, str], list[str]] = {}
     for entry in site["devices"]:
-        groups.setdefault((entry["make"], entry.get("api", "")), []).append(entry["start"])
+        kind = entry.get("api", "")
+        if entry["make"] == "gpu":
+            kind = AI_CLASSES[int(entry["start"].rsplit(".", 1)[1])]
+        groups.setdefault((entry["make"], kind), []).append(entry["start"])
     out = []
-    for (make, api), hosts in groups.items():
+    for (make, kind), hosts in groups.items():
         group: dict[str, Any] = {"make": make, "addresses": hosts}
-        if api == "v3":
+        if kind == "v3":
             group["credentials"] = {"password": "super"}
+        if make == "gpu":
+            group["credentials"] = {"password": GPU_TOKEN}
+            group["ai_class"] = kind
         out.append(group)
     return out
+
+
+def gpu_limits(sim: Fleet, address: str) -> set[float]:
+    """The power limits the simulated node enforces, per GPU, as a set."""
+    return {g.limit_w for g in sim.device(address).gpus}  # type: ignore[attr-defined]

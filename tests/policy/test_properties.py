@@ -269,3 +269,70 @@ def test_deterministic_whatever_the_input_order(
     assert (a.expected_site_w, a.notes) == (b.expected_site_w, b.notes)
     assert ma.to_json() == mb.to_json()
     assert Fleet(tuple(shuffled), T0).devices == Fleet(tuple(fleet), T0).devices
+
+
+def _stuck(device: FleetDevice, power_w: float, health: Health) -> FleetDevice:
+    """As the loop shows a device that did not act: no levers, still (maybe) reporting."""
+    profile = replace(device.profile, controls=frozenset())
+    return replace(device, profile=profile, power_w=power_w, health=health, stuck=True)
+
+
+def _floor(device: FleetDevice) -> float:
+    spec = device.profile.spec
+    assert spec is not None
+    return spec.sleep_w
+
+
+@EXAMPLES
+@given(devices(pins=False, unknown=False), st.data(), caps)
+def test_stuck_devices_count_at_their_reading_and_the_plan_names_who_shed_instead(
+    fleet: list[FleetDevice], data: st.DataObject, cap: float
+) -> None:
+    marked: list[FleetDevice] = []
+    for device in fleet:
+        if data.draw(st.integers(0, 3)) == 0:
+            spec = device.profile.spec
+            assert spec is not None
+            power = data.draw(st.floats(spec.sleep_w, spec.nameplate_w * 1.1))
+            health = data.draw(st.sampled_from([Health.HEALTHY, Health.UNREACHABLE]))
+            marked.append(_stuck(device, power, health))
+        else:
+            marked.append(device)
+    # At $20/MWh nothing is worth shedding: every shed is the cap's.
+    result, _ = plan(inputs(marked, price=20.0, site=grid(cap)))
+    excess: dict[str, float] = {}
+    shed_w: dict[str, float] = {}
+    for device, target in pairs(result):
+        spec = device.profile.spec
+        assert spec is not None
+        if device.stuck:
+            counted = spec.nameplate_w if _unknown(device) else device.power_w
+            assert target.action is Action.HOLD
+            assert target.power_w == counted  # observed draw; nameplate when unreadable
+            if counted is not None and counted > _floor(device):
+                excess[device.device_id] = counted - _floor(device)
+        elif planned_level(device, target) < observed_level(device):
+            shed_w[device.device_id] = _level_w(device, observed_level(device)) - target.power_w
+    comp = result.compensation
+    assert comp.stuck == tuple(sorted(excess))
+    assert abs(comp.watts - sum(excess.values())) < 1e-3
+    assert set(comp.shed) <= set(shed_w)  # only devices this plan sheds, never a stuck one
+    covered = sum(shed_w[d] for d in comp.shed)
+    assert covered >= min(comp.watts, sum(shed_w.values())) - 1e-3
+    named = {d.device_id: d for d in result.fleet.devices if d.device_id in comp.shed}
+    if comp.shed and not any(d.profile.is_gpu for d in named.values()):
+        # The fewest miners (one step each): without the smallest, the excess is not covered.
+        smallest = min(shed_w[d] for d in comp.shed)
+        assert covered - smallest < comp.watts + 1e-3
+
+
+def _level_w(device: FleetDevice, level: int) -> float:
+    spec = device.profile.spec
+    assert spec is not None
+    if level == 2:
+        return spec.nameplate_w
+    if level == 0:
+        return spec.sleep_w
+    rng = device.profile.gpu_power_limit_range_w
+    assert rng is not None
+    return spec.nameplate_w - (rng[1] - rng[0])
