@@ -85,7 +85,6 @@ async def controller_run(devices: int, start: str, concurrency: int) -> dict[str
     from controller.app import Controller  # noqa: PLC0415
     from controller.domain import MiningState  # noqa: PLC0415
     from controller.settings import parse_config  # noqa: PLC0415
-    from drivers import DriverSettings  # noqa: PLC0415
     from tests.conftest import free_port  # noqa: PLC0415
 
     port = free_port()
@@ -100,10 +99,11 @@ async def controller_run(devices: int, start: str, concurrency: int) -> dict[str
             "grid": {"interconnect_cap_mw": 1000},
             "journal": {"path": str(Path(tmp) / "journal.sqlite")},
             "api": {"token": TOKEN},
+            # One kept-alive connection per device: 10,000 devices stay within 20,000
+            # descriptors.
+            "drivers": {"per_device_concurrency": 1},
         })  # fmt: skip
-        # One kept-alive connection per device: 10,000 devices stay within 20,000 descriptors.
-        settings = DriverSettings(per_device_concurrency=1)
-        async with Controller(config, driver_settings=settings) as controller:
+        async with Controller(config) as controller:
             loop, fleet = controller.loop, controller.fleet
             warm0 = time.perf_counter()
             while loop.view is None:  # noqa: ASYNC110 - the bench polls counters

@@ -16,6 +16,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from controller.cycles import CycleJournal
 from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
@@ -125,6 +126,7 @@ class Controller:
         self.api_token = config.api.resolve()
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
+        self.cycles = CycleJournal(self.fleet, self.journal)
         self._frozen = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -138,6 +140,7 @@ class Controller:
             gc.collect()
             gc.freeze()
         self._journal_health()
+        self.cycles.observe()
         self.loop.on_sweep()
 
     def _journal_health(self) -> None:
@@ -214,6 +217,7 @@ class Controller:
         entries = await self.journal.entries(kinds)
         self.state.replay(e for e in entries if e.kind not in {"event.baseline", "event.milestone"})
         self.events.restore(e for e in entries if e.kind in {"event.baseline", "event.milestone"})
+        await self.cycles.restore(time.time())
         active = [e.event_id for e in self.state.active_events(time.time())]
         overrides = sorted(self.state.live_overrides(time.time()))
         self.journal.append(

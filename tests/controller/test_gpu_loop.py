@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp
 import pytest
 
+from controller import app
 from controller.app import Controller
 from controller.errors import ConfigError
 from controller.settings import parse_config
@@ -196,3 +197,22 @@ def test_scheduler_and_driver_sections_are_checked() -> None:
     assert small.drivers.to_settings() == DriverSettings(read_timeout_s=4, per_device_concurrency=1)
     with pytest.raises(ConfigError, match="per_device_concurrency"):
         parse_config({**base, "drivers": {"per_device_concurrency": 0}})
+
+
+def test_every_driver_gets_the_drivers_section(monkeypatch: pytest.MonkeyPatch) -> None:
+    seen: list[DriverSettings] = []
+    real = app.open_driver
+
+    def spy(*args: Any, settings: DriverSettings | None = None, **kwargs: Any) -> Any:
+        assert settings is not None
+        seen.append(settings)
+        return real(*args, settings=settings, **kwargs)
+
+    monkeypatch.setattr(app, "open_driver", spy)
+    devices = [*_groups("127.0.123"), {"make": "antminer", "address": "127.0.123.9"}]
+    config = parse_config(
+        {"site": "s", "drivers": {"per_device_concurrency": 1}, "devices": devices}
+    )
+    fleet = app.build_fleet(config)
+    assert len(fleet) == 3
+    assert seen == [DriverSettings(per_device_concurrency=1)] * 3
