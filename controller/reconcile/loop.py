@@ -267,6 +267,8 @@ class Reconciler:
         for device_id in obs.forced_sleep:
             record = self.fleet.records[device_id]
             telemetry = record.telemetry
+            if record.stuck_until > obs.fleet.as_of:
+                continue  # it failed this already: not again every sweep while it is held
             if record.commanded == "sleep" and (
                 telemetry is None or record.commanded_at > telemetry.taken_at
             ):
