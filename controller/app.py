@@ -115,7 +115,9 @@ class Controller:
             interval_s=meter_config.interval_s if meter_config else 2.0,
             timeout_s=meter_config.timeout_s if meter_config else 2.0,
             on_sample=self._on_power,
+            counted_devices_w=self._counted_devices_w,
         )
+        self.loop.other_load = self.site_power.other_load_w
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
         self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
         self.events = EventTracker(
@@ -154,6 +156,10 @@ class Controller:
                     self.journal.append("device.health", device_id, data)
                 seen[device_id] = record.health
 
+    def _counted_devices_w(self) -> float | None:
+        view = self.loop.view
+        return view.plan.counted_now_w if view is not None else None
+
     def _observe_sweep(self, seconds: float) -> None:
         self.metrics.observe_sweep(seconds)
 
@@ -168,7 +174,8 @@ class Controller:
                         "dry_run": self.config.control.dry_run,
                         "enabled": self.config.control.enabled},
             "site_power": {"watts": power.watts, "source": power.source, "at": power.at,
-                           "detail": power.detail},
+                           "detail": power.detail,
+                           "other_load_w": round(self.site_power.other_load_w(), 1)},
             "plan": None if view is None else {
                 "seq": view.seq, "at": view.at, "expected_site_w": view.plan.expected_site_w,
                 "limit_w": view.plan.limit_w if view.plan.limit_w != float("inf") else None,

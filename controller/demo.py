@@ -14,12 +14,15 @@ import os
 import signal
 import socket
 import sys
+import tempfile
+import time
+from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
 from controller.app import Controller
+from controller.demo_scenario import demo_config, run_scenario
 from controller.errors import ConfigError
-from controller.integrations.http import fleet_status
 from controller.logs import configure_logging
 from controller.settings import ControllerConfig, load_config
 
@@ -79,25 +82,48 @@ async def _stop_simulator(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-def _summary(controller: Controller, tty: bool) -> str:
-    status = fleet_status(controller.fleet)
-    states = ", ".join(f"{name} {count}" for name, count in status["by_state"].items())
-    health = ", ".join(f"{name} {count}" for name, count in status["by_health"].items() if count)
+def _states_by_make(controller: Controller) -> list[str]:
+    counts: dict[str, Counter[str]] = {}
+    for record in controller.fleet:
+        state = record.telemetry.mining_state.value if record.telemetry else "unknown"
+        counts.setdefault(record.identity.make.value, Counter())[state] += 1
+    return [
+        f"  {make:<10} " + ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
+        for make, states in sorted(counts.items())
+    ]
+
+
+def _summary(controller: Controller, story: list[str], tty: bool) -> str:
+    status = controller.status()
+    power = status["site_power"]
+    plan = status["plan"]
+    commands = ", ".join(f"{k} {n}" for k, n in sorted(status["commands"].items())) or "none yet"
+    # The plan's limit is the devices' budget; the site's is that plus the other load.
+    limit = plan["limit_w"] + power["other_load_w"] if plan and plan["limit_w"] else None
     lines = [
         f"hashpivot demo: site {status['site']}, {status['devices']} devices, "
         f"sweep {controller.poller.stats.sweeps} ({controller.poller.stats.last_sweep_s:.2f} s)",
-        f"  metrics  http://{controller.config.listen}/metrics",
-        f"  states   {states or 'waiting for the first sweep'}",
-        f"  health   {health}",
+        f"  metrics  http://{controller.config.listen}/metrics   "
+        f"API http://{controller.config.listen}/api/v1/status",
+        *_states_by_make(controller),
         f"  hashrate {status['hashrate_hs'] / 1e15:8.3f} PH/s",
-        f"  power    {status['power_w'] / 1e3:8.1f} kW",
-        "  Ctrl-C stops the controller and the simulator.",
+        f"  power    {power['watts'] / 1e3:8.1f} kW by {power['source']}"
+        + (f", site limit {limit / 1e3:.1f} kW" if limit else "")
+        + f", other load {power['other_load_w'] / 1e3:.1f} kW",
+        f"  events   {', '.join(status['events_active']) or 'none'}; "
+        f"stuck {len(status['stuck'])}; commands {commands}",
     ]
+    if plan:
+        lines += [f"  plan     {note}" for note in plan["notes"][:3]]
+    lines += [f"  story    {line}" for line in story[-4:]]
+    lines.append("  Ctrl-C stops the controller and the simulator.")
     text = "\n".join(lines)
     return f"\x1b[H\x1b[2J{text}" if tty else text
 
 
-async def _run(config: ControllerConfig, site: Path, speed: float, refresh_s: float) -> None:
+async def _run(
+    config: ControllerConfig, site: Path, speed: float, refresh_s: float, tell: bool
+) -> None:
     unprivileged = not _can_bind_port_80()
     if unprivileged:
         print(
@@ -106,20 +132,35 @@ async def _run(config: ControllerConfig, site: Path, speed: float, refresh_s: fl
         )
         config = _with_web_port(config, UNPRIVILEGED_WEB_PORT)
     simulator = await _start_simulator(site, speed, unprivileged)
+    story: list[str] = []
+    tty = sys.stdout.isatty()
+
+    def say(line: str) -> None:
+        story.append(f"{time.strftime('%H:%M:%S')} {line}")
+        if not tty:
+            print(f"demo: {line}", flush=True)
+
     try:
-        async with Controller(config) as controller:
-            loop = asyncio.get_running_loop()
-            for signum in (signal.SIGINT, signal.SIGTERM):
-                loop.add_signal_handler(signum, controller.stop_event.set)
-            print(f"metrics: http://{config.listen}/metrics", flush=True)
-            tty = sys.stdout.isatty()
-            while not controller.stop_event.is_set():
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(controller.stop_event.wait(), timeout=refresh_s)
-                print(_summary(controller, tty), flush=True)
-                if simulator.returncode is not None:
-                    print("the simulator stopped; stopping the demo", file=sys.stderr)
-                    break
+        with tempfile.TemporaryDirectory(prefix="hashpivot-demo-") as tmp:
+            config = demo_config(config, str(Path(tmp) / "journal.sqlite"))
+            async with Controller(config) as controller:
+                loop = asyncio.get_running_loop()
+                for signum in (signal.SIGINT, signal.SIGTERM):
+                    loop.add_signal_handler(signum, controller.stop_event.set)
+                print(f"metrics: http://{config.listen}/metrics", flush=True)
+                scenario = asyncio.create_task(
+                    run_scenario(controller, say) if tell else asyncio.sleep(0), name="story"
+                )
+                while not controller.stop_event.is_set():
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(controller.stop_event.wait(), timeout=refresh_s)
+                    print(_summary(controller, story, tty), flush=True)
+                    if simulator.returncode is not None:
+                        print("the simulator stopped; stopping the demo", file=sys.stderr)
+                        break
+                scenario.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await scenario
     finally:
         await _stop_simulator(simulator)
 
@@ -128,7 +169,10 @@ def main(argv: Sequence[str]) -> int:
     parser = argparse.ArgumentParser(
         prog="hashpivot demo",
         description="Run a simulated site (hashpivot sim) and the controller against it, "
-        "with a live summary. Ctrl-C stops both.",
+        "with a live summary. Unless --no-story, it then plays a short story through the "
+        "controller's API: a power-price spike (the least efficient miners sleep), the price "
+        "falling back (they wake, staggered), and a grid event the site must meet within 60 s "
+        "(sheds confirmed on the site meter), then the restore. Ctrl-C stops both.",
     )
     parser.add_argument(
         "config",
@@ -153,6 +197,12 @@ def main(argv: Sequence[str]) -> int:
         default=2.0,
         help="seconds between summary redraws (default: %(default)s)",
     )
+    parser.add_argument(
+        "--no-story",
+        dest="story",
+        action="store_false",
+        help="only run the site and show the summary; change nothing",
+    )
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("HASHPIVOT_LOG_LEVEL", "warning"))
     site = Path(args.site)
@@ -161,7 +211,7 @@ def main(argv: Sequence[str]) -> int:
         return 2
     try:
         config = load_config(args.config)
-        asyncio.run(_run(config, site, args.speed, args.refresh))
+        asyncio.run(_run(config, site, args.speed, args.refresh, args.story))
     except ConfigError as exc:
         print(f"hashpivot demo: {exc}", file=sys.stderr)
         return 2

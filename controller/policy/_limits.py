@@ -75,10 +75,11 @@ def site_limit(grid: Grid, now: float, settings: PolicySettings, flex_floor_w: f
     An event known ahead of time limits the plan early enough that the declared
     ramp-down rate reaches its level by its due time, with one plan of slack.
     """
-    reserve = settings.reserve_mw * 1e6
+    # Everything here limits the metered site; the devices get what the rest leaves.
+    reserve = settings.reserve_mw * 1e6 + grid.other_load_w
     best = grid.interconnect_cap_mw * 1e6 - reserve
     label = f"interconnect cap {megawatts(grid.interconnect_cap_mw)}"
-    if reserve:
+    if settings.reserve_mw:
         label += f" less reserve {megawatts(settings.reserve_mw)}"
     binding: str | None = None
     rate = grid.ramp_down_mw_per_min

@@ -122,7 +122,10 @@ def render(
             index[i] = t
     for number, devices in sorted(scan.unknown.items()):
         model = scan.models[number]
-        action, why = _unknown_target(model, market, latch, limit, grid_binding)
+        # During an event, a unit that stopped answering is still told to shed: many
+        # keep taking writes while their reads time out, and a grid instruction is worth it.
+        event_on = bool(limit.active_event_ids)
+        action, why = _unknown_target(model, market, latch, limit, grid_binding or event_on)
         t = templates.fixed(model, action, why)
         for i in devices:
             index[i] = t
@@ -166,7 +169,7 @@ def compensate(fleet: Fleet, scan: Scan, grid_sheds: list[Shed]) -> Compensation
     devices = fleet.devices
     excess = sum(scan.stuck_excess.values())
     stuck = tuple(sorted(devices[i].device_id for i in scan.stuck_excess))
-    covered, shed = 0.0, set[str]()
+    covered, shed = 0.0, dict[str, float]()
     for record in reversed(grid_sheds):
         model = record.group.model
         if record.partial_w is not None:
@@ -176,8 +179,13 @@ def compensate(fleet: Fleet, scan: Scan, grid_sheds: list[Shed]) -> Compensation
         for i in reversed(record.group.indices[record.start : record.end]):
             if covered >= excess - 1e-6:
                 break
-            shed.add(devices[i].device_id)
+            shed[devices[i].device_id] = each
             covered += each
+    # The walk can overshoot with a big last step; name no device the excess does not need.
+    for device_id, each in sorted(shed.items(), key=lambda item: (item[1], item[0])):
+        if covered - each >= excess - 1e-6:
+            del shed[device_id]
+            covered -= each
     return Compensation(stuck, tuple(sorted(shed)), excess)
 
 

@@ -16,6 +16,7 @@ Within a lever class devices move in (pin, observed level, device id) order.
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 
 from controller.policy._levers import Step, build_model
 from controller.policy._limits import relay_latch, site_limit
@@ -66,6 +67,9 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
         run.restores(limit.limit_w, limit.label)
     new_memory = PolicyMemory(market.last_price_at, market.levers, latch.latched_at)
     notes = [n for n in (market.stale_note, latch.note) if n]
+    if grid.other_load_w and limit.event_id is not None:
+        notes.append(f"other site load {grid.other_load_w / 1e3:.1f} kW (meter less devices) "
+                     "counts against the limit")  # fmt: skip
     notes.extend(run.notes)
     result = render(
         inputs, scan, run.planned_w, limit, latch, market, run.sheds, run.delays,
@@ -73,7 +77,7 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
         grid_binding=run.grid_binding, infeasible=run.infeasible, notes=notes,
         compensation=compensation,
     )  # fmt: skip
-    return result, new_memory
+    return replace(result, counted_now_w=now_w), new_memory
 
 
 class _Run:

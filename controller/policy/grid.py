@@ -71,6 +71,10 @@ class Grid:
     ramp_down_mw_per_min: float | None = None
     relay_tripped: bool = False  # the relay contact reads tripped right now
     relay_cleared_at: float | None = None  # when an operator last explicitly cleared the latch
+    # Site load no device accounts for (cooling, offices, losses, estimate error): the meter
+    # less the devices' telemetry. Caps and event levels apply to the metered site, so this
+    # comes off the devices' budget.
+    other_load_w: float = 0.0
 
     def __post_init__(self) -> None:
         if not (math.isfinite(self.interconnect_cap_mw) and self.interconnect_cap_mw >= 0):
@@ -78,6 +82,8 @@ class Grid:
         for name, rate in (("up", self.ramp_up_mw_per_min), ("down", self.ramp_down_mw_per_min)):
             if rate is not None and not (math.isfinite(rate) and rate > 0):
                 raise InvalidGrid(f"ramp-{name} limit must be positive")
+        if not (math.isfinite(self.other_load_w) and self.other_load_w >= 0):
+            raise InvalidGrid("other site load must be a non-negative number of watts")
         ids = [e.event_id for e in self.events]
         if len(set(ids)) != len(ids):
             raise InvalidGrid("event ids must be unique")

@@ -85,6 +85,9 @@ class Plan:
     templates: tuple[DeviceTarget, ...]  # device_id is empty in these
     delays: Mapping[int, float]
     compensation: Compensation = Compensation()
+    # The fleet as it stands, counted as the policy counts it (each device at its current
+    # level's power; unknown ones at nameplate): the meter less this is the site's other load.
+    counted_now_w: float = 0.0
 
     def __len__(self) -> int:
         return len(self.template_index)

@@ -85,6 +85,8 @@ class Reconciler:
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
         self.gpu = gpu or DriverGpuControl()
+        # Site load outside the fleet (the meter less the devices); the app wires the meter in.
+        self.other_load: Callable[[], float] = lambda: 0.0
         # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
         # once, then planned without (a GPU node with no scheduler is only power-capped).
         self.unsupported: dict[str, dict[str, str]] = {}
@@ -140,7 +142,7 @@ class Reconciler:
             now,
             obs.fleet,
             economics_now(self.economics, state, now),
-            grid_now(self.grid, state, now),
+            grid_now(self.grid, state, now, self.other_load()),
             self.policy_settings,
         )
         plan, memory = policy.plan(inputs, state.memory)

@@ -11,7 +11,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import statistics
 import time
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
@@ -77,14 +79,21 @@ class SitePowerWatch:
         interval_s: float = 2.0,
         timeout_s: float = 2.0,
         on_sample: Callable[[SitePower], None] | None = None,
+        counted_devices_w: Callable[[], float | None] | None = None,
     ) -> None:
         self._fleet = fleet
         self._meter = meter
         self._interval_s = interval_s
         self._timeout_s = timeout_s
         self._on_sample = on_sample
+        # How the policy counts the fleet as it stands (the last plan's figure), so the
+        # meter less it is load no device accounts for, never a device counted twice.
+        self._counted_devices_w = counted_devices_w
         self._last_meter: SitePower | None = None
         self._meter_error: str | None = None if meter is not None else "no meter configured"
+        # Recent samples of the meter less the devices: the median rides out the few
+        # seconds in which the meter has seen a change that telemetry has not yet.
+        self._residuals: deque[float] = deque(maxlen=5)
 
     @property
     def meter_ok(self) -> bool:
@@ -93,6 +102,16 @@ class SitePowerWatch:
     @property
     def meter_error(self) -> str | None:
         return self._meter_error
+
+    def other_load_w(self) -> float:
+        """What the meter sees that no device accounts for: cooling, offices, losses.
+
+        Devices count as the policy counts them (the last plan's figure), so nothing is
+        counted twice, and nothing is estimated before the first plan. The last estimate
+        holds while the meter is away, as a grid level still applies to the whole site;
+        zero until a meter has answered.
+        """
+        return statistics.median(self._residuals) if self._residuals else 0.0
 
     def telemetry_power(self) -> SitePower:
         _, watts = self._fleet.totals()
@@ -122,6 +141,9 @@ class SitePowerWatch:
             self._meter_error = None
         sample = SitePower(float(reading.total_w), time.time(), "meter")
         self._last_meter = sample
+        counted = self._counted_devices_w() if self._counted_devices_w else None
+        if counted is not None:
+            self._residuals.append(max(0.0, sample.watts - counted))
         return sample
 
     async def run(self, stop: asyncio.Event) -> None:

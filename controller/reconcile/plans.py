@@ -51,7 +51,9 @@ def economics_now(config: EconomicsConfig, state: ControlState, now: float) -> p
     return policy.Economics(hashprice, power, ai)
 
 
-def grid_now(config: GridConfig, state: ControlState, now: float) -> policy.Grid:
+def grid_now(
+    config: GridConfig, state: ControlState, now: float, other_load_w: float = 0.0
+) -> policy.Grid:
     return policy.Grid(
         config.interconnect_cap_mw,
         now,
@@ -60,6 +62,7 @@ def grid_now(config: GridConfig, state: ControlState, now: float) -> policy.Grid
         ramp_up_mw_per_min=config.ramp_up_mw_per_min,
         ramp_down_mw_per_min=config.ramp_down_mw_per_min,
         relay_cleared_at=state.relay_cleared_at,
+        other_load_w=other_load_w,
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -141,3 +142,19 @@ def test_policy_imports_only_the_domain_and_the_standard_library() -> None:
                     or top == "__future__"
                 )
                 assert allowed, f"{source.name} imports {name}"
+
+
+def test_site_load_outside_the_fleet_comes_off_the_devices_budget() -> None:
+    """The meter sees cooling and offices too; a level applies to all of it."""
+    fleet = [miner(f"m{i:02}", "S21") for i in range(10)]  # 35 kW of miners
+    event = GridEvent("ERS-10", EventKind.INSTRUCTED, T0 - 60, T0 + 3600, T0 - 60, "test",
+                      level_mw=0.040, deadline=T0 - 60)  # fmt: skip
+    without, _ = plan(inputs(fleet, price=20.0, site=grid(1.0, (event,))))
+    base = replace(grid(1.0, (event,)), other_load_w=20_000.0)
+    with_other, _ = plan(inputs(fleet, price=20.0, site=base))
+    assert without.expected_site_w <= 40_000.0
+    assert with_other.expected_site_w <= 40_000.0 - 20_000.0 + 1e-6
+    assert with_other.expected_site_w < without.expected_site_w
+    assert any("other site load 20.0 kW" in note for note in with_other.notes)
+    with pytest.raises(InvalidGrid):
+        replace(base, other_load_w=-1.0)
