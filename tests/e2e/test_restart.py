@@ -1,6 +1,7 @@
 """``kill -9`` of the daemon in the middle of an event: the restarted daemon reloads the
 event from the journal, re-reads the fleet and converges within one cycle, sending no
-duplicate or contradictory command. Antminers (slow set_miner_conf) and a Modbus meter."""
+duplicate or contradictory command. Antminers (slow set_miner_conf), and a site of every
+miner make (Antminer, Whatsminer API v2 and v3, Auradine), each with a Modbus meter."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 import yaml
 
 from simulators import Fleet, load_site_dict
@@ -54,11 +56,39 @@ def _rows(path: Path) -> list[dict[str, Any]]:
     ]
 
 
-async def test_kill_9_mid_event_then_converge_without_duplicates(tmp_path: Path) -> None:
-    site = load_site_dict({"site": "restart", "devices": [{
-        "make": "antminer", "model": "S19j Pro", "count": COUNT, "start": f"{PREFIX}.1",
-        "timings": FAST_TIMINGS, "set_conf_delay_s": 0.4,
-    }]})  # fmt: skip
+def _antminers() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    site = [{"make": "antminer", "model": "S19j Pro", "count": COUNT, "start": f"{PREFIX}.1",
+             "timings": FAST_TIMINGS, "set_conf_delay_s": 0.4}]  # fmt: skip
+    return site, [{"make": "antminer", "start": f"{PREFIX}.1", "count": COUNT}]
+
+
+def _every_make() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    three = COUNT // 4
+    kinds: list[tuple[str, dict[str, Any]]] = [
+        ("antminer", {"model": "S19j Pro", "set_conf_delay_s": 0.4}),
+        ("whatsminer", {"model": "M30S++", "api": "v2", "api_writes": True}),
+        # One password for the make, as a site's config gives it.
+        ("whatsminer", {"model": "M60S", "api": "v3", "api_writes": True, "password": "admin"}),
+        ("auradine", {"model": "AT1500"}),
+    ]
+    site, config = [], []
+    for n, (make, extra) in enumerate(kinds):
+        start = f"{PREFIX}.{1 + n * 10}"
+        site.append({"make": make, "count": three, "start": start, "timings": FAST_TIMINGS,
+                     **extra})  # fmt: skip
+        config.append({"make": make, "start": start, "count": three})
+    return site, config
+
+
+@pytest.mark.parametrize("fleet", [_antminers, _every_make], ids=["antminer", "every-make"])
+async def test_kill_9_mid_event_then_converge_without_duplicates(
+    tmp_path: Path, fleet: Any
+) -> None:
+    site_devices, config_devices = fleet()
+    # Low enough that every unit must sleep: a power target (Whatsminer, Auradine) cannot
+    # fit under it, so the only command either run may send is a sleep.
+    level_mw = 0.0005
+    site = load_site_dict({"site": "restart", "devices": site_devices})
     async with Fleet(site, speed=50, listen="exact") as sim:
         meter_host = f"{PREFIX}.250"
 
@@ -69,7 +99,7 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(tmp_path: Path)
             port = free_port()
             journal = tmp_path / "journal.sqlite"
             config = controller_config(
-                port, [{"make": "antminer", "start": f"{PREFIX}.1", "count": COUNT}],
+                port, config_devices,
                 str(journal), meter={"host": meter_host, "port": meter.port, "interval_s": 0.25},
                 control={"concurrency": 2, "confirm_after_s": 3.0},
             )  # fmt: skip
@@ -82,7 +112,7 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(tmp_path: Path)
                     await _ready(api)
                     event = await api.call(
                         "POST", "/events",
-                        {"kind": "instructed", "level_mw": 0.002, "within_s": 60},
+                        {"kind": "instructed", "level_mw": level_mw, "within_s": 60},
                         status=201,
                     )  # fmt: skip
                     await until(lambda: _applied(journal) >= 3, timeout=10)
@@ -93,7 +123,7 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(tmp_path: Path)
 
                     daemon = await _start(config_path)
                     await _ready(api)
-                    await until(lambda: all(d.snapshot().mode == "sleep" for d in sim.devices))
+                    await until(lambda: all(_asleep(d) for d in sim.devices))
                     events = await api.call("GET", "/events?active=true")
                     assert [e["event_id"] for e in events["events"]] == [event["event_id"]]
                     await until(lambda: _confirmed(journal, event["event_id"]), timeout=10)
@@ -119,6 +149,11 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(tmp_path: Path)
     # Converged within one cycle: every command after the restart came from its first plan.
     assert {r["data"]["plan"] for r in sent_run2} <= {1}
     assert len(applied_run1) + len(sent_run2) <= COUNT
+
+
+def _asleep(device: Any) -> bool:
+    snapshot = device.snapshot()
+    return bool(snapshot.mode == "sleep" or snapshot.phase in {"sleep", "stopping"})
 
 
 def _applied(journal: Path) -> int:
