@@ -18,7 +18,7 @@ from controller.app import Controller
 from controller.settings import parse_config
 from simulators import Fleet, load_site_dict
 from tests.conftest import free_port
-from tests.e2e.helpers import FAST_TIMINGS, Api, controller_config, running, until
+from tests.e2e.helpers import FAST_TIMINGS, Api, api_up, controller_config, running, until
 
 PREFIX = "127.0.125"
 HOSTS = [f"{PREFIX}.1", f"{PREFIX}.2"]
@@ -53,7 +53,7 @@ async def test_cycle_counts_are_rebuilt_from_the_journal_after_kill_9(tmp_path: 
         try:
             async with aiohttp.ClientSession() as session:
                 api = Api(session, port)
-                await _wait_up(api)
+                await api_up(api)
                 await _price(api, 500)
                 await until(lambda: running(sim) == 0, timeout=20)
                 await _price(api, 20)
@@ -75,15 +75,3 @@ async def test_cycle_counts_are_rebuilt_from_the_journal_after_kill_9(tmp_path: 
             assert running(sim) == 2
             plan = await api.call("GET", "/plan")
             assert any("held: 1 cycles today reached" in r for r, _ in plan["reasons"])
-
-
-async def _wait_up(api: Api) -> None:
-    async with asyncio.timeout(20):
-        while True:
-            try:
-                async with api.session.get(f"{api.base}/plan") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)

@@ -109,6 +109,19 @@ async def until(predicate: Callable[[], bool], timeout: float = 15.0, step: floa
             await asyncio.sleep(step)
 
 
+async def api_up(api: Api, timeout: float = 20.0) -> None:
+    """Until a daemon started as a subprocess answers its API."""
+    async with asyncio.timeout(timeout):
+        while True:
+            try:
+                async with api.session.get(f"{api.base}/plan") as response:
+                    if response.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.1)
+
+
 def running(sim: Fleet, addresses: list[str] | None = None) -> int:
     devices = sim.devices if addresses is None else [sim.device(a) for a in addresses]
     return sum(

@@ -21,7 +21,7 @@ import yaml
 from simulators import Fleet, load_site_dict
 from simulators.meter import SimMeter
 from tests.conftest import free_port
-from tests.e2e.helpers import FAST_TIMINGS, TOKEN, Api, controller_config, until
+from tests.e2e.helpers import FAST_TIMINGS, TOKEN, Api, api_up, controller_config, until
 
 PREFIX = "127.0.117"
 COUNT = 12
@@ -32,18 +32,6 @@ async def _start(config: Path) -> asyncio.subprocess.Process:
         sys.executable, "-m", "controller.cli", "run", str(config), "--log-level", "warning",
         stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
     )  # fmt: skip
-
-
-async def _ready(api: Api) -> None:
-    async with asyncio.timeout(20):
-        while True:
-            try:
-                async with api.session.get(f"{api.base}/plan") as response:
-                    if response.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -109,7 +97,7 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(
                 api = Api(session, port, TOKEN)
                 daemon = await _start(config_path)
                 try:
-                    await _ready(api)
+                    await api_up(api)
                     event = await api.call(
                         "POST", "/events",
                         {"kind": "instructed", "level_mw": level_mw, "within_s": 60},
@@ -122,7 +110,7 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(
                     assert applied_before < COUNT  # killed mid-event
 
                     daemon = await _start(config_path)
-                    await _ready(api)
+                    await api_up(api)
                     await until(lambda: all(_asleep(d) for d in sim.devices))
                     events = await api.call("GET", "/events?active=true")
                     assert [e["event_id"] for e in events["events"]] == [event["event_id"]]
