@@ -12,20 +12,23 @@ from collections.abc import Sequence
 from simulators.control import ControlPlane
 from simulators.errors import SimulatorError
 from simulators.fleet import Fleet
-from simulators.ports import UNPRIVILEGED_WEB_PORT, PortMap
+from simulators.ports import UNPRIVILEGED_MODBUS_PORT, UNPRIVILEGED_WEB_PORT, PortMap
 from simulators.site import load_site
 
 __all__ = ["main"]
 
 _DESCRIPTION = """\
-Run simulated miners from a site file: real servers on real loopback sockets, which
+Run a simulated site from a site file: real servers on real loopback sockets, which
 unmodified clients (pyasic, hashpivot's drivers) talk to as if they were devices.
 
 Each device gets its own address (127.x.y.z) on the standard ports: CGMiner-style RPC
-on 4028 for every make; Antminers add the CGI web API on 80 (Digest root/root);
+on 4028 for every miner make; Antminers add the CGI web API on 80 (Digest root/root);
 Whatsminers with `api: v3` add length-prefixed JSON frames on 4433; Auradines add the
-FluxOS REST API on 8080 (admin/admin) and the UI page on 80. The command prints one
-line per device ("antminer S21 127.0.1.5", "whatsminer M60S 127.0.2.1"), then "ready".
+FluxOS REST API on 8080 (admin/admin) and the UI page on 80. GPU nodes (`make: gpu`)
+serve the node-agent API on 9862 and dcgm-exporter metrics on 9400; a `make: meter`
+entry serves the site meter over Modbus TCP on 502, summing every device's power plus
+its base load. The command prints one line per device ("antminer S21 127.0.1.5",
+"gpu H200 127.0.4.1", "meter modbus 127.0.100.1"), then "ready".
 """
 
 _EPILOG = f"""\
@@ -74,7 +77,8 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--unprivileged",
         action="store_true",
-        help=f"serve port-80 services on {UNPRIVILEGED_WEB_PORT} instead (pyasic needs 80)",
+        help=f"serve port-80 services on {UNPRIVILEGED_WEB_PORT} and the meter on "
+        f"{UNPRIVILEGED_MODBUS_PORT} instead (pyasic needs 80)",
     )
     parser.add_argument(
         "--control", metavar="HOST:PORT", help="serve the fault-injection API here (loopback)"
