@@ -28,7 +28,10 @@ from controller.settings import ControllerConfig, load_config
 
 __all__ = ["main"]
 
+# hashpivot sim --unprivileged moves these (simulators/ports.py); the controller follows.
 UNPRIVILEGED_WEB_PORT = 10080
+UNPRIVILEGED_MODBUS_PORT = 5020
+_MODBUS_PORT = 502
 _READY_TIMEOUT_S = 120.0
 
 
@@ -43,11 +46,16 @@ def _can_bind_port_80() -> bool:
     return True
 
 
-def _with_web_port(config: ControllerConfig, port: int) -> ControllerConfig:
+def _unprivileged(config: ControllerConfig) -> ControllerConfig:
+    """The ports ``hashpivot sim --unprivileged`` moves: the web APIs and the meter."""
     groups = [
-        group.model_copy(update={"ports": {**group.ports, "web": port}}) for group in config.devices
+        group.model_copy(update={"ports": {**group.ports, "web": UNPRIVILEGED_WEB_PORT}})
+        for group in config.devices
     ]
-    return config.model_copy(update={"devices": groups})
+    update: dict[str, object] = {"devices": groups}
+    if config.meter is not None and config.meter.port == _MODBUS_PORT:
+        update["meter"] = config.meter.model_copy(update={"port": UNPRIVILEGED_MODBUS_PORT})
+    return config.model_copy(update=update)
 
 
 async def _start_simulator(
@@ -127,10 +135,11 @@ async def _run(
     unprivileged = not _can_bind_port_80()
     if unprivileged:
         print(
-            f"not allowed to bind port 80: the simulated web APIs use {UNPRIVILEGED_WEB_PORT}",
+            f"not allowed to bind port 80: the simulated web APIs use {UNPRIVILEGED_WEB_PORT}"
+            f" and the meter {UNPRIVILEGED_MODBUS_PORT}",
             flush=True,
         )
-        config = _with_web_port(config, UNPRIVILEGED_WEB_PORT)
+        config = _unprivileged(config)
     simulator = await _start_simulator(site, speed, unprivileged)
     story: list[str] = []
     tty = sys.stdout.isatty()
