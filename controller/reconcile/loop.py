@@ -77,6 +77,7 @@ class Reconciler:
         self.view: PlanView | None = None
         self._plan: policy.Plan | None = None
         self._plan_seq = 0
+        self._last_wake_sent = 0.0  # when the last wake went out: stagger spans plans
         self._grid_binding = False
         self._signature: object = None
         self._profiles = ProfileCache()
@@ -228,10 +229,17 @@ class Reconciler:
         records = self.fleet.records
         jobs: dict[str, list[Job]] = {}
         waking = {c.device_id for c in commands if isinstance(c.command, Wake)}
+        # A plan's wakes are staggered among themselves; a replan (an event ending, a
+        # stuck unit) must not start its own at once after a wake the last plan just sent.
+        first = min((c.delay_s for c in commands if isinstance(c.command, Wake)), default=0.0)
+        stagger = self.policy_settings.wake_stagger_s
+        shift = max(0.0, self._last_wake_sent + stagger - (plan.now + first))
         for command in commands:
             record = records.get(command.device_id)
             priority = priority_of(command.command, record, self._grid_binding)
             not_before = plan.now + command.delay_s if command.delay_s else 0.0
+            if isinstance(command.command, Wake) and shift:
+                not_before = plan.now + command.delay_s + shift
             if command.device_id in waking and not isinstance(command.command, Wake):
                 # A sleeping unit's power target draws nothing until it wakes: set it now,
                 # so that the wake itself goes out in its stagger slot, not after the write.
@@ -284,6 +292,8 @@ class Reconciler:
 
     def _on_sent(self, job: Job) -> None:
         self.stats.sent += 1
+        if isinstance(job.command, Wake):
+            self._last_wake_sent = time.time()
         self.journal.append(
             "command.sent", job.device_id,
             {"command": job.name, "priority": job.priority.name.lower(), "origin": job.origin,
