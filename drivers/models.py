@@ -50,7 +50,26 @@ class ModelSpec:
         return hashprice_usd_per_ph_day / (0.024 * self.efficiency_j_per_th)
 
 
-def _antminer(
+@dataclass(frozen=True, slots=True)
+class _MakeTraits:
+    """What every model of one make shares with stock firmware."""
+
+    controls: frozenset[Control]
+    wake_to_hash_s: float
+    wake_to_nameplate_s: float
+    sleep_w: float
+    target_floor_share: float | None  # lowest power target, as a share of nameplate
+
+
+_TRAITS = {
+    Make.ANTMINER: _MakeTraits(_MINER_BASE, 120, 600, 25, None),
+    Make.WHATSMINER: _MakeTraits(_MINER_WITH_TARGET, 90, 600, 20, 0.4),
+    Make.AURADINE: _MakeTraits(_MINER_WITH_TARGET, 60, 300, 60, 0.3),
+}
+
+
+def _miner(
+    make: Make,
     model: str,
     ths: float,
     watts: float,
@@ -61,130 +80,47 @@ def _antminer(
     *,
     estimated: bool = False,
 ) -> ModelSpec:
+    traits = _TRAITS[make]
+    share = traits.target_floor_share
     return ModelSpec(
-        Make.ANTMINER,
-        model,
-        ths,
-        watts,
-        cooling,
-        boards,
-        chips,
-        fans,
-        _MINER_BASE,
-        wake_to_hash_s=120,
-        wake_to_nameplate_s=600,
-        sleep_w=25,
+        make, model, ths, watts, cooling, boards, chips, fans, traits.controls,
+        wake_to_hash_s=traits.wake_to_hash_s,
+        wake_to_nameplate_s=traits.wake_to_nameplate_s,
+        sleep_w=traits.sleep_w,
+        power_target_min_w=round(watts * share) if share is not None else None,
+        power_target_max_w=watts if share is not None else None,
         estimated=estimated,
-    )
+    )  # fmt: skip
 
 
-def _whatsminer(
-    model: str,
-    ths: float,
-    watts: float,
-    boards: int,
-    chips: int,
-    fans: int,
-    cooling: str = "air",
-    *,
-    estimated: bool = False,
-) -> ModelSpec:
+def _gpu_node(model: str) -> ModelSpec:
+    """An 8-GPU HGX node: 10.2 kW maximum input, GPU limits 200-700 W each."""
     return ModelSpec(
-        Make.WHATSMINER,
-        model,
-        ths,
-        watts,
-        cooling,
-        boards,
-        chips,
-        fans,
-        _MINER_WITH_TARGET,
-        wake_to_hash_s=90,
-        wake_to_nameplate_s=600,
-        sleep_w=20,
-        power_target_min_w=round(watts * 0.4),
-        power_target_max_w=watts,
-        estimated=estimated,
-    )
+        Make.GPU, model, 0, 10200, "air", 0, 0, 0, _GPU_NODE,
+        wake_to_hash_s=420, wake_to_nameplate_s=600, sleep_w=2000,
+        power_target_min_w=8 * 200, power_target_max_w=8 * 700,
+    )  # fmt: skip
 
 
-def _auradine(
-    model: str,
-    ths: float,
-    watts: float,
-    boards: int,
-    chips: int,
-    fans: int,
-    cooling: str = "air",
-    *,
-    estimated: bool = False,
-) -> ModelSpec:
-    return ModelSpec(
-        Make.AURADINE,
-        model,
-        ths,
-        watts,
-        cooling,
-        boards,
-        chips,
-        fans,
-        _MINER_WITH_TARGET,
-        wake_to_hash_s=60,
-        wake_to_nameplate_s=300,
-        sleep_w=60,
-        power_target_min_w=round(watts * 0.3),
-        power_target_max_w=watts,
-        estimated=estimated,
-    )
-
+_A, _W, _R = Make.ANTMINER, Make.WHATSMINER, Make.AURADINE
 
 MODELS: tuple[ModelSpec, ...] = (
-    _antminer("S19j Pro", 100, 2950, 3, 126, 4, estimated=True),
-    _antminer("S19 Pro", 110, 3250, 3, 114, 4, estimated=True),
-    _antminer("S19 XP", 140, 3010, 3, 110, 4, estimated=True),
-    _antminer("S21", 200, 3500, 3, 108, 4),
-    _antminer("S21 XP", 270, 3645, 3, 91, 4),
-    _antminer("S21 Hydro", 335, 5360, 3, 216, 0, "hydro", estimated=True),
-    _antminer("S21+ Hydro", 319, 4785, 3, 95, 0, "hydro"),
-    _whatsminer("M30S++", 112, 3472, 3, 111, 2, estimated=True),
-    _whatsminer("M50S", 126, 3276, 3, 156, 2, estimated=True),
-    _whatsminer("M60S", 186, 3441, 3, 245, 2),
-    _whatsminer("M63S", 390, 7215, 4, 370, 0, "hydro", estimated=True),
-    _auradine("AT1500", 210, 3360, 3, 132, 4, estimated=True),
-    _auradine("AT2880", 270, 5000, 3, 132, 4, estimated=True),
-    _auradine("AH3880", 600, 8700, 3, 132, 0, "hydro", estimated=True),
-    ModelSpec(
-        Make.GPU,
-        "HGX H100 8-GPU",
-        0,
-        10200,
-        "air",
-        0,
-        0,
-        0,
-        _GPU_NODE,
-        wake_to_hash_s=420,
-        wake_to_nameplate_s=600,
-        sleep_w=2000,
-        power_target_min_w=8 * 200,
-        power_target_max_w=8 * 700,
-    ),
-    ModelSpec(
-        Make.GPU,
-        "HGX H200 8-GPU",
-        0,
-        10200,
-        "air",
-        0,
-        0,
-        0,
-        _GPU_NODE,
-        wake_to_hash_s=420,
-        wake_to_nameplate_s=600,
-        sleep_w=2000,
-        power_target_min_w=8 * 200,
-        power_target_max_w=8 * 700,
-    ),
+    _miner(_A, "S19j Pro", 100, 2950, 3, 126, 4, estimated=True),
+    _miner(_A, "S19 Pro", 110, 3250, 3, 114, 4, estimated=True),
+    _miner(_A, "S19 XP", 140, 3010, 3, 110, 4, estimated=True),
+    _miner(_A, "S21", 200, 3500, 3, 108, 4),
+    _miner(_A, "S21 XP", 270, 3645, 3, 91, 4),
+    _miner(_A, "S21 Hydro", 335, 5360, 3, 216, 0, "hydro", estimated=True),
+    _miner(_A, "S21+ Hydro", 319, 4785, 3, 95, 0, "hydro"),
+    _miner(_W, "M30S++", 112, 3472, 3, 111, 2, estimated=True),
+    _miner(_W, "M50S", 126, 3276, 3, 156, 2, estimated=True),
+    _miner(_W, "M60S", 186, 3441, 3, 245, 2),
+    _miner(_W, "M63S", 390, 7215, 4, 370, 0, "hydro", estimated=True),
+    _miner(_R, "AT1500", 210, 3360, 3, 132, 4, estimated=True),
+    _miner(_R, "AT2880", 270, 5000, 3, 132, 4, estimated=True),
+    _miner(_R, "AH3880", 600, 8700, 3, 132, 0, "hydro", estimated=True),
+    _gpu_node("HGX H100 8-GPU"),
+    _gpu_node("HGX H200 8-GPU"),
 )
 
 
