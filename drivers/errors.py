@@ -105,14 +105,12 @@ class WriteNotApplied(DriverError):
     code = "not_applied"
 
 
-class DeviceStatusError(DriverError):
-    """The device answered with an error status of its own (RPC E/W/F, a CGI failure).
+class _DeviceWords(DriverError):
+    """An error that keeps the device's own code and message.
 
     ``device_code`` and ``device_msg`` are the device's words, kept for logs and
     for callers that must tell one firmware refusal from another.
     """
-
-    code = "device_status"
 
     def __init__(
         self,
@@ -127,22 +125,16 @@ class DeviceStatusError(DriverError):
         self.device_msg = device_msg
 
 
-class CommandDenied(UnsupportedError):
+class DeviceStatusError(_DeviceWords):
+    """The device answered with an error status of its own (RPC E/W/F, a CGI failure)."""
+
+    code = "device_status"
+
+
+class CommandDenied(_DeviceWords, UnsupportedError):
     """The device refused a command it knows but does not allow here (cgminer code 45).
 
     Stock Antminer firmware only opens five read commands on its RPC port.
     """
 
     code = "denied"
-
-    def __init__(
-        self,
-        host: str,
-        message: str,
-        *,
-        device_code: int | str | None = None,
-        device_msg: str = "",
-    ) -> None:
-        super().__init__(host, message)
-        self.device_code = device_code
-        self.device_msg = device_msg
