@@ -158,7 +158,11 @@ class Controller:
 
     def _counted_devices_w(self) -> float | None:
         view = self.loop.view
-        return view.plan.counted_now_w if view is not None else None
+        if view is None:
+            return None
+        # Ramping miners count at what they draw, so a restore is not read as the
+        # other load vanishing (and the headroom it frees spent twice).
+        return view.plan.counted_now_w - view.plan.ramp_shortfall_w
 
     def _observe_sweep(self, seconds: float) -> None:
         self.metrics.observe_sweep(seconds)
@@ -179,6 +183,7 @@ class Controller:
             "plan": None if view is None else {
                 "seq": view.seq, "at": view.at, "expected_site_w": view.plan.expected_site_w,
                 "limit_w": view.plan.limit_w if view.plan.limit_w != float("inf") else None,
+                "other_load_w": view.plan.other_load_w,
                 "notes": list(view.notes)},
             "events_active": [e.event_id for e in self.state.active_events(now)],
             "overrides": len(self.state.live_overrides(now)),

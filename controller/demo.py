@@ -107,7 +107,7 @@ def _summary(controller: Controller, story: list[str], tty: bool) -> str:
     plan = status["plan"]
     commands = ", ".join(f"{k} {n}" for k, n in sorted(status["commands"].items())) or "none yet"
     # The plan's limit is the devices' budget; the site's is that plus the other load.
-    limit = plan["limit_w"] + power["other_load_w"] if plan and plan["limit_w"] else None
+    limit = plan["limit_w"] + plan["other_load_w"] if plan and plan["limit_w"] else None
     lines = [
         f"hashpivot demo: site {status['site']}, {status['devices']} devices, "
         f"sweep {controller.poller.stats.sweeps} ({controller.poller.stats.last_sweep_s:.2f} s)",

@@ -67,6 +67,9 @@ class Scan:
     held_power: dict[int, float] = field(default_factory=dict)
     # Stuck devices (failed to act) and how far they draw above their floor: device -> W.
     stuck_excess: dict[int, float] = field(default_factory=dict)
+    # Miners still ramping after a wake draw less than their level counts them at; the
+    # meter less the counted fleet would mistake that gap for negative other load.
+    ramp_shortfall_w: float = 0.0
 
     def held_w(self) -> float:
         power, models = self.held_power, self.models
@@ -87,11 +90,11 @@ def scan_fleet(
     held: dict[int, list[int]] = {}
     held_power: dict[int, float] = {}
     stuck_excess: dict[int, float] = {}
-    observed = 0.0
+    observed = shortfall = 0.0
     oldest = now - settings.max_device_age_s
     on_dwell, off_dwell = settings.min_on_dwell_s, settings.min_off_dwell_s
     max_cycles = settings.max_cycles_per_day
-    sleeping = MiningState.SLEEPING
+    sleeping, starting = MiningState.SLEEPING, MiningState.STARTING
     for i, device in enumerate(devices):
         profile = device.profile
         known = info.get(profile)
@@ -132,7 +135,12 @@ def scan_fleet(
             pin = PIN_DWELL
         else:
             pin = PIN_FREE
-        observed += powers[level] if power is None else power
+        if power is None:
+            observed += powers[level]
+        else:
+            observed += power
+            if device.state is starting and power < powers[level]:
+                shortfall += powers[level] - power
         key = (number << 4) | (level << 2) | pin
         bucket = buckets.get(key)
         if bucket is None:
@@ -143,7 +151,7 @@ def scan_fleet(
         Group(models[key >> 4], (key >> 2) & 3, key & 3, indices)
         for key, indices in sorted(buckets.items())
     ]
-    return Scan(models, groups, unknown, held, observed, held_power, stuck_excess)
+    return Scan(models, groups, unknown, held, observed, held_power, stuck_excess, shortfall)
 
 
 def _gpu_level(device: FleetDevice, model: ProfileModel, top_limit: float) -> int:

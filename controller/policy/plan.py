@@ -88,6 +88,10 @@ class Plan:
     # The fleet as it stands, counted as the policy counts it (each device at its current
     # level's power; unknown ones at nameplate): the meter less this is the site's other load.
     counted_now_w: float = 0.0
+    # How far ramping miners draw below what counted_now_w counts them at.
+    ramp_shortfall_w: float = 0.0
+    # The load outside the fleet this plan took off the limit (limit_w is what is left).
+    other_load_w: float = 0.0
 
     def __len__(self) -> int:
         return len(self.template_index)

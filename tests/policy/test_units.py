@@ -158,3 +158,13 @@ def test_site_load_outside_the_fleet_comes_off_the_devices_budget() -> None:
     assert any("other site load 20.0 kW" in note for note in with_other.notes)
     with pytest.raises(InvalidGrid):
         replace(base, other_load_w=-1.0)
+
+
+def test_ramping_miners_report_how_far_they_draw_below_their_count() -> None:
+    """The meter less the counted fleet is other load only once ramps are taken out."""
+    settled = replace(miner("m00", "S21"), power_w=3400.0)
+    ramping = replace(miner("m01", "S21", MiningState.STARTING), power_w=900.0)
+    unread = miner("m02", "S21", MiningState.STARTING)  # no reading: counted, no gap known
+    result, _ = plan(inputs([settled, ramping, unread], price=20.0, site=grid(1.0)))
+    per_miner_w = result.counted_now_w / 3
+    assert result.ramp_shortfall_w == pytest.approx(per_miner_w - 900.0)
