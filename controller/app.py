@@ -120,6 +120,8 @@ class Controller:
         self.loop.other_load = self.site_power.other_load_w
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
         self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
+        if self.scheduler is not None:
+            self.scheduler.on_read_error = self.metrics.count_scheduler_read_error
         self.events = EventTracker(
             self.journal, tolerance_w=tolerance_w, on_confirmed=self._on_event_confirmed
         )

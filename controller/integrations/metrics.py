@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from prometheus_client import CollectorRegistry, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -187,6 +187,17 @@ class ControllerMetrics:
             registry=self.registry,
             buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
         ).labels(site=fleet.site)
+
+        self.scheduler_read_errors = Counter(
+            "hashpivot_scheduler_read_errors",
+            "Failed reads of the AI job scheduler's node state, by error code",
+            labelnames=["site", "code"],
+            registry=self.registry,
+        )
+        self._site = fleet.site
+
+    def count_scheduler_read_error(self, code: str) -> None:
+        self.scheduler_read_errors.labels(site=self._site, code=code).inc()
 
     def observe_sweep(self, seconds: float) -> None:
         self.poll_duration.observe(seconds)

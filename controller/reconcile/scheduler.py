@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller import policy
@@ -70,6 +71,7 @@ class SchedulerControl:
         self._views: dict[str, NodeView] = {}  # scheduler node name -> view
         self.error: str | None = None  # the last refresh's failure; None when it worked
         self.refreshed = asyncio.Event()  # set after the first read that worked
+        self.on_read_error: Callable[[str], None] = lambda code: None  # the metrics' counter
 
     # ---- mapping and observation -------------------------------------------------------
 
@@ -97,6 +99,7 @@ class SchedulerControl:
         try:
             statuses = await self.adapter.nodes()
         except DriverError as exc:
+            self.on_read_error(exc.code)
             if self.error is None:
                 log.warning("scheduler %s unreadable: %s", exc.host, exc.message)
             self.error = f"{exc.code}: {exc.message}"

@@ -6,6 +6,10 @@ import re
 
 __all__ = ["expand_hostlist"]
 
+# More names than any Slurm cluster has nodes: a list that expands past it is garbage,
+# and expanding it anyway would take the daemon's memory with it.
+MAX_HOSTS = 100_000
+
 _PART = re.compile(r"([^,\[]*)(?:\[([^\]]*)\])?([^,\[]*)")
 
 
@@ -16,8 +20,11 @@ def _ranges(spec: str) -> list[str]:
         if not sep:
             out.append(lo)
             continue
-        width = len(lo)
-        out.extend(f"{n:0{width}d}" for n in range(int(lo), int(hi) + 1))
+        if not (lo.isascii() and hi.isascii() and lo.isdecimal() and hi.isdecimal()):
+            raise ValueError(f"bad host range {item!r}")
+        if int(hi) - int(lo) + len(out) >= MAX_HOSTS:
+            raise ValueError(f"host range {item!r} is longer than {MAX_HOSTS:,} names")
+        out.extend(f"{n:0{len(lo)}d}" for n in range(int(lo), int(hi) + 1))
     return out
 
 
@@ -35,6 +42,8 @@ def expand_hostlist(text: str) -> tuple[str, ...]:
             names.append(prefix + suffix)
         else:
             names.extend(prefix + n + suffix for n in _ranges(spec))
+        if len(names) > MAX_HOSTS:
+            raise ValueError(f"host list longer than {MAX_HOSTS:,} names")
         pos = match.end()
         if pos < len(text):
             if text[pos] != ",":

@@ -30,7 +30,7 @@ from drivers.scheduler.errors import (
     SchedulerTimeout,
     UnknownSchedulerNode,
 )
-from drivers.scheduler.hostlist import expand_hostlist
+from drivers.scheduler.slurm_json import parse_jobs, parse_nodes
 
 __all__ = ["SlurmAdapter", "SlurmSettings"]
 
@@ -121,21 +121,21 @@ class SlurmAdapter:
             raise SchedulerError(self._host, f"{name} --json printed something else") from exc
         if not isinstance(data, dict):
             raise SchedulerError(self._host, f"{name} --json: not an object")
+        errors = data.get("errors")
+        if isinstance(errors, list) and errors:
+            first = errors[0]
+            words = (
+                first.get("description") or first.get("error") if isinstance(first, dict) else first
+            )
+            raise SchedulerCommandFailed(
+                self._host, f"{name} --json reported: {words}", device_msg=str(words)
+            )
         return data
 
     # Reads ---------------------------------------------------------------------------
 
     async def nodes(self, names: Sequence[str] | None = None) -> tuple[NodeStatus, ...]:
-        data = await self._json("sinfo")
-        found: dict[str, NodeStatus] = {}
-        for node in data.get("nodes", []):
-            status = NodeStatus(
-                name=str(node["name"]),
-                state=str(node.get("state", "unknown")).lower(),
-                flags=frozenset(str(f).upper() for f in node.get("state_flags") or ()),
-                reason=str(node.get("reason") or ""),
-            )
-            found.setdefault(status.name, status)
+        found = parse_nodes(self._host, await self._json("sinfo"))
         if names is None:
             return tuple(found.values())
         missing = [n for n in names if n not in found]
@@ -145,27 +145,13 @@ class SlurmAdapter:
 
     async def jobs(self, nodes: Sequence[str] | None = None) -> tuple[Job, ...]:
         """Jobs that have not ended, on any of ``nodes`` (all jobs when None)."""
-        data = await self._json("squeue")
-        rule, wanted = self.settings.class_rule, set(nodes or ())
-        jobs = []
-        for raw in data.get("jobs", []):
-            partition, qos = str(raw.get("partition") or ""), str(raw.get("qos") or "")
-            comment = str(raw.get("comment") or "")
-            job = Job(
-                job_id=int(raw["job_id"]),
-                name=str(raw.get("name") or ""),
-                state=str(raw.get("job_state") or "UNKNOWN").upper(),
-                nodes=expand_hostlist(str(raw.get("nodes") or "")),
-                job_class=rule.classify(partition, qos, comment),
-                partition=partition,
-                qos=qos,
-                comment=comment,
-                restarts=int(raw.get("restart_cnt") or 0),
-            )
-            # squeue --json also lists jobs that ended within MinJobAge; they hold nothing.
-            if job.state not in _GONE and (not wanted or wanted.intersection(job.nodes)):
-                jobs.append(job)
-        return tuple(jobs)
+        wanted = set(nodes or ())
+        # squeue --json also lists jobs that ended within MinJobAge; they hold nothing.
+        return tuple(
+            job
+            for job in parse_jobs(self._host, await self._json("squeue"), self.settings.class_rule)
+            if job.state not in _GONE and (not wanted or wanted.intersection(job.nodes))
+        )
 
     async def _confirm(
         self, what: str, check: Callable[[], Awaitable[bool]], started: float

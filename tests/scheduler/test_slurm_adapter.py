@@ -115,3 +115,29 @@ def test_class_rule_defaults_to_contracted() -> None:
     rule = ClassRule("comment", frozenset({"spot"}))
     assert rule.classify("interruptible", "", "spot") is JobClass.INTERRUPTIBLE
     assert rule.classify("interruptible", "", "") is JobClass.CONTRACTED
+
+
+async def test_errors_slurm_reports_in_its_json_are_command_failures(tmp_path: Path) -> None:
+    body = '{"errors": [{"description": "Unable to contact slurm controller", "error_number": 1}]}'
+    _tool(tmp_path, "sinfo", f"echo '{body}'")
+    with pytest.raises(SchedulerCommandFailed, match="Unable to contact slurm controller"):
+        await _adapter(tmp_path).nodes()
+
+
+async def test_a_failed_refresh_is_logged_once_and_counted_every_time(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    from controller.config_drivers import SchedulerSettings  # noqa: PLC0415
+    from controller.reconcile.scheduler import SchedulerControl  # noqa: PLC0415
+
+    _tool(tmp_path, "sinfo", """echo '{"sinfo": [{"node": {"state": ["IDLE"]}}]}'""")
+    settings = SchedulerSettings(NodeMap({"127.0.4.1": "gpu01"}), "USR1", 60.0, 5.0, 60.0)
+    control = SchedulerControl(_adapter(tmp_path), settings)
+    codes: list[str] = []
+    control.on_read_error = codes.append
+    for _ in range(3):
+        await control.refresh()
+    assert codes == ["scheduler"] * 3
+    assert control.error is not None
+    assert "unexpected Slurm JSON" in control.error
+    assert sum("unreadable" in r.getMessage() for r in caplog.records) == 1
