@@ -22,9 +22,11 @@ from dataclasses import dataclass, field, replace
 
 from controller import policy
 from controller.config_sections import ControlSettings
+from controller.domain import Wake
 from controller.fleet import Fleet
 from controller.reconcile.commands import GpuControl, Outcome, send
 from controller.reconcile.gate import Priority, PriorityGate
+from controller.reconcile.pacing import WakePacer
 from drivers import DriverError, UnsupportedError, WriteRejected
 
 __all__ = ["CommandResult", "Dispatcher", "Job"]
@@ -45,6 +47,7 @@ class Job:
     origin: str = "plan"  # plan | override | reconfirm
     attempt: int = 0
     plan_seq: int = 0
+    paced: bool = False  # a wake that has booked its send slot (not_before)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,8 +82,11 @@ class Dispatcher:
         gpu: GpuControl,
         on_sent: Callable[[Job], None],
         on_result: Callable[[CommandResult], None],
+        *,
+        wake_spacing_s: float = 0.0,
     ) -> None:
         self._fleet = fleet
+        self._pacer = WakePacer(wake_spacing_s) if wake_spacing_s > 0 else None
         self._settings = settings
         self._gpu = gpu
         self._gate = PriorityGate(settings.concurrency)
@@ -170,12 +176,21 @@ class Dispatcher:
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(slot.wake.wait(), delay)
                     continue  # the head may have been replaced meanwhile
+                pacer = self._pacer if isinstance(job.command, Wake) else None
+                if pacer is not None and not job.paced:
+                    slot.queue[0] = replace(job, not_before=pacer.book(time.time()), paced=True)
+                    continue
                 await self._gate.acquire(job.priority)
                 try:
                     if not slot.queue or slot.queue[0] is not job:
                         continue  # replaced while it waited for the gate
+                    if pacer is not None and not pacer.clear_to_send(time.time()):
+                        slot.queue[0] = replace(job, paced=False)  # held past its slot: rebook
+                        continue
                     slot.queue.popleft()
                     slot.in_flight = job
+                    if pacer is not None:
+                        pacer.sent(time.time())
                     result = await self._attempt(job)
                 finally:
                     slot.in_flight = None
@@ -195,9 +210,8 @@ class Dispatcher:
         retry = not result.final and job.attempt < len(delays)
         # A newer plan that already queued something else for this device wins.
         if retry and not any(j.origin == "plan" for j in slot.queue):
-            nxt = replace(
-                job, attempt=job.attempt + 1, not_before=time.time() + delays[job.attempt]
-            )
+            not_before = time.time() + delays[job.attempt]
+            nxt = replace(job, attempt=job.attempt + 1, not_before=not_before, paced=False)
             slot.queue.appendleft(nxt)
         else:
             result = replace(result, final=True)

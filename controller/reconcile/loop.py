@@ -77,7 +77,6 @@ class Reconciler:
         self.view: PlanView | None = None
         self._plan: policy.Plan | None = None
         self._plan_seq = 0
-        self._last_wake_sent = 0.0  # when the last wake went out: stagger spans plans
         self._grid_binding = False
         self._signature: object = None
         self._profiles = ProfileCache()
@@ -92,7 +91,10 @@ class Reconciler:
         # once, then planned without (a GPU node with no scheduler is only power-capped).
         self.unsupported: dict[str, dict[str, str]] = {}
         self._without: dict[str, frozenset[Control]] = {}
-        self.dispatcher = Dispatcher(fleet, control, self.gpu, self._on_sent, self._on_result)
+        self.dispatcher = Dispatcher(
+            fleet, control, self.gpu, self._on_sent, self._on_result,
+            wake_spacing_s=policy_settings.wake_stagger_s,
+        )  # fmt: skip
         self.verifier = Verifier(
             fleet, control, resend=self._resend, confirmed=self._confirmed, stuck=self._stuck
         )
@@ -229,17 +231,12 @@ class Reconciler:
         records = self.fleet.records
         jobs: dict[str, list[Job]] = {}
         waking = {c.device_id for c in commands if isinstance(c.command, Wake)}
-        # A plan's wakes are staggered among themselves; a replan (an event ending, a
-        # stuck unit) must not start its own at once after a wake the last plan just sent.
-        first = min((c.delay_s for c in commands if isinstance(c.command, Wake)), default=0.0)
-        stagger = self.policy_settings.wake_stagger_s
-        shift = max(0.0, self._last_wake_sent + stagger - (plan.now + first))
+        # The plan staggers its wakes (most valuable first); the dispatcher's pacer keeps
+        # every wake a stagger apart across plans.
         for command in commands:
             record = records.get(command.device_id)
             priority = priority_of(command.command, record, self._grid_binding)
             not_before = plan.now + command.delay_s if command.delay_s else 0.0
-            if isinstance(command.command, Wake) and shift:
-                not_before = plan.now + command.delay_s + shift
             if command.device_id in waking and not isinstance(command.command, Wake):
                 # A sleeping unit's power target draws nothing until it wakes: set it now,
                 # so that the wake itself goes out in its stagger slot, not after the write.
@@ -292,8 +289,6 @@ class Reconciler:
 
     def _on_sent(self, job: Job) -> None:
         self.stats.sent += 1
-        if isinstance(job.command, Wake):
-            self._last_wake_sent = time.time()
         self.journal.append(
             "command.sent", job.device_id,
             {"command": job.name, "priority": job.priority.name.lower(), "origin": job.origin,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -142,3 +143,33 @@ async def test_failed_sends_are_retried_after_the_configured_delays() -> None:
     gaps = [b - a for (_, a), (_, b) in zip(driver.calls, driver.calls[1:], strict=False)]
     assert gaps[0] >= 0.05
     assert gaps[1] >= 0.1
+
+
+async def test_wakes_keep_their_spacing_across_plans_retries_and_a_busy_gate() -> None:
+    """Two plans' wakes due at once, a failed wake retried, a gate held by slow sleeps:
+    no two wakes go out closer than the spacing, and sleeps are never held back by it."""
+    fleet, drivers = _fleet(12, delay_s=0.01)
+    drivers[3].fail = 1
+    for sleeper in drivers[8:]:
+        sleeper.delay_s = 0.15
+    spacing = 0.05
+    settings = ControlSettings(concurrency=2, retry_delays_s=(0.0,))
+    dispatcher = Dispatcher(
+        fleet, settings, DriverGpuControl(), lambda j: None, lambda r: None,
+        wake_spacing_s=spacing,
+    )  # fmt: skip
+    hosts = [d.endpoint.host for d in drivers]
+    now = time.time()
+    # Plan A staggers its wakes; plan B, a moment later, queues its own at the same times.
+    dispatcher.submit({h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
+                       for i, h in enumerate(hosts[:4])})  # fmt: skip
+    dispatcher.submit({h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
+                       for i, h in enumerate(hosts[4:8])})  # fmt: skip
+    dispatcher.submit({h: [_job(h, Sleep())] for h in hosts[8:]})
+    await asyncio.wait_for(dispatcher.idle(), 10)
+    wakes = sorted(t for d in drivers for c, t in d.calls if c == "Wake")
+    assert len(wakes) == 9  # eight, and the one that failed once
+    gaps = [b - a for a, b in itertools.pairwise(wakes)]
+    assert min(gaps) >= 0.9 * spacing - 0.005
+    sleeps = sorted(t for d in drivers for c, t in d.calls if c == "Sleep")
+    assert sleeps[0] - now < 0.1  # urgent work is never paced
