@@ -1,0 +1,124 @@
+"""Any edit of a good config either loads and builds the daemon's parts, or is a ConfigError.
+
+Starting from the shipped example, hypothesis replaces, deletes or adds values at any
+depth; ``hashpivot run`` turns a ConfigError into one clear line, so anything else
+escaping here would be a traceback for the operator.
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from controller.app import build_fleet
+from controller.errors import ConfigError
+from controller.reconcile.meter import open_meter
+from controller.settings import parse_config
+
+EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "hashpivot-small.yaml"
+BASE: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+# The example's scheduler block is commented out; fuzz it too.
+BASE["scheduler"] = {
+    "slurm_conf": "/etc/slurm/slurm.conf",
+    "class_rule": {"by": "partition", "interruptible": ["spot"]},
+    "checkpoint_signal": "USR1",
+    "checkpoint_grace_s": 300,
+    "nodes": {"127.0.4.1": "gpu01", "127.0.4.2": "gpu02"},
+}
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["", "127.0.0.1", "10.0.0.0/30", "antminer", "slurm", "0", "-1", "1e309"])
+    | st.text(max_size=16)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            out += _paths(child, (*prefix, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            out += _paths(child, (*prefix, index))
+    return out
+
+
+PATHS = [p for p in _paths(BASE) if p]
+
+
+def _edit(doc: dict[str, Any], path: tuple[Any, ...], how: str, value: Any) -> None:
+    parent = doc
+    for key in path[:-1]:
+        parent = parent[key]
+    last = path[-1]
+    if how == "delete":
+        del parent[last]
+    elif how == "add" and isinstance(parent, dict):
+        parent[f"{last}_extra"] = value
+    else:
+        parent[last] = value
+
+
+def build(data: Any) -> None:
+    """What ``hashpivot run`` does with a config before it opens any socket."""
+    config = parse_config(data)
+    build_fleet(config)
+    config.control.to_settings()
+    config.policy.to_settings()
+    if config.scheduler is not None:
+        config.scheduler.slurm_settings()
+        config.scheduler.to_settings()
+    if config.meter is not None:
+        open_meter(config.meter)
+
+
+def test_the_example_builds() -> None:
+    build(copy.deepcopy(BASE))
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    edits=st.lists(
+        st.tuples(st.sampled_from(PATHS), st.sampled_from(["set", "delete", "add"]), values),
+        min_size=1,
+        max_size=3,
+    )
+)
+def test_any_edit_builds_or_is_a_config_error(
+    edits: list[tuple[tuple[Any, ...], str, Any]],
+) -> None:
+    doc = copy.deepcopy(BASE)
+    for path, how, value in edits:
+        try:
+            _edit(doc, path, how, value)
+        except (KeyError, IndexError, TypeError):
+            continue  # an earlier edit removed or replaced this path
+    message = "built"
+    try:
+        build(doc)
+    except ConfigError as exc:
+        message = str(exc)
+    assert message.strip()
+
+
+@pytest.mark.parametrize("top", [None, [], "devices", 3])
+def test_a_config_that_is_not_a_mapping_is_a_config_error(top: Any) -> None:
+    with pytest.raises(ConfigError, match="mapping"):
+        build(top)
