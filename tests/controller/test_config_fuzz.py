@@ -20,6 +20,7 @@ from controller.app import build_fleet
 from controller.errors import ConfigError
 from controller.reconcile.meter import open_meter
 from controller.settings import parse_config
+from tests.edits import edit, paths_of, values
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "hashpivot-small.yaml"
 BASE: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
@@ -32,48 +33,7 @@ BASE["scheduler"] = {
     "nodes": {"127.0.4.1": "gpu01", "127.0.4.2": "gpu02"},
 }
 
-scalars = (
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**40), 2**40)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.sampled_from(["", "127.0.0.1", "10.0.0.0/30", "antminer", "slurm", "0", "-1", "1e309"])
-    | st.text(max_size=16)
-)
-values = st.recursive(
-    scalars,
-    lambda inner: (
-        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
-    ),
-    max_leaves=8,
-)
-
-
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix]
-    if isinstance(node, dict):
-        for key, child in node.items():
-            out += _paths(child, (*prefix, key))
-    elif isinstance(node, list):
-        for index, child in enumerate(node):
-            out += _paths(child, (*prefix, index))
-    return out
-
-
-PATHS = [p for p in _paths(BASE) if p]
-
-
-def _edit(doc: dict[str, Any], path: tuple[Any, ...], how: str, value: Any) -> None:
-    parent = doc
-    for key in path[:-1]:
-        parent = parent[key]
-    last = path[-1]
-    if how == "delete":
-        del parent[last]
-    elif how == "add" and isinstance(parent, dict):
-        parent[f"{last}_extra"] = value
-    else:
-        parent[last] = value
+PATHS = paths_of(BASE)
 
 
 def build(data: Any) -> None:
@@ -106,10 +66,7 @@ def test_any_edit_builds_or_is_a_config_error(
 ) -> None:
     doc = copy.deepcopy(BASE)
     for path, how, value in edits:
-        try:
-            _edit(doc, path, how, value)
-        except (KeyError, IndexError, TypeError):
-            continue  # an earlier edit removed or replaced this path
+        edit(doc, path, how, value)
     message = "built"
     try:
         build(doc)

@@ -1,0 +1,58 @@
+"""Random edits of a good document (a config, a site file), for fuzzing what loads it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import strategies as st
+
+__all__ = ["edit", "paths_of", "values"]
+
+scalars = (
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**40), 2**40)
+    | st.floats(allow_nan=True, allow_infinity=True)
+    | st.sampled_from(["", "127.0.0.1", "10.0.0.0/30", "antminer", "slurm", "0", "-1", "1e309"])
+    | st.text(max_size=16)
+)
+values = st.recursive(
+    scalars,
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [prefix]
+    if isinstance(node, dict):
+        for key, child in node.items():
+            out += _paths(child, (*prefix, key))
+    elif isinstance(node, list):
+        for index, child in enumerate(node):
+            out += _paths(child, (*prefix, index))
+    return out
+
+
+def paths_of(doc: Any) -> list[tuple[Any, ...]]:
+    """Every key or index path into ``doc``, for edits to pick from."""
+    return [p for p in _paths(doc) if p]
+
+
+def edit(doc: dict[str, Any], path: tuple[Any, ...], how: str, value: Any) -> None:
+    """Set, delete or add beside the value at ``path``; a path an earlier edit broke is skipped."""
+    parent: Any = doc
+    try:
+        for key in path[:-1]:
+            parent = parent[key]
+        last = path[-1]
+        if how == "delete":
+            del parent[last]
+        elif how == "add" and isinstance(parent, dict):
+            parent[f"{last}_extra"] = value
+        else:
+            parent[last] = value
+    except (KeyError, IndexError, TypeError):
+        return
