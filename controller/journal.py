@@ -94,7 +94,8 @@ class Journal:
         self._uri = f"file:hashpivot-journal-{id(self)}?mode=memory&cache=shared"
         self._keep: sqlite3.Connection | None = None  # keeps a memory database alive
         self.rows_written = 0
-        self.failed: str | None = None
+        self.failed: str | None = None  # the last write's error; None while writes work
+        self.rows_failed = 0  # rows a failed write could not record
 
     def _connect(self) -> sqlite3.Connection:
         if self.path is None:
@@ -187,9 +188,13 @@ class Journal:
             with conn:
                 conn.executemany(_INSERT, rows)
             self.rows_written += len(rows)
+            if self.failed is not None:
+                log.warning("journal writing again after: %s", self.failed)
+                self.failed = None
         except sqlite3.Error as exc:
             # A journal that cannot write is reported loudly but does not stop control:
             # shedding load on a grid instruction matters more than recording it.
+            self.rows_failed += len(rows)
             if self.failed is None:
                 log.error("journal write failed: %s", exc)  # noqa: TRY400 - no traceback needed
             self.failed = str(exc)

@@ -10,11 +10,12 @@ from prometheus_client.registry import Collector
 
 from controller.domain import Control, Health, MiningState
 from controller.fleet import Fleet
+from controller.journal import Journal
 from controller.reconcile.loop import Reconciler
 from controller.reconcile.meter import SitePowerWatch
 from controller.state import ControlState
 
-__all__ = ["LoopCollector", "curtailable_w"]
+__all__ = ["LoopCollector", "curtailable_w", "event_level_families"]
 
 
 def curtailable_w(fleet: Fleet, state: ControlState, now: float) -> float:
@@ -101,5 +102,55 @@ class LoopCollector(Collector):
             "hashpivot_control_paused", "1 while an operator paused control", labels=labels
         )
         paused.add_metric([site], 1.0 if self._state.paused else 0.0)
+        last_plan = GaugeMetricFamily(
+            "hashpivot_last_plan_timestamp_seconds",
+            "When the control loop last computed a plan (unix seconds)",
+            labels=labels,
+        )
+        if view is not None:
+            last_plan.add_metric([site], view.at)
         yield from (commanded, metered, meter_up, curtailable, events, results, sent)
-        yield from (confirmed, plans, stuck, paused)
+        yield from (confirmed, plans, stuck, paused, last_plan)
+        yield from event_level_families(site, self._state, sample.watts, now)
+        yield from _journal(site, self._loop.journal)
+
+
+def event_level_families(
+    site: str, state: ControlState, site_w: float, now: float
+) -> Iterator[Metric]:
+    level = GaugeMetricFamily(
+        "hashpivot_event_level_watts",
+        "The site draw a running grid event allows",
+        labels=["site", "event", "kind"],
+    )
+    excess = GaugeMetricFamily(
+        "hashpivot_event_excess_watts",
+        "Site draw above a running grid event's level once its deadline has passed",
+        labels=["site", "event"],
+    )
+    for event in state.active_events(now):
+        if event.level_mw is None or event.start > now:
+            continue
+        level_w = event.level_mw * 1e6
+        level.add_metric([site, event.event_id, event.kind.value], level_w)
+        if now >= (event.deadline if event.deadline is not None else event.start):
+            excess.add_metric([site, event.event_id], max(0.0, site_w - level_w))
+    yield from (level, excess)
+
+
+def _journal(site: str, journal: Journal) -> Iterator[Metric]:
+    up = GaugeMetricFamily(
+        "hashpivot_journal_up", "1 while the audit journal's writes succeed", labels=["site"]
+    )
+    up.add_metric([site], 0.0 if journal.failed else 1.0)
+    written = CounterMetricFamily(
+        "hashpivot_journal_rows_written", "Rows written to the audit journal", labels=["site"]
+    )
+    written.add_metric([site], float(journal.rows_written))
+    lost = CounterMetricFamily(
+        "hashpivot_journal_rows_failed",
+        "Rows a failed journal write could not record",
+        labels=["site"],
+    )
+    lost.add_metric([site], float(journal.rows_failed))
+    yield from (up, written, lost)

@@ -99,3 +99,32 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
         return len(rows)
 
     assert asyncio.run(count()) == 500
+
+
+async def test_failed_writes_are_counted_and_reported_until_writes_work_again(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    path = tmp_path / "j.sqlite"
+    journal = Journal(path)
+    await journal.open()
+    saboteur = sqlite3.connect(path)
+    saboteur.execute(
+        "CREATE TRIGGER full BEFORE INSERT ON journal BEGIN SELECT RAISE(ABORT, 'disk full'); END"
+    )
+    saboteur.commit()
+    for i in range(3):
+        journal.append("plan", str(i), {})
+        await journal.commit()
+    assert journal.failed is not None
+    assert "disk full" in journal.failed
+    assert journal.rows_failed == 3
+    assert sum("journal write failed" in r.getMessage() for r in caplog.records) == 1
+    saboteur.execute("DROP TRIGGER full")
+    saboteur.commit()
+    saboteur.close()
+    journal.append("plan", "3", {})
+    await journal.commit()
+    assert journal.failed is None
+    assert any("journal writing again" in r.getMessage() for r in caplog.records)
+    assert [e.subject for e in await journal.entries(["plan"])] == ["3"]
+    await journal.close()

@@ -94,6 +94,10 @@ async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
         assert site.interruptible in report["compensation"]["shed_in_their_place"]
         text = await site.api.session.get(f"{site.api.base}/events/{event_id}/report?format=text")
         assert "met by deadline   True" in await text.text()
+        metrics = await site.api.session.get(site.api.base.removesuffix("/api/v1") + "/metrics")
+        body = await metrics.text()
+        assert f'hashpivot_event_level_watts{{event="{event_id}",kind="instructed"' in body
+        assert "hashpivot_journal_up{" in body
 
         # Restore after the event: staggered, most valuable first, faulty units left out.
         for address in faulty:

@@ -26,8 +26,13 @@ def test_the_example_site_loads() -> None:
     models = {e.model for e in site.devices if e.make != "meter"}
     assert {"S19j Pro", "S19 XP", "S21", "S21 XP"} <= models
     assert {"M30S++", "M50S", "M60S", "M63S", "AT1500", "AT2880", "AH3880"} <= models
-    ranges = {"antminer": "127.0.1.", "whatsminer": "127.0.2.", "auradine": "127.0.3.",
-              "gpu": "127.0.4.", "meter": "127.0.100."}
+    ranges = {
+        "antminer": "127.0.1.",
+        "whatsminer": "127.0.2.",
+        "auradine": "127.0.3.",
+        "gpu": "127.0.4.",
+        "meter": "127.0.100.",
+    }
     addresses = [a for e in site.devices for a in e.addresses()]
     for e in site.devices:
         assert all(a.startswith(ranges[e.make]) for a in e.addresses())
