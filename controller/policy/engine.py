@@ -77,7 +77,8 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
         grid_binding=run.grid_binding, infeasible=run.infeasible, notes=notes,
         compensation=compensation,
     )  # fmt: skip
-    return replace(result, counted_now_w=now_w, ramp_shortfall_w=scan.ramp_shortfall_w), new_memory
+    result = replace(result, counted_now_w=now_w, ramp_shortfall_w=scan.ramp_shortfall_w)
+    return replace(result, other_load_w=grid.other_load_w), new_memory
 
 
 class _Run:

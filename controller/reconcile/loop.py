@@ -34,7 +34,13 @@ from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
 from controller.reconcile.gate import Priority
 from controller.reconcile.observe import Observation, ProfileCache, observe
-from controller.reconcile.plans import PlanView, economics_now, grid_now, plan_summary
+from controller.reconcile.plans import (
+    PlanView,
+    economics_now,
+    grid_binds,
+    grid_now,
+    plan_summary,
+)
 from controller.state import ControlState
 
 __all__ = ["LoopStats", "Reconciler"]
@@ -152,8 +158,7 @@ class Reconciler:
         if state.memory is None or memory.to_json() != state.memory.to_json():
             self.journal.append("memory", "", {"json": memory.to_json()})
             state.memory = memory
-        cap_w = self.grid.interconnect_cap_mw * 1e6 - self.policy_settings.reserve_mw * 1e6
-        self._grid_binding = plan.relay_latched or plan.limit_w < cap_w - 1.0
+        self._grid_binding = grid_binds(plan, self.grid, self.policy_settings.reserve_mw)
         self._plan = plan
         self._plan_seq += 1
         self.stats.plans += 1

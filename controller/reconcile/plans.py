@@ -12,7 +12,7 @@ from controller.reconcile.commands import command_name
 from controller.reconcile.observe import Observation
 from controller.state import ControlState
 
-__all__ = ["PlanView", "economics_now", "grid_now", "plan_json", "plan_summary"]
+__all__ = ["PlanView", "economics_now", "grid_binds", "grid_now", "plan_json", "plan_summary"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +64,16 @@ def grid_now(
         relay_cleared_at=state.relay_cleared_at,
         other_load_w=other_load_w,
     )
+
+
+def grid_binds(plan: policy.Plan, config: GridConfig, reserve_mw: float) -> bool:
+    """Whether an event or a relay trip, not the interconnect cap, limits this plan.
+
+    The plan's limit already leaves room for the site's other load (cooling, offices):
+    that load alone is no grid event, and sheds it causes are not sent as grid-urgent.
+    """
+    cap_w = (config.interconnect_cap_mw - reserve_mw) * 1e6
+    return plan.relay_latched or plan.limit_w + plan.other_load_w < cap_w - 1.0
 
 
 def plan_summary(view: PlanView, *, reasons: int = 20) -> dict[str, Any]:

@@ -156,6 +156,7 @@ def test_site_load_outside_the_fleet_comes_off_the_devices_budget() -> None:
     assert with_other.expected_site_w <= 40_000.0 - 20_000.0 + 1e-6
     assert with_other.expected_site_w < without.expected_site_w
     assert any("other site load 20.0 kW" in note for note in with_other.notes)
+    assert with_other.other_load_w == 20_000.0  # the plan says what it took off the limit
     with pytest.raises(InvalidGrid):
         replace(base, other_load_w=-1.0)
 
