@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["edit", "paths_of", "values"]
+__all__ = ["edited"]
 
 scalars = (
     st.none()
@@ -36,12 +37,12 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def paths_of(doc: Any) -> list[tuple[Any, ...]]:
+def _paths_of(doc: Any) -> list[tuple[Any, ...]]:
     """Every key or index path into ``doc``, for edits to pick from."""
     return [p for p in _paths(doc) if p]
 
 
-def edit(doc: dict[str, Any], path: tuple[Any, ...], how: str, value: Any) -> None:
+def _edit(doc: dict[str, Any], path: tuple[Any, ...], how: str, value: Any) -> None:
     """Set, delete or add beside the value at ``path``; a path an earlier edit broke is skipped."""
     parent: Any = doc
     try:
@@ -56,3 +57,18 @@ def edit(doc: dict[str, Any], path: tuple[Any, ...], how: str, value: Any) -> No
             parent[last] = value
     except (KeyError, IndexError, TypeError):
         return
+
+
+def _apply(base: dict[str, Any], edits: list[tuple[tuple[Any, ...], str, Any]]) -> dict[str, Any]:
+    doc = copy.deepcopy(base)
+    for path, how, value in edits:
+        _edit(doc, path, how, value)
+    return doc
+
+
+def edited(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
+    """Copies of ``base`` with one to three values set, deleted or added at any depth."""
+    one = st.tuples(
+        st.sampled_from(_paths_of(base)), st.sampled_from(["set", "delete", "add"]), values
+    )
+    return st.lists(one, min_size=1, max_size=3).map(lambda edits: _apply(base, edits))
