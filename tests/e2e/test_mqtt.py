@@ -75,13 +75,15 @@ async def test_publishes_the_site_and_carries_out_every_command(
             online = await asyncio.to_thread(
                 retained, broker.port, "viewer", PASSWORDS["viewer"], f"{PREFIX}online"
             )
-            assert online is not None and online.payload == b"online"
+            assert online is not None
+            assert online.payload == b"online"
             seen = await asyncio.to_thread(
                 retained, broker.port, "viewer", PASSWORDS["viewer"], f"{PREFIX}status"
             )
             assert seen is not None
             status = seen.json()
-            assert status["site"] == "e2e" and status["version"]
+            assert status["site"] == "e2e"
+            assert status["version"]
             assert sum(status["hashpivot_devices"].values()) == 32
             assert status["hashpivot_site_metered_power_watts"] > 0
             assert status["hashpivot_control_paused"] is False
@@ -94,7 +96,8 @@ async def test_publishes_the_site_and_carries_out_every_command(
             signals = watch.on(f"{PREFIX}signals")[-1].json()
             assert set(signals["ages_seconds"]) >= {"power_price", "hashprice"}
             discovery = watch.under("homeassistant/sensor/hashpivot_e2e_metered_power/config")
-            assert discovery and discovery[-1].json()["state_topic"] == f"{PREFIX}status"
+            assert discovery
+            assert discovery[-1].json()["state_topic"] == f"{PREFIX}status"
 
             # Every command: accepted, executed, answered once, journaled with its id.
             device = f"{site.prefix}.1"
@@ -123,7 +126,8 @@ async def test_publishes_the_site_and_carries_out_every_command(
             assert reply["ok"] is True
             await until(lambda: bool(watch.on(f"{PREFIX}events/ended")), timeout=10)
             ended = watch.on(f"{PREFIX}events/ended")[0].json()
-            assert ended["event"]["event_id"] == "mq-1" and "report" in ended
+            assert ended["event"]["event_id"] == "mq-1"
+            assert "report" in ended
             assert not watch.on(f"{PREFIX}events/missed")
 
             # A duplicate id is not carried out again and gets no second reply.
@@ -146,7 +150,7 @@ async def test_publishes_the_site_and_carries_out_every_command(
                 "stale": (signed("pause", "stale", {}, ts=time.time() - 3600), "unauthorised"),
                 "no-sig": (json.dumps({"id": "no-sig", "args": {}}).encode(), "unauthorised"),
             }
-            for command_id, (payload, _) in refused.items():
+            for payload, _ in refused.values():
                 watch.publish(f"{PREFIX}cmd/pause", payload)
             await until(lambda: len(watch.on(f"{PREFIX}reply/_unreadable")) == 1)
             for command_id, (_, kind) in refused.items():
@@ -155,7 +159,8 @@ async def test_publishes_the_site_and_carries_out_every_command(
                 topic = f"{PREFIX}reply/{command_id}"
                 await until(lambda t=topic: bool(watch.on(t)))
                 answer = watch.on(topic)[0].json()
-                assert answer["ok"] is False and answer["error"]["type"] == kind
+                assert answer["ok"] is False
+                assert answer["error"]["type"] == kind
             assert bridge.executor.results["malformed"] == 2
             assert bridge.executor.results["unauthorised"] == 3
             # The broker's ACL stops a read-only user before the controller sees anything.
@@ -173,3 +178,62 @@ async def test_publishes_the_site_and_carries_out_every_command(
             assert metrics("hashpivot_mqtt_connected", {"site": "e2e"}) == 1.0
         finally:
             watch.close()
+
+
+@pytest.mark.slow
+async def test_survives_a_broker_restart_losing_only_counted_telemetry(
+    running_site: SiteFactory, tmp_path: Path
+) -> None:
+    broker = Broker(tmp_path / "persistent", persistence=True)
+    broker.start()
+    # Status only on a change or a reconnect, so a fresh one proves the republish.
+    config = mqtt_config(broker, queue_size=3, status_interval_s=600)
+    try:
+        async with running_site("127.0.181", mqtt=config) as site:
+            controller, bridge = site.controller, site.controller.mqtt
+            assert bridge is not None
+            watch = Watcher(broker.tls_port, "operator", PASSWORDS["operator"], ca=broker.ca,
+                            client_id="restart-watch", persistent=True)  # fmt: skip
+            try:
+                await until(lambda: bridge.connected, timeout=10)
+                await until(lambda: bool(watch.on(f"{PREFIX}telemetry/0")))
+                await broker.astop()
+                await until(lambda: not bridge.connected, timeout=10)
+                assert controller.loop.view is not None
+                down_at, seq = time.time(), controller.loop.view.seq
+                # The API answers at once, and takes an event whose lifecycle must not be lost.
+                started = time.monotonic()
+                await site.api.call("GET", "/status")
+                event = {"kind": "instructed", "level_mw": 1.0, "event_id": "while-down"}
+                await site.api.call("POST", "/events", event, status=201)
+                assert time.monotonic() - started < 1.0
+                await asyncio.sleep(5.0)
+                # The loop kept planning (every 2 s, and at the event) with the broker gone.
+                assert controller.loop.view.seq >= seq + 2
+                dropped = bridge.outbox.dropped_telemetry
+                assert dropped > 0
+                await broker.astart()
+                await until(lambda: bridge.connected, timeout=10)
+                assert bridge.connects == 2
+                await until(lambda: bool(watch.on(f"{PREFIX}events/created")), timeout=10)
+                created = watch.on(f"{PREFIX}events/created")
+                assert [m.json()["event"]["event_id"] for m in created] == ["while-down"]
+                status = await asyncio.to_thread(
+                    retained, broker.port, "viewer", PASSWORDS["viewer"], f"{PREFIX}status"
+                )
+                assert status is not None
+                assert status.json()["at"] > down_at
+                assert status.json()["hashpivot_events_active"] == ["while-down"]
+                # Commands work again after the restart.
+                reply = await command(watch, "pause", "after-restart", {"reason": "t"})
+                assert reply["ok"] is True
+                assert controller.state.paused is True
+                metrics = controller.metrics.registry.get_sample_value
+                counted = metrics("hashpivot_mqtt_dropped_messages_total",
+                                  {"site": "e2e", "lane": "telemetry"})  # fmt: skip
+                assert counted is not None
+                assert counted >= dropped
+            finally:
+                watch.close()
+    finally:
+        broker.stop()

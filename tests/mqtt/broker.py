@@ -103,6 +103,7 @@ class Broker:
     directory: Path
     port: int = 0  # plain TCP with passwords
     tls_port: int = 0  # TLS with passwords
+    persistence: bool = False  # keep sessions and retained messages over a restart
     ca: Path = field(init=False)
     process: subprocess.Popen[bytes] | None = None
 
@@ -129,7 +130,8 @@ class Broker:
             "allow_anonymous false\n"
             f"password_file {passwd}\n"
             f"acl_file {acl}\n"
-            "persistence false\n"
+            f"persistence {'true' if self.persistence else 'false'}\n"
+            f"persistence_location {self.directory}/\n"
             "log_dest stderr\n"
             "log_type error\nlog_type warning\nlog_type notice\n"
             f"listener {self.port} 127.0.0.1\n"

@@ -28,12 +28,17 @@ class Seen:
 class Watcher:
     def __init__(
         self, port: int, user: str, password: str, *, ca: Path | None = None,
-        subscribe: str = "#", client_id: str | None = None,
+        subscribe: str = "#", client_id: str | None = None, persistent: bool = False,
     ) -> None:  # fmt: skip
         self.messages: list[Seen] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()
-        self.client = paho.Client(CallbackAPIVersion.VERSION2, client_id=client_id or "")
+        # A persistent session (fixed id, clean_session off) has the broker keep what
+        # arrives for it while it is away, even over a broker restart with persistence.
+        self.client = paho.Client(
+            CallbackAPIVersion.VERSION2, client_id=client_id or "", clean_session=not persistent
+        )
+        self.client.reconnect_delay_set(0.2, 1.0)
         self.client.username_pw_set(user, password)
         if ca is not None:
             self.client.tls_set(ca_certs=str(ca), cert_reqs=ssl.CERT_REQUIRED)
