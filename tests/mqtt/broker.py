@@ -26,22 +26,9 @@ from tests.conftest import free_port, require_tool
 
 PASSWORDS = {"hashpivot": "ctl-secret", "operator": "op-secret", "viewer": "view-secret"}
 
-ACL = """\
-# hashpivot publishes the site and reads its commands.
-user hashpivot
-topic readwrite hashpivot/#
-topic write homeassistant/#
-
-# An operator's tool sends commands and reads everything, replies included.
-user operator
-topic write hashpivot/+/cmd/#
-topic read hashpivot/#
-topic read homeassistant/#
-
-# A dashboard reads and can command nothing.
-user viewer
-topic read hashpivot/#
-"""
+DEPLOY = Path(__file__).parents[2] / "deploy/mosquitto"
+# The shipped ACL, so the example in deploy/ is the one the tests rely on.
+ACL = (DEPLOY / "acl").read_text()
 
 
 def _name(common: str) -> x509.Name:
@@ -122,23 +109,28 @@ class Broker:
         acl = self.directory / "acl"
         acl.write_text(ACL)
         self.config = self.directory / "mosquitto.conf"
-        self.config.write_text(
-            # Run as whoever runs the tests (root would otherwise drop to "mosquitto",
-            # which cannot read the test's private directory).
-            f"user {getpass.getuser()}\n"
-            "per_listener_settings false\n"
-            "allow_anonymous false\n"
-            f"password_file {passwd}\n"
-            f"acl_file {acl}\n"
-            f"persistence {'true' if self.persistence else 'false'}\n"
-            f"persistence_location {self.directory}/\n"
-            "log_dest stderr\n"
-            "log_type error\nlog_type warning\nlog_type notice\n"
-            f"listener {self.port} 127.0.0.1\n"
-            f"listener {self.tls_port} 127.0.0.1\n"
-            f"cafile {self.ca}\ncertfile {cert}\nkeyfile {key}\n"
-        )
+        self.config.write_text(self._shipped_config(cert, key))
         self.log = self.directory / "mosquitto.log"
+
+    def _shipped_config(self, cert: Path, key: Path) -> str:
+        """deploy/mosquitto/mosquitto.conf with this test's paths, ports and TLS on."""
+        text = (DEPLOY / "mosquitto.conf").read_text()
+        text = text.replace("/mosquitto/config/passwd", str(self.directory / "passwd"))
+        text = text.replace("/mosquitto/config/acl", str(self.directory / "acl"))
+        text = text.replace("/mosquitto/data/", f"{self.directory}/")
+        text = text.replace("/mosquitto/config/ca.crt", str(self.ca))
+        text = text.replace("/mosquitto/config/server.crt", str(cert))
+        text = text.replace("/mosquitto/config/server.key", str(key))
+        text = text.replace("listener 1883 127.0.0.1", f"listener {self.port} 127.0.0.1")
+        text = text.replace("# listener 8883", f"listener {self.tls_port} 127.0.0.1")
+        for name in ("cafile", "certfile", "keyfile"):
+            text = text.replace(f"# {name} ", f"{name} ")
+        text = text.replace("persistence true", f"persistence {str(self.persistence).lower()}")
+        assert "/mosquitto/config/" not in text, "a path in the shipped config was not replaced"
+        assert "/mosquitto/data/" not in text, "a path in the shipped config was not replaced"
+        # Run as whoever runs the tests (root would otherwise drop to "mosquitto",
+        # which cannot read the test's private directory).
+        return f"user {getpass.getuser()}\n{text}"
 
     def start(self) -> None:
         assert self.process is None

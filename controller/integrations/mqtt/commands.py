@@ -22,7 +22,7 @@ import math
 from dataclasses import dataclass
 from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from controller.config_mqtt import CommandAuth
 from controller.errors import ControllerError
@@ -80,6 +80,12 @@ class EventRef(_Strict):
 
 class EventUpdate(EventPatch):
     event_id: _Id
+
+    @model_validator(mode="after")
+    def _changes_something(self) -> EventUpdate:  # the event's id alone changes nothing
+        if not self.model_fields_set - {"event_id"}:
+            raise ValueError("give at least one of level_mw, end, deadline")
+        return self
 
 
 class DeviceRef(_Strict):
