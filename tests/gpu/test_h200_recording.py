@@ -30,7 +30,7 @@ def _watts(text: str) -> float:
 
 
 def _number(text: str) -> float:
-    return float(text.split()[0])
+    return float(text.split(maxsplit=1)[0])
 
 
 @pytest.fixture(scope="module")
