@@ -66,6 +66,7 @@ class _Book:
         return len(self.wakes)
 
     def key(self, now: float, dwell_s: float) -> tuple[float | None, tuple[float, ...]]:
+        self.cycles(now)  # forget wakes older than a day first
         old = self.last_change_at is None or now - self.last_change_at >= dwell_s
         return (None if old else self.last_change_at), tuple(self.wakes)
 
