@@ -220,7 +220,7 @@ def main(argv: list[str] | None = None) -> int:
     records = []
     for k, n in enumerate(args.devices):
         days = ["--days", str(args.days[k])] if k < len(args.days) and args.days[k] else []
-        command = [
+        child = [
             sys.executable,
             "-m",
             "bench.backtest",
@@ -231,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             args.strategies,
             *days,
         ]
-        done = subprocess.run(command, capture_output=True, text=True, check=True)
+        done = subprocess.run(child, capture_output=True, text=True, check=True)
         records.append(json.loads(done.stdout.strip().splitlines()[-1]))
         print(json.dumps(records[-1]), flush=True)
     args.out.mkdir(parents=True, exist_ok=True)
