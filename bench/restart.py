@@ -11,6 +11,9 @@ one override and a pause still in force. Then, in this one run:
   round trips), so the absolute figures below can be read against this machine;
 * ``full_read_s``: reading and decoding every row of the journal once, the least a
   restart that replays everything pays (the issue measured 42.9 s and 778 MB for it);
+* side by side in this process, the control state rebuilt from every state row as the
+  daemon did before (``replay_all_s``) and from what a restart reads now
+  (``replay_needed_s``), and their ratio;
 * the daemon (``hashpivot run``, a child process) started on that journal: seconds
   from spawn to the first answer of ``GET /api/v1/status`` (``serve_s``) and the
   child's peak resident memory by then (``serve_peak_mb``). Its state is checked:
@@ -205,6 +208,30 @@ def full_read_s(path: Path) -> float:
     return time.perf_counter() - started
 
 
+def restore_s(path: Path) -> tuple[float, float]:
+    """In this process, side by side: the state rebuilt by replaying every state row (as
+    a restart did before the journal was bounded) and from ``state_entries`` alone."""
+    import asyncio  # noqa: PLC0415
+
+    from controller.journal import Journal  # noqa: PLC0415
+    from controller.state import ControlState  # noqa: PLC0415
+
+    async def both() -> tuple[float, float]:
+        journal = Journal(path)
+        await journal.open()
+        started = time.perf_counter()
+        kinds = ["event.", "override.", "control.", "relay.", "economics.", "memory"]
+        ControlState.empty().replay(await journal.entries(kinds))
+        everything = time.perf_counter() - started
+        started = time.perf_counter()
+        ControlState.empty().replay(await journal.state_entries())
+        needed = time.perf_counter() - started
+        await journal.close()
+        return everything, needed
+
+    return asyncio.run(both())
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -287,6 +314,10 @@ def run(rows: int) -> dict[str, Any]:
         result["rows_before"], result["journal_mb_before"] = journal_figures(journal)
         result["journal_mb_before"] = round(result["journal_mb_before"], 1)
         result["full_read_s"] = round(full_read_s(journal), 3)
+        replay_all, replay_needed = restore_s(journal)
+        result["replay_all_s"] = round(replay_all, 3)
+        result["replay_needed_s"] = round(replay_needed, 3)
+        result["replay_all_vs_needed"] = round(replay_all / replay_needed, 1)
         port = free_port()
         config = Path(tmp) / "hashpivot.yaml"
         write_config(config, journal, port)
