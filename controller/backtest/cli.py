@@ -119,7 +119,7 @@ def run(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     if args.hil is not None:
         raise BacktestError(
-            "--hil is not implemented yet: the fast mode is the only one", field="--hil"
+            "hardware-in-the-loop replay is not implemented yet (fast mode only)", field="--hil"
         )
     if not args.no_plots:
         _check_plots()
