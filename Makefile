@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
-# (slurmctld, slurmd, munge).
-APT_PACKAGES := prometheus slurm-wlm munge
+# (slurmctld, slurmd, munge), systemd-analyze for the shipped units (systemd), curl for
+# the README's API examples.
+APT_PACKAGES := prometheus slurm-wlm munge systemd curl
 
 .PHONY: demo test lint bench venv apt clean
 
@@ -41,14 +42,24 @@ test: $(APT_STAMP) lint
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/hashpivot demo deploy/examples/hashpivot-small.yaml
+	$(BIN)/hashpivot demo
 
 # Each benchmark writes bench/results/<name>.{json,md}; report.py joins them into RESULTS.md.
+# bench.machine first: the machine-speed reference that RESULTS.md scales the absolute
+# figures by is measured in the same run. BENCH=sweep,policy runs only those.
+BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail
+BENCH ?= $(subst $(eval) ,$(comma),$(BENCHES))
+comma := ,
 bench: $(STAMP)
-	$(BIN)/python -m bench.sweep --devices 1000
-	$(BIN)/python -m bench.sweep --devices 1000 --mixed
-	@if [ -f bench/policy.py ]; then $(BIN)/python -m bench.policy; fi
-	$(BIN)/python -m bench.gpu_sweep --nodes 500
+	@for b in $(subst $(comma), ,$(BENCH)); do case $$b in \
+	  machine) $(BIN)/python -m bench.machine ;; \
+	  sweep) $(BIN)/python -m bench.sweep --devices 1000 ;; \
+	  sweep_mixed) $(BIN)/python -m bench.sweep --devices 1000 --mixed ;; \
+	  policy) $(BIN)/python -m bench.policy ;; \
+	  gpu_sweep) $(BIN)/python -m bench.gpu_sweep --nodes 500 ;; \
+	  curtail) $(BIN)/python -m bench.curtail ;; \
+	  *) echo "unknown benchmark $$b (one of $(BENCHES))"; exit 2 ;; \
+	esac || exit $$?; done
 	$(BIN)/python -m bench.report
 
 clean:

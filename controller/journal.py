@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from controller.errors import ControllerError
+from controller.journal_lock import JournalLock
 
 __all__ = ["Entry", "Journal", "JournalError"]
 
@@ -96,6 +97,7 @@ class Journal:
         self.rows_written = 0
         self.failed: str | None = None  # the last write's error; None while writes work
         self.rows_failed = 0  # rows a failed write could not record
+        self._lock = None if self.path is None else JournalLock(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         if self.path is None:
@@ -120,10 +122,17 @@ class Journal:
     def _open_sync(self) -> int:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-        conn = self._connect()
-        conn.executescript(_SCHEMA)
-        row = conn.execute("SELECT COALESCE(MAX(run), 0) FROM journal").fetchone()
-        conn.commit()
+        if self._lock is not None:
+            self._lock.acquire()  # JournalHeld when another live process has it
+        try:
+            conn = self._connect()
+            conn.executescript(_SCHEMA)
+            row = conn.execute("SELECT COALESCE(MAX(run), 0) FROM journal").fetchone()
+            conn.commit()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
         if self.path is None:
             self._keep = conn
         else:
@@ -211,6 +220,8 @@ class Journal:
         if self._keep is not None:
             self._keep.close()
             self._keep = None
+        if self._lock is not None:
+            self._lock.release()
 
     # ---- reading ---------------------------------------------------------------------
 
