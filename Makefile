@@ -6,9 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
-# (slurmctld, slurmd, munge), systemd-analyze for the shipped units (systemd), curl for
-# the README's API examples.
-APT_PACKAGES := prometheus slurm-wlm munge systemd curl
+# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd),
+# systemd-analyze for the shipped units (systemd), curl for the README's API examples.
+APT_PACKAGES := prometheus slurm-wlm munge mosquitto systemd curl
 
 .PHONY: demo test lint bench venv apt clean
 
@@ -47,7 +47,7 @@ demo: $(STAMP)
 # Each benchmark writes bench/results/<name>.{json,md}; report.py joins them into RESULTS.md.
 # bench.machine first: the machine-speed reference that RESULTS.md scales the absolute
 # figures by is measured in the same run. BENCH=sweep,policy runs only those.
-BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail
+BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail restart
 BENCH ?= $(subst $(eval) ,$(comma),$(BENCHES))
 comma := ,
 bench: $(STAMP)
@@ -58,6 +58,7 @@ bench: $(STAMP)
 	  policy) $(BIN)/python -m bench.policy ;; \
 	  gpu_sweep) $(BIN)/python -m bench.gpu_sweep --nodes 500 ;; \
 	  curtail) $(BIN)/python -m bench.curtail ;; \
+	  restart) $(BIN)/python -m bench.restart ;; \
 	  *) echo "unknown benchmark $$b (one of $(BENCHES))"; exit 2 ;; \
 	esac || exit $$?; done
 	$(BIN)/python -m bench.report

@@ -18,6 +18,7 @@ Common jobs:
   hashpivot run deploy/examples/hashpivot-small.yaml   run the controller
   hashpivot probe 10.0.0.21                            identify one device
   hashpivot gpu-agent --listen 10.0.5.7:9862           on a GPU node: NVML behind an API
+  hashpivot backtest deploy/examples/site-small.yaml   replay Aug 2023 prices, compare strategies
 
 Each command takes --help. Exit status 2 is a usage or configuration error.
 """
@@ -38,7 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "command", choices=["run", "sim", "probe", "demo", "gpu-agent"], help="what to do"
+        "command",
+        choices=["run", "sim", "probe", "demo", "gpu-agent", "backtest"],
+        help="what to do",
     )
     parser.add_argument("--version", action="version", version=f"hashpivot {_version()}")
     if args and args[0] == "--version":
@@ -64,6 +67,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from drivers.gpu.cli import main as agent_main  # noqa: PLC0415 - runs on GPU nodes only
 
         return agent_main(rest)
+    if command == "backtest":
+        from controller.backtest.cli import main as backtest_main  # noqa: PLC0415
+
+        return backtest_main(rest)
     if command == "demo":
         from controller.demo import main as demo_main  # noqa: PLC0415
 

@@ -23,7 +23,6 @@ ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 SITE = ROOT / "deploy" / "examples" / "site-small.yaml"
 CONFIG = ROOT / "deploy" / "examples" / "hashpivot-small.yaml"
-COMMANDS = {"run", "sim", "probe", "demo", "gpu-agent"}
 HASHPIVOT = [sys.executable, "-m", "controller.cli"]
 TOKEN = "readme-token"
 
@@ -72,13 +71,19 @@ def test_every_simulated_address_in_the_readme_is_on_the_example_site() -> None:
 
 
 def test_every_hashpivot_command_in_the_readme_exists() -> None:
+    usage = subprocess.run(
+        [*HASHPIVOT, "--help"], capture_output=True, text=True, check=True
+    ).stdout
+    choices = re.search(r"\{([a-z,-]+)\}", usage)
+    assert choices, usage
+    commands = set(choices.group(1).split(","))
     named = {
         match
         for text in _code()
         for match in re.findall(r"(?:^|[\s(])hashpivot ([a-z][a-z-]*)", text, flags=re.M)
     }
     assert {"sim", "run", "probe", "demo"} <= named
-    assert named <= COMMANDS, f"the README names commands that do not exist: {named - COMMANDS}"
+    assert named <= commands, f"the README names commands that do not exist: {named - commands}"
 
 
 def test_every_path_the_readme_links_exists() -> None:
