@@ -19,7 +19,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from pydantic import SecretStr
+from pydantic import SecretStr, ValidationError
 
 from controller.app import Controller
 from controller.cli_args import OneLineParser, add_log_level, fail, positive_float
@@ -95,6 +95,18 @@ async def _stop_simulator(process: asyncio.subprocess.Process) -> None:
         except TimeoutError:
             process.kill()
             await process.wait()
+
+
+def _listen_on(config: ControllerConfig, listen: str) -> ControllerConfig:
+    """The config with another listen address, checked by the config's own rule."""
+    try:
+        ControllerConfig.model_validate({"site": config.site, "devices": [], "listen": listen})
+    except ValidationError as exc:
+        errors = [e for e in exc.errors(include_url=False) if e["loc"] == ("listen",)]
+        if errors:
+            reason = str(errors[0]["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"--listen {listen!r}: {reason}") from None
+    return config.model_copy(update={"listen": listen})
 
 
 def _with_token(config: ControllerConfig) -> tuple[ControllerConfig, str]:
@@ -195,6 +207,11 @@ def main(argv: Sequence[str]) -> int:
         action="store_false",
         help="only run the site and show the summary; change nothing",
     )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve the API and metrics here instead of the config's listen address",
+    )
     add_log_level(parser, "warning")
     args = parser.parse_args(argv)
     configure_logging(os.environ.get("HASHPIVOT_LOG_LEVEL", args.log_level))
@@ -203,6 +220,8 @@ def main(argv: Sequence[str]) -> int:
         return fail(_PROG, f"{site}: no such site file", 2)
     try:
         config = load_config(args.config or example("hashpivot-small.yaml"))
+        if args.listen is not None:
+            config = _listen_on(config, args.listen)
         asyncio.run(_run(config, site, args.speed, args.refresh, args.story))
     except ConfigError as exc:
         return fail(_PROG, str(exc), 2)

@@ -96,7 +96,8 @@ def main(argv: Sequence[str]) -> int:
         epilog="Examples:\n  hashpivot probe 10.0.0.21\n"
         "  hashpivot probe 127.0.1.21 --make antminer   "
         "an S21 of hashpivot sim deploy/examples/site-small.yaml\n"
-        "  hashpivot probe 127.0.1.21 --port web=10080  the same under hashpivot sim --unprivileged\n"
+        "  hashpivot probe 127.0.1.21 --port web=10080  "
+        "the same under hashpivot sim --unprivileged\n"
         "Exit status: 0 read, 3 nothing answered, 4 not supported, 5 other device error.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

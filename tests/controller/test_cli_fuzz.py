@@ -34,7 +34,7 @@ FLAGS = {
     "run": ["--log-level", "--help"],
     "sim": ["--speed", "--listen", "--unprivileged", "--control", "--seed", "--log-level"],
     "probe": ["--make", "--port", "--username", "--password", "--timeout", "--log-level"],
-    "demo": ["--site", "--speed", "--refresh", "--no-story", "--log-level"],
+    "demo": ["--site", "--speed", "--refresh", "--no-story", "--listen", "--log-level"],
     "gpu-agent": ["--listen", "--token-file", "--simulated", "--dump-node", "--log-level"],
 }
 WORDS = [
