@@ -109,15 +109,13 @@ def _listen_on(config: ControllerConfig, listen: str) -> ControllerConfig:
     return config.model_copy(update={"listen": listen})
 
 
-def _with_token(config: ControllerConfig) -> tuple[ControllerConfig, str]:
-    """The operator's token if the config resolves one, else a fresh one for this demo:
-    the demo's API accepts writes, and the summary shows what to send."""
-    token = config.api.resolve()
-    if token is None:
-        token = secrets.token_urlsafe(18)
-        api = ApiConfig(token=SecretStr(token))
-        config = config.model_copy(update={"api": api})
-    return config, token
+def _with_token(config: ControllerConfig) -> tuple[ControllerConfig, str | None]:
+    """A fresh API token for this demo, returned to be shown, so that its API accepts
+    writes; or none, when the config resolves the operator's own (never printed)."""
+    if config.api.resolve() is not None:
+        return config, None
+    token = secrets.token_urlsafe(18)
+    return config.model_copy(update={"api": ApiConfig(token=SecretStr(token))}), token
 
 
 async def _run(
@@ -150,7 +148,10 @@ async def _run(
                     loop.add_signal_handler(signum, controller.stop_event.set)
                 print(f"metrics: http://{config.listen}/metrics", flush=True)
                 print(f"API:     http://{config.listen}/api/v1/status", flush=True)
-                print(f"token:   export HASHPIVOT_API_TOKEN={token}", flush=True)
+                if token is not None:
+                    print(f"token:   export HASHPIVOT_API_TOKEN={token}", flush=True)
+                else:
+                    print("token:   the one the config names (not shown)", flush=True)
                 scenario = asyncio.create_task(
                     run_scenario(controller, say) if tell else asyncio.sleep(0), name="story"
                 )

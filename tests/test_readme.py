@@ -188,7 +188,7 @@ async def test_the_readme_commands_run_against_the_simulated_site(tmp_path: Path
             )  # fmt: skip
             assert done.returncode == 0, f"{line}\n{done.stdout}{done.stderr}"
             if "/events -d" in line:
-                event_id = json.loads(done.stdout)["id"]
+                event_id = json.loads(done.stdout)["event_id"]
         assert event_id
     finally:
         for process in (daemon, sim):

@@ -21,7 +21,8 @@ async def test_demo_runs_the_small_site_and_stops_on_ctrl_c(tmp_path: Path) -> N
         sys.executable, "-m", "controller.cli", "demo", "--listen", f"127.0.0.1:{port}",
         "--refresh", "0.5",
         stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        env={**{k: v for k, v in os.environ.items() if k != "HASHPIVOT_API_TOKEN"},
+             "PYTHONPATH": str(ROOT)},
     )  # fmt: skip
     assert process.stdout is not None
     seen: list[str] = []
