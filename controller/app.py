@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import gc
 import logging
+import math
 import signal
 import sys
 import time
@@ -25,6 +26,7 @@ from controller.integrations.metrics import ControllerMetrics
 from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.poller import Poller, PollStats
+from controller.power_history import PowerHistory, PowerPoint
 from controller.reconcile import (
     EventTracker,
     Reconciler,
@@ -131,6 +133,8 @@ class Controller:
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
+        # The operator page's chart of the last hours (controller.integrations.web).
+        self.power_history = PowerHistory()
         self._frozen = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -216,6 +220,17 @@ class Controller:
 
     def _on_power(self, sample: SitePower) -> None:
         self.events.sample(sample, self.state.active_events(sample.at))
+        view = self.loop.view
+        commanded = limit = None
+        if view is not None:
+            # The plan counts the fleet; the site draws its other load on top.
+            commanded = view.plan.expected_site_w + view.plan.other_load_w
+            if math.isfinite(view.plan.limit_w):
+                limit = view.plan.limit_w + view.plan.other_load_w
+        self.power_history.add(PowerPoint(
+            at=sample.at, metered_w=sample.watts, source=sample.source,
+            commanded_w=commanded, limit_w=limit,
+        ))  # fmt: skip
 
     def _on_event_created(self, event: EventRecord) -> None:
         # The baseline is the draw when the instruction arrived, before any command for it.
