@@ -87,8 +87,9 @@ def power_chart(
         tick += step
     time_step = _nice_step((t1 - t0) / 60.0, 6) * 60.0
     at = math.ceil(t0 / time_step) * time_step
+    pattern = "%H:%M" if time_step >= 60 else "%H:%M:%S"
     while at <= t1:
-        label = datetime.fromtimestamp(at, tz=UTC).strftime("%H:%M")
+        label = datetime.fromtimestamp(at, tz=UTC).strftime(pattern)
         out.append(f'<text x="{x(at):.1f}" y="{HEIGHT - _BOTTOM + 16}" '
                    f'text-anchor="middle">{label}</text>')  # fmt: skip
         at += time_step
