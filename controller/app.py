@@ -22,6 +22,7 @@ from controller.cycles import CycleJournal
 from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
+from controller.integrations.dashboard_metrics import DashboardCollector
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
@@ -124,6 +125,12 @@ class Controller:
         self.loop.other_load = self.site_power.other_load_w
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
         self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
+        self.metrics.registry.register(DashboardCollector(
+            self.fleet, self.loop, self.site_power,
+            lambda now: economics_now(config.economics, self.state, now),
+            {"power_price": config.policy.max_price_age_s,
+             "hashprice": config.policy.max_hashprice_age_s},
+        ))  # fmt: skip
         if self.scheduler is not None:
             self.scheduler.on_read_error = self.metrics.count_scheduler_read_error
         self.events = EventTracker(

@@ -51,14 +51,18 @@ class Page:
         await self.run(lambda: self.driver.find_element("id", element_id).click())
 
     async def table(self, element_id: str) -> list[list[str]]:
-        def read() -> list[list[str]]:
-            body = self.driver.find_element("id", element_id)
-            return [
-                [td.text for td in tr.find_elements("tag name", "td")]
-                for tr in body.find_elements("tag name", "tr")
-            ]
+        # One script reads the whole table: the page replaces its rows on every refresh, so
+        # element by element reads could meet rows that are already gone.
+        script = (
+            "return Array.from(document.getElementById(arguments[0]).rows)"
+            ".map(r => Array.from(r.cells).map(c => c.textContent));"
+        )
+        return list(await self.run(self.driver.execute_script, script, element_id))
 
-        return list(await self.run(read))
+    async def click_css(self, selector: str) -> None:
+        """Click what ``selector`` finds now (re-rendered buttons: found and clicked at once)."""
+        script = "document.querySelector(arguments[0]).click();"
+        await self.run(self.driver.execute_script, script, selector)
 
     async def wait_text(self, element_id: str, predicate: Callable[[str], bool]) -> str:
         async with asyncio.timeout(20):
@@ -115,7 +119,7 @@ async def test_page_shows_the_site_and_acts_with_a_token(
 
             # With the token (typed once, kept for the session only) the event is created.
             await page.type("token", TOKEN)
-            await page.run(driver.find_element("css selector", "#token-form button").click)
+            await page.click_css("#token-form button")
             await page.wait_text("token-state", lambda t: t.startswith("token set"))
             assert TOKEN not in driver.current_url
             await page.click("event-create")
@@ -149,9 +153,7 @@ async def test_page_shows_the_site_and_acts_with_a_token(
                 await page.run(driver.save_screenshot, path)
 
             # Cancel from the page: the API shows it cancelled.
-            await page.run(
-                driver.find_element("css selector", "button.cancel-event").click
-            )
+            await page.click_css("button.cancel-event")
             await page.wait_text("action-result", lambda t: t.startswith("cancel") and "done" in t)
             cancelled = await site.api.call("GET", f"/events/{event['event_id']}")
             assert cancelled["cancelled_at"] is not None
