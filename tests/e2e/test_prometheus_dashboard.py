@@ -93,8 +93,10 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
                 assert [s["value"][1] for s in up] == ["1"]
                 if out := os.environ.get("HASHPIVOT_DASHBOARD_PLOT"):
                     # The README's picture of the dashboard: its queries over this run.
-                    await asyncio.sleep(float(os.environ.get("HASHPIVOT_DASHBOARD_WAIT", "0")))
-                    await asyncio.to_thread(generator("plot").plot, base, name, 180.0, Path(out))
+                    wait = float(os.environ.get("HASHPIVOT_DASHBOARD_WAIT", "60"))
+                    await asyncio.sleep(wait)
+                    draw = generator("plot").plot
+                    await asyncio.to_thread(draw, base, name, wait + 20.0, Path(out))
         except TimeoutError:
             pytest.fail(f"no data from Prometheus for: {missing}")
         finally:
