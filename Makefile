@@ -6,9 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
-# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd),
-# systemd-analyze for the shipped units (systemd), curl for the README's API examples.
-APT_PACKAGES := prometheus slurm-wlm munge mosquitto systemd curl
+# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd), a headless
+# browser for the operator page (chromium, chromium-driver), systemd-analyze for the shipped
+# units (systemd), curl for the README's API examples.
+APT_PACKAGES := prometheus slurm-wlm munge mosquitto chromium chromium-driver systemd curl
 
 .PHONY: demo test lint bench venv apt clean
 

@@ -146,6 +146,9 @@ async def _run(
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(signum, controller.stop_event.set)
+                print(f"page: http://{config.listen}/ (open it in a browser)", flush=True)
+                if controller.api_token is None:
+                    print("page: read only; set HASHPIVOT_API_TOKEN to act from it", flush=True)
                 print(f"metrics: http://{config.listen}/metrics", flush=True)
                 print(f"API:     http://{config.listen}/api/v1/status", flush=True)
                 if token is not None:

@@ -85,7 +85,8 @@ def summary(controller: Controller, story: list[str], tty: bool, token: str | No
     lines = [
         f"hashpivot demo: site {status['site']}, {status['devices']} devices, "
         f"sweep {controller.poller.stats.sweeps} ({controller.poller.stats.last_sweep_s:.2f} s)",
-        f"  metrics  http://{listen}/metrics   API http://{listen}/api/v1/status",
+        f"  page     http://{listen}/   metrics http://{listen}/metrics   "
+        f"API http://{listen}/api/v1/status",
     ]
     if token:
         lines.append(f"  token    export HASHPIVOT_API_TOKEN={token}   (writes need it)")

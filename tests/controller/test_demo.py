@@ -48,6 +48,7 @@ async def test_demo_runs_the_small_site_and_stops_on_ctrl_c(tmp_path: Path) -> N
     assert not any("hashing" in line for line in gpu_lines), gpu_lines
     assert any("serving" in line or "idle" in line for line in gpu_lines), gpu_lines
     assert "other load = the meter less the devices" in text
+    assert f"page: http://127.0.0.1:{port}/ " in text  # the operator page
     assert "PH/s" in text
     assert "kW" in text
     assert "Traceback" not in err.decode()
