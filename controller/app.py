@@ -38,6 +38,9 @@ from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
+from controller.signals import SystemClock, build_sources
+from controller.signals.hub import SignalHub
+from controller.signals.metrics import SignalCollector
 from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
@@ -127,6 +130,12 @@ class Controller:
         )
         self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
         self.service.on_event = self._on_event_created
+        # One clock for the signals layer; sources are off unless configured.
+        self.clock = SystemClock()
+        self.signals = SignalHub(self.service, self.clock)
+        for source in build_sources(config.signals, self.clock):
+            self.signals.add(source)
+        self.metrics.registry.register(SignalCollector(self.signals))
         self.api_token = config.api.resolve()
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
@@ -196,6 +205,7 @@ class Controller:
                 "nodes": len(self.scheduler.settings.node_map.nodes),
                 "error": self.scheduler.error},
             "commands": dict(self.loop.stats.results),
+            "signals": self.signals.status_json(),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
                         "error": self.journal.failed},
         })  # fmt: skip
@@ -210,6 +220,9 @@ class Controller:
             "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
                           "as_of": economics.hashprice.as_of,
                           "source": economics.hashprice.source},
+            "forecast": {"source": self.state.forecast_source or None,
+                         "as_of": self.state.forecast_as_of or None,
+                         "intervals": [list(p) for p in self.state.forecast]},
             "max_price_age_s": self.config.policy.max_price_age_s,
             "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
         }  # fmt: skip
@@ -269,6 +282,7 @@ class Controller:
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+            ("signals", self.signals.run(stop)),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(
@@ -304,6 +318,7 @@ class Controller:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.signals.close()
         await self.loop.close()
         await self.site_power.close()
         await self.fleet.close()

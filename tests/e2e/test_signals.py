@@ -1,0 +1,105 @@
+"""Signals end to end on the simulated mixed site: prices from an ERCOT-shaped feed serving
+the real August 2023 data (tests/fixtures/ercot-2023-08), judged by what the simulated
+miners do (their hashrate, from the simulator), not by the controller's own view."""
+
+from __future__ import annotations
+
+import asyncio
+import math
+import time
+from typing import Any
+
+from tests.e2e.conftest import SiteFactory
+from tests.e2e.helpers import until
+from tests.signals.ercot_server import ErcotServer, utc
+
+# Break-even at $45/PH/day: M30S++ $60, S19j Pro $64, S19 XP $87, M60S $101, S21 $107,
+# AT1500 $117 per MWh. Real LZ_WEST real-time prices, 16 Aug 2023 (UTC interval starts):
+# 04:45 $48.62, 05:00 $89.49, 05:15 $32.08.
+CHEAP = ("S19j Pro", "S19 XP", "M30S++")
+
+
+def ercot(server: ErcotServer, *, day_ahead: bool) -> dict[str, Any]:
+    return {
+        "ercot": {
+            "settlement_point": "LZ_WEST",
+            "real_time_url": f"{server.base}/np6-905-cd/spp_node_zone_hub",
+            "day_ahead_url": f"{server.base}/np4-190-cd/dam_stlmnt_pnt_prices" if day_ahead
+            else None,
+            "real_time_interval_s": 0.2, "day_ahead_interval_s": 0.2, "timeout_s": 2,
+            "stale_after_s": 7200,
+        }
+    }  # fmt: skip
+
+
+def place_real_time(server: ErcotServer) -> float:
+    """Real 05:15Z ends at the last quarter hour; returns the shift. Publishes to 04:45Z."""
+    now = time.time()
+    shift = math.floor(now / 900) * 900 - utc("2023-08-16T05:30:00")
+    server.rt_shift_s = shift
+    server.rt_published_until = utc("2023-08-16T05:00:00") + shift
+    return shift
+
+
+async def reasons(site: Any) -> list[str]:
+    plan = await site.api.call("GET", "/plan")
+    return [r for r, _ in plan["reasons"]]
+
+
+async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
+    running_site: SiteFactory,
+) -> None:
+    async with ErcotServer() as server:
+        shift = place_real_time(server)
+        overrides = {"signals": ercot(server, day_ahead=False),
+                     "policy": {"max_price_age_s": 7200}}  # fmt: skip
+        async with running_site("127.0.210", **overrides) as site:
+            await until(lambda: site.controller.state.price is not None, timeout=10)
+            assert site.controller.state.price.power_price_usd_per_mwh == 48.62  # type: ignore[union-attr]
+            assert len(site.running()) == 30
+            server.rt_published_until = utc("2023-08-16T05:15:00") + shift  # $89.49 settles
+            cheap = {d.address for d in site.sim.devices if d.model in CHEAP}
+            await until(lambda: set(site.running()) == site.miners() - cheap)
+            assert any("break-even $87/MWh < price $89/MWh" in r for r in await reasons(site))
+            server.rt_published_until = utc("2023-08-16T05:30:00") + shift  # $32.08
+            await until(lambda: len(site.running()) == 30)
+            economics = await site.api.call("GET", "/economics")
+            assert economics["power_price"]["source"] == "ercot_rt"
+            status = await site.api.call("GET", "/status")
+            assert status["signals"]["ercot_rt"]["updates"] == 3
+            assert status["signals"]["ercot_rt"]["stale"] is False
+            rows = await site.api.call("GET", "/journal?kind=economics.updated&limit=100")
+            prices = [e["data"]["power_price_usd_per_mwh"] for e in rows["entries"]
+                      if e["actor"] == "signal:ercot_rt"]  # fmt: skip
+            assert prices == [48.62, 89.49, 32.08]  # each once: no duplicate points
+            text = await (await site.api.session.get(
+                f"http://127.0.0.1:{site.controller.config.listen_port}/metrics")).text()
+            assert 'hashpivot_signal_updates_total{source="ercot_rt"} 3.0' in text
+            assert 'hashpivot_signal_age_seconds{source="ercot_rt"}' in text
+
+
+async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteFactory) -> None:
+    async with ErcotServer() as server:
+        shift = place_real_time(server)
+        # Day ahead: a calm curve now (16 Aug 05:00Z on: $31.87, $29.32...).
+        server.dam_shift_s = time.time() - utc("2023-08-16T05:00:00")
+        overrides = {"signals": ercot(server, day_ahead=True),
+                     "policy": {"max_price_age_s": 7200, "min_on_dwell_s": 1800}}  # fmt: skip
+        async with running_site("127.0.211", **overrides) as site:
+            cheap = {d.address for d in site.sim.devices if d.model in CHEAP}
+            await until(lambda: site.controller.state.price is not None, timeout=10)
+            server.rt_published_until = utc("2023-08-16T05:15:00") + shift  # $89.49
+            await until(lambda: set(site.running()) == site.miners() - cheap)
+            # The day-ahead curve now shows 17 Aug 18:00Z ($275.48) starting in ten minutes,
+            # inside the miners' 30-minute minimum on-time; then the real-time price falls.
+            server.dam_shift_s = time.time() + 600 - utc("2023-08-17T18:00:00")
+            await until(lambda: any(p[2] == 275.48 for p in site.controller.state.forecast))
+            server.rt_published_until = utc("2023-08-16T05:30:00") + shift  # $32.08
+            await until(lambda: site.controller.state.price.power_price_usd_per_mwh == 32.08)  # type: ignore[union-attr]
+            await asyncio.sleep(3.0)  # more than a plan interval
+            assert set(site.running()) == site.miners() - cheap
+            assert any("forecast $275/MWh from" in r and "not woken" in r
+                       for r in await reasons(site))  # fmt: skip
+            # The forecast calms: they wake.
+            server.dam_shift_s = time.time() - utc("2023-08-16T05:00:00")
+            await until(lambda: len(site.running()) == 30, timeout=20)
