@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import signal
 import sys
@@ -45,7 +46,7 @@ from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 
-__all__ = ["Controller", "build_fleet", "main"]
+__all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -292,6 +293,8 @@ class Controller:
             self.config.listen,
             " (dry run)" if self.config.control.dry_run else "",
         )
+        for warning in exposure_warnings(self.config.listen_host, self.api_token):
+            log.warning("%s", warning)
         return self
 
     async def _guarded(self, work: Coroutine[object, object, None]) -> None:
@@ -323,6 +326,27 @@ class Controller:
         await self.site_power.close()
         await self.fleet.close()
         await self.journal.close()
+
+
+def exposure_warnings(host: str, token: str | None) -> list[str]:
+    """What an operator should hear at start about who can reach the API."""
+    warnings = []
+    if token is None:
+        warnings.append(
+            "no API token configured (api.token, token_env, token_file or HASHPIVOT_API_TOKEN): "
+            "API writes are refused, so grid events and overrides cannot be posted"
+        )
+    try:
+        everywhere = host in {"", "*"} or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        everywhere = False  # a host name: it resolves to whatever the operator chose
+    if everywhere:
+        warnings.append(
+            f"listening on all interfaces ({host or '*'}): status, plan and journal are "
+            "readable by anyone who can reach this host"
+            + ("" if token is None else ", and the bearer token crosses the network in clear")
+        )
+    return warnings
 
 
 async def serve(config: ControllerConfig) -> None:

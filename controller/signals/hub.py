@@ -332,9 +332,9 @@ class SignalHub:
             else:
                 if known.cancelled_at is not None:
                     raise BadSignal(f"event {event_id} was cancelled", ErrorKind.OUT_OF_ORDER)
+                # The service changes level, deadline and end; a moved start is taken as
+                # the provider's new end and deadline only (the event is already known).
                 changes = {"level_mw": update.level_mw, "deadline": update.deadline}
-                if update.start is not None:
-                    changes["start"] = update.start
                 if update.end is not None:
                     changes["end"] = update.end
                 await self.service.update_event(event_id, changes, actor, detail=detail)
