@@ -61,12 +61,16 @@ def report_rows(body: bytes) -> tuple[list[dict[str, str]], int]:
         raise BadSignal("empty report", ErrorKind.MALFORMED)
     if stripped[0] in "{[":
         return _json_rows(stripped)
-    reader = csv.reader(io.StringIO(stripped))
-    header = next(reader, None)
-    if not header:
-        raise BadSignal("CSV report without a header", ErrorKind.MALFORMED)
-    keys = [_key(h) for h in header]
-    return [dict(zip(keys, (c.strip() for c in row), strict=False)) for row in reader if row], 1
+    try:
+        reader = csv.reader(io.StringIO(stripped, newline=""))
+        header = next(reader, None)
+        if not header:
+            raise BadSignal("CSV report without a header", ErrorKind.MALFORMED)
+        keys = [_key(h) for h in header]
+        rows = [dict(zip(keys, (c.strip() for c in row), strict=False)) for row in reader if row]
+    except csv.Error as exc:
+        raise BadSignal(f"CSV report: {exc}", ErrorKind.MALFORMED) from None
+    return rows, 1
 
 
 def _json_rows(text: str) -> tuple[list[dict[str, str]], int]:

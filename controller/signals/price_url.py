@@ -82,7 +82,10 @@ def parse_price_feed(body: bytes) -> tuple[PriceInterval, ...]:
             _interval(_seconds(i.start), _seconds(i.end), i.price, scale) for i in feed.intervals
         ]
     else:
-        out = _csv(text)
+        try:
+            out = _csv(text)
+        except csv.Error as exc:
+            raise BadSignal(f"CSV feed: {exc}", ErrorKind.MALFORMED) from None
     out.sort(key=lambda i: i.start)
     for a, b in itertools.pairwise(out):
         if a.start == b.start:
@@ -91,7 +94,7 @@ def parse_price_feed(body: bytes) -> tuple[PriceInterval, ...]:
 
 
 def _csv(text: str) -> list[PriceInterval]:
-    reader = csv.DictReader(io.StringIO(text))
+    reader = csv.DictReader(io.StringIO(text, newline=""))
     if reader.fieldnames is None or not {"start", "end", "price"} <= set(reader.fieldnames):
         raise BadSignal("CSV feed needs the columns start,end,price", ErrorKind.MALFORMED)
     out = []
