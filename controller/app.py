@@ -40,6 +40,7 @@ from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
 from controller.signals import SystemClock, build_sources
+from controller.signals.config import build_webhooks
 from controller.signals.hub import SignalHub
 from controller.signals.metrics import SignalCollector
 from controller.state import ControlState, EventRecord
@@ -136,6 +137,7 @@ class Controller:
         self.signals = SignalHub(self.service, self.clock)
         for source in build_sources(config.signals, self.clock):
             self.signals.add(source)
+        self.webhooks = build_webhooks(config.signals)
         self.metrics.registry.register(SignalCollector(self.signals))
         self.api_token = config.api.resolve()
         self.stop_event = asyncio.Event()

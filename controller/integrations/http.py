@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from controller.fleet import Fleet
 from controller.integrations.api import add_api_routes
 from controller.integrations.openapi import openapi_document
+from controller.signals.webhook import add_webhook_routes
 
 if TYPE_CHECKING:
     from controller.app import Controller
@@ -52,4 +53,5 @@ def build_app(controller: Controller) -> web.Application:
     app.router.add_get("/healthz", get_health)
     app.router.add_get("/openapi.json", get_openapi)
     add_api_routes(app, controller)
+    add_webhook_routes(app, controller.signals, controller.webhooks)
     return app

@@ -5,17 +5,31 @@ unless present. Pydantic validates the file; :func:`build_sources` turns it into
 from __future__ import annotations
 
 import os
-from typing import Annotated, Self
+from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller.errors import ConfigError
 from controller.signals.clock import Clock
+from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.source import Source
 from controller.signals.updates import PriceMarket
+from controller.signals.webhook import Provider
 
-__all__ = ["ErcotConfig", "PriceUrlConfig", "SecretConfig", "SignalsConfig", "build_sources"]
+__all__ = [
+    "BitcoindConfig",
+    "ErcotConfig",
+    "HashpriceConfig",
+    "HashpriceUrlConfig",
+    "MempoolConfig",
+    "PriceUrlConfig",
+    "SecretConfig",
+    "SignalsConfig",
+    "WebhookConfig",
+    "build_sources",
+    "build_webhooks",
+]
 
 _Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)]
 _Interval = Annotated[float, Field(gt=0, le=86_400)]
@@ -92,9 +106,106 @@ class PriceUrlConfig(_Strict):
     bearer_token: SecretConfig | None = None
 
 
+_Blocks = Annotated[int, Field(ge=1, le=2016)]
+_Currency = Literal["USD", "EUR", "GBP", "CAD", "CHF", "AUD", "JPY"]
+
+
+class MempoolConfig(_Strict):
+    """A mempool.space-compatible REST API (self-hosted or public)."""
+
+    url: _Url = "https://mempool.space"
+    blocks: _Blocks = 144  # fees averaged over the last day of blocks
+    currency: _Currency = "USD"
+
+
+class BitcoindConfig(_Strict):
+    """A bitcoind node's JSON-RPC, plus a BTC price URL answering /api/v1/prices' shape."""
+
+    url: _Url = "http://127.0.0.1:8332"
+    cookie_file: str | None = None  # e.g. ~/.bitcoin/.cookie (read at each poll)
+    user: str | None = None
+    password: SecretConfig | None = None
+    blocks: _Blocks = 144
+    price_url: _Url
+    currency: _Currency = "USD"
+
+    @model_validator(mode="after")
+    def _auth(self) -> Self:
+        if self.cookie_file is not None and self.user is not None:
+            raise ValueError("give cookie_file or user (with password), not both")
+        if (self.user is None) != (self.password is None):
+            raise ValueError("user and password go together")
+        return self
+
+
+class HashpriceUrlConfig(_Strict):
+    """A URL that gives the hashprice itself (docs/signals.md)."""
+
+    url: _Url
+    bearer_token: SecretConfig | None = None
+
+
+class HashpriceConfig(_Strict):
+    mempool: MempoolConfig | None = None
+    bitcoind: BitcoindConfig | None = None
+    url: HashpriceUrlConfig | None = None
+    interval_s: _Interval = 600.0  # a block every ten minutes on average
+    timeout_s: _Timeout = 10.0
+    stale_after_s: _Age = 6 * 3600.0
+
+    @model_validator(mode="after")
+    def _one(self) -> Self:
+        if sum(x is not None for x in (self.mempool, self.bitcoind, self.url)) != 1:
+            raise ValueError("give exactly one of mempool, bitcoind, url")
+        return self
+
+
+class WebhookConfig(_Strict):
+    """One curtailment provider's webhook: its shared secret and replay window."""
+
+    secret: SecretConfig
+    window_s: Annotated[float, Field(gt=0, le=3600)] = 300.0  # Stripe's default tolerance
+
+
 class SignalsConfig(_Strict):
     ercot: ErcotConfig | None = None
     price_url: PriceUrlConfig | None = None
+    hashprice: HashpriceConfig | None = None
+    webhooks: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")], WebhookConfig] = Field(
+        default_factory=dict
+    )
+
+
+def build_webhooks(config: SignalsConfig) -> list[Provider]:
+    return [
+        Provider(name, hook.secret.resolve(f"signals.webhooks.{name}.secret"), hook.window_s)
+        for name, hook in sorted(config.webhooks.items())
+    ]
+
+
+def _hashprice_source(config: HashpriceConfig, clock: Clock) -> Source:
+    common = {"interval_s": config.interval_s, "timeout_s": config.timeout_s,
+              "stale_after_s": config.stale_after_s}  # fmt: skip
+    if config.mempool is not None:
+        m = config.mempool
+        return MempoolHashprice("hashprice_mempool", clock, url=m.url, blocks=m.blocks,
+                                currency=m.currency, **common)  # fmt: skip
+    if config.bitcoind is not None:
+        b = config.bitcoind
+        password = None if b.password is None else b.password.resolve(
+            "signals.hashprice.bitcoind.password")  # fmt: skip
+        cookie = None if b.cookie_file is None else os.path.expanduser(b.cookie_file)
+        return BitcoindHashprice(
+            "hashprice_bitcoind", clock, url=b.url, cookie_file=cookie, user=b.user,
+            password=password, blocks=b.blocks, price_url=b.price_url, currency=b.currency,
+            **common,
+        )  # fmt: skip
+    assert config.url is not None
+    headers = {}
+    if config.url.bearer_token is not None:
+        token = config.url.bearer_token.resolve("signals.hashprice.url.bearer_token")
+        headers["Authorization"] = f"Bearer {token}"
+    return HashpriceUrl("hashprice_url", clock, url=config.url.url, headers=headers, **common)
 
 
 def build_sources(config: SignalsConfig, clock: Clock) -> list[Source]:
@@ -125,4 +236,6 @@ def build_sources(config: SignalsConfig, clock: Clock) -> list[Source]:
             interval_s=feed.interval_s, timeout_s=feed.timeout_s,
             stale_after_s=feed.stale_after_s if feed.market is PriceMarket.REAL_TIME else None,
         ))  # fmt: skip
+    if config.hashprice is not None:
+        sources.append(_hashprice_source(config.hashprice, clock))
     return sources

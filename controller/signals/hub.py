@@ -136,6 +136,10 @@ class SignalHub:
         log.warning("signal %s: refused (%s): %r", source, error.kind.value, str(error)[:300])
 
     async def emit(self, update: Update) -> None:
+        await self.submit(update)
+
+    async def submit(self, update: Update) -> SignalError | None:
+        """:meth:`emit` that says what went wrong (the webhook answers with it)."""
         stats = self.track(update.source, None, AgeFrom.VALUE)
         async with self._lock:
             arrived = self.clock.now()
@@ -144,16 +148,18 @@ class SignalHub:
                 accepted = await self._apply(update, arrived)
             except BadSignal as exc:
                 self.reject(update.source, exc)
-                return
+                return exc
             except (InvalidRequest, NotFound) as exc:
-                self.reject(update.source, BadSignal(str(exc), ErrorKind.REJECTED))
-                return
+                error = BadSignal(str(exc), ErrorKind.REJECTED)
+                self.reject(update.source, error)
+                return error
             stats.last_contact_at = arrived
             if accepted:
                 stats.updates += 1
                 if not isinstance(update, Contact):
                     stats.last_value_at = max(stats.last_value_at or 0.0, update.origin_at)
             self.check_stale()
+            return None
 
     def status_json(self) -> dict[str, Any]:
         now = self.clock.now()

@@ -58,13 +58,12 @@ async def fetch(
     headers: dict[str, str] | None = None,
     method: str = "GET",
     json_body: object = None,
-    auth: aiohttp.BasicAuth | None = None,
 ) -> bytes:
     """One bounded request; any failure is an :class:`UpstreamError` (never a hang)."""
     timeout = aiohttp.ClientTimeout(total=timeout_s)
     try:
         async with session.request(
-            method, url, headers=headers, json=json_body, auth=auth, timeout=timeout
+            method, url, headers=headers, json=json_body, timeout=timeout
         ) as response:
             body = await response.content.read(_MAX_BODY + 1)
             if len(body) > _MAX_BODY:

@@ -9,6 +9,8 @@ import math
 import time
 from typing import Any
 
+from aiohttp import web
+
 from tests.e2e.conftest import SiteFactory
 from tests.e2e.helpers import until
 from tests.signals.ercot_server import ErcotServer, utc
@@ -72,8 +74,7 @@ async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
             prices = [e["data"]["power_price_usd_per_mwh"] for e in rows["entries"]
                       if e["actor"] == "signal:ercot_rt"]  # fmt: skip
             assert prices == [48.62, 89.49, 32.08]  # each once: no duplicate points
-            text = await (await site.api.session.get(
-                f"http://127.0.0.1:{site.controller.config.listen_port}/metrics")).text()
+            text = await metrics_text(site)
             assert 'hashpivot_signal_updates_total{source="ercot_rt"} 3.0' in text
             assert 'hashpivot_signal_age_seconds{source="ercot_rt"}' in text
 
@@ -103,3 +104,61 @@ async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteF
             # The forecast calms: they wake.
             server.dam_shift_s = time.time() - utc("2023-08-16T05:00:00")
             await until(lambda: len(site.running()) == 30, timeout=20)
+
+
+class HashpriceServer:
+    """A direct hashprice URL that answers with a fresh value, or refuses while ``down``."""
+
+    def __init__(self) -> None:
+        self.down = False
+        self.port = 0
+        self._runner: web.AppRunner | None = None
+
+    async def __aenter__(self) -> HashpriceServer:
+        async def answer(_: web.Request) -> web.Response:
+            if self.down:
+                return web.Response(status=503)
+            return web.json_response({"hashprice": 45.0, "unit": "USD/PH/day",
+                                      "as_of": time.time()})  # fmt: skip
+
+        app = web.Application()
+        app.router.add_get("/hashprice", answer)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        self.port = self._runner.addresses[0][1]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+
+async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_back(
+    running_site: SiteFactory,
+) -> None:
+    async with HashpriceServer() as server:
+        signals = {"hashprice": {"url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
+                                 "interval_s": 0.3, "timeout_s": 1, "stale_after_s": 3}}
+        overrides = {"signals": signals, "policy": {"safe_policy": "sleep_miners"}}
+        async with running_site("127.0.212", **overrides) as site:
+            hub = site.controller.signals
+            await until(lambda: hub.stats["hashprice_url"].updates > 0, timeout=10)
+            assert len(site.running()) == 30
+            server.down = True
+            await until(lambda: not site.running(), timeout=20)
+            plan = await site.api.call("GET", "/plan")
+            assert any("stale signal hashprice_url" in n and "safe policy sleep_miners" in n
+                       for n in plan["notes"])  # fmt: skip
+            metrics = await metrics_text(site)
+            assert 'hashpivot_signal_stale{source="hashprice_url"} 1.0' in metrics
+            assert 'errors_total{kind="upstream",source="hashprice_url"}' in metrics
+            server.down = False
+            await until(lambda: len(site.running()) == 30, timeout=20)
+            assert not hub.stats["hashprice_url"].stale
+
+
+async def metrics_text(site: Any) -> str:
+    url = f"http://127.0.0.1:{site.controller.config.listen_port}/metrics"
+    async with site.api.session.get(url) as response:
+        return await response.text()
