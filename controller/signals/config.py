@@ -13,9 +13,11 @@ from controller.errors import ConfigError
 from controller.signals.clock import Clock
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
 from controller.signals.prices import ErcotPrices, PriceFeed
+from controller.signals.relay import RelaySource
 from controller.signals.source import Source
 from controller.signals.updates import PriceMarket
 from controller.signals.webhook import Provider
+from drivers.meter import RelayContact
 
 __all__ = [
     "BitcoindConfig",
@@ -24,6 +26,7 @@ __all__ = [
     "HashpriceUrlConfig",
     "MempoolConfig",
     "PriceUrlConfig",
+    "RelayConfig",
     "SecretConfig",
     "SignalsConfig",
     "WebhookConfig",
@@ -160,6 +163,20 @@ class HashpriceConfig(_Strict):
         return self
 
 
+class RelayConfig(_Strict):
+    """A relay contact on a Modbus coil or discrete input (the site meter or an I/O module)."""
+
+    host: str
+    port: Annotated[int, Field(ge=1, le=65535)] = 502
+    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
+    input: Literal["discrete_input", "coil"] = "discrete_input"
+    address: Annotated[int, Field(ge=0, le=65535)] = 0
+    tripped_when: bool = True  # the bit value that means tripped (False: normally closed)
+    interval_s: Annotated[float, Field(gt=0, le=0.5)] = 0.25  # at least twice a second
+    timeout_s: Annotated[float, Field(gt=0, le=5)] = 0.4
+    stale_after_s: _Age = 5.0
+
+
 class WebhookConfig(_Strict):
     """One curtailment provider's webhook: its shared secret and replay window."""
 
@@ -171,6 +188,7 @@ class SignalsConfig(_Strict):
     ercot: ErcotConfig | None = None
     price_url: PriceUrlConfig | None = None
     hashprice: HashpriceConfig | None = None
+    relay: RelayConfig | None = None
     webhooks: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")], WebhookConfig] = Field(
         default_factory=dict
     )
@@ -238,4 +256,11 @@ def build_sources(config: SignalsConfig, clock: Clock) -> list[Source]:
         ))  # fmt: skip
     if config.hashprice is not None:
         sources.append(_hashprice_source(config.hashprice, clock))
+    if (relay := config.relay) is not None:
+        contact = RelayContact(
+            relay.host, port=relay.port, unit_id=relay.unit_id, coil=relay.input == "coil",
+            address=relay.address, tripped_when=relay.tripped_when, timeout_s=relay.timeout_s,
+        )  # fmt: skip
+        sources.append(RelaySource("relay", clock, contact, interval_s=relay.interval_s,
+                                   stale_after_s=relay.stale_after_s))  # fmt: skip
     return sources

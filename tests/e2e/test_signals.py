@@ -5,13 +5,16 @@ miners do (their hashrate, from the simulator), not by the controller's own view
 from __future__ import annotations
 
 import asyncio
+import json
 import math
 import time
 from typing import Any
 
+import pytest
 from aiohttp import web
 
-from tests.e2e.conftest import SiteFactory
+from controller.signals.webhook import SIGNATURE, TIMESTAMP, sign
+from tests.e2e.conftest import BASE_LOAD_W, SiteFactory
 from tests.e2e.helpers import until
 from tests.signals.ercot_server import ErcotServer, utc
 
@@ -41,6 +44,11 @@ def place_real_time(server: ErcotServer) -> float:
     server.rt_shift_s = shift
     server.rt_published_until = utc("2023-08-16T05:00:00") + shift
     return shift
+
+
+def hour(ahead: int) -> float:
+    """The start of this hour (0) or of a later one, unix seconds."""
+    return (math.floor(time.time() / 3600) + ahead) * 3600
 
 
 async def reasons(site: Any) -> list[str]:
@@ -83,26 +91,27 @@ async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteF
     async with ErcotServer() as server:
         shift = place_real_time(server)
         # Day ahead: a calm curve now (16 Aug 05:00Z on: $31.87, $29.32...).
-        server.dam_shift_s = time.time() - utc("2023-08-16T05:00:00")
+        server.dam_shift_s = hour(0) - utc("2023-08-16T05:00:00")
         overrides = {"signals": ercot(server, day_ahead=True),
-                     "policy": {"max_price_age_s": 7200, "min_on_dwell_s": 1800}}  # fmt: skip
+                     "policy": {"max_price_age_s": 7200, "min_on_dwell_s": 5400}}  # fmt: skip
         async with running_site("127.0.211", **overrides) as site:
             cheap = {d.address for d in site.sim.devices if d.model in CHEAP}
             await until(lambda: site.controller.state.price is not None, timeout=10)
             server.rt_published_until = utc("2023-08-16T05:15:00") + shift  # $89.49
             await until(lambda: set(site.running()) == site.miners() - cheap)
-            # The day-ahead curve now shows 17 Aug 18:00Z ($275.48) starting in ten minutes,
-            # inside the miners' 30-minute minimum on-time; then the real-time price falls.
-            server.dam_shift_s = time.time() + 600 - utc("2023-08-17T18:00:00")
+            # The day-ahead curve now shows 17 Aug 18:00Z ($275.48) starting at the next
+            # hour, inside the miners' 90-minute minimum on-time; then the real-time price
+            # falls. (Day-ahead hours are whole hours: the curve moves by whole hours.)
+            server.dam_shift_s = hour(1) - utc("2023-08-17T18:00:00")
             await until(lambda: any(p[2] == 275.48 for p in site.controller.state.forecast))
             server.rt_published_until = utc("2023-08-16T05:30:00") + shift  # $32.08
             await until(lambda: site.controller.state.price.power_price_usd_per_mwh == 32.08)  # type: ignore[union-attr]
             await asyncio.sleep(3.0)  # more than a plan interval
             assert set(site.running()) == site.miners() - cheap
-            assert any("forecast $275/MWh from" in r and "not woken" in r
-                       for r in await reasons(site))  # fmt: skip
+            said = await reasons(site)
+            assert any("forecast $275/MWh from" in r and "not woken" in r for r in said), said
             # The forecast calms: they wake.
-            server.dam_shift_s = time.time() - utc("2023-08-16T05:00:00")
+            server.dam_shift_s = hour(0) - utc("2023-08-16T05:00:00")
             await until(lambda: len(site.running()) == 30, timeout=20)
 
 
@@ -162,3 +171,65 @@ async def metrics_text(site: Any) -> str:
     url = f"http://127.0.0.1:{site.controller.config.listen_port}/metrics"
     async with site.api.session.get(url) as response:
         return await response.text()
+
+
+async def test_a_relay_trip_on_the_modbus_input_sheds_the_site_and_latches_until_cleared(
+    running_site: SiteFactory,
+) -> None:
+    relay = {"interval_s": 0.25, "stale_after_s": 30}
+    async with running_site("127.0.213", relay=relay) as site:
+        assert len(site.running()) == 30
+        tripped_at = time.time()
+        site.meter.set_relay(True)
+        await until(lambda: any(e.source == "relay" for e in site.controller.state.events.values()),
+                    timeout=2)  # fmt: skip
+        [trip] = site.controller.state.events.values()
+        assert trip.created_at - tripped_at < 1.0  # polled at least twice a second
+        await until(lambda: not site.running(), timeout=20)
+        # Confirmed on the meter: the simulated site draws what the miners draw asleep.
+        asleep_w = site.sim_power()
+        assert site.meter.snapshot().true_w == pytest.approx(asleep_w + BASE_LOAD_W, rel=0.05)
+        site.meter.set_relay(False)  # the contact resets by itself: nothing comes back
+        await asyncio.sleep(2.5)
+        assert not site.running()
+        plan = await site.api.call("GET", "/plan")
+        assert plan["relay_latched"] is True
+        rows = await site.api.call("GET", "/journal?kind=signal.relay_reset")
+        assert len(rows["entries"]) == 1
+        await site.api.call("POST", "/relay/clear")
+        await until(lambda: len(site.running()) == 30, timeout=20)
+
+
+async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_counted(
+    running_site: SiteFactory,
+) -> None:
+    secret = "whsec-e2e-5b1d"
+    signals = {"webhooks": {"acme": {"secret": {"value": secret}, "window_s": 300}}}
+    async with running_site("127.0.215", signals=signals) as site:
+        url = (f"http://127.0.0.1:{site.controller.config.listen_port}"
+               "/api/v1/signals/webhook/acme")  # fmt: skip
+
+        async def post(body: dict[str, Any], *, at: float, key: str = secret) -> int:
+            raw = json.dumps(body).encode()
+            stamp = f"{at:.0f}"
+            headers = {TIMESTAMP: stamp, SIGNATURE: sign(key, stamp, raw),
+                       "Content-Type": "application/json"}  # fmt: skip
+            async with site.api.session.post(url, data=raw, headers=headers) as response:
+                return response.status
+
+        level_kw = 0.6 * (site.sim_power() + BASE_LOAD_W) / 1e3
+        now = time.time()
+        event = {"event_id": "acme-77", "action": "create", "level": round(level_kw, 1),
+                 "unit": "kW", "start": now, "end": now + 600, "deadline": now + 60}  # fmt: skip
+        assert await post(event, at=now, key="not-the-secret") == 401
+        assert await post(event, at=now - 3600) == 401  # a replay of an old delivery
+        assert not site.controller.state.events
+        assert await post(event, at=now) == 202
+        assert await post(event, at=now) == 200  # delivered twice: one event
+        [created] = site.controller.state.events.values()
+        assert created.event_id == "webhook_acme-acme-77"
+        # Met on the meter (the simulator's truth) well before its deadline.
+        await until(lambda: site.sim_power() + BASE_LOAD_W <= level_kw * 1e3 + 500, timeout=30)
+        text = await metrics_text(site)
+        for kind in ("signature", "replay", "duplicate"):
+            assert f'errors_total{{kind="{kind}",source="webhook_acme"}} 1.0' in text
