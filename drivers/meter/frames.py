@@ -7,8 +7,8 @@ up as a timeout. Checking each header field as soon as it arrives turns junk int
 
 MBAP reply layout: transaction id (2), protocol id (2, always 0), length (2, counts
 the unit id and the PDU), unit id (1), then the PDU: function code (1) and either a
-byte count (1) with the registers (or bits, eight to a byte), or, with the function's high bit set, one
-exception code.
+byte count (1) with the registers (or bits, eight to a byte), or, with the function's
+high bit set, one exception code.
 """
 
 from __future__ import annotations
