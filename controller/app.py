@@ -23,6 +23,7 @@ from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
+from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.poller import Poller, PollStats
@@ -50,6 +51,8 @@ from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 __all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
 
 log = logging.getLogger(__name__)
+
+_FIRST_COMPACTION_S = 5.0
 
 
 def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None) -> Fleet:
@@ -140,6 +143,15 @@ class Controller:
         self.webhooks = build_webhooks(config.signals)
         self.metrics.registry.register(SignalCollector(self.signals))
         self.api_token = config.api.resolve()
+        # MQTT reads a narrow read model and commands through the same service as the API.
+        self.mqtt: MqttBridge | None = None
+        if config.mqtt is not None:
+            view = ControllerView(
+                self.fleet, self.state, self.loop, self.site_power, self.events, self.journal,
+                config.economics,
+            )  # fmt: skip
+            self.mqtt = MqttBridge(config.mqtt, view, self.service)
+            self.metrics.registry.register(MqttCollector(self.mqtt))
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
@@ -158,6 +170,8 @@ class Controller:
         self._journal_health()
         self.cycles.observe()
         self.loop.on_sweep()
+        if self.mqtt is not None:
+            self.mqtt.on_sweep()
 
     def _journal_health(self) -> None:
         """Health transitions (not repeats) go to the journal for the compliance reports."""
@@ -210,7 +224,9 @@ class Controller:
             "commands": dict(self.loop.stats.results),
             "signals": self.signals.status_json(),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
-                        "error": self.journal.failed},
+                        "error": self.journal.failed,
+                        "compaction": None if self.journal.compaction is None
+                        else self.journal.compaction.as_json()},
         })  # fmt: skip
         return data
 
@@ -241,12 +257,16 @@ class Controller:
         self.metrics.observe_confirmation(elapsed_s)
 
     async def _restore(self) -> None:
-        """Events, overrides, pause, prices and policy memory, as the journal left them."""
+        """Events, overrides, pause, prices and policy memory, as the journal left them.
+
+        Only what the state needs is read (Journal.state_entries): a journal of months
+        of price updates restarts as fast as a new one.
+        """
         await self.journal.open()
-        kinds = ["event.", "override.", "control.", "relay.", "economics.", "memory"]
-        entries = await self.journal.entries(kinds)
-        self.state.replay(e for e in entries if e.kind not in {"event.baseline", "event.milestone"})
-        self.events.restore(e for e in entries if e.kind in {"event.baseline", "event.milestone"})
+        entries = await self.journal.state_entries()
+        tracked = {"event.baseline", "event.milestone"}
+        self.state.replay(e for e in entries if e.kind not in tracked)
+        self.events.restore(e for e in entries if e.kind in tracked)
         await self.cycles.restore(time.time())
         active = [e.event_id for e in self.state.active_events(time.time())]
         overrides = sorted(self.state.live_overrides(time.time()))
@@ -284,8 +304,13 @@ class Controller:
             ("reconcile", self.loop.run(stop)),
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
+            ("journal-compaction", self._compact_journal(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+<<<<<<< HEAD
             ("signals", self.signals.run(stop)),
+=======
+            *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
+>>>>>>> main
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(
@@ -298,6 +323,18 @@ class Controller:
         for warning in exposure_warnings(self.config.listen_host, self.api_token):
             log.warning("%s", warning)
         return self
+
+    async def _compact_journal(self, stop: asyncio.Event) -> None:
+        """By the configured retention: soon after start (the restart has served by then),
+        then every ``every_s``."""
+        policy = self.config.journal.retention.to_retention()
+        delay = _FIRST_COMPACTION_S
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+                return
+            await self.journal.compact(policy)
+            delay = policy.every_s
 
     async def _guarded(self, work: Coroutine[object, object, None]) -> None:
         """A long-lived task that fails stops the daemon loudly instead of dying silently."""
@@ -316,6 +353,10 @@ class Controller:
         tb: TracebackType | None,
     ) -> None:
         self.stop_event.set()
+        # The MQTT bridge sends what is queued and says "offline" before it is cancelled.
+        bridges = [t for t in self._tasks if t.get_name() == "mqtt"]
+        if bridges and self.config.mqtt is not None:
+            await asyncio.wait(bridges, timeout=self.config.mqtt.timeout_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
