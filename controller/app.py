@@ -306,11 +306,8 @@ class Controller:
             ("site-power", self.site_power.run(stop)),
             ("journal-compaction", self._compact_journal(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
-<<<<<<< HEAD
             ("signals", self.signals.run(stop)),
-=======
             *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
->>>>>>> main
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(
