@@ -11,6 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller.errors import ConfigError
 from controller.signals.clock import Clock
+from controller.signals.fourcp import FourCpSource
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.relay import RelaySource
@@ -22,6 +23,7 @@ from drivers.meter import RelayContact
 __all__ = [
     "BitcoindConfig",
     "ErcotConfig",
+    "FourCpConfig",
     "HashpriceConfig",
     "HashpriceUrlConfig",
     "MempoolConfig",
@@ -177,6 +179,16 @@ class RelayConfig(_Strict):
     stale_after_s: _Age = 5.0
 
 
+class FourCpConfig(_Strict):
+    """A provider's 15-minute 4CP peak flags as JSON (docs/signals.md)."""
+
+    url: _Url
+    bearer_token: SecretConfig | None = None
+    interval_s: _Interval = 300.0
+    timeout_s: _Timeout = 10.0
+    stale_after_s: _Age = 3600.0
+
+
 class WebhookConfig(_Strict):
     """One curtailment provider's webhook: its shared secret and replay window."""
 
@@ -189,6 +201,7 @@ class SignalsConfig(_Strict):
     price_url: PriceUrlConfig | None = None
     hashprice: HashpriceConfig | None = None
     relay: RelayConfig | None = None
+    four_cp: FourCpConfig | None = None
     webhooks: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")], WebhookConfig] = Field(
         default_factory=dict
     )
@@ -256,6 +269,15 @@ def build_sources(config: SignalsConfig, clock: Clock) -> list[Source]:
         ))  # fmt: skip
     if config.hashprice is not None:
         sources.append(_hashprice_source(config.hashprice, clock))
+    if (four_cp := config.four_cp) is not None:
+        headers = {}
+        if four_cp.bearer_token is not None:
+            token = four_cp.bearer_token.resolve("signals.four_cp.bearer_token")
+            headers["Authorization"] = f"Bearer {token}"
+        sources.append(FourCpSource(
+            "four_cp", clock, url=four_cp.url, headers=headers, interval_s=four_cp.interval_s,
+            timeout_s=four_cp.timeout_s, stale_after_s=four_cp.stale_after_s,
+        ))  # fmt: skip
     if (relay := config.relay) is not None:
         contact = RelayContact(
             relay.host, port=relay.port, unit_id=relay.unit_id, coil=relay.input == "coil",

@@ -380,7 +380,7 @@ class SignalHub:
         provider_id = f"4cp-{update.start:.0f}"
         event_id = self.event_id(update.source, provider_id)
         known = self.service.state.events.get(event_id)
-        sequence = int(update.origin_at * 1000)
+        sequence = self._sequences.get(event_id, -1) + 1  # each flag change is a new version
         if update.active:
             if known is not None and known.cancelled_at is None:
                 return True  # the same window flagged again: nothing changes
