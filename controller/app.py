@@ -138,7 +138,7 @@ class Controller:
         # One clock for the signals layer; sources are off unless configured.
         self.clock = SystemClock()
         self.signals = SignalHub(self.service, self.clock)
-        for source in build_sources(config.signals, self.clock):
+        for source in build_sources(config.signals, self.clock, self._site_kw):
             self.signals.add(source)
         self.webhooks = build_webhooks(config.signals)
         self.metrics.registry.register(SignalCollector(self.signals))
@@ -245,6 +245,10 @@ class Controller:
             "max_price_age_s": self.config.policy.max_price_age_s,
             "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
         }  # fmt: skip
+
+    def _site_kw(self) -> float | None:
+        watts = self.site_power.latest().watts
+        return None if watts is None else round(watts / 1e3, 3)
 
     def _on_power(self, sample: SitePower) -> None:
         self.events.sample(sample, self.state.active_events(sample.at))

@@ -5,6 +5,7 @@ unless present. Pydantic validates the file; :func:`build_sources` turns it into
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
@@ -13,6 +14,7 @@ from controller.errors import ConfigError
 from controller.signals.clock import Clock
 from controller.signals.fourcp import FourCpSource
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
+from controller.signals.openadr import OpenAdrVen
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.relay import RelaySource
 from controller.signals.source import Source
@@ -27,6 +29,7 @@ __all__ = [
     "HashpriceConfig",
     "HashpriceUrlConfig",
     "MempoolConfig",
+    "OpenAdrConfig",
     "PriceUrlConfig",
     "RelayConfig",
     "SecretConfig",
@@ -189,6 +192,25 @@ class FourCpConfig(_Strict):
     stale_after_s: _Age = 3600.0
 
 
+class OpenAdrConfig(_Strict):
+    """An OpenADR 2.0b VEN (openleadr) registered with the utility's or aggregator's VTN."""
+
+    vtn_url: _Url  # with the VTN's path prefix, e.g. .../OpenADR2/Simple/2.0b
+    ven_name: Annotated[str, Field(min_length=1, max_length=100)]
+    simple_levels_kw: dict[Annotated[int, Field(ge=1, le=3)], Annotated[float, Field(ge=0)]] = (
+        Field(default_factory=dict)
+    )  # SIMPLE level -> the most the site may draw, kW
+    offset_levels_kw: dict[Annotated[int, Field(ge=1, le=100)], Annotated[float, Field(ge=0)]] = (
+        Field(default_factory=dict)
+    )  # LOAD_CONTROL x-loadControlLevelOffset step -> kW
+    capacity_kw: Annotated[float, Field(gt=0)] | None = None  # x-loadControlCapacity 1.0
+    floor_kw: Annotated[float, Field(ge=0)] = 0.0  # below this the VEN opts out
+    resource_id: Annotated[str, Field(min_length=1, max_length=100)] = "site"
+    report_interval_s: Annotated[float, Field(ge=1, le=3600)] = 10.0
+    stale_after_s: _Age = 300.0
+    retry_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
+
+
 class WebhookConfig(_Strict):
     """One curtailment provider's webhook: its shared secret and replay window."""
 
@@ -202,6 +224,7 @@ class SignalsConfig(_Strict):
     hashprice: HashpriceConfig | None = None
     relay: RelayConfig | None = None
     four_cp: FourCpConfig | None = None
+    openadr: OpenAdrConfig | None = None
     webhooks: dict[Annotated[str, Field(pattern=r"^[a-z0-9_-]{1,40}$")], WebhookConfig] = Field(
         default_factory=dict
     )
@@ -239,7 +262,10 @@ def _hashprice_source(config: HashpriceConfig, clock: Clock) -> Source:
     return HashpriceUrl("hashprice_url", clock, url=config.url.url, headers=headers, **common)
 
 
-def build_sources(config: SignalsConfig, clock: Clock) -> list[Source]:
+def build_sources(
+    config: SignalsConfig, clock: Clock, site_kw: Callable[[], float | None] = lambda: None
+) -> list[Source]:
+    """``site_kw``: the metered site power, which the OpenADR VEN reports to its VTN."""
     sources: list[Source] = []
     if (ercot := config.ercot) is not None:
         headers = ercot.headers()
@@ -277,6 +303,14 @@ def build_sources(config: SignalsConfig, clock: Clock) -> list[Source]:
         sources.append(FourCpSource(
             "four_cp", clock, url=four_cp.url, headers=headers, interval_s=four_cp.interval_s,
             timeout_s=four_cp.timeout_s, stale_after_s=four_cp.stale_after_s,
+        ))  # fmt: skip
+    if (adr := config.openadr) is not None:
+        sources.append(OpenAdrVen(
+            "openadr", clock, vtn_url=adr.vtn_url, ven_name=adr.ven_name,
+            simple_levels_kw=adr.simple_levels_kw, offset_levels_kw=adr.offset_levels_kw,
+            capacity_kw=adr.capacity_kw, floor_kw=adr.floor_kw, resource_id=adr.resource_id,
+            report_interval_s=adr.report_interval_s, stale_after_s=adr.stale_after_s,
+            site_kw=site_kw, retry_s=adr.retry_s,
         ))  # fmt: skip
     if (relay := config.relay) is not None:
         contact = RelayContact(

@@ -138,6 +138,10 @@ class SignalHub:
     async def emit(self, update: Update) -> None:
         await self.submit(update)
 
+    async def note(self, kind: str, source: str, data: dict[str, Any]) -> None:
+        """Journal what a source decided that changes no state (an OpenADR opt-out)."""
+        await self.service.note_signal(kind, source, data)
+
     async def submit(self, update: Update) -> SignalError | None:
         """:meth:`emit` that says what went wrong (the webhook answers with it)."""
         stats = self.track(update.source, None, AgeFrom.VALUE)

@@ -20,7 +20,7 @@ def test_every_signals_example_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     text = README.read_text(encoding="utf-8")
     section = text.split("## Connect your site's signals", 1)[1].split("\n## ", 1)[0]
     blocks = re.findall(r"```yaml\n(.*?)```", section, flags=re.S)
-    assert len(blocks) == 8
+    assert len(blocks) == 9
     kinds = set()
     for block in blocks:
         config = SignalsConfig.model_validate(yaml.safe_load(block)["signals"])
@@ -32,4 +32,4 @@ def test_every_signals_example_builds(monkeypatch: pytest.MonkeyPatch) -> None:
         kinds.update(p.source for p in build_webhooks(config))
     assert kinds == {"ercot_rt", "ercot_dam", "price_url", "hashprice_mempool",
                      "hashprice_bitcoind", "hashprice_url", "webhook_acme", "relay",
-                     "four_cp"}
+                     "four_cp", "openadr"}
