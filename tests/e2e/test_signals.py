@@ -17,6 +17,7 @@ from controller.signals.webhook import SIGNATURE, TIMESTAMP, sign
 from tests.e2e.conftest import BASE_LOAD_W, SiteFactory
 from tests.e2e.helpers import until
 from tests.signals.ercot_server import ErcotServer, utc
+from tests.signals.vtn import VEN_ID, running_vtn
 
 # Break-even at $45/PH/day: M30S++ $60, S19j Pro $64, S19 XP $87, M60S $101, S21 $107,
 # AT1500 $117 per MWh. Real LZ_WEST real-time prices, 16 Aug 2023 (UTC interval starts):
@@ -233,3 +234,31 @@ async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_co
         text = await metrics_text(site)
         for kind in ("signature", "replay", "duplicate"):
             assert f'errors_total{{kind="{kind}",source="webhook_acme"}} 1.0' in text
+
+
+async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelled(
+    running_site: SiteFactory,
+) -> None:
+    # capacity_kw is 1 MW; the event asks for 60% of the site's draw now, due in 20 s.
+    async with running_vtn() as vtn, running_site("127.0.216", signals={"openadr": {
+        "vtn_url": vtn.url, "ven_name": "e2e-site", "capacity_kw": 1000,
+        "report_interval_s": 1, "retry_s": 1}}) as site:  # fmt: skip
+        hub = site.controller.signals
+        await until(lambda: hub.stats["openadr"].last_contact_at is not None, timeout=20)
+        assert len(site.running()) == 30
+        draw_kw = (site.sim_power() + BASE_LOAD_W) / 1e3
+        fraction = round(0.6 * draw_kw / 1000, 4)
+        vtn.add("dr-1", "LOAD_CONTROL", "x-loadControlCapacity", fraction, start_in_s=20)
+        await until(lambda: ("dr-1", "optIn") in vtn.opts, timeout=15)
+        event_id = hub.event_id("openadr", "dr-1")
+        event = site.controller.state.events[event_id]
+        level_w = fraction * 1000 * 1e3
+        await until(lambda: time.time() >= event.start, timeout=30)
+        # The simulator's truth, at the deadline: the site is at or below the level.
+        assert site.sim_power() + BASE_LOAD_W <= level_w + 500
+        await until(lambda: len(vtn.reports) >= 2, timeout=15)
+        assert vtn.reports[-1] == pytest.approx((site.sim_power() + BASE_LOAD_W) / 1e3, rel=0.2)
+        vtn.server.cancel_event(VEN_ID, "dr-1")
+        await until(lambda: site.controller.state.events[event_id].cancelled_at is not None,
+                    timeout=15)  # fmt: skip
+        await until(lambda: len(site.running()) == 30, timeout=30)
