@@ -14,8 +14,10 @@ import pytest
 from aiohttp import web
 
 from controller.signals.webhook import SIGNATURE, TIMESTAMP, sign
+from tests.conftest import free_port
 from tests.e2e.conftest import BASE_LOAD_W, SiteFactory
 from tests.e2e.helpers import until
+from tests.signals.bitcoin_servers import MempoolServer
 from tests.signals.ercot_server import ErcotServer, utc
 from tests.signals.vtn import VEN_ID, running_vtn
 
@@ -262,3 +264,37 @@ async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelle
         await until(lambda: site.controller.state.events[event_id].cancelled_at is not None,
                     timeout=15)  # fmt: skip
         await until(lambda: len(site.running()) == 30, timeout=30)
+
+
+async def test_every_source_failing_at_once_leaves_the_daemon_planning(
+    running_site: SiteFactory,
+) -> None:
+    async with ErcotServer() as ercot_server, MempoolServer() as mempool:
+        place_real_time(ercot_server)
+        ercot_server.fault = "garbage"
+        mempool.fault = "stall"
+        dead = f"http://127.0.0.1:{free_port()}"
+        signals = {
+            **ercot(ercot_server, day_ahead=True),
+            "hashprice": {"mempool": {"url": mempool.base}, "interval_s": 0.3,
+                          "timeout_s": 0.5},
+            "four_cp": {"url": f"{dead}/4cp.json", "interval_s": 0.3},
+            "openadr": {"vtn_url": f"{dead}/OpenADR2/Simple/2.0b", "ven_name": "e2e",
+                        "retry_s": 0.5},
+            "relay": {"host": "127.0.217.251", "port": free_port("127.0.217.251"),
+                      "timeout_s": 0.2},
+        }  # fmt: skip
+        async with running_site("127.0.217", signals=signals) as site:
+            hub = site.controller.signals
+            names = {"ercot_rt", "ercot_dam", "hashprice_mempool", "four_cp", "openadr",
+                     "relay"}  # fmt: skip
+            await until(lambda: all(sum(hub.stats[n].errors.values()) >= 2 for n in names),
+                        timeout=20)  # fmt: skip
+            view = site.controller.loop.view
+            assert view is not None
+            await until(lambda: site.controller.loop.view.seq > view.seq + 1, timeout=10)  # type: ignore[union-attr]
+            assert len(site.running()) == 30
+            ercot_server.fault = None
+            mempool.fault = None
+            await until(lambda: hub.stats["ercot_rt"].updates >= 1, timeout=20)
+            await until(lambda: hub.stats["hashprice_mempool"].updates >= 1, timeout=20)
