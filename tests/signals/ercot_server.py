@@ -1,5 +1,6 @@
-"""A local ERCOT public-API stand-in serving the real August 2023 prices
-(tests/fixtures/ercot-2023-08, with its attribution README) in the report shapes:
+"""A local ERCOT public-API stand-in serving the real August 2023 prices (the backtest's
+package data, controller/backtest/data/ercot-2023-08, with its attribution README) in the
+report shapes:
 NP6-905-CD (real time, 15 min) and NP4-190-CD (day ahead, hourly), JSON with ``fields``
 naming the columns of ``data`` and a ``_meta`` page count, as api.ercot.com answers.
 
@@ -22,7 +23,7 @@ from aiohttp import web
 
 from controller.signals.ercot import CPT
 
-DATA = Path(__file__).resolve().parents[1] / "fixtures" / "ercot-2023-08"
+DATA = Path(__file__).resolve().parents[2] / "controller" / "backtest" / "data" / "ercot-2023-08"
 
 RT_FIELDS = ["deliveryDate", "deliveryHour", "deliveryInterval", "settlementPoint",
              "settlementPointType", "settlementPointPrice", "DSTFlag"]  # fmt: skip
