@@ -1,6 +1,7 @@
 """Signals end to end on the simulated mixed site: prices from an ERCOT-shaped feed serving
-the real August 2023 data (controller/backtest/data/ercot-2023-08), judged by what the simulated
-miners do (their hashrate, from the simulator), not by the controller's own view."""
+the real August 2023 data (controller/backtest/data/ercot-2023-08), hashprice, a relay
+contact, a provider webhook and an openleadr VTN, judged by what the simulated devices do
+(from the simulator and its meter), not by the controller's own view."""
 
 from __future__ import annotations
 
