@@ -6,8 +6,9 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
-# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd).
-APT_PACKAGES := prometheus slurm-wlm munge mosquitto
+# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd), a headless
+# browser for the operator page (chromium, chromium-driver).
+APT_PACKAGES := prometheus slurm-wlm munge mosquitto chromium chromium-driver
 
 .PHONY: demo test lint bench venv apt clean
 

@@ -8,6 +8,7 @@ import contextlib
 import gc
 import ipaddress
 import logging
+import math
 import signal
 import sys
 import time
@@ -21,12 +22,14 @@ from controller.cycles import CycleJournal
 from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
+from controller.integrations.dashboard_metrics import DashboardCollector
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.poller import Poller, PollStats
+from controller.power_history import PowerHistory, PowerPoint
 from controller.reconcile import (
     EventTracker,
     Reconciler,
@@ -128,6 +131,12 @@ class Controller:
         self.loop.other_load = self.site_power.other_load_w
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
         self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
+        self.metrics.registry.register(DashboardCollector(
+            self.fleet, self.loop, self.site_power,
+            lambda now: economics_now(config.economics, self.state, now),
+            {"power_price": config.policy.max_price_age_s,
+             "hashprice": config.policy.max_hashprice_age_s},
+        ))  # fmt: skip
         if self.scheduler is not None:
             self.scheduler.on_read_error = self.metrics.count_scheduler_read_error
         self.events = EventTracker(
@@ -155,6 +164,8 @@ class Controller:
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
+        # The operator page's chart of the last hours (controller.integrations.web).
+        self.power_history = PowerHistory()
         self._frozen = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -252,6 +263,17 @@ class Controller:
 
     def _on_power(self, sample: SitePower) -> None:
         self.events.sample(sample, self.state.active_events(sample.at))
+        view = self.loop.view
+        commanded = limit = None
+        if view is not None:
+            # The plan counts the fleet; the site draws its other load on top.
+            commanded = view.plan.expected_site_w + view.plan.other_load_w
+            if math.isfinite(view.plan.limit_w):
+                limit = view.plan.limit_w + view.plan.other_load_w
+        self.power_history.add(PowerPoint(
+            at=sample.at, metered_w=sample.watts, source=sample.source,
+            commanded_w=commanded, limit_w=limit,
+        ))  # fmt: skip
 
     def _on_event_created(self, event: EventRecord) -> None:
         # The baseline is the draw when the instruction arrived, before any command for it.

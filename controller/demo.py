@@ -111,7 +111,8 @@ def _summary(controller: Controller, story: list[str], tty: bool) -> str:
     lines = [
         f"hashpivot demo: site {status['site']}, {status['devices']} devices, "
         f"sweep {controller.poller.stats.sweeps} ({controller.poller.stats.last_sweep_s:.2f} s)",
-        f"  metrics  http://{controller.config.listen}/metrics   "
+        f"  page     http://{controller.config.listen}/   "
+        f"metrics http://{controller.config.listen}/metrics   "
         f"API http://{controller.config.listen}/api/v1/status",
         *_states_by_make(controller),
         f"  hashrate {status['hashrate_hs'] / 1e15:8.3f} PH/s",
@@ -156,6 +157,9 @@ async def _run(
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(signum, controller.stop_event.set)
+                print(f"page: http://{config.listen}/ (open it in a browser)", flush=True)
+                if controller.api_token is None:
+                    print("page: read only; set HASHPIVOT_API_TOKEN to act from it", flush=True)
                 print(f"metrics: http://{config.listen}/metrics", flush=True)
                 scenario = asyncio.create_task(
                     run_scenario(controller, say) if tell else asyncio.sleep(0), name="story"

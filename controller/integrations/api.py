@@ -55,9 +55,10 @@ def _unprocessable(message: str) -> web.HTTPUnprocessableEntity:
 
 async def _body(request: web.Request, model: type[_B], *, required: bool = True) -> _B:
     """The JSON body, validated strictly; ``required``: an empty body is refused (a PATCH
-    or POST without one is a client's mistake, not a request to change nothing)."""
+    or POST without one is a client's mistake, not a request to change nothing). Only a
+    truly empty body counts as absent: whitespace alone is not JSON, and is refused."""
     raw = await request.read()
-    if not raw.strip():
+    if not raw:
         if required:
             raise _unprocessable("body: a JSON object is required")
         raw = b"{}"

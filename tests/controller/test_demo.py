@@ -48,6 +48,7 @@ async def test_demo_runs_the_small_site_and_stops_on_ctrl_c(tmp_path: Path) -> N
     text = "".join(seen) + rest.decode()
     assert process.returncode == 0, err.decode()
     assert f"http://127.0.0.1:{port}/metrics" in text
+    assert f"page: http://127.0.0.1:{port}/ " in text  # the operator page
     assert "PH/s" in text
     assert "kW" in text
     assert "Traceback" not in err.decode()
