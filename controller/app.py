@@ -10,7 +10,6 @@ import ipaddress
 import logging
 import math
 import signal
-import sys
 import time
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
@@ -18,6 +17,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from controller.cli_args import OneLineParser, add_log_level, fail
 from controller.cycles import CycleJournal
 from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
@@ -28,6 +28,7 @@ from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
+from controller.paths import resolve_state_path
 from controller.poller import Poller, PollStats
 from controller.power_history import PowerHistory, PowerPoint
 from controller.reconcile import (
@@ -94,7 +95,9 @@ class Controller:
             adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
             self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings())
         self.state = ControlState.empty()
-        self.journal = Journal(config.journal.path)
+        # A relative journal path lives in the state directory (controller/paths.py).
+        journal = config.journal.path
+        self.journal = Journal(None if journal is None else resolve_state_path(journal))
         stats = PollStats()
         self.poller = Poller(
             self.fleet,
@@ -425,28 +428,25 @@ async def serve(config: ControllerConfig) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hashpivot run",
         description="Run the controller: poll every configured device and serve Prometheus "
         "metrics on the listen address (default 127.0.0.1:9861).",
         epilog="Example: hashpivot run deploy/examples/hashpivot-small.yaml\n"
         "Passwords may come from the config, from password_env/password_file, or from "
-        "HASHPIVOT_<MAKE>_PASSWORD.",
+        "HASHPIVOT_<MAKE>_PASSWORD. A relative journal.path is under $STATE_DIRECTORY "
+        "(systemd), else $XDG_STATE_HOME/hashpivot (~/.local/state/hashpivot).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", help="controller configuration file (YAML)")
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
+    add_log_level(parser, "info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
         config = load_config(args.config)
         asyncio.run(serve(config))
     except ConfigError as exc:
-        print(f"hashpivot: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return fail("hashpivot", f"configuration error: {exc}", 2)
     except ControllerError as exc:
-        print(f"hashpivot: {exc}", file=sys.stderr)
-        return 1
+        return fail("hashpivot", str(exc), 1)
     return 0
