@@ -44,6 +44,10 @@ from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
+from controller.signals import SystemClock, build_sources
+from controller.signals.config import build_webhooks
+from controller.signals.hub import SignalHub
+from controller.signals.metrics import SignalCollector
 from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
@@ -143,6 +147,13 @@ class Controller:
         )
         self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
         self.service.on_event = self._on_event_created
+        # One clock for the signals layer; sources are off unless configured.
+        self.clock = SystemClock()
+        self.signals = SignalHub(self.service, self.clock)
+        for source in build_sources(config.signals, self.clock, self._site_kw):
+            self.signals.add(source)
+        self.webhooks = build_webhooks(config.signals)
+        self.metrics.registry.register(SignalCollector(self.signals))
         self.api_token = config.api.resolve()
         # MQTT reads a narrow read model and commands through the same service as the API.
         self.mqtt: MqttBridge | None = None
@@ -225,6 +236,7 @@ class Controller:
                 "nodes": len(self.scheduler.settings.node_map.nodes),
                 "error": self.scheduler.error},
             "commands": dict(self.loop.stats.results),
+            "signals": self.signals.status_json(),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
                         "error": self.journal.failed,
                         "compaction": None if self.journal.compaction is None
@@ -241,9 +253,16 @@ class Controller:
             "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
                           "as_of": economics.hashprice.as_of,
                           "source": economics.hashprice.source},
+            "forecast": {"source": self.state.forecast_source or None,
+                         "as_of": self.state.forecast_as_of or None,
+                         "intervals": [list(p) for p in self.state.forecast]},
             "max_price_age_s": self.config.policy.max_price_age_s,
             "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
         }  # fmt: skip
+
+    def _site_kw(self) -> float | None:
+        watts = self.site_power.latest().watts
+        return None if watts is None else round(watts / 1e3, 3)
 
     def _on_power(self, sample: SitePower) -> None:
         self.events.sample(sample, self.state.active_events(sample.at))
@@ -316,6 +335,7 @@ class Controller:
             ("site-power", self.site_power.run(stop)),
             ("journal-compaction", self._compact_journal(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+            ("signals", self.signals.run(stop)),
             *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
@@ -370,6 +390,7 @@ class Controller:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.signals.close()
         await self.loop.close()
         await self.site_power.close()
         await self.fleet.close()

@@ -35,6 +35,7 @@ from controller.config_sections import (
     PolicyConfig,
 )
 from controller.errors import ConfigError
+from controller.signals.config import SignalsConfig
 from drivers import Credentials, DeviceEndpoint, Make
 
 __all__ = ["ControllerConfig", "CredentialsConfig", "DeviceGroup", "load_config", "parse_config"]
@@ -171,6 +172,7 @@ class ControllerConfig(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     scheduler: SchedulerConfig | None = None
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)
     mqtt: MqttConfig | None = None  # off unless configured
 
     @field_validator("listen")
