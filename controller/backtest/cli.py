@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from controller.backtest.errors import BacktestError
+from controller.backtest.errors import BacktestError, MissingExtra
 from controller.backtest.inputs import Inputs
 from controller.backtest.programs import Contract, load_contract, load_events
 from controller.backtest.progress import Progress
@@ -110,7 +110,7 @@ def _check_plots() -> None:
     try:
         import matplotlib  # noqa: F401, PLC0415 - optional: only plots need it
     except ImportError:
-        raise BacktestError(
+        raise MissingExtra(
             "plots need matplotlib: pip install 'hashpivot[backtest]' (or pass --no-plots)"
         ) from None
 
@@ -119,7 +119,7 @@ def run(argv: Sequence[str]) -> int:
     args = _parser().parse_args(list(argv))
     if args.hil is not None:
         raise BacktestError(
-            "--hil is not implemented yet: the fast mode is the only one", field="--hil"
+            "hardware-in-the-loop replay is not implemented yet (fast mode only)", field="--hil"
         )
     if not args.no_plots:
         _check_plots()

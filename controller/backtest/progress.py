@@ -38,6 +38,9 @@ class Progress:
         self.stream.flush()
 
     def close(self) -> None:
+        """Show 100% and end the line."""
+        self.label, self._base = "done", 0
+        self.update(self.total)
         if self.enabled and self._shown >= 0:
             self.stream.write("\n")
             self.stream.flush()
