@@ -168,7 +168,7 @@ def upper_bound(site: BacktestSite, inputs: Inputs) -> StrategyResult:
             kind = site.kinds[k]
             options = _options(kind, price_wh, usd_hs)
             if tripped and kind.physics is not None:
-                options = [options[0]]  # the relay holds the miners off
+                options = [_Option(kind.physics.sleep_w, 0.0, 0.0)]  # the relay cut them
             kinds.append((options, n, kind.is_gpu))
         cap_w = site.cap_mw * 1e6 - other
         free = _best(kinds, price_wh, usd_hs, cap_w)

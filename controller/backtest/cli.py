@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from importlib import resources
 from pathlib import Path
 
-from controller.backtest.errors import BacktestError
+from controller.backtest.errors import BacktestError, MissingExtra
 from controller.backtest.inputs import Inputs
 from controller.backtest.programs import Contract, load_contract, load_events
 from controller.backtest.progress import Progress
@@ -110,7 +110,7 @@ def _check_plots() -> None:
     try:
         import matplotlib  # noqa: F401, PLC0415 - optional: only plots need it
     except ImportError:
-        raise BacktestError(
+        raise MissingExtra(
             "plots need matplotlib: pip install 'hashpivot[backtest]' (or pass --no-plots)"
         ) from None
 

@@ -107,6 +107,7 @@ class StrategyResult:
     device_ids: tuple[str, ...] = ()
     device_kinds: tuple[str, ...] = ()
     notes: dict[str, int] = field(default_factory=dict)
+    kind_mwh: dict[str, float] = field(default_factory=dict)  # energy by device kind
 
     @property
     def totals(self) -> dict[str, float]:
@@ -248,4 +249,5 @@ def settle(trace: Trace, inputs: Inputs) -> StrategyResult:
         trace.device_ids,
         trace.device_kinds,
         trace.notes,
+        {kind: joules / _J_PER_MWH for kind, joules in trace.kind_j.items()},
     )

@@ -158,6 +158,13 @@ class SimFleet:
         for cohort in self.cohorts:
             cohort.unit.trip()
 
+    def reclose(self) -> None:
+        """The relay closes again: the miners it cut boot (a power cycle each)."""
+        for cohort in self.cohorts:
+            if cohort.unit.reclose():
+                for i in cohort.members:
+                    self.wakes[i] += 1
+
     # ---- accounting ------------------------------------------------------------------
 
     def take(self, a: float, b: float) -> Totals:

@@ -147,6 +147,7 @@ def result_dict(run: BacktestRun) -> dict[str, Any]:
             "label": r.label,
             "usd": {c: round(r.totals[c], 2) for c in (*COMPONENTS, "total")},
             "energy_mwh": round(r.energy_mwh, 4),
+            "energy_mwh_by_kind": {k: round(v, 4) for k, v in r.kind_mwh.items()},
             "events": [
                 {
                     "id": e.event_id,

@@ -76,6 +76,7 @@ def simulate(
     fleet = SimFleet(site, inputs.start)
     times, plans = _times(site, inputs)
     trips = {e.start for e in inputs.events if e.kind is EventKind.RELAY_TRIP}
+    recloses = {e.end for e in inputs.events if e.kind is EventKind.RELAY_TRIP}
     trace = Trace(
         strategy.name,
         strategy.label,
@@ -107,6 +108,8 @@ def simulate(
             )
         if t >= inputs.end:
             break
+        if t in recloses:
+            fleet.reclose()
         if t in trips:
             fleet.trip()
         if t in plans:

@@ -77,13 +77,14 @@ class _Book:
 
 
 class MinerUnit:
-    __slots__ = ("book", "clock", "kind", "physics", "target_w")
+    __slots__ = ("book", "clock", "kind", "physics", "target_w", "tripped_from")
 
     def __init__(self, kind: DeviceKind, clock: SteppedClock) -> None:
         assert kind.physics is not None
         self.kind, self.clock = kind, clock
         self.physics = MinerPhysics(kind.physics, clock, timings=kind.timings, seed=0)
         self.target_w = kind.initial_cap_w
+        self.tripped_from: WorkMode | None = None  # the mode the relay cut, until it recloses
         if kind.initial_cap_w is not None:
             self.physics.set_power_cap(kind.initial_cap_w, restart=False, instant=True)
         self.book = _Book()
@@ -137,10 +138,20 @@ class MinerUnit:
         return 0, 0
 
     def trip(self) -> None:
-        """The under-frequency relay opens the miners' feeder."""
+        """The under-frequency relay opens the miners' feeder: hashing stops at once."""
         if self.physics.mode is not WorkMode.SLEEP:
+            self.tripped_from = self.physics.mode
             self.physics.set_mode(WorkMode.SLEEP)
             self.book.last_change_at = self.clock.now()
+
+    def reclose(self) -> int:
+        """Power returns: a unit the relay cut boots into its mode again (1: a power cycle)."""
+        mode, self.tripped_from = self.tripped_from, None
+        if mode is None or self.physics.mode is not WorkMode.SLEEP:
+            return 0
+        self.physics.set_mode(mode)
+        self.book.last_change_at = self.clock.now()
+        return 1
 
     def settled_key(self, now: float, dwell_s: float) -> tuple[object, ...] | None:
         if self.physics.settles_at() > now:
@@ -149,6 +160,7 @@ class MinerUnit:
             self.physics.mode,
             self.physics.power_cap_w,
             self.target_w,
+            self.tripped_from,
             self.book.key(now, dwell_s),
         )
 
@@ -253,6 +265,9 @@ class NodeUnit:
 
     def trip(self) -> None:
         """GPU nodes are not on the relay's feeder."""
+
+    def reclose(self) -> int:
+        return 0
 
     def settled_key(self, now: float, dwell_s: float) -> tuple[object, ...] | None:
         if now - self.gpu.changed_at < _SETTLED_S:

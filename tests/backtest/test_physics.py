@@ -7,14 +7,17 @@ from pathlib import Path
 import pytest
 
 from controller.backtest.fleet import SimFleet
+from controller.backtest.programs import ProgramEvent
 from controller.backtest.site import load_backtest_site
+from controller.backtest.stepper import simulate
+from controller.backtest.strategies import AlwaysMine, Hashpivot
 from controller.backtest.units import SteppedClock
 from controller.domain import SetPowerTarget, Sleep, Wake
-from controller.policy import DeviceCommand
+from controller.policy import DeviceCommand, EventKind
 from simulators.antminer.device import AntminerDevice
 from simulators.antminer.models import lookup_antminer_model
 from simulators.physics import Phase, WorkMode
-from tests.backtest.helpers import T0, write_site
+from tests.backtest.helpers import STEP, T0, inputs, write_site
 
 
 def test_a_wake_follows_the_simulated_antminer(tmp_path: Path) -> None:
@@ -38,8 +41,10 @@ def test_a_wake_follows_the_simulated_antminer(tmp_path: Path) -> None:
 
 
 def test_whatsminer_power_limit_restarts_mining(tmp_path: Path) -> None:
-    site = write_site(tmp_path, [{"make": "whatsminer", "model": "M60S", "start": "127.0.190.1",
-                                  "api_writes": True}])  # fmt: skip
+    site = write_site(
+        tmp_path,
+        [{"make": "whatsminer", "model": "M60S", "start": "127.0.190.1", "api_writes": True}],
+    )
     fleet = SimFleet(site, T0)
     fleet.apply((DeviceCommand("127.0.190.1", SetPowerTarget(2000)),), T0)
     unit = fleet.cohorts[0].unit
@@ -81,3 +86,26 @@ def test_example_site_joins_config_and_site_file() -> None:
     assert counts["whatsminer M60S (no writes)"] == 1  # API switch off: left alone
     assert site.other_load_w == 40_000
     assert site.settings.plan_interval_s == 300
+
+
+def test_a_relay_trip_cuts_the_miners_and_power_returns_after(tmp_path: Path) -> None:
+    held = {"make": "whatsminer", "model": "M60S", "start": "127.0.190.9"}  # API writes off
+    site = write_site(
+        tmp_path, [{"make": "antminer", "model": "S21", "start": "127.0.190.1"}, held]
+    )
+    trip = ProgramEvent(
+        event_id="trip",
+        kind=EventKind.RELAY_TRIP,
+        start=T0 + STEP,
+        end=T0 + 2 * STEP,
+        due=T0 + STEP,
+    )
+    data = inputs([30.0] * 8, events=(trip,))
+    for strategy in (Hashpivot(), AlwaysMine()):
+        trace = simulate(site, data, strategy)
+        during = [p for p in trace.periods if T0 + STEP + 60 <= p.start < T0 + 2 * STEP]
+        assert all(p.miner_j / (p.end - p.start) < 100 for p in during), strategy.name
+        last = trace.periods[-1]
+        # Power is back: the held unit boots on its own, the S21 runs again.
+        assert last.miner_j / (last.end - last.start) == pytest.approx(3500 + 3441, rel=1e-6)
+        assert trace.wakes == [1, 1]
