@@ -49,7 +49,7 @@ demo: $(STAMP)
 # bench.machine first: the machine-speed reference that RESULTS.md scales the absolute
 # figures by is measured in the same run. BENCH=sweep,policy runs only those.
 # (bench.gpu_read_path needs a real GPU node: it runs on the device machine, not here.)
-BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail restart backtest web
+BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail restart backtest web mqtt
 BENCH ?= $(subst $(eval) ,$(comma),$(BENCHES))
 comma := ,
 bench: $(STAMP)
@@ -63,6 +63,7 @@ bench: $(STAMP)
 	  restart) $(BIN)/python -m bench.restart ;; \
 	  backtest) $(BIN)/python -m bench.backtest --devices 10000 100000 --days 0 1 ;; \
 	  web) $(BIN)/python -m bench.web --pages 10 --seconds 20 --rounds 2 ;; \
+	  mqtt) $(BIN)/python -m bench.mqtt --devices 10000 --sweeps 3 ;; \
 	  *) echo "unknown benchmark $$b (one of $(BENCHES))"; exit 2 ;; \
 	esac || exit $$?; done
 	$(BIN)/python -m bench.report
