@@ -48,7 +48,8 @@ demo: $(STAMP)
 # Each benchmark writes bench/results/<name>.{json,md}; report.py joins them into RESULTS.md.
 # bench.machine first: the machine-speed reference that RESULTS.md scales the absolute
 # figures by is measured in the same run. BENCH=sweep,policy runs only those.
-BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail restart
+# (bench.gpu_read_path needs a real GPU node: it runs on the device machine, not here.)
+BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail restart backtest web
 BENCH ?= $(subst $(eval) ,$(comma),$(BENCHES))
 comma := ,
 bench: $(STAMP)
@@ -60,6 +61,8 @@ bench: $(STAMP)
 	  gpu_sweep) $(BIN)/python -m bench.gpu_sweep --nodes 500 ;; \
 	  curtail) $(BIN)/python -m bench.curtail ;; \
 	  restart) $(BIN)/python -m bench.restart ;; \
+	  backtest) $(BIN)/python -m bench.backtest --devices 10000 100000 --days 0 1 ;; \
+	  web) $(BIN)/python -m bench.web --pages 10 --seconds 20 --rounds 2 ;; \
 	  *) echo "unknown benchmark $$b (one of $(BENCHES))"; exit 2 ;; \
 	esac || exit $$?; done
 	$(BIN)/python -m bench.report

@@ -11,7 +11,10 @@ import platform
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ("machine", "sweep", "sweep_mixed", "gpu_sweep", "policy", "curtail", "restart")
+ORDER = (
+    "machine", "sweep", "sweep_mixed", "gpu_sweep", "policy", "curtail", "restart", "backtest",
+    "web",
+)  # fmt: skip
 
 HEADER = """# Benchmark results
 

@@ -77,6 +77,8 @@ class PolicyConfig(_Strict):
 
     curtail_after_windows: Annotated[int, Field(ge=0, le=1000)] = 3
     resume_after_windows: Annotated[int, Field(ge=0, le=1000)] = 3
+    # One price window: ERCOT's 5-minute real-time interval. 0: every new price is one.
+    price_window_s: _Seconds = 300.0
     min_on_dwell_s: _Seconds = 900.0
     min_off_dwell_s: _Seconds = 900.0
     max_cycles_per_day: Annotated[int, Field(ge=0, le=1000)] = 6
@@ -94,6 +96,7 @@ class PolicyConfig(_Strict):
         return policy.PolicySettings(
             curtail_after_windows=self.curtail_after_windows,
             resume_after_windows=self.resume_after_windows,
+            price_window_s=self.price_window_s,
             min_on_dwell_s=self.min_on_dwell_s,
             min_off_dwell_s=self.min_off_dwell_s,
             max_cycles_per_day=self.max_cycles_per_day,

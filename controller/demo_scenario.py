@@ -34,6 +34,7 @@ DEMO_POLICY = {
     "plan_interval_s": 5.0,
     "curtail_after_windows": 1,
     "resume_after_windows": 1,
+    "price_window_s": 0.0,  # each of the story's prices is a window of its own
     "min_on_dwell_s": 0.0,
     "min_off_dwell_s": 0.0,
     "wake_stagger_s": 1.0,

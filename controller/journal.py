@@ -324,7 +324,7 @@ class Journal:
             *await self.latest(["override.set", "override.cleared"]),
             *await self.latest(["control.paused", "control.resumed"], per_subject=False),
             *await self.newest_with(retention.PRICE_KIND, retention.PRICE_FIELDS),
-            *await self.latest(sorted(retention.SNAPSHOT_KINDS)),
+            *await self.latest(["memory"]),
         ]
         unique = {entry.seq: entry for entry in rows}
         return [unique[seq] for seq in sorted(unique)]

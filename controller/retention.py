@@ -45,7 +45,7 @@ PRICE_FIELDS = ("power_price_usd_per_mwh", "hashprice_usd_per_ph_day")
 METER_KIND = "meter.sample"
 # The loop's memory between plans: only the newest matters to a restart. Others that
 # write one row per change of a remembered value add their kind here.
-SNAPSHOT_KINDS: set[str] = {"memory"}
+SNAPSHOT_KINDS: set[str] = {"memory", "site.other_load"}
 # Operator state a restart rebuilds from the newest row per subject (never deleted).
 LATEST_PER_SUBJECT_KINDS = (
     "override.set",

@@ -77,6 +77,12 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(drivers.gpu.cli.socket, "getaddrinfo", getaddrinfo)
     monkeypatch.setattr(drivers.gpu.cli.web, "run_app", lambda *_, **__: None)
 
+    def dump_node(*_: Any, **__: Any) -> dict[str, Any]:
+        # --dump-node FILE would write wherever the fuzzer points it (as root: anywhere).
+        raise ConnectionFailed("gpu-agent", "no dump in the fuzz test")
+
+    monkeypatch.setattr(drivers.gpu.cli, "dump_node", dump_node)
+
 
 @contextlib.contextmanager
 def _captured() -> Iterator[tuple[io.StringIO, io.StringIO]]:
