@@ -61,8 +61,15 @@ def _level_kw(
     """The most demanding level of one signal, in kW; None for "no limit" (level 0)."""
     name = str(signal.get("signal_name", "")).upper()
     kind = str(signal.get("signal_type", ""))
-    payloads = [i.get("signal_payload") for i in signal.get("intervals", ()) or ()]
-    values = [float(p) for p in payloads if isinstance(p, int | float) and not isinstance(p, bool)]
+    intervals = signal.get("intervals") or ()
+    if not isinstance(intervals, list | tuple):
+        raise BadSignal(f"{name} intervals are not a list", ErrorKind.MALFORMED)
+    payloads = [i.get("signal_payload") for i in intervals if isinstance(i, Mapping)]
+    try:
+        values = [float(p) for p in payloads
+                  if isinstance(p, int | float) and not isinstance(p, bool)]  # fmt: skip
+    except OverflowError:
+        raise BadSignal(f"{name} payload too large", ErrorKind.ABSURD) from None
     if not values or not all(math.isfinite(v) for v in values):
         raise BadSignal(f"{name} signal without numeric payloads", ErrorKind.MALFORMED)
     if name == "SIMPLE" or (name == "LOAD_CONTROL" and kind == "x-loadControlLevelOffset"):
@@ -95,9 +102,9 @@ def event_update(
         event_id = str(descriptor["event_id"])
         sequence = int(descriptor.get("modification_number") or 0)
         status = str(descriptor.get("event_status", ""))
-        period = event["active_period"]
+        period = dict(event["active_period"])
         signals = event["event_signals"]
-    except (KeyError, TypeError, ValueError):
+    except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         what = "event without its descriptor, period or signals"
         raise BadSignal(what, ErrorKind.MALFORMED) from None
     if status == "cancelled":
@@ -105,7 +112,9 @@ def event_update(
                            provider_event_id=event_id, sequence=sequence)  # fmt: skip
     if isinstance(signals, Mapping):
         signals = signals.get("event_signals", [])
-    levels = [_level_kw(s, simple, offsets, capacity_kw) for s in signals or ()]
+    if not isinstance(signals, list) or not all(isinstance(s, Mapping) for s in signals):
+        raise BadSignal("event signals are not a list of signals", ErrorKind.MALFORMED)
+    levels = [_level_kw(s, simple, offsets, capacity_kw) for s in signals]
     if not levels:
         raise BadSignal("event without signals", ErrorKind.MALFORMED)
     limits = [lv for lv in levels if lv is not None]

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from controller import policy
 from controller.signals import BadSignal, ErrorKind
@@ -126,4 +129,26 @@ def test_signals_it_cannot_honour_are_typed_errors(signal: dict[str, Any]) -> No
              "event_signals": [signal]}  # fmt: skip
     with pytest.raises(BadSignal):
         event_update("openadr", event, time.time(), simple={1: 800.0}, offsets={},
+                     capacity_kw=1000.0)  # fmt: skip
+
+
+_ANY = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
+    | st.datetimes(timezones=st.just(UTC)) | st.timedeltas(max_value=timedelta(days=30)),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
+        st.sampled_from(["event_descriptor", "event_id", "modification_number", "event_status",
+                         "active_period", "dtstart", "duration", "event_signals", "signal_name",
+                         "signal_type", "intervals", "signal_payload"]), inner, max_size=5),
+    max_leaves=15,
+)  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None)
+@given(_ANY)
+def test_fuzz_the_event_mapping_only_raises_bad_signal(event: Any) -> None:
+    if not isinstance(event, dict):
+        event = {"event_descriptor": {"event_id": "e"}, "active_period": {},
+                 "event_signals": event}  # fmt: skip
+    with contextlib.suppress(BadSignal):
+        event_update("openadr", event, time.time(), simple={1: 800.0}, offsets={1: 1.0},
                      capacity_kw=1000.0)  # fmt: skip
