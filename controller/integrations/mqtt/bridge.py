@@ -77,6 +77,8 @@ class MqttBridge:
         self._last_status = -float("inf")
         self._plan_seq: int | None = None
         self._down_since: float | None = None
+        self._status_due = False
+        self._wake = asyncio.Event()  # a tick before its time (after a command)
 
     # ---- producers: never block, never touch the network --------------------------------
 
@@ -124,7 +126,8 @@ class MqttBridge:
         if plan is not None and plan.seq != self._plan_seq:
             self._plan_seq = plan.seq
             self._state(self.topics.plan, plan_payload(self.view.site, plan))
-        if changed or now - self._last_status >= self.config.status_interval_s:
+        due, self._status_due = self._status_due, False
+        if changed or due or now - self._last_status >= self.config.status_interval_s:
             self.publish_status()
 
     async def _report(self, event: Any) -> dict[str, Any] | None:
@@ -159,9 +162,10 @@ class MqttBridge:
 
     async def _ticker(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
+            self._wake.clear()
             await self.tick()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), _TICK_S)
+                await asyncio.wait_for(self._wake.wait(), _TICK_S)
 
     async def _connection(self, stop: asyncio.Event) -> None:
         attempt = 0
@@ -307,8 +311,10 @@ class MqttBridge:
             return  # a duplicate: answered the first time
         self._reply(command.command_id, reply)
         if reply["ok"]:
-            await self.tick()
-            self.publish_status()
+            # The status (a pass over the fleet) follows at the next tick, within a second,
+            # so the reply is not kept waiting behind it.
+            self._status_due = True
+            self._wake.set()
 
     def _reply(self, command_id: str | None, reply: dict[str, Any]) -> None:
         topic = self.topics.reply(command_id or "_unreadable")
