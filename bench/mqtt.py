@@ -127,7 +127,7 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
 
         def on_sweep() -> None:
             inner()
-            marks.append((time.process_time(), meter.cpu_s))
+            marks.append((time.process_time(), meter.cpu_s + bridge.telemetry_cpu_s))
             sweep_done.set()
 
         controller.poller._on_sweep = on_sweep  # type: ignore[attr-defined]
