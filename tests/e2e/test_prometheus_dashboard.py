@@ -66,6 +66,8 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
         name = site.controller.fleet.site
         base = f"http://127.0.0.1:{port}"
         try:
+            if os.environ.get("HASHPIVOT_DASHBOARD_PLOT"):
+                await asyncio.sleep(40)  # for the picture: the site before anything happens
             # Things to show: commands (a price above some break-evens), and a grid event
             # whose deadline passes at once, so its level and compliance series exist.
             await site.api.call("PUT", "/economics", {"power_price_usd_per_mwh": 90})
@@ -96,7 +98,7 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
                     wait = float(os.environ.get("HASHPIVOT_DASHBOARD_WAIT", "60"))
                     await asyncio.sleep(wait)
                     draw = generator("plot").plot
-                    await asyncio.to_thread(draw, base, name, wait + 20.0, Path(out))
+                    await asyncio.to_thread(draw, base, name, wait + 60.0, Path(out))
         except TimeoutError:
             pytest.fail(f"no data from Prometheus for: {missing}")
         finally:
