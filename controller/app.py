@@ -10,7 +10,6 @@ import ipaddress
 import logging
 import math
 import signal
-import sys
 import time
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
@@ -18,6 +17,7 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from controller.cli_args import OneLineParser, add_log_level, fail
 from controller.cycles import CycleJournal
 from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
@@ -28,6 +28,7 @@ from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
+from controller.paths import resolve_state_path
 from controller.poller import Poller, PollStats
 from controller.power_history import PowerHistory, PowerPoint
 from controller.reconcile import (
@@ -43,6 +44,10 @@ from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
+from controller.signals import SystemClock, build_sources
+from controller.signals.config import build_webhooks
+from controller.signals.hub import SignalHub
+from controller.signals.metrics import SignalCollector
 from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
@@ -90,7 +95,9 @@ class Controller:
             adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
             self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings())
         self.state = ControlState.empty()
-        self.journal = Journal(config.journal.path)
+        # A relative journal path lives in the state directory (controller/paths.py).
+        journal = config.journal.path
+        self.journal = Journal(None if journal is None else resolve_state_path(journal))
         stats = PollStats()
         self.poller = Poller(
             self.fleet,
@@ -140,6 +147,13 @@ class Controller:
         )
         self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
         self.service.on_event = self._on_event_created
+        # One clock for the signals layer; sources are off unless configured.
+        self.clock = SystemClock()
+        self.signals = SignalHub(self.service, self.clock)
+        for source in build_sources(config.signals, self.clock, self._site_kw):
+            self.signals.add(source)
+        self.webhooks = build_webhooks(config.signals)
+        self.metrics.registry.register(SignalCollector(self.signals))
         self.api_token = config.api.resolve()
         # MQTT reads a narrow read model and commands through the same service as the API.
         self.mqtt: MqttBridge | None = None
@@ -222,6 +236,7 @@ class Controller:
                 "nodes": len(self.scheduler.settings.node_map.nodes),
                 "error": self.scheduler.error},
             "commands": dict(self.loop.stats.results),
+            "signals": self.signals.status_json(),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
                         "error": self.journal.failed,
                         "compaction": None if self.journal.compaction is None
@@ -238,9 +253,16 @@ class Controller:
             "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
                           "as_of": economics.hashprice.as_of,
                           "source": economics.hashprice.source},
+            "forecast": {"source": self.state.forecast_source or None,
+                         "as_of": self.state.forecast_as_of or None,
+                         "intervals": [list(p) for p in self.state.forecast]},
             "max_price_age_s": self.config.policy.max_price_age_s,
             "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
         }  # fmt: skip
+
+    def _site_kw(self) -> float | None:
+        watts = self.site_power.latest().watts
+        return None if watts is None else round(watts / 1e3, 3)
 
     def _on_power(self, sample: SitePower) -> None:
         self.events.sample(sample, self.state.active_events(sample.at))
@@ -313,6 +335,7 @@ class Controller:
             ("site-power", self.site_power.run(stop)),
             ("journal-compaction", self._compact_journal(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+            ("signals", self.signals.run(stop)),
             *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
@@ -367,6 +390,7 @@ class Controller:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.signals.close()
         await self.loop.close()
         await self.site_power.close()
         await self.fleet.close()
@@ -404,28 +428,25 @@ async def serve(config: ControllerConfig) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hashpivot run",
         description="Run the controller: poll every configured device and serve Prometheus "
         "metrics on the listen address (default 127.0.0.1:9861).",
         epilog="Example: hashpivot run deploy/examples/hashpivot-small.yaml\n"
         "Passwords may come from the config, from password_env/password_file, or from "
-        "HASHPIVOT_<MAKE>_PASSWORD.",
+        "HASHPIVOT_<MAKE>_PASSWORD. A relative journal.path is under $STATE_DIRECTORY "
+        "(systemd), else $XDG_STATE_HOME/hashpivot (~/.local/state/hashpivot).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", help="controller configuration file (YAML)")
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
+    add_log_level(parser, "info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
         config = load_config(args.config)
         asyncio.run(serve(config))
     except ConfigError as exc:
-        print(f"hashpivot: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return fail("hashpivot", f"configuration error: {exc}", 2)
     except ControllerError as exc:
-        print(f"hashpivot: {exc}", file=sys.stderr)
-        return 1
+        return fail("hashpivot", str(exc), 1)
     return 0

@@ -31,6 +31,7 @@ from typing import Any
 
 from controller import retention
 from controller.errors import ControllerError
+from controller.journal_lock import JournalLock
 from controller.retention import Compaction, Retention
 
 __all__ = ["Entry", "Journal", "JournalError"]
@@ -112,6 +113,7 @@ class Journal:
         self.failed: str | None = None  # the last write's error; None while writes work
         self.rows_failed = 0  # rows a failed write could not record
         self.compaction: Compaction | None = None  # the last one this run
+        self._lock = None if self.path is None else JournalLock(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         if self.path is None:
@@ -136,13 +138,23 @@ class Journal:
     def _open_sync(self) -> int:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            if not self.path.exists() or self.path.stat().st_size == 0:
-                # Pages freed by compaction go back to the file system. Only a new file can
-                # take this, before WAL and the first table (an older one reuses its pages).
-                bare = sqlite3.connect(self.path)
-                bare.execute("PRAGMA auto_vacuum=INCREMENTAL")
-                bare.executescript(_SCHEMA)
-                bare.close()
+        if self._lock is not None:
+            self._lock.acquire()  # JournalHeld when another live process has it
+        try:
+            return self._open_locked()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _open_locked(self) -> int:
+        if self.path is not None and (not self.path.exists() or self.path.stat().st_size == 0):
+            # Pages freed by compaction go back to the file system. Only a new file can
+            # take this, before WAL and the first table (an older one reuses its pages).
+            bare = sqlite3.connect(self.path)
+            bare.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            bare.executescript(_SCHEMA)
+            bare.close()
         conn = self._connect()
         conn.executescript(_SCHEMA)
         # Runs only grow, so the newest row has the highest (MAX(run) would read them all).
@@ -235,6 +247,8 @@ class Journal:
         if self._keep is not None:
             self._keep.close()
             self._keep = None
+        if self._lock is not None:
+            self._lock.release()
 
     # ---- reading ---------------------------------------------------------------------
 

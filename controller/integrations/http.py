@@ -13,6 +13,7 @@ from controller.integrations.api import add_api_routes
 from controller.integrations.openapi import openapi_document
 from controller.integrations.web import add_web_routes
 from controller.integrations.web_source import ControllerReadModel
+from controller.signals.webhook import add_webhook_routes
 
 if TYPE_CHECKING:
     from controller.app import Controller
@@ -55,5 +56,6 @@ def build_app(controller: Controller) -> web.Application:
     app.router.add_get("/healthz", get_health)
     app.router.add_get("/openapi.json", get_openapi)
     add_api_routes(app, controller)
+    add_webhook_routes(app, controller.signals, controller.webhooks)
     add_web_routes(app, ControllerReadModel(controller), span_s=controller.power_history.span_s)
     return app

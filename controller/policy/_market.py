@@ -77,6 +77,7 @@ def _stale_note(inputs: PolicyInputs) -> str | None:
     hash_age = now - economics.hashprice.as_of
     if hash_age > settings.max_hashprice_age_s:
         stale.append(f"hashprice ({hash_age:.0f} s old > {settings.max_hashprice_age_s:.0f} s)")
+    stale.extend(f"signal {why}" for why in economics.stale_inputs)
     if not stale:
         return None
     return f"stale {' and '.join(stale)}: safe policy {settings.safe_policy.value}"
