@@ -139,6 +139,7 @@ class Controller:
             lambda now: economics_now(config.economics, self.state, now),
             {"power_price": config.policy.max_price_age_s,
              "hashprice": config.policy.max_hashprice_age_s},
+            self.state,
         ))  # fmt: skip
         if self.scheduler is not None:
             self.scheduler.on_read_error = self.metrics.count_scheduler_read_error

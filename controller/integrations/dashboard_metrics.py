@@ -1,6 +1,7 @@
 """Metrics the Grafana dashboard (deploy/grafana) needs beyond the fleet and loop families:
-the site's limit, the economics the policy used and their ages, each model's break-even,
-and how long the last plan took. Built at scrape time, like the other collectors.
+the site's limit, the economics the policy used and their ages, the price forecast, each
+model's break-even, and how long the last plan took. Built at scrape time, like the other
+collectors.
 """
 
 from __future__ import annotations
@@ -16,8 +17,11 @@ from controller import policy
 from controller.fleet import Fleet
 from controller.reconcile.loop import Reconciler
 from controller.reconcile.meter import SitePowerWatch
+from controller.state import ControlState
 
 __all__ = ["DashboardCollector"]
+
+_HORIZONS = (("0h", 0.0), ("1h", 3600.0), ("4h", 4 * 3600.0), ("24h", 86_400.0))
 
 
 class DashboardCollector(Collector):
@@ -28,9 +32,11 @@ class DashboardCollector(Collector):
         power: SitePowerWatch,
         economics: Callable[[float], policy.Economics],
         max_ages_s: dict[str, float],
+        state: ControlState,
     ) -> None:
         self._fleet, self._loop, self._power = fleet, loop, power
         self._economics, self._max_ages_s = economics, max_ages_s
+        self._state = state
 
     def collect(self) -> Iterator[Metric]:
         site, now = self._fleet.site, time.time()
@@ -74,17 +80,23 @@ class DashboardCollector(Collector):
             # domain.md: E J/TH draws E kW per PH/s, so a day costs 0.024 * E MWh per PH.
             value = economics.power_price.usd_per_mwh * 0.024 * spec.efficiency_j_per_th
             break_even.add_metric([site, *key], value)
+        yield from (limit, plan_s, price, hashprice, break_even)
+        yield from self._forecast(site, now)
         ages = GaugeMetricFamily(
             "hashpivot_economics_age_seconds",
             "Age of each input the policy reads: prices, hashprice and the site power sample",
             labels=["site", "signal", "source"],
         )
         sample = self._power.latest()
-        for name, as_of, source in (
+        inputs = [
             ("power_price", economics.power_price.as_of, economics.power_price.source),
             ("hashprice", economics.hashprice.as_of, economics.hashprice.source),
             ("site_power", sample.at, sample.source),
-        ):
+        ]
+        if self._state.forecast:
+            inputs.append(("price_forecast", self._state.forecast_as_of,
+                           self._state.forecast_source))  # fmt: skip
+        for name, as_of, source in inputs:
             ages.add_metric([site, name, source], max(0.0, now - as_of))
         max_age = GaugeMetricFamily(
             "hashpivot_economics_max_age_seconds",
@@ -93,4 +105,21 @@ class DashboardCollector(Collector):
         )
         for name, seconds in sorted(self._max_ages_s.items()):
             max_age.add_metric([site, name], seconds)
-        yield from (limit, plan_s, price, hashprice, break_even, ages, max_age)
+        yield from (ages, max_age)
+
+    def _forecast(self, site: str, now: float) -> Iterator[Metric]:
+        """The forecast's price for the interval holding now and fixed horizons ahead: a
+        time series of what was expected, to set beside the price that came."""
+        family = GaugeMetricFamily(
+            "hashpivot_power_price_forecast_usd_per_mwh",
+            "Power price the latest forecast gives for now plus the horizon",
+            labels=["site", "source", "horizon"],
+        )
+        source = self._state.forecast_source
+        for horizon, ahead_s in _HORIZONS:
+            at = now + ahead_s
+            for start, end, usd_per_mwh in self._state.forecast:
+                if start <= at < end:
+                    family.add_metric([site, source, horizon], usd_per_mwh)
+                    break
+        yield family

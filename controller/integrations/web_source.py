@@ -114,7 +114,18 @@ class ControllerReadModel:
                       max_age_s=c.config.policy.max_hashprice_age_s),
             SignalRow(name="site power", value=power.watts, unit="W", as_of=power.at,
                       source=power.source, max_age_s=None),
+            *self._forecast(now),
         )  # fmt: skip
+
+    def _forecast(self, now: float) -> tuple[SignalRow, ...]:
+        """The price forecast's value for the hour ahead, when a source gave one."""
+        state = self._c.state
+        ahead = next((p for s, e, p in state.forecast if s <= now + 3600 < e), None)
+        if not state.forecast:
+            return ()
+        return (SignalRow(name="price forecast, +1 h", value=ahead, unit="USD/MWh",
+                          as_of=state.forecast_as_of, source=state.forecast_source,
+                          max_age_s=None),)  # fmt: skip
 
     def events(self) -> Sequence[EventRecord]:
         return sorted(self._c.state.events.values(), key=lambda e: e.created_at)

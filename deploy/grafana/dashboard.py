@@ -113,9 +113,12 @@ def build() -> Dashboard:
             "power costs at the current power price.",
         ))  # fmt: skip
         .with_panel(series(
-            "Power price", "currencyUSD",
+            "Power price and its forecast", "currencyUSD",
             (f"hashpivot_power_price_usd_per_mwh{{{SITE}}}", "price ({{source}})"),
-            description="USD per MWh, as the policy uses it.",
+            (f"hashpivot_power_price_forecast_usd_per_mwh{{{SITE}}}",
+             "forecast for +{{horizon}} ({{source}})"),
+            description="USD per MWh: the price the policy uses, and what the latest forecast "
+            "gives for now and for 1, 4 and 24 hours ahead.",
         ))  # fmt: skip
         .with_panel(series(
             "Signal ages", "s",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -43,3 +44,27 @@ def test_economics_and_break_even_per_model(tmp_path: Path) -> None:
     # No plan yet: no limit and no plan time rather than made-up values.
     assert not any(k[0] in {"hashpivot_site_limit_watts", "hashpivot_plan_duration_seconds"}
                    for k in samples)  # fmt: skip
+
+
+def test_forecast_for_now_and_hours_ahead(tmp_path: Path) -> None:
+    config = load_config(ROOT / "deploy" / "examples" / "hashpivot-small.yaml")
+    config = config.model_copy(
+        update={"journal": config.journal.model_copy(update={"path": str(tmp_path / "j.sqlite")})}
+    )
+    controller = Controller(config)
+    now = time.time()
+    # Three hours of forecast: "24h" ahead is past its end and is left out, not guessed.
+    controller.state.forecast = tuple(
+        (now - 60 + 3600 * h, now - 60 + 3600 * (h + 1), 50.0 + h) for h in range(5)
+    )
+    controller.state.forecast_as_of = now - 30
+    controller.state.forecast_source = "ercot-dam"
+    text = generate_latest(controller.metrics.registry).decode()
+    forecast = {
+        s.labels["horizon"]: s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+        if s.name == "hashpivot_power_price_forecast_usd_per_mwh"
+    }
+    assert forecast == {"0h": 50.0, "1h": 51.0, "4h": 54.0}
+    assert 'signal="price_forecast",site="small",source="ercot-dam"' in text

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -66,9 +67,18 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
         name = site.controller.fleet.site
         base = f"http://127.0.0.1:{port}"
         try:
+            if os.environ.get("HASHPIVOT_DASHBOARD_PLOT"):
+                await asyncio.sleep(40)  # for the picture: the site before anything happens
             # Things to show: commands (a price above some break-evens), and a grid event
             # whose deadline passes at once, so its level and compliance series exist.
             await site.api.call("PUT", "/economics", {"power_price_usd_per_mwh": 90})
+            # A day-ahead curve, as a price signal source would hand it to the service.
+            now = time.time()
+            hours = [(now - 600 + 3600 * h, now - 600 + 3600 * (h + 1), 60.0 + 5 * h)
+                     for h in range(26)]  # fmt: skip
+            await site.controller.service.set_forecast(
+                hours, as_of=now, source="test-day-ahead", actor="test"
+            )
             await site.api.call("POST", "/events", {
                 "kind": "instructed", "level_mw": 0.05, "within_s": 1, "event_id": "dash-1",
             }, status=201)  # fmt: skip
@@ -96,7 +106,7 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
                     wait = float(os.environ.get("HASHPIVOT_DASHBOARD_WAIT", "60"))
                     await asyncio.sleep(wait)
                     draw = generator("plot").plot
-                    await asyncio.to_thread(draw, base, name, wait + 20.0, Path(out))
+                    await asyncio.to_thread(draw, base, name, wait + 60.0, Path(out))
         except TimeoutError:
             pytest.fail(f"no data from Prometheus for: {missing}")
         finally:
