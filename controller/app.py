@@ -23,6 +23,7 @@ from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
+from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.poller import Poller, PollStats
@@ -129,6 +130,15 @@ class Controller:
         self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
         self.service.on_event = self._on_event_created
         self.api_token = config.api.resolve()
+        # MQTT reads a narrow read model and commands through the same service as the API.
+        self.mqtt: MqttBridge | None = None
+        if config.mqtt is not None:
+            view = ControllerView(
+                self.fleet, self.state, self.loop, self.site_power, self.events, self.journal,
+                config.economics,
+            )  # fmt: skip
+            self.mqtt = MqttBridge(config.mqtt, view, self.service)
+            self.metrics.registry.register(MqttCollector(self.mqtt))
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
@@ -147,6 +157,8 @@ class Controller:
         self._journal_health()
         self.cycles.observe()
         self.loop.on_sweep()
+        if self.mqtt is not None:
+            self.mqtt.on_sweep()
 
     def _journal_health(self) -> None:
         """Health transitions (not repeats) go to the journal for the compliance reports."""
@@ -270,6 +282,7 @@ class Controller:
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+            *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(
@@ -300,6 +313,10 @@ class Controller:
         tb: TracebackType | None,
     ) -> None:
         self.stop_event.set()
+        # The MQTT bridge sends what is queued and says "offline" before it is cancelled.
+        bridges = [t for t in self._tasks if t.get_name() == "mqtt"]
+        if bridges and self.config.mqtt is not None:
+            await asyncio.wait(bridges, timeout=self.config.mqtt.timeout_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:

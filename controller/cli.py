@@ -17,6 +17,7 @@ Common jobs:
   hashpivot probe 10.0.0.21                            identify one device
   hashpivot demo deploy/examples/hashpivot-small.yaml  both, with a live summary
   hashpivot gpu-agent --listen 10.0.5.7:9862           on a GPU node: NVML behind an API
+  hashpivot backtest deploy/examples/site-small.yaml   replay Aug 2023 prices, compare strategies
 """
 
 
@@ -28,7 +29,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "command", choices=["run", "sim", "probe", "demo", "gpu-agent"], help="what to do"
+        "command",
+        choices=["run", "sim", "probe", "demo", "gpu-agent", "backtest"],
+        help="what to do",
     )
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
@@ -50,6 +53,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         from drivers.gpu.cli import main as agent_main  # noqa: PLC0415 - runs on GPU nodes only
 
         return agent_main(rest)
+    if command == "backtest":
+        from controller.backtest.cli import main as backtest_main  # noqa: PLC0415
+
+        return backtest_main(rest)
     if command == "demo":
         from controller.demo import main as demo_main  # noqa: PLC0415
 

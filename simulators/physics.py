@@ -264,6 +264,22 @@ class MinerPhysics:
     def is_offline(self) -> bool:
         return self.phase() is Phase.REBOOTING
 
+    def reading(self, t: float) -> tuple[float, float]:
+        """Noise-free hashrate (H/s) and power (W) at ``t``: what a settled meter sees."""
+        return self._segment_at(t).at(t)
+
+    def totals(self, a: float, b: float) -> tuple[float, float]:
+        """Exact hash (H) and energy (J) over ``[a, b]``, noise-free.
+
+        For accounting (the backtest): ``a`` must lie within the retained history
+        (the last half hour before the latest command).
+        """
+        return self._integral(a, b)
+
+    def settles_at(self) -> float:
+        """When the last planned transition ends (the open-ended last segment starts)."""
+        return self._segments[-1].t0
+
     def sample(self) -> PhysicsSample:
         now = self._clock.now()
         seg = self._segment_at(now)

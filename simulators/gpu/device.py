@@ -21,8 +21,8 @@ from simulators.device import DeviceSnapshot, PoolEntry
 from simulators.faults import Fault, FaultKind, FaultSet
 from simulators.gpu.agent_api import AgentApi
 from simulators.gpu.dcgm import render_metrics
-from simulators.gpu.models import GpuModel
-from simulators.gpu.power import GpuWork, WorkKind
+from simulators.gpu.models import GpuModel, node_base_power_w
+from simulators.gpu.power import WorkKind
 from simulators.gpu.state import GpuState
 from simulators.httpserve import Handler, HttpProtocol
 
@@ -49,10 +49,6 @@ class GpuNodeOptions:
     dcgm_power_limit: bool = False  # also export DCGM_FI_DEV_ENFORCED_POWER_LIMIT
     driver_version: str = "550.90.07"
     faults: tuple[Fault, ...] = ()
-
-
-def _job(load: float, kind: WorkKind = WorkKind.COMPUTE) -> GpuWork:
-    return GpuWork.of(kind, load) if load > 0 else GpuWork()
 
 
 class _TrackedHttp(HttpProtocol):
@@ -102,7 +98,7 @@ class GpuNodeDevice:
                 f"GPU-{digest[:8]}-{i:04x}-4{digest[8:11]}-8000-{int(digest, 16) + i:012x}",
                 model.power.settle_s if self.options.settle_s is None else self.options.settle_s,
                 model.tdp_w,
-                work=_job(self.options.load),
+                load=self.options.load,
                 changed_at=now,
             )
             for i in range(self.options.gpus)
@@ -174,7 +170,7 @@ class GpuNodeDevice:
             transport.abort()  # a rebooting host resets its connections
         self.started_at = self._dark_until
         for gpu in self.gpus:
-            gpu.change(now, limit_w=self.spec.tdp_w, work=GpuWork())
+            gpu.change(now, limit_w=self.spec.tdp_w, load=0.0, kind=WorkKind.COMPUTE)
             gpu.hold_until = None  # powered off: no boost hold
             gpu.lost = False
             gpu.xid_last = 0
@@ -185,8 +181,7 @@ class GpuNodeDevice:
         return sum(g.load for g in self.gpus) / max(1, len(self.gpus))
 
     def base_power_w(self) -> float:
-        m = self.spec
-        return m.node_base_idle_w + self.load() * (m.node_base_loaded_w - m.node_base_idle_w)
+        return node_base_power_w(self.spec, self.load())
 
     def throughput(self) -> float:
         """The node's work rate as a fraction of all GPUs at full, uncapped speed."""
@@ -217,17 +212,17 @@ class GpuNodeDevice:
         kind: WorkKind = WorkKind.COMPUTE,
     ) -> None:
         """Run work that keeps each GPU busy ``load`` of the time (0 ends the job)."""
-        self._set_work(_job(load, kind), gpus)
+        self._set_work(load, kind, gpus)
 
     def stop_job(self, gpus: tuple[int, ...] | None = None, *, keep_context: bool = False) -> None:
         """End the job; ``keep_context``: its process stays and holds the GPUs' contexts."""
-        self._set_work(GpuWork(kind=WorkKind.CONTEXT if keep_context else WorkKind.NONE), gpus)
+        self._set_work(0.0, WorkKind.CONTEXT if keep_context else WorkKind.COMPUTE, gpus)
 
-    def _set_work(self, work: GpuWork, gpus: tuple[int, ...] | None) -> None:
+    def _set_work(self, load: float, kind: WorkKind, gpus: tuple[int, ...] | None) -> None:
         now = self.clock.now()
         for gpu in self.gpus:
             if gpus is None or gpu.index in gpus:
-                gpu.change(now, work=work)
+                gpu.change(now, load=load, kind=kind)
 
     def raise_xid(self, index: int, xid: int) -> None:
         _log.info("%s: GPU %s XID %s", self.address, index, xid)

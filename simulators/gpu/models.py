@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 from simulators.gpu.power import Curve, GpuPowerModel
 
-__all__ = ["GPU_MODELS", "H200_POWER", "GpuModel", "lookup_gpu_model"]
+__all__ = ["GPU_MODELS", "H200_POWER", "GpuModel", "lookup_gpu_model", "node_base_power_w"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,7 +29,13 @@ class GpuModel:
 
     @property
     def idle_w(self) -> float:
+        """One GPU with no process on it."""
         return self.power.idle_w
+
+    @property
+    def loaded_w(self) -> float:
+        """One GPU under a dense job all the time, at the default limit (where it sits)."""
+        return self.power.compute_curve(1.0)
 
 
 # Measured on the H200: means over the last 6 s of each 10 s phase of the duty trace, and
@@ -67,3 +73,8 @@ def lookup_gpu_model(name: str) -> GpuModel:
         if word in GPU_MODELS:
             return GPU_MODELS[word]
     raise KeyError(f"unknown GPU model {name!r} (known: {', '.join(GPU_MODELS)})")
+
+
+def node_base_power_w(model: GpuModel, load: float) -> float:
+    """The node's draw outside its GPUs at a mean GPU load (0 idle .. 1 full job)."""
+    return model.node_base_idle_w + load * (model.node_base_loaded_w - model.node_base_idle_w)

@@ -10,7 +10,7 @@ was, and reads evaluate the ramp (and integrate energy in closed form) at the cl
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from simulators.gpu.models import GpuModel
 from simulators.gpu.power import (
@@ -36,7 +36,8 @@ class GpuState:
     uuid: str
     settle_s: float  # time for a change in draw to settle (the model's, unless a site says)
     limit_w: float
-    work: GpuWork = field(default_factory=GpuWork)
+    load: float = 0.0  # the share of time the work keeps the GPU busy (0: no work)
+    kind: WorkKind = WorkKind.COMPUTE  # CONTEXT: a process holds a context, load 0
     from_w: float = 0.0
     changed_at: float = 0.0
     energy_j: float = 0.0  # up to changed_at
@@ -47,9 +48,17 @@ class GpuState:
     lost: bool = False
 
     @property
-    def load(self) -> float:
-        """The share of time the work keeps the GPU busy (0 idle .. 1 full job)."""
-        return self.work.duty
+    def work(self) -> GpuWork:
+        if self.kind is WorkKind.CONTEXT:
+            return GpuWork(kind=WorkKind.CONTEXT)
+        if self.load <= 0 or self.kind is WorkKind.NONE:
+            return GpuWork()
+        return GpuWork.of(self.kind, self.load)
+
+    @property
+    def demand_w(self) -> float:
+        """What the work would draw at the default limit (before a lower cap)."""
+        return self.model.power.demand_w(self.work)
 
     def settled(self) -> Operating:
         """Where the GPU heads for its current work and limit, the boost hold aside."""
@@ -92,19 +101,31 @@ class GpuState:
         return energy + ramp_energy(at_hold, self.target_w, now - self.hold_until, self.settle_s)
 
     def change(
-        self, now: float, *, limit_w: float | None = None, work: GpuWork | None = None
+        self,
+        now: float,
+        *,
+        limit_w: float | None = None,
+        load: float | None = None,
+        kind: WorkKind | None = None,
     ) -> None:
-        """Fold the curve so far into energy, then start a new curve from here."""
+        """Fold the curve so far into energy, then start a new curve from here.
+
+        ``load`` 0 ends the work (the process exits); ``kind`` CONTEXT keeps a process
+        holding its context with nothing to run."""
         self.energy_j = self.energy_at(now)
         self.from_w = self.power_w(now)
         self.changed_at = now
         if limit_w is not None:
             self.limit_w = limit_w
-        if work is not None:
-            was_busy = self.work.kind in {WorkKind.COMPUTE, WorkKind.MEMORY}
-            ended = was_busy and work.kind is WorkKind.NONE
-            self.hold_until = now + self.model.power.boost_hold_s if ended else None
-            self.work = work
+        if load is None and kind is None:
+            return
+        was_busy = self.work.kind in {WorkKind.COMPUTE, WorkKind.MEMORY}
+        if kind is not None:
+            self.kind = kind
+        if load is not None:
+            self.load = min(1.0, max(0.0, load))
+        ended = was_busy and self.work.kind is WorkKind.NONE
+        self.hold_until = now + self.model.power.boost_hold_s if ended else None
 
     def throughput(self) -> float:
         """Work rate as a share of the same work at the default limit (settled)."""
