@@ -9,9 +9,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from simulators.gpu.power import Curve, GpuPowerModel
+from simulators.gpu.power import Curve, GpuPowerModel, GpuWork, WorkKind
 
-__all__ = ["GPU_MODELS", "H200_POWER", "GpuModel", "lookup_gpu_model", "node_base_power_w"]
+__all__ = [
+    "GPU_MODELS",
+    "H200_POWER",
+    "GpuModel",
+    "gpu_demand_w",
+    "lookup_gpu_model",
+    "node_base_power_w",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,3 +85,10 @@ def lookup_gpu_model(name: str) -> GpuModel:
 def node_base_power_w(model: GpuModel, load: float) -> float:
     """The node's draw outside its GPUs at a mean GPU load (0 idle .. 1 full job)."""
     return model.node_base_idle_w + load * (model.node_base_loaded_w - model.node_base_idle_w)
+
+
+def gpu_demand_w(model: GpuModel, load: float) -> float:
+    """One GPU's draw at the default limit under a dense job busy ``load`` of the time
+    (0: no job), from the model's measured curve, as the simulator draws it."""
+    work = GpuWork.of(WorkKind.COMPUTE, load) if load > 0 else GpuWork()
+    return model.power.demand_w(work)
