@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.sweep --devices 1000 --mixed
 	@if [ -f bench/policy.py ]; then $(BIN)/python -m bench.policy; fi
 	$(BIN)/python -m bench.gpu_sweep --nodes 500
+	$(BIN)/python -m bench.restart
 	$(BIN)/python -m bench.report
 
 clean:

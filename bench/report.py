@@ -11,7 +11,7 @@ import platform
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ("sweep", "sweep_mixed", "gpu_sweep", "policy", "curtail")
+ORDER = ("sweep", "sweep_mixed", "gpu_sweep", "policy", "curtail", "restart")
 
 HEADER = """# Benchmark results
 

@@ -48,6 +48,8 @@ __all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
 
 log = logging.getLogger(__name__)
 
+_FIRST_COMPACTION_S = 5.0
+
 
 def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None) -> Fleet:
     """One driver per configured device; nothing is sent until the first poll."""
@@ -210,7 +212,9 @@ class Controller:
                 "error": self.scheduler.error},
             "commands": dict(self.loop.stats.results),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
-                        "error": self.journal.failed},
+                        "error": self.journal.failed,
+                        "compaction": None if self.journal.compaction is None
+                        else self.journal.compaction.as_json()},
         })  # fmt: skip
         return data
 
@@ -238,12 +242,16 @@ class Controller:
         self.metrics.observe_confirmation(elapsed_s)
 
     async def _restore(self) -> None:
-        """Events, overrides, pause, prices and policy memory, as the journal left them."""
+        """Events, overrides, pause, prices and policy memory, as the journal left them.
+
+        Only what the state needs is read (Journal.state_entries): a journal of months
+        of price updates restarts as fast as a new one.
+        """
         await self.journal.open()
-        kinds = ["event.", "override.", "control.", "relay.", "economics.", "memory"]
-        entries = await self.journal.entries(kinds)
-        self.state.replay(e for e in entries if e.kind not in {"event.baseline", "event.milestone"})
-        self.events.restore(e for e in entries if e.kind in {"event.baseline", "event.milestone"})
+        entries = await self.journal.state_entries()
+        tracked = {"event.baseline", "event.milestone"}
+        self.state.replay(e for e in entries if e.kind not in tracked)
+        self.events.restore(e for e in entries if e.kind in tracked)
         await self.cycles.restore(time.time())
         active = [e.event_id for e in self.state.active_events(time.time())]
         overrides = sorted(self.state.live_overrides(time.time()))
@@ -281,6 +289,7 @@ class Controller:
             ("reconcile", self.loop.run(stop)),
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
+            ("journal-compaction", self._compact_journal(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
             *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
         ):
@@ -295,6 +304,18 @@ class Controller:
         for warning in exposure_warnings(self.config.listen_host, self.api_token):
             log.warning("%s", warning)
         return self
+
+    async def _compact_journal(self, stop: asyncio.Event) -> None:
+        """By the configured retention: soon after start (the restart has served by then),
+        then every ``every_s``."""
+        policy = self.config.journal.retention.to_retention()
+        delay = _FIRST_COMPACTION_S
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+                return
+            await self.journal.compact(policy)
+            delay = policy.every_s
 
     async def _guarded(self, work: Coroutine[object, object, None]) -> None:
         """A long-lived task that fails stops the daemon loudly instead of dying silently."""

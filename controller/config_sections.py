@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller import policy
 from controller.errors import ConfigError
+from controller.retention import Retention
 
 __all__ = [
     "ApiConfig",
@@ -26,6 +27,7 @@ __all__ = [
     "JournalConfig",
     "MeterConfig",
     "PolicyConfig",
+    "RetentionConfig",
 ]
 
 _Seconds = Annotated[float, Field(ge=0, le=86_400)]
@@ -139,8 +141,25 @@ class MeterConfig(_Strict):
     registers: dict[str, Any] | None = None  # drivers.meter.RegisterMap.from_dict; default map
 
 
+class RetentionConfig(_Strict):
+    """How long the journal keeps rows (controller.retention): every event, its commands
+    and its evidence for ``days`` (a grid program's retention); price updates, memory
+    snapshots and full-resolution meter samples for less."""
+
+    days: Annotated[float, Field(ge=1, le=36_500)] = 400.0
+    prices_days: Annotated[float, Field(ge=0, le=36_500)] = 7.0
+    state_days: Annotated[float, Field(ge=0, le=36_500)] = 7.0
+    meter_full_days: Annotated[float, Field(ge=0, le=36_500)] = 30.0
+    meter_sample_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    every_s: Annotated[float, Field(ge=60, le=7 * 86_400)] = 3600.0
+
+    def to_retention(self) -> Retention:
+        return Retention(**self.model_dump())
+
+
 class JournalConfig(_Strict):
     path: Path | None = None  # None: in memory, nothing survives a restart (a warning says so)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 
 class ApiConfig(_Strict):

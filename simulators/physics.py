@@ -11,6 +11,7 @@ REBOOTING (offline, before BOOTING) after a reboot.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from dataclasses import dataclass
@@ -275,6 +276,13 @@ class MinerPhysics:
         (the last half hour before the latest command).
         """
         return self._integral(a, b)
+
+    def fork(self) -> MinerPhysics:
+        """An independent unit in exactly this state, on the same clock (segments are
+        immutable and shared; the noise generator is shared too)."""
+        twin = copy.copy(self)
+        twin._segments = list(self._segments)
+        return twin
 
     def settles_at(self) -> float:
         """When the last planned transition ends (the open-ended last segment starts)."""

@@ -17,6 +17,7 @@ import matplotlib.pyplot as plt
 from controller.backtest.economics import COMPONENTS, StrategyResult
 from controller.backtest.report import result_dict, summary_table
 from controller.backtest.run import BacktestRun
+from controller.policy import EventKind
 
 __all__ = ["PLOTS", "write_plots", "write_report"]
 
@@ -107,7 +108,10 @@ def _events(run: BacktestRun, path: Path) -> None:
             xs = _dates([t for t, _ in outcome.trace])
             ys = [mw * 1e3 for _, mw in outcome.trace]
             width = 2.2 if r.name == "hashpivot" else 1.0
-            mark = "met" if outcome.met else "MISSED"
+            if outcome.kind is EventKind.FOUR_CP:
+                mark = f"charged ${-outcome.penalty_usd:,.0f}"
+            else:
+                mark = "met" if outcome.met else "MISSED"
             ax.step(xs, ys, where="post", linewidth=width, label=f"{r.label} ({mark})")
         ax.axvspan(_dates([event.start])[0], _dates([event.end])[0], color="#f5b7b1", alpha=0.3)
         ax.axvline(_dates([event.due])[0], color="#c0392b", linestyle=":", label="deadline")

@@ -60,6 +60,11 @@ class _Book:
         self.last_change_at: float | None = None
         self.wakes: deque[float] = deque()
 
+    def copy(self) -> _Book:
+        twin = _Book()
+        twin.last_change_at, twin.wakes = self.last_change_at, deque(self.wakes)
+        return twin
+
     def cycles(self, now: float) -> int:
         while self.wakes and self.wakes[0] < now - DAY_S:
             self.wakes.popleft()
@@ -85,8 +90,8 @@ class MinerUnit:
 
     def clone(self) -> MinerUnit:
         twin = copy.copy(self)
-        twin.physics = copy.deepcopy(self.physics, {id(self.clock): self.clock})
-        twin.book = copy.deepcopy(self.book)
+        twin.physics = self.physics.fork()
+        twin.book = self.book.copy()
         return twin
 
     def observe(self, now: float) -> tuple[MiningState, float, float | None, float | None, None]:
@@ -181,7 +186,7 @@ class NodeUnit:
     def clone(self) -> NodeUnit:
         twin = copy.copy(self)
         twin.gpu = copy.copy(self.gpu)
-        twin.book = copy.deepcopy(self.book)
+        twin.book = self.book.copy()
         return twin
 
     def _base_w(self) -> float:
