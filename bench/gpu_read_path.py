@@ -33,6 +33,7 @@ import pstats
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -385,3 +386,137 @@ def main(argv: list[str] | None = None) -> int:
 
 if __name__ == "__main__":
     raise SystemExit(main())
+
+
+# Side by side: the code at a git ref against the working tree ------------------------
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+DEVICE = RESULTS / "gpu_read_path_h200"
+
+
+def speed_reference_ms() -> float:
+    """A fixed pure-Python loop (best of 5): scale this run's absolute figures by it."""
+    best = float("inf")
+    for _ in range(5):
+        began = time.perf_counter()
+        total = 0
+        for i in range(1_000_000):
+            total += i * i % 7
+        best = min(best, time.perf_counter() - began)
+    return round(1000 * best, 1)
+
+
+def _run_tree(tree: Path, label: str, gpus: int, repeats: int, call_us: Path) -> dict[str, Any]:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp) / "out.json"
+        subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--backend",
+                "fake",
+                "--gpus",
+                str(gpus),
+                "--repeats",
+                str(repeats),
+                "--call-us",
+                str(call_us),
+                "--label",
+                label,
+                "--out",
+                str(out),
+            ],
+            check=True,
+            env={**os.environ, "PYTHONPATH": str(tree)},
+            stdout=subprocess.DEVNULL,
+        )
+        result: dict[str, Any] = json.loads(out.read_text())
+    result.pop("profile", None)
+    result.pop("tree", None)
+    return result
+
+
+def compare(before_ref: str, gpus: int = 8, repeats: int = 200) -> dict[str, Any]:
+    """The read path at ``before_ref`` and now, over NVML paced as the real H200 measured."""
+    call_us = DEVICE / "diagnosis" / "before-1.json"
+    repo = HERE.parent
+    speed = speed_reference_ms()
+    with tempfile.TemporaryDirectory() as tmp:
+        archive = subprocess.run(
+            ["git", "-C", str(repo), "archive", before_ref, "drivers"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", tmp], input=archive, check=True)
+        before = _run_tree(Path(tmp), "before", gpus, repeats, call_us)
+    after = _run_tree(repo, "after", gpus, repeats, call_us)
+    device = {
+        p.stem: {k: json.loads(p.read_text()).get(k) for k in ("read_ms", "node_read_ms", "gpus")}
+        for p in sorted((DEVICE / "after_fix").glob("*.json"))
+    }
+    return {
+        "benchmark": "gpu_read_path",
+        "command": f".venv/bin/python -m bench.gpu_sweep --read-path --before {before_ref}",
+        "before_ref": before_ref,
+        "speed_reference_ms": speed,
+        "paced_like": str(call_us.relative_to(repo)),
+        "local": {"before": before, "after": after},
+        "device": device,
+        "device_command": "bench/gpu_read_path_device.sh (prepare here, run there)",
+    }
+
+
+def _row(name: str, r: dict[str, Any]) -> str:
+    read, node = r["read_ms"]["p50"], r["node_read_ms"]["p50"]
+    return f"| {name} | {read} | {node} | {round(node - read, 3)} | {r['node_read_ms']['p90']} |"
+
+
+def markdown(doc: dict[str, Any]) -> str:
+    local = doc["local"]
+    ratio = local["before"]["node_read_ms"]["p50"] / local["after"]["node_read_ms"]["p50"]
+    device = doc["device"]
+    rows = [_row(f"{name} ({r['gpus']} GPU)", r) for name, r in device.items()]
+    dev_ratio = device["before-8"]["node_read_ms"]["p50"] / device["after-8"]["node_read_ms"]["p50"]
+    return "\n".join(
+        [
+            "### GPU node read path: agent + driver, before and after",
+            "",
+            f"Command: `{doc['command']}`",
+            "",
+            "One `GpuNodeDriver.read_node` against `hashpivot gpu-agent` in its own process on "
+            "loopback; agent side is `GpuNode.read` (NVML calls and conversion) timed inside the "
+            "agent; overhead is end to end minus agent side (median). Here NVML is a stand-in "
+            "whose calls cost what the real H200 measured "
+            f"(`{doc['paced_like']}`); before is `{doc['before_ref']}`, in the same run. "
+            f"Machine-speed reference (1e6-step pure-Python loop): {doc['speed_reference_ms']} ms.",
+            "",
+            "| code, 8 GPUs | agent side p50 ms | end to end p50 ms | overhead ms "
+            "| end to end p90 ms |",
+            "|---|---|---|---|---|",
+            _row("before", local["before"]),
+            _row("after", local["after"]),
+            "",
+            f"End to end, before / after: **{ratio:.1f}x**.",
+            "",
+            "On the real H200 (driver 580.159.04, one GPU; the 8-GPU rows read it 8 times per "
+            "node read, as an 8-GPU node's NVML calls would; "
+            "`bench/results/gpu_read_path_h200/`), before and after in one run:",
+            "",
+            "| run | agent side p50 ms | end to end p50 ms | overhead ms | end to end p90 ms |",
+            "|---|---|---|---|---|",
+            *rows,
+            "",
+            f"8-GPU node read on the H200, before / after: **{dev_ratio:.1f}x**. Where the time "
+            "went (`diagnosis/`): `nvmlDeviceGetTotalEnergyConsumption` ~3 ms a call, "
+            "`nvmlDeviceGetPowerManagementLimit` ~165 us, the 14 others 1-8 us.",
+        ]
+    )
+
+
+def write_compare(before_ref: str) -> int:
+    doc = compare(before_ref)
+    (RESULTS / "gpu_read_path.json").write_text(json.dumps(doc, indent=2) + "\n")
+    (RESULTS / "gpu_read_path.md").write_text(markdown(doc) + "\n")
+    print(markdown(doc))
+    return 0

@@ -8,6 +8,12 @@ GpuNodeDriver per node and, after a warm-up sweep that opens the connections, ti
 full sweeps of every node: reads from the agent, reads from dcgm-exporter, then a
 power-limit write to every node (PUT, confirmed by read-back) and a restore.
 Results: bench/results/gpu_sweep.json and bench/results/gpu_sweep.md.
+
+    .venv/bin/python -m bench.gpu_sweep --read-path --before 90c6e81
+
+times one 8-GPU node read through the agent and driver, the code at ``--before`` against the
+working tree side by side, over NVML paced as the real H200 measured, next to the H200 runs
+themselves (bench/gpu_read_path.py; results bench/results/gpu_read_path.{json,md}).
 """
 
 from __future__ import annotations
@@ -176,7 +182,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--start", default="127.65.0.1")
     parser.add_argument("--concurrency", type=int, default=100)
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument(
+        "--read-path",
+        action="store_true",
+        help="instead: one node read's time, the code at --before against now (gpu_read_path)",
+    )
+    parser.add_argument("--before", default="90c6e81", help="git ref of the 'before' code")
     args = parser.parse_args(argv)
+    if args.read_path:
+        from bench.gpu_read_path import write_compare  # noqa: PLC0415
+
+        return write_compare(args.before)
     process, hosts = start_simulator(args.nodes, args.start)
     try:
         results = asyncio.run(run(hosts, args.concurrency, args.repeats))

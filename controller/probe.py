@@ -43,6 +43,19 @@ def _port(text: str) -> tuple[str, int]:
     return name, int(number)
 
 
+def _conflict(info: DeviceInfo) -> dict[str, Any] | None:
+    """Where the device named itself differently, and what its boards say it is; None if
+    every source agreed. ``model`` above is the decided one, and so is the power estimate."""
+    conflict = info.identity_conflict
+    if conflict is None:
+        return None
+    return {
+        "reported": [{"source": where, "model": model} for where, model in conflict.reported],
+        "decided": conflict.decided,
+        "evidence": conflict.evidence,
+    }
+
+
 def _snapshot(info: DeviceInfo, telemetry: Telemetry) -> dict[str, Any]:
     return {
         "make": info.make.value,
@@ -51,6 +64,7 @@ def _snapshot(info: DeviceInfo, telemetry: Telemetry) -> dict[str, Any]:
         "serial": info.serial,
         "mac": info.mac,
         "hostname": info.hostname,
+        "identity_conflict": _conflict(info),
         "mining_state": telemetry.mining_state.value,
         "hashrate_hs": telemetry.hashrate_hs,
         "nameplate_hashrate_hs": telemetry.nameplate_hashrate_hs,

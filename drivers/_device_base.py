@@ -20,6 +20,7 @@ from drivers.types import (
     Control,
     DeviceEndpoint,
     DeviceInfo,
+    IdentityConflict,
     Make,
     MiningState,
 )
@@ -58,6 +59,7 @@ class DeviceBase:
         self._spec: ModelSpec | None = None
         self._last_state: MiningState | None = None
         self._failing: str | None = None  # the error code reads fail with, while they do
+        self._identity_conflict: IdentityConflict | None = None
 
     @property
     def spec(self) -> ModelSpec | None:
@@ -98,6 +100,22 @@ class DeviceBase:
         if self._failing is not None and level is not None:
             self._log.log(level, "reading again after %s", self._failing)
         self._failing = None
+
+    def _note_identity(self, conflict: IdentityConflict | None) -> None:
+        """Log when the device's sources start (or stop) disagreeing on its model, once."""
+        if conflict == self._identity_conflict:
+            return
+        if conflict is not None:
+            said = "; ".join(f"{where} says {model!r}" for where, model in conflict.reported)
+            self._log.warning(
+                "identity conflict: %s; taking %s by its evidence: %s",
+                said,
+                conflict.decided,
+                conflict.evidence,
+            )
+        else:
+            self._log.info("identity sources agree again")
+        self._identity_conflict = conflict
 
     def _note_state(self, state: MiningState) -> None:
         if state is not self._last_state:

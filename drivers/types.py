@@ -20,6 +20,7 @@ __all__ = [
     "DeviceError",
     "DeviceInfo",
     "HashBoard",
+    "IdentityConflict",
     "Make",
     "MiningState",
     "PowerMode",
@@ -85,6 +86,15 @@ class DeviceEndpoint:
 
 
 @dataclass(frozen=True, slots=True)
+class IdentityConflict:
+    """The device named itself differently in different places (drivers/identity.py)."""
+
+    reported: tuple[tuple[str, str], ...]  # (where, model as reported), in reading order
+    decided: str  # the model the physical evidence supports: the one in DeviceInfo
+    evidence: str  # what decided it, in words
+
+
+@dataclass(frozen=True, slots=True)
 class DeviceInfo:
     make: Make
     model: str
@@ -92,6 +102,7 @@ class DeviceInfo:
     serial: str | None = None
     mac: str | None = None
     hostname: str | None = None
+    identity_conflict: IdentityConflict | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -26,7 +26,7 @@ from controller.backtest.economics import (
 from controller.backtest.inputs import Inputs
 from controller.backtest.site import BacktestSite, DeviceKind
 from controller.policy import EventKind
-from simulators.gpu.models import node_base_power_w
+from simulators.gpu.models import gpu_demand_w, node_base_power_w
 from simulators.gpu.state import CAP_EXPONENT
 
 __all__ = ["upper_bound"]
@@ -55,7 +55,7 @@ def _options(kind: DeviceKind, price_usd_per_wh: float, usd_per_hs_h: float) -> 
         options = [_Option(idle_w, 0.0, 0.0)]
         if kind.job_load <= 0:
             return [_Option(idle_w, 0.0, n * kind.ai_usd_per_gpu_hour)]
-        demand = g.idle_w + kind.job_load * (g.loaded_w - g.idle_w)
+        demand = gpu_demand_w(g, kind.job_load)  # the simulator's measured curve
         base = node_base_power_w(g, kind.job_load)
         rate = n * kind.ai_usd_per_gpu_hour
         # revenue(limit) = rate * (limit / demand) ** k below demand: a * limit ** k per GPU

@@ -78,11 +78,21 @@ class _FleetCollector(Collector):
             "1 for the controller's view of the device's health",
             labels=[*_LABELS, "health"],
         )
+        conflict = GaugeMetricFamily(
+            "hashpivot_device_identity_conflict",
+            "1 where the device names its model differently in different places; "
+            "model is the one its boards and hashrate support, reported what each source said",
+            labels=[*_LABELS, "reported"],
+        )
         site = self._fleet.site
         for record in self._fleet:
             identity = record.identity
             telemetry = record.telemetry
             labels = [identity.device_id, identity.make.value, record.model, site]
+            if record.info is not None:
+                found = record.info.identity_conflict
+                reported = "" if found is None else "; ".join(f"{w}={m}" for w, m in found.reported)
+                conflict.add_metric([*labels, reported], 0.0 if found is None else 1.0)
             up.add_metric(
                 labels,
                 1.0
@@ -123,6 +133,7 @@ class _FleetCollector(Collector):
             up,
             mining,
             health_by_device,
+            conflict,
         )
         yield from self._site_families()
 

@@ -37,6 +37,8 @@ from drivers.errors import (
     UnsupportedError,
     WriteNotApplied,
 )
+from drivers.identity import Claim, Evidence, decide_model
+from drivers.models import normalise_model_name
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -62,6 +64,7 @@ _log = logging.getLogger(__name__)
 
 _DEFAULT_CREDENTIALS = Credentials("root", "root")
 _STOCK_CONTROLS = frozenset({Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.REBOOT})
+_WEB, _RPC = "web get_system_info", "rpc version"
 _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
 
 
@@ -89,30 +92,58 @@ class AntminerDriver(DeviceBase):
         self._woke_at: float | None = None
 
     async def identify(self) -> DeviceInfo:
+        """The model, from the web and the RPC; if they disagree, from the boards (identity.py)."""
         try:
             info = await self._api.system_info()
         except UnsupportedError:  # no get_system_info.cgi: the RPC still names the model
             info = SystemInfo(None, None, None, None, None, None)
-        model = info.model
-        if model is None:
-            model = (await self._api.rpc_version()).model
-        if model is None:
+        claims = [] if info.model is None else [Claim(source=_WEB, model=info.model)]
+        try:
+            rpc_model = (await self._api.rpc_version()).model
+        except DriverError as exc:
+            if not claims:
+                raise
+            self._log.debug("RPC version unreadable (%s); the web's model stands", exc.message)
+            rpc_model = None
+        if rpc_model is not None:
+            claims.append(Claim(source=_RPC, model=rpc_model))
+        if not claims:
             raise ProtocolError(
                 self.endpoint.host, "neither get_system_info nor version names a model"
             )
-        if self._lookup_spec(model) is None:
+        agree = len({normalise_model_name(c.model) for c in claims}) == 1
+        verdict = decide_model(Make.ANTMINER, claims, None if agree else await self._evidence())
+        if self._lookup_spec(verdict.model) is None:
             self._log.warning(
-                "model %r is not in the model table; power will not be estimated", model
+                "model %r is not in the model table; power will not be estimated", verdict.model
             )
+        self._note_identity(verdict.conflict)
         self._info = DeviceInfo(
             make=Make.ANTMINER,
-            model=model,
+            model=verdict.model,
             firmware=info.firmware,
             serial=info.serial,
             mac=info.mac,
             hostname=info.hostname,
+            identity_conflict=verdict.conflict,
         )
         return self._info
+
+    async def _evidence(self) -> Evidence | None:
+        """Boards, chips and hashrate from a stats read; None if it cannot be read now."""
+        try:
+            stats, _ = await self._fetch()
+        except DriverError as exc:
+            self._log.warning("identity sources disagree and stats are unreadable: %s", exc)
+            return None
+        chips = tuple(b.chips for b in stats.boards if b.chips)
+        measured = stats.hashrate_5s_hs if stats.hashrate_5s_hs else None
+        rate = measured or stats.nameplate_hs
+        return Evidence(
+            boards=len(chips) if chips else None,
+            chips_per_board=chips,
+            hashrate_ths=None if not rate else rate / 1e12,
+        )
 
     async def read(self) -> Telemetry:
         try:

@@ -93,7 +93,7 @@ class AgentApi:
                     "mem_util_pct": round(g.utilisation_pct() * 0.45, 1),
                     "mem_used_mib": float(used),
                     "mem_total_mib": float(node.spec.mem_total_mib),
-                    "sm_clock_mhz": float(g.sm_clock_mhz()),
+                    "sm_clock_mhz": float(g.sm_clock_mhz(now)),
                     "mem_clock_mhz": float(node.spec.mem_clock_mhz),
                     "throttle_reasons": g.throttle_reasons(now),
                     "ecc_corrected": g.ecc_corrected,

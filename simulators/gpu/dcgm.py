@@ -50,7 +50,7 @@ def render_metrics(node: GpuNodeDevice) -> str:
                 continue
             used = gpu.mem_used_mib()
             value: float = {
-                "DCGM_FI_DEV_SM_CLOCK": gpu.sm_clock_mhz(),
+                "DCGM_FI_DEV_SM_CLOCK": gpu.sm_clock_mhz(now),
                 "DCGM_FI_DEV_MEM_CLOCK": node.spec.mem_clock_mhz,
                 "DCGM_FI_DEV_GPU_TEMP": round(gpu.temp_c(now)),
                 "DCGM_FI_DEV_POWER_USAGE": round(gpu.power_w(now), 3),

@@ -22,6 +22,7 @@ from simulators.faults import Fault, FaultKind, FaultSet
 from simulators.gpu.agent_api import AgentApi
 from simulators.gpu.dcgm import render_metrics
 from simulators.gpu.models import GpuModel, node_base_power_w
+from simulators.gpu.power import WorkKind
 from simulators.gpu.state import GpuState
 from simulators.httpserve import Handler, HttpProtocol
 
@@ -42,7 +43,7 @@ class GpuNodeOptions:
     hostname: str | None = None
     agent_port: int = AGENT_PORT
     metrics_port: int = METRICS_PORT
-    settle_s: float = 1.0  # simulated seconds for a limit change to settle
+    settle_s: float | None = None  # seconds a change in draw takes; None: the model's (~1 s)
     boot_s: float = 420.0  # simulated seconds a reboot keeps the node dark
     privileged: bool = True  # False: the agent answers 403, as without root
     dcgm_power_limit: bool = False  # also export DCGM_FI_DEV_ENFORCED_POWER_LIMIT
@@ -95,7 +96,7 @@ class GpuNodeDevice:
                 model,
                 i,
                 f"GPU-{digest[:8]}-{i:04x}-4{digest[8:11]}-8000-{int(digest, 16) + i:012x}",
-                self.options.settle_s,
+                model.power.settle_s if self.options.settle_s is None else self.options.settle_s,
                 model.tdp_w,
                 load=self.options.load,
                 changed_at=now,
@@ -169,7 +170,8 @@ class GpuNodeDevice:
             transport.abort()  # a rebooting host resets its connections
         self.started_at = self._dark_until
         for gpu in self.gpus:
-            gpu.change(now, limit_w=self.spec.tdp_w, load=0.0)
+            gpu.change(now, limit_w=self.spec.tdp_w, load=0.0, kind=WorkKind.COMPUTE)
+            gpu.hold_until = None  # powered off: no boost hold
             gpu.lost = False
             gpu.xid_last = 0
 
@@ -202,14 +204,25 @@ class GpuNodeDevice:
                 continue
             self.gpus[index].change(now, limit_w=watts)
 
-    def start_job(self, load: float = 0.95, gpus: tuple[int, ...] | None = None) -> None:
+    def start_job(
+        self,
+        load: float = 0.95,
+        gpus: tuple[int, ...] | None = None,
+        *,
+        kind: WorkKind = WorkKind.COMPUTE,
+    ) -> None:
+        """Run work that keeps each GPU busy ``load`` of the time (0 ends the job)."""
+        self._set_work(load, kind, gpus)
+
+    def stop_job(self, gpus: tuple[int, ...] | None = None, *, keep_context: bool = False) -> None:
+        """End the job; ``keep_context``: its process stays and holds the GPUs' contexts."""
+        self._set_work(0.0, WorkKind.CONTEXT if keep_context else WorkKind.COMPUTE, gpus)
+
+    def _set_work(self, load: float, kind: WorkKind, gpus: tuple[int, ...] | None) -> None:
         now = self.clock.now()
         for gpu in self.gpus:
             if gpus is None or gpu.index in gpus:
-                gpu.change(now, load=load)
-
-    def stop_job(self, gpus: tuple[int, ...] | None = None) -> None:
-        self.start_job(0.0, gpus)
+                gpu.change(now, load=load, kind=kind)
 
     def raise_xid(self, index: int, xid: int) -> None:
         _log.info("%s: GPU %s XID %s", self.address, index, xid)

@@ -241,5 +241,8 @@ async def test_firmware_without_stats_cgi_reads_over_rpc(fake: FakeAntminer) -> 
     assert first.fans_rpm == (6000, 5880, 5040, 5040)
     assert first.mining_state is second.mining_state is MiningState.HASHING
     assert first.uptime_s == 50474
-    assert commands == ["stats+summary", "stats", "summary", "stats", "summary"]
+    # identify asks the RPC for its model too; this fake's web (S19j Pro) and the captured
+    # RPC (S19 Pro) disagree, so it also reads the boards once to decide (test_identity.py)
+    evidence = ["stats+summary", "stats", "summary"]
+    assert commands == ["version", *evidence, "stats", "summary", "stats", "summary"]
     assert fake.paths.count("/cgi-bin/stats.cgi") == 1  # the 404 is remembered

@@ -31,16 +31,18 @@ def test_power_settles_on_the_simulated_clock() -> None:
     node = GpuNodeDevice("127.64.9.1", lookup_gpu_model("H200"), clock)
     gpu = node.gpus[0]
     loaded = gpu.power_w(clock.now())
-    assert 600 < loaded <= 670
+    assert 600 < loaded <= 691  # 95 % of a dense job, under its 700 W limit
     node.set_limits({0: 400})
     assert gpu.power_w(clock.now()) == pytest.approx(loaded, abs=1)  # not instant
     clock.advance(0.25)
     assert 400 < gpu.power_w(clock.now()) < loaded
     clock.advance(1.0)
-    assert gpu.power_w(clock.now()) == pytest.approx(400, abs=2)
+    held = 400 * gpu.model.power.cap_fill  # the firmware holds a capped GPU just under
+    assert gpu.power_w(clock.now()) == pytest.approx(held, abs=0.5)
+    assert 390 < held < 400
     before = gpu.energy_at(clock.now())
     clock.advance(10)
-    assert gpu.energy_at(clock.now()) - before == pytest.approx(4000, rel=0.01)
+    assert gpu.energy_at(clock.now()) - before == pytest.approx(10 * held, rel=0.001)
     assert node.throughput() < 1.0
 
 

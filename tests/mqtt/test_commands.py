@@ -54,8 +54,10 @@ def test_anything_unsigned_is_refused_with_a_type(name: CommandName | None, payl
 
 
 @settings(max_examples=200, deadline=None)
-@given(name=st.sampled_from(list(CommandName)), args=st.dictionaries(st.text(max_size=10),
-                                                                      json_values, max_size=4))
+@given(
+    name=st.sampled_from(list(CommandName)),
+    args=st.dictionaries(st.text(max_size=10), json_values, max_size=4),
+)
 def test_signed_garbage_args_are_malformed_never_a_crash(
     name: CommandName, args: dict[str, Any]
 ) -> None:

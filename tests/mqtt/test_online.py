@@ -19,9 +19,7 @@ TOPIC = "hashpivot/will/online"
 
 
 async def _online(broker: Broker) -> bytes | None:
-    seen = await asyncio.to_thread(
-        retained, broker.port, "viewer", PASSWORDS["viewer"], TOPIC, 1.0
-    )
+    seen = await asyncio.to_thread(retained, broker.port, "viewer", PASSWORDS["viewer"], TOPIC, 1.0)
     return None if seen is None else seen.payload
 
 
