@@ -138,7 +138,11 @@ def _device(
 ) -> policy.FleetDevice:
     telemetry = record.telemetry
     device_id = record.identity.device_id
-    if telemetry is None and record.commanded == "sleep":
+    if (
+        telemetry is None
+        and record.commanded == "sleep"
+        and record.health is not Health.UNREACHABLE
+    ):
         # Not read yet since a restart, but the journal says it was put to sleep and read
         # back so: counted asleep, so the first plan neither repeats nor undoes the sleep.
         spec = profile.spec
