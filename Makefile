@@ -6,8 +6,8 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
-# (slurmctld, slurmd, munge).
-APT_PACKAGES := prometheus slurm-wlm munge
+# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd).
+APT_PACKAGES := prometheus slurm-wlm munge mosquitto
 
 .PHONY: demo test lint bench venv apt clean
 

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import contextlib
 import gc
+import ipaddress
 import logging
 import signal
 import sys
@@ -22,6 +23,7 @@ from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
+from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
 from controller.poller import Poller, PollStats
@@ -42,7 +44,7 @@ from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 
-__all__ = ["Controller", "build_fleet", "main"]
+__all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
 
 log = logging.getLogger(__name__)
 
@@ -135,6 +137,15 @@ class Controller:
         self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
         self.service.on_event = self._on_event_created
         self.api_token = config.api.resolve()
+        # MQTT reads a narrow read model and commands through the same service as the API.
+        self.mqtt: MqttBridge | None = None
+        if config.mqtt is not None:
+            view = ControllerView(
+                self.fleet, self.state, self.loop, self.site_power, self.events, self.journal,
+                config.economics,
+            )  # fmt: skip
+            self.mqtt = MqttBridge(config.mqtt, view, self.service)
+            self.metrics.registry.register(MqttCollector(self.mqtt))
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
@@ -153,6 +164,8 @@ class Controller:
         self._journal_health()
         self.cycles.observe()
         self.loop.on_sweep()
+        if self.mqtt is not None:
+            self.mqtt.on_sweep()
 
     def _journal_health(self) -> None:
         """Health transitions (not repeats) go to the journal for the compliance reports."""
@@ -312,6 +325,7 @@ class Controller:
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+            *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
         log.info(
@@ -321,6 +335,8 @@ class Controller:
             self.config.listen,
             " (dry run)" if self.config.control.dry_run else "",
         )
+        for warning in exposure_warnings(self.config.listen_host, self.api_token):
+            log.warning("%s", warning)
         return self
 
     async def _guarded(self, work: Coroutine[object, object, None]) -> None:
@@ -340,6 +356,10 @@ class Controller:
         tb: TracebackType | None,
     ) -> None:
         self.stop_event.set()
+        # The MQTT bridge sends what is queued and says "offline" before it is cancelled.
+        bridges = [t for t in self._tasks if t.get_name() == "mqtt"]
+        if bridges and self.config.mqtt is not None:
+            await asyncio.wait(bridges, timeout=self.config.mqtt.timeout_s)
         for task in self._tasks:
             task.cancel()
         for task in self._tasks:
@@ -351,6 +371,27 @@ class Controller:
         await self.site_power.close()
         await self.fleet.close()
         await self.journal.close()
+
+
+def exposure_warnings(host: str, token: str | None) -> list[str]:
+    """What an operator should hear at start about who can reach the API."""
+    warnings = []
+    if token is None:
+        warnings.append(
+            "no API token configured (api.token, token_env, token_file or HASHPIVOT_API_TOKEN): "
+            "API writes are refused, so grid events and overrides cannot be posted"
+        )
+    try:
+        everywhere = host in {"", "*"} or ipaddress.ip_address(host).is_unspecified
+    except ValueError:
+        everywhere = False  # a host name: it resolves to whatever the operator chose
+    if everywhere:
+        warnings.append(
+            f"listening on all interfaces ({host or '*'}): status, plan and journal are "
+            "readable by anyone who can reach this host"
+            + ("" if token is None else ", and the bearer token crosses the network in clear")
+        )
+    return warnings
 
 
 async def serve(config: ControllerConfig) -> None:

@@ -22,13 +22,17 @@ from controller.journal import Journal
 from controller.reconcile.loop import Reconciler
 from controller.state import OVERRIDE_ACTIONS, ControlState, EventRecord, Override
 
-__all__ = ["ControlService", "EventSpec", "InvalidRequest", "NotFound"]
+__all__ = ["ControlService", "EventInThePast", "EventSpec", "InvalidRequest", "NotFound"]
 
 _FAR_FUTURE_S = 10 * 365 * 86_400.0
 
 
 class InvalidRequest(ControllerError):
     """The request is well formed but cannot be carried out (HTTP 409/422)."""
+
+
+class EventInThePast(InvalidRequest):
+    """The event would be over before it arrived (a clock or unit mistake: 1970, ms)."""
 
 
 class NotFound(ControllerError):
@@ -82,6 +86,10 @@ class ControlService:
             event_id, spec.kind, start, end, spec.level_mw, deadline, spec.source, now, now
         )
         _validate(record)
+        if record.end <= now:
+            raise EventInThePast(
+                f"event {event_id} ends at {_utc(record.end)}, before now ({_utc(now)})"
+            )
         await self._record("event.created", event_id, {"event": record.as_json()}, actor)
         if self.on_event is not None:
             self.on_event(record)
@@ -93,6 +101,11 @@ class ControlService:
         event = self.event(event_id)
         if event.is_over(time.time()):
             raise InvalidRequest(f"event {event_id} is over")
+        unknown = set(changes) - _PATCHABLE
+        if unknown:
+            raise InvalidRequest(f"cannot change {', '.join(sorted(unknown))}")
+        if "end" in changes and changes["end"] is None:
+            raise InvalidRequest("end cannot be removed; cancel the event to end it now")
         record = replace(event, updated_at=time.time(), **dict(changes))  # type: ignore[arg-type]
         _validate(record)
         await self._record("event.updated", event_id, {"event": record.as_json()}, actor)
@@ -159,10 +172,24 @@ class ControlService:
         await self._record("economics.updated", "", data, actor)
 
 
+_PATCHABLE = frozenset({"level_mw", "end", "deadline"})
+
+
+def _utc(at: float) -> str:
+    return time.strftime("%Y-%m-%d %H:%M:%S UTC", time.gmtime(at))
+
+
 def _validate(record: EventRecord) -> None:
-    for name in ("start", "end"):
-        if not math.isfinite(getattr(record, name)):
-            raise InvalidRequest(f"{name} must be a finite time")
+    """Every field an event's plan will read is a finite number where one is needed; any
+    caller (API, MQTT, signals) gets :class:`InvalidRequest`, never a TypeError."""
+    for name in ("start", "end", "level_mw", "deadline"):
+        value = getattr(record, name)
+        if value is None and name in {"level_mw", "deadline"}:
+            continue
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise InvalidRequest(f"{name} must be a number, not {type(value).__name__}")
+        if not math.isfinite(value):
+            raise InvalidRequest(f"{name} must be finite")
     try:
         record.to_policy()
         policy.GridEvent(

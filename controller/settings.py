@@ -23,6 +23,7 @@ from pydantic import (
 )
 
 from controller.config_drivers import DriversConfig, SchedulerConfig
+from controller.config_mqtt import MqttConfig
 from controller.config_sections import (
     AiClassName,
     ApiConfig,
@@ -170,6 +171,7 @@ class ControllerConfig(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     scheduler: SchedulerConfig | None = None
+    mqtt: MqttConfig | None = None  # off unless configured
 
     @field_validator("listen")
     @classmethod

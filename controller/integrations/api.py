@@ -8,6 +8,7 @@ from __future__ import annotations
 import hmac
 import json
 import logging
+import re
 import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
@@ -45,24 +46,37 @@ def _error(status: int, message: str, **headers: str) -> web.Response:
     return web.json_response({"error": message}, status=status, headers=headers or None)
 
 
-async def _body(request: web.Request, model: type[_B]) -> _B:
+def _unprocessable(message: str) -> web.HTTPUnprocessableEntity:
+    return web.HTTPUnprocessableEntity(
+        text=json.dumps({"error": message}), content_type="application/json"
+    )
+
+
+async def _body(request: web.Request, model: type[_B], *, required: bool = True) -> _B:
+    """The JSON body, validated strictly; ``required``: an empty body is refused (a PATCH
+    or POST without one is a client's mistake, not a request to change nothing)."""
     raw = await request.read()
+    if not raw.strip():
+        if required:
+            raise _unprocessable("body: a JSON object is required")
+        raw = b"{}"
     try:
-        return model.model_validate_json(raw or b"{}")
+        return model.model_validate_json(raw)
     except ValidationError as exc:
         first = exc.errors(include_url=False)[0]
         where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise web.HTTPUnprocessableEntity(
-            text=json.dumps({"error": f"{where}: {first['msg']}"}),
-            content_type="application/json",
-        ) from None
+        raise _unprocessable(f"{where}: {first['msg']}") from None
+
+
+# ASCII digits only: str.isdigit() also takes superscripts, which int() then refuses.
+_DIGITS = re.compile(r"[0-9]{1,20}")
 
 
 def _query_int(request: web.Request, name: str, default: int, hi: int) -> int:
     text = request.query.get(name)
     if text is None:
         return default
-    if not text.isdigit() or not 0 <= int(text) <= hi:
+    if not _DIGITS.fullmatch(text) or not 0 <= int(text) <= hi:
         raise web.HTTPBadRequest(
             text=json.dumps({"error": f"{name} must be an integer 0..{hi}"}),
             content_type="application/json",
@@ -84,8 +98,14 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
     token = controller.api_token
     service = controller.service
 
-    @web.middleware
-    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+    def refused(request: web.Request, response: web.StreamResponse, why: str) -> None:
+        """Every refused request is counted and logged (the log formatter escapes the
+        client's text); the daemon answers it and carries on."""
+        controller.metrics.count_api_refused(response.status)
+        log.info("api %s %s from %s refused (%d): %s", request.method, request.path,
+                 request.remote, response.status, why)  # fmt: skip
+
+    async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
         if request.method in _WRITES and request.path.startswith("/api/"):
             if token is None:
                 return _error(403, "writes are disabled: no API token is configured")
@@ -101,6 +121,19 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
             return _error(404, str(exc))
         except InvalidRequest as exc:
             return _error(409, str(exc))
+
+    @web.middleware
+    async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            response = await answer(request, handler)
+        except web.HTTPException as exc:
+            if 400 <= exc.status < 500:
+                refused(request, exc, exc.text or exc.reason)
+            raise
+        if 400 <= response.status < 500 and request.path.startswith("/api/"):
+            body = response.text if isinstance(response, web.Response) else None
+            refused(request, response, body or response.reason)
+        return response
 
     app.middlewares.append(guard)
 
@@ -134,7 +167,7 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
 
     async def events(request: web.Request) -> web.Response:
         now = time.time()
-        active = request.query.get("active") == "true"
+        active = _enum_query(request, "active", {"true", "false"}) == "true"
         rows = [
             {**e.as_json(), "active": not e.is_over(now),
              "confirmed": controller.events.confirmed(e.event_id)}
@@ -196,7 +229,7 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
         return web.json_response({"cleared": request.match_info["device_id"]})
 
     async def pause(request: web.Request) -> web.Response:
-        body = await _body(request, PauseBody)
+        body = await _body(request, PauseBody, required=False)
         await service.pause(body.reason, actor(request))
         return web.json_response({"paused": True})
 

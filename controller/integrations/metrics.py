@@ -194,7 +194,16 @@ class ControllerMetrics:
             labelnames=["site", "code"],
             registry=self.registry,
         )
+        self.api_refused = Counter(
+            "hashpivot_api_requests_refused",
+            "API requests refused as invalid, unauthorised or impossible, by HTTP status",
+            labelnames=["site", "status"],
+            registry=self.registry,
+        )
         self._site = fleet.site
+
+    def count_api_refused(self, status: int) -> None:
+        self.api_refused.labels(site=self._site, status=str(status)).inc()
 
     def count_scheduler_read_error(self, code: str) -> None:
         self.scheduler_read_errors.labels(site=self._site, code=code).inc()

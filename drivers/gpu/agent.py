@@ -24,6 +24,7 @@ from drivers.errors import AuthError, DriverError, UnsupportedError, WriteNotApp
 from drivers.gpu.api import PowerLimitRequest, openapi_document
 from drivers.gpu.errors import LimitOutOfRange, NoGpuPrivilege, UnknownGpu
 from drivers.gpu.nvml import GpuNode
+from drivers.gpu.types import NodeReading
 
 __all__ = ["DEFAULT_PORT", "MAX_BODY_BYTES", "make_app"]
 
@@ -103,9 +104,24 @@ def _authorised(request: web.Request) -> web.Response | None:
     return None
 
 
+def _timed_read(node: GpuNode) -> tuple[NodeReading, float]:
+    began = time.perf_counter()
+    reading = node.read()
+    return reading, time.perf_counter() - began
+
+
 async def _get_node(request: web.Request) -> web.Response:
-    reading = await _in_thread(request.app[_NODE].read)
-    return web.json_response(reading.as_json())
+    """The node now. ``Server-Timing`` says what the agent spent, so a client can tell its
+    own and the network's share of a read from the agent's (``read``: NVML and conversion
+    in the worker thread; ``agent``: the whole handler, thread hop and JSON included)."""
+    began = time.perf_counter()
+    reading, read_s = await _in_thread(_timed_read, request.app[_NODE])
+    response = web.json_response(reading.as_json())
+    agent_s = time.perf_counter() - began
+    response.headers["Server-Timing"] = (
+        f"read;dur={1000 * read_s:.3f}, agent;dur={1000 * agent_s:.3f}"
+    )
+    return response
 
 
 async def _get_health(request: web.Request) -> web.Response:

@@ -91,7 +91,8 @@ def _backend(args: argparse.Namespace) -> NvmlBackend:
         return SimulatedNvml(args.simulated)
     from drivers.gpu.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - pynvml only when used
 
-    return PynvmlBackend()
+    # A dump reads every field at one moment; a serving agent refreshes the slow ones aside.
+    return PynvmlBackend(slow_refresh_s=None if args.dump_node is not None else 1.0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 import time
+from dataclasses import replace
 from typing import Literal
 
 from drivers._device_base import DeviceBase
@@ -93,7 +94,9 @@ class GpuNodeDriver(DeviceBase):
             text = await self._http.text(self._metrics_port, "/metrics")
             return node_from_dcgm(self.endpoint.host, text)
         body = await self._http.json("GET", self._agent_port, "/v1/node")
-        return node_from_agent(self.endpoint.host, body)
+        node = node_from_agent(self.endpoint.host, body)
+        agent_s = self._http.server_timing.get("agent")
+        return node if agent_s is None else replace(node, agent_s=agent_s)
 
     async def read_node(self) -> NodeReading:
         """Every GPU's reading from the configured source; logs failures once per kind."""

@@ -1,8 +1,13 @@
 """Real NVML through ``pynvml`` (the ``nvidia-ml-py`` package), imported only when used.
 
-Every read is one NVML call per field; a field the GPU or driver does not support is
-recorded as unsupported rather than failing the whole read. ``record`` keeps the raw
-answers, which is what ``hashpivot gpu-agent --dump-node`` writes as a test fixture.
+Every read is one NVML call per changing field; a field the GPU or driver does not support
+is recorded as unsupported rather than failing the whole read. What cannot change while
+the driver is loaded (name, UUID, PCI bus id, default limit, limit constraints) is read once
+per GPU and kept: on the real H200 each NVML call that reaches the GPU costs far more than
+the cached power reading does, so every call left out of a read counts
+(bench/results/gpu_read_path_h200/).
+``read_raw`` returns the raw answers, which is what ``hashpivot gpu-agent --dump-node``
+writes as a test fixture.
 """
 
 from __future__ import annotations
@@ -15,6 +20,7 @@ from typing import Any
 
 from drivers.gpu.errors import GpuLost, NoGpuPrivilege, NvmlError, NvmlUnavailable
 from drivers.gpu.nvml import RawGpu
+from drivers.gpu.nvml_slow import SlowFields
 
 __all__ = ["PynvmlBackend"]
 
@@ -39,7 +45,11 @@ class PynvmlBackend:
 
     kind = "nvml"
 
-    def __init__(self, *, host: str | None = None, nvml: Any = None) -> None:
+    def __init__(
+        self, *, host: str | None = None, nvml: Any = None, slow_refresh_s: float | None = 1.0
+    ) -> None:
+        """``slow_refresh_s`` None reads every field on every read (a dump does, for one
+        consistent moment); else the slow ones come from :class:`SlowFields`."""
         self.host = host or socket.gethostname()
         if nvml is None:
             try:
@@ -61,6 +71,13 @@ class PynvmlBackend:
         if not self._handles:
             nvml.nvmlShutdown()
             raise NvmlUnavailable(self.host, "NVML initialised but found no GPUs")
+        self._static: dict[int, tuple[RawGpu, list[str]]] = {}
+        self._enforced_mw: dict[int, Any] = {}
+        self._slow = (
+            None
+            if slow_refresh_s is None
+            else SlowFields(self._read_slow, len(self._handles), period_s=slow_refresh_s)
+        )
         self._events = self._register_xid_events()
 
     def _register_xid_events(self) -> Any:
@@ -99,20 +116,67 @@ class PynvmlBackend:
     def gpu_count(self) -> int:
         return len(self._handles)
 
-    def read_raw(self, index: int) -> RawGpu:
+    def _field(
+        self, index: int, raw: RawGpu, unsupported: list[str], key: str, call: Callable[[], Any]
+    ) -> None:
+        nvml = self._nvml
+        try:
+            raw[key] = call()
+        except nvml.NVMLError as exc:
+            if getattr(exc, "value", None) in {_NOT_SUPPORTED, _FUNCTION_NOT_FOUND}:
+                raw[key] = None
+                unsupported.append(key)
+                return
+            raise self._error(exc, f"GPU {index} {key}") from exc
+
+    def _read_slow(self, index: int, key: str) -> int:
+        handle, nvml = self._handles[index], self._nvml
+        if key == "energy_mj":
+            return int(nvml.nvmlDeviceGetTotalEnergyConsumption(handle))
+        return int(nvml.nvmlDeviceGetPowerManagementLimit(handle))
+
+    def _slow_field(self, index: int, raw: RawGpu, unsupported: list[str], key: str) -> None:
+        if self._slow is not None:
+            known, value = self._slow.get(index, key)
+            if known:
+                raw[key] = value
+                return
+        self._field(index, raw, unsupported, key, lambda: self._read_slow(index, key))
+        if self._slow is not None and key not in unsupported:
+            self._slow.put(index, key, raw[key])
+            self._slow.start()
+
+    def _read_static(self, index: int) -> tuple[RawGpu, list[str]]:
+        """The answers that stay put while the driver is loaded, read once per GPU."""
         nvml, handle = self._nvml, self._handles[index]
-        raw: RawGpu = {"index": index}
+        raw: RawGpu = {}
         unsupported: list[str] = []
 
         def field(key: str, call: Callable[[], Any]) -> None:
-            try:
-                raw[key] = call()
-            except nvml.NVMLError as exc:
-                if getattr(exc, "value", None) in {_NOT_SUPPORTED, _FUNCTION_NOT_FOUND}:
-                    raw[key] = None
-                    unsupported.append(key)
-                    return
-                raise self._error(exc, f"GPU {index} {key}") from exc
+            self._field(index, raw, unsupported, key, call)
+
+        field("name", lambda: _text(nvml.nvmlDeviceGetName(handle)))
+        field("uuid", lambda: _text(nvml.nvmlDeviceGetUUID(handle)))
+        field("pci_bus_id", lambda: _text(nvml.nvmlDeviceGetPciInfo(handle).busId))
+        field(
+            "default_limit_mw", lambda: int(nvml.nvmlDeviceGetPowerManagementDefaultLimit(handle))
+        )
+        field(
+            "constraints_mw",
+            lambda: [int(v) for v in nvml.nvmlDeviceGetPowerManagementLimitConstraints(handle)],
+        )
+        return raw, unsupported
+
+    def read_raw(self, index: int) -> RawGpu:
+        nvml, handle = self._nvml, self._handles[index]
+        if index not in self._static:
+            self._static[index] = self._read_static(index)
+        static, static_unsupported = self._static[index]
+        raw: RawGpu = {"index": index, **static}
+        unsupported = list(static_unsupported)
+
+        def field(key: str, call: Callable[[], Any]) -> None:
+            self._field(index, raw, unsupported, key, call)
 
         def clocks_events() -> int:
             try:
@@ -143,20 +207,13 @@ class PynvmlBackend:
                 ),
             }
 
-        field("name", lambda: _text(nvml.nvmlDeviceGetName(handle)))
-        field("uuid", lambda: _text(nvml.nvmlDeviceGetUUID(handle)))
-        field("pci_bus_id", lambda: _text(nvml.nvmlDeviceGetPciInfo(handle).busId))
         field("power_usage_mw", lambda: int(nvml.nvmlDeviceGetPowerUsage(handle)))
         field("enforced_limit_mw", lambda: int(nvml.nvmlDeviceGetEnforcedPowerLimit(handle)))
-        field("limit_mw", lambda: int(nvml.nvmlDeviceGetPowerManagementLimit(handle)))
-        field(
-            "default_limit_mw", lambda: int(nvml.nvmlDeviceGetPowerManagementDefaultLimit(handle))
-        )
-        field(
-            "constraints_mw",
-            lambda: [int(v) for v in nvml.nvmlDeviceGetPowerManagementLimitConstraints(handle)],
-        )
-        field("energy_mj", lambda: int(nvml.nvmlDeviceGetTotalEnergyConsumption(handle)))
+        if self._slow is not None and self._enforced_mw.get(index) != raw["enforced_limit_mw"]:
+            self._slow.forget(index)  # the limit moved (not through us): ask NVML afresh
+        self._enforced_mw[index] = raw["enforced_limit_mw"]
+        self._slow_field(index, raw, unsupported, "limit_mw")
+        self._slow_field(index, raw, unsupported, "energy_mj")
         field(
             "temperature_c",
             lambda: int(nvml.nvmlDeviceGetTemperature(handle, nvml.NVML_TEMPERATURE_GPU)),
@@ -175,6 +232,8 @@ class PynvmlBackend:
     def set_power_limit_mw(self, index: int, milliwatts: int) -> None:
         try:
             self._nvml.nvmlDeviceSetPowerManagementLimit(self._handles[index], milliwatts)
+            if self._slow is not None:
+                self._slow.forget(index)
         except self._nvml.NVMLError as exc:
             raise self._error(exc, f"GPU {index} set power limit {milliwatts} mW") from exc
 
@@ -195,6 +254,8 @@ class PynvmlBackend:
             wait_ms = 0  # drain what is already queued, then return
 
     def close(self) -> None:
+        if self._slow is not None:
+            self._slow.stop()
         try:
             if self._events is not None:
                 self._nvml.nvmlEventSetFree(self._events)

@@ -26,7 +26,7 @@ from drivers.errors import (
 from drivers.gpu.errors import LimitOutOfRange, NoGpuPrivilege, UnknownGpu
 from drivers.settings import DriverSettings
 
-__all__ = ["NodeHttp"]
+__all__ = ["NodeHttp", "server_timing"]
 
 _MAX_REPLY = 4 << 20  # dcgm-exporter with many fields on 8 GPUs is ~100 KiB
 
@@ -56,6 +56,22 @@ def _agent_error(host: str, status: int, body: dict[str, Any]) -> DriverError:
     )
 
 
+def server_timing(header: str) -> dict[str, float]:
+    """``"read;dur=0.21, agent;dur=0.4"`` -> ``{"read": 0.00021, "agent": 0.0004}`` (seconds);
+    entries without a readable ``dur`` are left out (the W3C Server-Timing header is advisory)."""
+    out: dict[str, float] = {}
+    for entry in header.split(","):
+        name, *params = (part.strip() for part in entry.split(";"))
+        for param in params:
+            key, _, value = param.partition("=")
+            if name and key.strip().lower() == "dur":
+                try:
+                    out[name] = float(value.strip().strip('"')) / 1000
+                except ValueError:
+                    continue
+    return out
+
+
 class NodeHttp:
     """GET/PUT/DELETE on one node; ``token`` is sent on writes only."""
 
@@ -65,6 +81,7 @@ class NodeHttp:
         self._settings = settings
         self._timeout = client_timeout(settings, settings.read_timeout_s)
         self._session: aiohttp.ClientSession | None = None
+        self.server_timing: dict[str, float] = {}  # the last reply's, in seconds
 
     def _open(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -86,6 +103,7 @@ class NodeHttp:
         try:
             async with self._open().request(method, url, json=body, headers=headers) as resp:
                 data = await resp.content.read(_MAX_REPLY + 1)
+                self.server_timing = server_timing(resp.headers.get("Server-Timing", ""))
                 if len(data) > _MAX_REPLY:
                     raise ProtocolError(self.host, f"{path}: reply over {_MAX_REPLY} bytes")
                 return resp.status, data

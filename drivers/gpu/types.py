@@ -48,6 +48,8 @@ class NodeReading:
     gpus: tuple[GpuReading, ...]
     driver_version: str | None = None
     backend: str = "nvml"
+    # What the agent said its handler took (its Server-Timing), when it said; not in JSON.
+    agent_s: float | None = None
 
     @property
     def gpu_power_w(self) -> float | None:

@@ -1,10 +1,19 @@
-"""The HTTP API fuzzed against its own OpenAPI document (schemathesis): no 500s, no crash,
-and writes without the bearer token are refused. A small Antminer site answers behind it."""
+"""The HTTP API fuzzed against its own OpenAPI document (schemathesis): every answer is
+checked against the document (status codes, content types, response schemas), invalid
+requests must be refused and valid ones accepted, nothing is a 500, and writes without
+the bearer token are refused. A small Antminer site answers behind it.
+
+No test depends on another having run: each case that names an event gets a fresh one
+(so PATCH and DELETE reach the code behind the 404), and every case checks that the
+daemon still answers.
+"""
 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +22,6 @@ import requests
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
-from schemathesis.checks import not_a_server_error  # noqa: E402
 
 from controller.app import Controller  # noqa: E402
 from controller.integrations.openapi import openapi_document  # noqa: E402
@@ -56,10 +64,38 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     thread.start()
     assert ready.wait(30)
     assert not errors, errors
-    yield f"http://127.0.0.1:{port}"
+    url = f"http://127.0.0.1:{port}"
+    yield url
+    status = requests.get(f"{url}/api/v1/status", timeout=10).json()
+    assert status["devices"] == 4  # whatever ran against it, the daemon still serves
     stop.set()
     thread.join(30)
     assert not errors, errors
+
+
+AUTH = {"Authorization": f"Bearer {TOKEN}"}
+DEVICES = [f"{PREFIX}.{i}" for i in range(1, 5)]
+
+
+def fresh_event(base_url: str) -> str:
+    body = {"kind": "instructed", "level_mw": 1.0, "end": time.time() + 3600}
+    response = requests.post(f"{base_url}/api/v1/events", json=body, headers=AUTH, timeout=10)
+    assert response.status_code == 201, response.text
+    return str(response.json()["event_id"])
+
+
+def known_ids(case: schemathesis.Case, base_url: str) -> None:
+    """Half the generated ids become real ones, chosen from the generated text (so a
+    failure replays the same way): a made-up id only ever meets the 404."""
+    params = case.path_parameters or {}
+    for name, value in params.items():
+        digest = hashlib.sha256(str(value).encode()).digest()
+        if digest[0] % 2:
+            continue
+        if name == "event_id":
+            params[name] = fresh_event(base_url)
+        elif name == "device_id":
+            params[name] = DEVICES[digest[1] % len(DEVICES)]
 
 
 @schema.parametrize()
@@ -68,13 +104,10 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
-def test_no_input_makes_a_server_error(case: schemathesis.Case, base_url: str) -> None:
-    case.call_and_validate(
-        base_url=base_url,
-        headers={"Authorization": f"Bearer {TOKEN}"},
-        checks=[not_a_server_error],
-        timeout=10,
-    )
+def test_every_answer_matches_the_document(case: schemathesis.Case, base_url: str) -> None:
+    known_ids(case, base_url)
+    case.call_and_validate(base_url=base_url, headers=AUTH, timeout=10)
+    assert requests.get(f"{base_url}/healthz", timeout=10).status_code == 200
 
 
 WRITES = [
@@ -97,7 +130,6 @@ def test_writes_without_the_token_are_refused(
     assert response.headers["WWW-Authenticate"] == "Bearer"
 
 
-def test_the_daemon_survived_the_fuzzing(base_url: str) -> None:
-    status = requests.get(f"{base_url}/api/v1/status", timeout=10).json()
-    assert status["devices"] == 4
-    assert requests.get(f"{base_url}/openapi.json", timeout=10).json()["openapi"] == "3.0.3"
+def test_the_document_is_served(base_url: str) -> None:
+    document = requests.get(f"{base_url}/openapi.json", timeout=10).json()
+    assert document == openapi_document()

@@ -1,8 +1,9 @@
 """Every recorded NVML dump in tests/fixtures/gpu, replayed through the agent's read path.
 
 Files are named ``nvml_<model>_<driver>.json`` and written on a real node by
-``hashpivot gpu-agent --dump-node FILE``. ``nvml_h200_handmade.json`` is NOT a real
-recording (its ``real`` field says so); a real H200 dump is still owed.
+``hashpivot gpu-agent --dump-node FILE``. ``nvml_h200_580.159.04.json`` is a real H200
+(checked against nvidia-smi in test_h200_recording.py); ``nvml_h200_handmade.json`` is NOT a
+real recording (its ``real`` field says so) and stays as the 8-GPU shape.
 """
 
 from __future__ import annotations

@@ -1,0 +1,387 @@
+"""Where a GPU node read's time goes: NVML calls, the agent, the HTTP hop and the driver.
+
+    .venv/bin/python bench/gpu_read_path.py --backend fake --gpus 8 --out FILE.json
+    python3 bench/gpu_read_path.py --backend nvml --gpus 8 --out FILE.json   # on a GPU node
+
+It times whichever ``drivers`` package is first on ``sys.path`` (so ``PYTHONPATH=OLD_TREE``
+times an older version of the same code), and only reads: no limit, clock or mode is
+changed. The agent runs in a child process, as in production, on 127.0.0.1; this process
+holds one :class:`GpuNodeDriver` and times ``read_node`` end to end. The agent's own time
+is measured inside the agent, around ``GpuNode.read`` (the NVML reads and their
+conversion), so it is comparable across versions. With ``--backend nvml`` and fewer real
+GPUs than ``--gpus``, the node's GPU list repeats the real ones: every read makes the same
+NVML calls as on a node of that size, on fewer chips.
+
+``--backend fake`` stands NVML in with a module of the same shape whose calls cost what
+``--call-us`` says (a JSON object of function name to microseconds, as the ``nvml`` run's
+``calls_us`` reports; default: 2 us each). Results are JSON: ``calls_us`` (median per NVML
+function, nvml only), ``read_ms`` (agent side), ``node_read_ms`` (end to end),
+``ping_ms`` (an empty aiohttp round trip: the transport's floor), ``profile`` (cProfile's
+top entries for ``GpuNode.read``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import cProfile
+import io
+import json
+import os
+import platform
+import pstats
+import statistics
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+# The calls PynvmlBackend.read_raw makes, with the arguments it passes.
+NVML_CALLS: dict[str, Callable[[Any, Any], Any]] = {
+    "nvmlDeviceGetName": lambda n, h: n.nvmlDeviceGetName(h),
+    "nvmlDeviceGetUUID": lambda n, h: n.nvmlDeviceGetUUID(h),
+    "nvmlDeviceGetPciInfo": lambda n, h: n.nvmlDeviceGetPciInfo(h),
+    "nvmlDeviceGetPowerUsage": lambda n, h: n.nvmlDeviceGetPowerUsage(h),
+    "nvmlDeviceGetEnforcedPowerLimit": lambda n, h: n.nvmlDeviceGetEnforcedPowerLimit(h),
+    "nvmlDeviceGetPowerManagementLimit": lambda n, h: n.nvmlDeviceGetPowerManagementLimit(h),
+    "nvmlDeviceGetPowerManagementDefaultLimit": (
+        lambda n, h: n.nvmlDeviceGetPowerManagementDefaultLimit(h)
+    ),
+    "nvmlDeviceGetPowerManagementLimitConstraints": (
+        lambda n, h: n.nvmlDeviceGetPowerManagementLimitConstraints(h)
+    ),
+    "nvmlDeviceGetTotalEnergyConsumption": lambda n, h: n.nvmlDeviceGetTotalEnergyConsumption(h),
+    "nvmlDeviceGetTemperature": lambda n, h: n.nvmlDeviceGetTemperature(h, 0),
+    "nvmlDeviceGetUtilizationRates": lambda n, h: n.nvmlDeviceGetUtilizationRates(h),
+    "nvmlDeviceGetMemoryInfo": lambda n, h: n.nvmlDeviceGetMemoryInfo(h),
+    "nvmlDeviceGetClockInfo(SM)": lambda n, h: n.nvmlDeviceGetClockInfo(h, 1),
+    "nvmlDeviceGetClockInfo(MEM)": lambda n, h: n.nvmlDeviceGetClockInfo(h, 2),
+    "nvmlDeviceGetCurrentClocksEventReasons": (
+        lambda n, h: n.nvmlDeviceGetCurrentClocksEventReasons(h)
+    ),
+    "nvmlDeviceGetTotalEccErrors": lambda n, h: n.nvmlDeviceGetTotalEccErrors(h, 0, 0),
+}
+
+
+class NVMLError(Exception):
+    def __init__(self, value: int) -> None:
+        super().__init__(f"NVML error {value}")
+        self.value = value
+
+
+class NVMLError_FunctionNotFound(NVMLError):
+    pass
+
+
+class PacedNvml:
+    """pynvml's shape over ``gpus`` H200s; each call sleeps what ``cost_us`` gives it,
+    releasing the GIL as a ctypes call into NVML does."""
+
+    NVMLError = NVMLError
+    NVMLError_FunctionNotFound = NVMLError_FunctionNotFound
+    NVML_TEMPERATURE_GPU = 0
+    NVML_CLOCK_SM = 1
+    NVML_CLOCK_MEM = 2
+    NVML_VOLATILE_ECC = 0
+    NVML_MEMORY_ERROR_TYPE_CORRECTED = 0
+    NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1
+    nvmlEventTypeXidCriticalError = 8
+
+    def __init__(self, gpus: int, cost_us: dict[str, float]) -> None:
+        self.gpus = gpus
+        self.cost_s = {k: v / 1e6 for k, v in cost_us.items()}
+        self.default_s = 2e-6
+
+    def _pay(self, name: str) -> None:
+        cost = self.cost_s.get(name, self.default_s)
+        end = time.perf_counter() + cost
+        if cost > 50e-6:
+            time.sleep(cost)
+        else:
+            while time.perf_counter() < end:  # sleep() cannot wait a few microseconds
+                pass
+
+    def nvmlInit(self) -> None: ...
+    def nvmlShutdown(self) -> None: ...
+    def nvmlDeviceGetCount(self) -> int:
+        return self.gpus
+
+    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
+        return i
+
+    def nvmlSystemGetDriverVersion(self) -> str:
+        return "580.159.04-paced"
+
+    def nvmlSystemGetNVMLVersion(self) -> str:
+        return "13.580.159.04-paced"
+
+    def nvmlEventSetCreate(self) -> None:
+        raise NVMLError(3)  # no XID events: the watch is off, as where they are unsupported
+
+    def nvmlDeviceGetName(self, h: int) -> str:
+        self._pay("nvmlDeviceGetName")
+        return "NVIDIA H200"
+
+    def nvmlDeviceGetUUID(self, h: int) -> str:
+        self._pay("nvmlDeviceGetUUID")
+        return f"GPU-00000000-0000-4000-8000-{h:012d}"
+
+    def nvmlDeviceGetPciInfo(self, h: int) -> Any:
+        self._pay("nvmlDeviceGetPciInfo")
+        return SimpleNamespace(busId=f"00000000:{0x18 + h:02X}:00.0")
+
+    def nvmlDeviceGetPowerUsage(self, h: int) -> int:
+        self._pay("nvmlDeviceGetPowerUsage")
+        return 691_000
+
+    def nvmlDeviceGetEnforcedPowerLimit(self, h: int) -> int:
+        self._pay("nvmlDeviceGetEnforcedPowerLimit")
+        return 700_000
+
+    def nvmlDeviceGetPowerManagementLimit(self, h: int) -> int:
+        self._pay("nvmlDeviceGetPowerManagementLimit")
+        return 700_000
+
+    def nvmlDeviceGetPowerManagementDefaultLimit(self, h: int) -> int:
+        self._pay("nvmlDeviceGetPowerManagementDefaultLimit")
+        return 700_000
+
+    def nvmlDeviceGetPowerManagementLimitConstraints(self, h: int) -> list[int]:
+        self._pay("nvmlDeviceGetPowerManagementLimitConstraints")
+        return [200_000, 700_000]
+
+    def nvmlDeviceGetTotalEnergyConsumption(self, h: int) -> int:
+        self._pay("nvmlDeviceGetTotalEnergyConsumption")
+        return 2_362_937
+
+    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
+        self._pay("nvmlDeviceGetTemperature")
+        return 57
+
+    def nvmlDeviceGetUtilizationRates(self, h: int) -> Any:
+        self._pay("nvmlDeviceGetUtilizationRates")
+        return SimpleNamespace(gpu=98, memory=40)
+
+    def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:
+        self._pay("nvmlDeviceGetMemoryInfo")
+        return SimpleNamespace(used=644_939_776, total=150_754_820_096)
+
+    def nvmlDeviceGetClockInfo(self, h: int, kind: int) -> int:
+        self._pay(f"nvmlDeviceGetClockInfo({'SM' if kind == 1 else 'MEM'})")
+        return 1485 if kind == 1 else 3201
+
+    def nvmlDeviceGetCurrentClocksEventReasons(self, h: int) -> int:
+        self._pay("nvmlDeviceGetCurrentClocksEventReasons")
+        return 4
+
+    def nvmlDeviceGetTotalEccErrors(self, h: int, kind: int, counter: int) -> int:
+        self._pay("nvmlDeviceGetTotalEccErrors")
+        return 0
+
+
+def _load_nvml(args: argparse.Namespace) -> Any:
+    if args.backend == "nvml":
+        import pynvml  # noqa: PLC0415 - only on a GPU node
+
+        return pynvml
+    cost = json.loads(Path(args.call_us).read_text())["calls_us"] if args.call_us else {}
+    return PacedNvml(args.gpus, cost)
+
+
+def _backend(args: argparse.Namespace) -> Any:
+    from drivers.gpu.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - the tree under test
+
+    backend = PynvmlBackend(host="bench", nvml=_load_nvml(args))
+    real = list(backend._handles)
+    backend._handles = [real[i % len(real)] for i in range(args.gpus)]
+    return backend
+
+
+def _median_ms(values: list[float]) -> dict[str, float]:
+    values = sorted(values)
+    return {
+        "p50": round(1000 * statistics.median(values), 3),
+        "p10": round(1000 * values[len(values) // 10], 3),
+        "p90": round(1000 * values[(9 * len(values)) // 10], 3),
+        "n": len(values),
+    }
+
+
+def time_calls(nvml: Any, repeats: int) -> dict[str, float]:
+    nvml.nvmlInit()
+    handle = nvml.nvmlDeviceGetHandleByIndex(0)
+    out: dict[str, float] = {}
+    for name, call in NVML_CALLS.items():
+        try:
+            call(nvml, handle)
+        except Exception:
+            out[name] = -1.0
+            continue
+        times = []
+        for _ in range(repeats):
+            began = time.perf_counter()
+            call(nvml, handle)
+            times.append(time.perf_counter() - began)
+        out[name] = round(1e6 * statistics.median(times), 2)
+    return out
+
+
+def serve(args: argparse.Namespace) -> None:
+    """The child: the agent over the chosen backend, plus two bench-only routes."""
+    from aiohttp import web  # noqa: PLC0415
+
+    from drivers.gpu.agent import make_app  # noqa: PLC0415
+    from drivers.gpu.nvml import GpuNode  # noqa: PLC0415
+
+    node = GpuNode(_backend(args))
+    read_s: list[float] = []
+    inner = node.read
+
+    def timed_read() -> Any:
+        began = time.perf_counter()
+        try:
+            return inner()
+        finally:
+            read_s.append(time.perf_counter() - began)
+
+    node.read = timed_read  # type: ignore[method-assign]
+    app = make_app(node, token=None)
+    if args.no_xid_watch:
+        app.cleanup_ctx.clear()  # the XID watch is the agent's only background work
+
+    async def times(request: web.Request) -> web.Response:
+        body = list(read_s)
+        read_s.clear()
+        return web.json_response(body)
+
+    async def ping(request: web.Request) -> web.Response:
+        return web.json_response({})
+
+    app.router.add_get("/bench/times", times)
+    app.router.add_get("/bench/ping", ping)
+    profile = cProfile.Profile()
+    profile.enable()
+    for _ in range(args.repeats):
+        inner()
+    profile.disable()
+    text = io.StringIO()
+    pstats.Stats(profile, stream=text).sort_stats("tottime").print_stats(15)
+    Path(args.profile_out).write_text(text.getvalue())
+    print("ready", flush=True)
+    web.run_app(app, host="127.0.0.1", port=args.port, print=None, access_log=None)
+
+
+async def client(args: argparse.Namespace) -> dict[str, Any]:
+    import aiohttp  # noqa: PLC0415
+
+    from drivers.gpu.device import GpuNodeDriver  # noqa: PLC0415
+    from drivers.types import DeviceEndpoint  # noqa: PLC0415
+
+    driver = GpuNodeDriver(DeviceEndpoint("127.0.0.1", (("agent", args.port),)))
+    url = f"http://127.0.0.1:{args.port}"
+    async with aiohttp.ClientSession() as session:
+        for _ in range(100):  # the child says ready just before it binds
+            try:
+                await driver.read_node()
+                break
+            except Exception:
+                await asyncio.sleep(0.1)
+        for _ in range(20):
+            await driver.read_node()
+            async with session.get(url + "/bench/ping") as resp:
+                await resp.read()
+        async with session.get(url + "/bench/times") as resp:
+            await resp.read()  # drop the warm-up's
+        e2e, ping = [], []
+        for _ in range(args.repeats):
+            began = time.perf_counter()
+            node = await driver.read_node()
+            e2e.append(time.perf_counter() - began)
+            if len(node.gpus) != args.gpus or not all(g.power_w for g in node.gpus):
+                raise SystemExit(f"a read came back short: {node}")
+        for _ in range(args.repeats):
+            began = time.perf_counter()
+            async with session.get(url + "/bench/ping") as resp:
+                await resp.read()
+            ping.append(time.perf_counter() - began)
+        async with session.get(url + "/bench/times") as resp:
+            agent = await resp.json()
+    await driver.close()
+    read = _median_ms(agent)
+    node_read = _median_ms(e2e)
+    return {
+        "read_ms": read,
+        "node_read_ms": node_read,
+        "overhead_ms": round(node_read["p50"] - read["p50"], 3),
+        "ping_ms": _median_ms(ping),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="bench/gpu_read_path.py")
+    parser.add_argument("--backend", choices=["nvml", "fake"], default="fake")
+    parser.add_argument("--gpus", type=int, default=8)
+    parser.add_argument("--repeats", type=int, default=200)
+    parser.add_argument("--port", type=int, default=19862)
+    parser.add_argument("--call-us", help="JSON with calls_us, to pace the fake's calls")
+    parser.add_argument("--label", default="")
+    parser.add_argument("--no-xid-watch", action="store_true", help="agent without its XID watch")
+    parser.add_argument("--out", required=True)
+    parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--profile-out", default="", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.serve:
+        serve(args)
+        return 0
+    import drivers  # noqa: PLC0415
+
+    result: dict[str, Any] = {
+        "label": args.label,
+        "tree": str(Path(drivers.__file__).resolve().parents[1]),
+        "backend": args.backend,
+        "gpus": args.gpus,
+        "repeats": args.repeats,
+        "python": platform.python_version(),
+        "kernel": platform.release(),
+    }
+    if args.backend == "nvml":
+        nvml = _load_nvml(args)
+        result["calls_us"] = time_calls(nvml, args.repeats)
+        result["driver"] = str(nvml.nvmlSystemGetDriverVersion())
+        result["real_gpus"] = int(nvml.nvmlDeviceGetCount())
+        nvml.nvmlShutdown()
+    profile_out = str(Path(os.environ.get("TMPDIR", "/tmp")) / f"gpu-read-{os.getpid()}.prof")
+    child = subprocess.Popen(
+        [
+            sys.executable,
+            __file__,
+            *(argv or sys.argv[1:]),
+            "--serve",
+            "--profile-out",
+            profile_out,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        env=os.environ.copy(),
+    )
+    try:
+        assert child.stdout is not None
+        if child.stdout.readline().strip() != "ready":
+            raise SystemExit("the agent did not start")
+        result.update(asyncio.run(client(args)))
+    finally:
+        child.terminate()
+        child.wait(timeout=30)
+    result["no_xid_watch"] = args.no_xid_watch
+    result["profile"] = Path(profile_out).read_text()
+    Path(profile_out).unlink()
+    Path(args.out).write_text(json.dumps(result, indent=2) + "\n")
+    print(json.dumps({k: v for k, v in result.items() if k != "profile"}, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

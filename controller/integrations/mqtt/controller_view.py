@@ -1,0 +1,118 @@
+"""The read model the bridge publishes, built from the running controller's parts.
+
+This is the one module of the MQTT package that knows the controller's internals;
+everything else reads :class:`~controller.integrations.mqtt.view.SiteView`.
+"""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+from controller.config_sections import EconomicsConfig
+from controller.fleet import Fleet
+from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
+from controller.journal import Journal
+from controller.reconcile.compliance import compliance_report
+from controller.reconcile.events import EventTracker
+from controller.reconcile.loop import Reconciler
+from controller.reconcile.meter import SitePowerWatch
+from controller.reconcile.plans import economics_now
+from controller.state import ControlState, EventRecord
+
+__all__ = ["ControllerView"]
+
+
+def _finite(value: float | None) -> float | None:
+    return value if value is None or math.isfinite(value) else None
+
+
+class ControllerView:
+    def __init__(
+        self,
+        fleet: Fleet,
+        state: ControlState,
+        loop: Reconciler,
+        power: SitePowerWatch,
+        tracker: EventTracker,
+        journal: Journal,
+        economics: EconomicsConfig,
+    ) -> None:
+        self._fleet, self._state, self._loop, self._power = fleet, state, loop, power
+        self._tracker, self._journal, self._economics = tracker, journal, economics
+
+    @property
+    def site(self) -> str:
+        return self._fleet.site
+
+    def status(self, now: float) -> SiteStatus:
+        sample = self._power.latest()
+        view = self._loop.view
+        hashrate, _ = self._fleet.totals()
+        states: Counter[str] = Counter()
+        for record in self._fleet:
+            telemetry = record.telemetry
+            states[telemetry.mining_state.value if telemetry is not None else "unknown"] += 1
+        limit = None if view is None else _finite(view.plan.limit_w)
+        return SiteStatus(
+            metered_w=sample.watts,
+            metered_source=sample.source,
+            commanded_w=None if view is None else view.plan.expected_site_w,
+            limit_w=limit,
+            hashrate_hs=hashrate,
+            devices_by_health={h.value: n for h, n in sorted(self._fleet.by_health().items())},
+            devices_by_state=dict(sorted(states.items())),
+            events_active=[e.event_id for e in self._state.active_events(now)],
+            paused=self._state.paused,
+            paused_reason=self._state.paused_reason or "",
+        )
+
+    def plan(self) -> PlanSummary | None:
+        view = self._loop.view
+        if view is None:
+            return None
+        return PlanSummary(
+            seq=view.seq,
+            at=view.at,
+            expected_site_w=view.plan.expected_site_w,
+            limit_w=_finite(view.plan.limit_w),
+            other_load_w=view.plan.other_load_w,
+            trigger=view.reason,
+            notes=view.notes,
+        )
+
+    def events(self) -> list[EventRecord]:
+        return list(self._state.events.values())
+
+    def event_confirmed(self, event_id: str) -> bool:
+        return self._tracker.confirmed(event_id)
+
+    async def compliance(self, event: EventRecord) -> dict[str, Any]:
+        return await compliance_report(self._journal, event)
+
+    def devices(self) -> Iterator[DeviceRow]:
+        for record in self._fleet:
+            identity, telemetry = record.identity, record.telemetry
+            if telemetry is None:
+                yield DeviceRow(
+                    identity.device_id, identity.make.value, record.model, record.health.value,
+                    None, None, None, None, None, None,
+                )  # fmt: skip
+                continue
+            yield DeviceRow(
+                identity.device_id, identity.make.value, record.model, record.health.value,
+                telemetry.mining_state.value, _finite(telemetry.hashrate_hs),
+                _finite(telemetry.power_w), _finite(telemetry.power_limit_w),
+                _finite(telemetry.max_temp_c), _finite(telemetry.uptime_s),
+            )  # fmt: skip
+
+    def signal_ages(self, now: float) -> Mapping[str, float | None]:
+        economics = economics_now(self._economics, self._state, now)
+        sample = self._power.latest()
+        return {
+            "power_price": max(0.0, now - economics.power_price.as_of),
+            "hashprice": max(0.0, now - economics.hashprice.as_of),
+            f"site_power_{sample.source}": max(0.0, now - sample.at),
+        }
