@@ -79,8 +79,9 @@ async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
             met_at = sim.truth.met_at(LEVEL_W, created, HOLD_S)
             assert met_at is not None
             assert met_at <= deadline, f"met {met_at - created:.1f} s after the event"
-            if kill_at is None:
-                await until(lambda: _stuck(daemon, liar), timeout=5)
+            # The lying unit reads back asleep and keeps hashing: found within 30 s.
+            await until(lambda: _stuck(daemon, liar), timeout=created + 31 - time.time())
+            await asyncio.sleep(1.0)  # the plan that covers it
         finally:
             await daemon.stop()
         rows = daemon.rows()
@@ -99,8 +100,7 @@ async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
         assert marked[0] - created <= 30.0
     plans = [r for r in rows if r["kind"] == "plan" and r["at"] >= marked[0]]
     covered = [p for p in plans if liar in p["data"].get("compensation", {}).get("for", [])]
-    assert covered, "no plan covered the lying unit"
-    assert covered[0]["data"]["compensation"]["shed"]
+    assert covered, "no plan counted the lying unit at its draw"
     assert covered[0]["at"] <= deadline
     if kill_at is not None:
         restart = started[1]
