@@ -298,7 +298,7 @@ class Controller:
         other = await self.journal.entries(["site.other_load"], since_at=now - _DAY_S)
         if other:
             self.site_power.restore(float(other[-1].data["watts"]))
-        kinds = ["command.sent", "command.result", "device.stuck"]
+        kinds = ["command.sent", "command.result", "command.confirmed", "device.stuck"]
         self.loop.restore(await self.journal.entries(kinds, since_at=now - _DAY_S), now)
 
     async def __aenter__(self) -> Self:

@@ -49,7 +49,9 @@ class Expectation:
 def _moving(before: Telemetry | None, after: Telemetry) -> bool:
     """Any sign of a unit on its way to sleep: hashrate, power or chip temperature falling."""
     if before is None:
-        return True  # nothing to compare with: give it the ordinary window
+        # Nothing read before the command (a restart): compare with the nameplate rate.
+        nameplate = after.nameplate_hashrate_hs
+        return not nameplate or after.hashrate_hs is None or after.hashrate_hs < 0.8 * nameplate
     rate, was_rate = after.hashrate_hs, before.hashrate_hs
     if was_rate and rate is not None and rate < 0.8 * was_rate:
         return True

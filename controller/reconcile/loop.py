@@ -361,15 +361,21 @@ class Reconciler:
         before the crash) set the device's commanded state, its last change (dwell) and
         its wakes (cycles); a sleep sent while an event ran keeps the unit asleep until
         that event is over; stuck marks still in force hold. ``entries``: the
-        ``command.sent``, ``command.result`` and ``device.stuck`` rows of the last day.
+        ``command.sent``, ``command.result``, ``command.confirmed`` and ``device.stuck``
+        rows of the last day.
         """
         records = self.fleet.records
+        unconfirmed: dict[str, float] = {}  # applied sleeps no reading confirmed yet
         for entry in entries:
             record = records.get(entry.subject)
             if record is None:
                 continue
             data = entry.data
+            if entry.kind == "command.confirmed":
+                unconfirmed.pop(entry.subject, None)
+                continue
             if entry.kind == "device.stuck":
+                unconfirmed.pop(entry.subject, None)
                 until = float(data.get("until", 0.0))
                 if until > now:
                     record.stuck_until, record.stuck_reason = until, str(data.get("reason", ""))
@@ -377,6 +383,13 @@ class Reconciler:
             command = data.get("command")
             if command not in {"sleep", "wake"}:
                 continue
+            if entry.kind == "command.sent":
+                # Killed before the answer came: it may have taken, so it is checked too.
+                unconfirmed.pop(entry.subject, None)
+                if command == "sleep":
+                    unconfirmed[entry.subject] = entry.at
+            elif entry.kind == "command.result" and data.get("result") != "applied":
+                unconfirmed.pop(entry.subject, None)
             if command == "sleep" and entry.kind in {"command.sent", "command.result"}:
                 if entry.kind == "command.sent" or data.get("result") == "applied":
                     self._shed_for_events(entry.subject, entry.at)
@@ -385,10 +398,20 @@ class Reconciler:
             if entry.kind != "command.result" or data.get("result") != "applied":
                 continue
             record.commanded, record.commanded_at = str(command), entry.at
+            unconfirmed.pop(entry.subject, None)
+            if command == "sleep":
+                unconfirmed[entry.subject] = entry.at
             if record.state_changed_at is None or record.state_changed_at < entry.at:
                 record.state_changed_at = entry.at
                 if command == "wake":
                     record.wakes.append(entry.at)
+        # A sleep acknowledged before the crash and never seen in effect is checked again:
+        # a unit that reads back asleep and keeps hashing is found after a restart too.
+        recent = now - self.control.confirm_after_s - sum(self.control.reconfirm_delays_s)
+        for device_id, at in unconfirmed.items():
+            if at >= recent and records[device_id].stuck_until <= now:
+                job = Job(device_id, Sleep(), "sleep", Priority.GRID, origin="restart")
+                self.verifier.expect(CommandResult(job, "applied", "ok", "", at, at))
 
     def _forced_sleeps(self, obs: Observation) -> tuple[policy.DeviceCommand, ...]:
         out = []
