@@ -6,8 +6,10 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 APT_STAMP := $(VENV)/.apt-installed
 # Debian packages the tests start for real: promtool (prometheus), a Slurm cluster
-# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd).
-APT_PACKAGES := prometheus slurm-wlm munge mosquitto
+# (slurmctld, slurmd, munge), an MQTT broker (mosquitto, with mosquitto_passwd), a headless
+# browser for the operator page (chromium, chromium-driver), systemd-analyze for the shipped
+# units (systemd), curl for the README's API examples.
+APT_PACKAGES := prometheus slurm-wlm munge mosquitto chromium chromium-driver systemd curl
 
 .PHONY: demo test lint bench venv apt clean
 
@@ -41,14 +43,28 @@ test: $(APT_STAMP) lint
 	$(BIN)/python -m pytest
 
 demo: $(STAMP)
-	$(BIN)/hashpivot demo deploy/examples/hashpivot-small.yaml
+	$(BIN)/hashpivot demo
 
 # Each benchmark writes bench/results/<name>.{json,md}; report.py joins them into RESULTS.md.
+# bench.machine first: the machine-speed reference that RESULTS.md scales the absolute
+# figures by is measured in the same run. BENCH=sweep,policy runs only those.
+# (bench.gpu_read_path needs a real GPU node: it runs on the device machine, not here.)
+BENCHES := machine sweep sweep_mixed policy gpu_sweep curtail restart backtest web
+BENCH ?= $(subst $(eval) ,$(comma),$(BENCHES))
+comma := ,
 bench: $(STAMP)
-	$(BIN)/python -m bench.sweep --devices 1000
-	$(BIN)/python -m bench.sweep --devices 1000 --mixed
-	@if [ -f bench/policy.py ]; then $(BIN)/python -m bench.policy; fi
-	$(BIN)/python -m bench.gpu_sweep --nodes 500
+	@for b in $(subst $(comma), ,$(BENCH)); do case $$b in \
+	  machine) $(BIN)/python -m bench.machine ;; \
+	  sweep) $(BIN)/python -m bench.sweep --devices 1000 ;; \
+	  sweep_mixed) $(BIN)/python -m bench.sweep --devices 1000 --mixed ;; \
+	  policy) $(BIN)/python -m bench.policy ;; \
+	  gpu_sweep) $(BIN)/python -m bench.gpu_sweep --nodes 500 ;; \
+	  curtail) $(BIN)/python -m bench.curtail ;; \
+	  restart) $(BIN)/python -m bench.restart ;; \
+	  backtest) $(BIN)/python -m bench.backtest --devices 10000 100000 --days 0 1 ;; \
+	  web) $(BIN)/python -m bench.web --pages 10 --seconds 20 --rounds 2 ;; \
+	  *) echo "unknown benchmark $$b (one of $(BENCHES))"; exit 2 ;; \
+	esac || exit $$?; done
 	$(BIN)/python -m bench.report
 
 clean:

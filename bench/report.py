@@ -11,14 +11,18 @@ import platform
 from pathlib import Path
 
 HERE = Path(__file__).parent
-ORDER = ("sweep", "sweep_mixed", "gpu_sweep", "policy", "curtail")
+ORDER = (
+    "machine", "sweep", "sweep_mixed", "gpu_sweep", "policy", "curtail", "restart", "backtest",
+    "web",
+)  # fmt: skip
 
 HEADER = """# Benchmark results
 
 Measured on the project's standard machine (2 cores, 24 GiB), simulators in a separate
 process on loopback. These machines are noisy, so every comparison is made side by side in
-one run and reported as a ratio. Re-run everything with `make bench`; each section names
-its own command.
+one run and reported as a ratio. Re-run everything with `make bench` (`make bench
+BENCH=machine,policy` for some); each section names its own command. The machine-speed
+reference below is measured in the same run: scale absolute figures by it.
 """
 
 

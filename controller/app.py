@@ -8,8 +8,8 @@ import contextlib
 import gc
 import ipaddress
 import logging
+import math
 import signal
-import sys
 import time
 from collections.abc import Coroutine, Sequence
 from types import TracebackType
@@ -17,16 +17,20 @@ from typing import Any, Self
 
 from aiohttp import web
 
+from controller.cli_args import OneLineParser, add_log_level, fail
 from controller.cycles import CycleJournal
 from controller.domain import DeviceIdentity, Health
 from controller.errors import ConfigError, ControllerError
 from controller.fleet import DeviceRecord, Fleet
+from controller.integrations.dashboard_metrics import DashboardCollector
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
 from controller.logs import configure_logging
+from controller.paths import resolve_state_path
 from controller.poller import Poller, PollStats
+from controller.power_history import PowerHistory, PowerPoint
 from controller.reconcile import (
     EventTracker,
     Reconciler,
@@ -40,6 +44,10 @@ from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
 from controller.settings import ControllerConfig, load_config
+from controller.signals import SystemClock, build_sources
+from controller.signals.config import build_webhooks
+from controller.signals.hub import SignalHub
+from controller.signals.metrics import SignalCollector
 from controller.state import ControlState, EventRecord
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
@@ -49,6 +57,7 @@ __all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
 log = logging.getLogger(__name__)
 
 _DAY_S = 86_400.0
+_FIRST_COMPACTION_S = 5.0
 
 
 def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None) -> Fleet:
@@ -87,7 +96,9 @@ class Controller:
             adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
             self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings())
         self.state = ControlState.empty()
-        self.journal = Journal(config.journal.path)
+        # A relative journal path lives in the state directory (controller/paths.py).
+        journal = config.journal.path
+        self.journal = Journal(None if journal is None else resolve_state_path(journal))
         stats = PollStats()
         self.poller = Poller(
             self.fleet,
@@ -129,6 +140,12 @@ class Controller:
         self._tolerance_w = tolerance_w
         self._baseline_max_age_s = meter_config.baseline_max_age_s if meter_config else 60.0
         self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
+        self.metrics.registry.register(DashboardCollector(
+            self.fleet, self.loop, self.site_power,
+            lambda now: economics_now(config.economics, self.state, now),
+            {"power_price": config.policy.max_price_age_s,
+             "hashprice": config.policy.max_hashprice_age_s},
+        ))  # fmt: skip
         if self.scheduler is not None:
             self.scheduler.on_read_error = self.metrics.count_scheduler_read_error
         self.events = EventTracker(
@@ -136,6 +153,13 @@ class Controller:
         )
         self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
         self.service.on_event = self._on_event_created
+        # One clock for the signals layer; sources are off unless configured.
+        self.clock = SystemClock()
+        self.signals = SignalHub(self.service, self.clock)
+        for source in build_sources(config.signals, self.clock, self._site_kw):
+            self.signals.add(source)
+        self.webhooks = build_webhooks(config.signals)
+        self.metrics.registry.register(SignalCollector(self.signals))
         self.api_token = config.api.resolve()
         # MQTT reads a narrow read model and commands through the same service as the API.
         self.mqtt: MqttBridge | None = None
@@ -149,6 +173,8 @@ class Controller:
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
+        # The operator page's chart of the last hours (controller.integrations.web).
+        self.power_history = PowerHistory()
         self._frozen = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -209,8 +235,11 @@ class Controller:
                 "nodes": len(self.scheduler.settings.node_map.nodes),
                 "error": self.scheduler.error},
             "commands": dict(self.loop.stats.results),
+            "signals": self.signals.status_json(),
             "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
-                        "error": self.journal.failed},
+                        "error": self.journal.failed,
+                        "compaction": None if self.journal.compaction is None
+                        else self.journal.compaction.as_json()},
         })  # fmt: skip
         return data
 
@@ -223,12 +252,30 @@ class Controller:
             "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
                           "as_of": economics.hashprice.as_of,
                           "source": economics.hashprice.source},
+            "forecast": {"source": self.state.forecast_source or None,
+                         "as_of": self.state.forecast_as_of or None,
+                         "intervals": [list(p) for p in self.state.forecast]},
             "max_price_age_s": self.config.policy.max_price_age_s,
             "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
         }  # fmt: skip
 
+    def _site_kw(self) -> float | None:
+        watts = self.site_power.latest().watts
+        return None if watts is None else round(watts / 1e3, 3)
+
     def _on_power(self, sample: SitePower) -> None:
         self.events.sample(sample, self.state.active_events(sample.at))
+        view = self.loop.view
+        commanded = limit = None
+        if view is not None:
+            # The plan counts the fleet; the site draws its other load on top.
+            commanded = view.plan.expected_site_w + view.plan.other_load_w
+            if math.isfinite(view.plan.limit_w):
+                limit = view.plan.limit_w + view.plan.other_load_w
+        self.power_history.add(PowerPoint(
+            at=sample.at, metered_w=sample.watts, source=sample.source,
+            commanded_w=commanded, limit_w=limit,
+        ))  # fmt: skip
         if sample.estimated:
             return
         reserve_w = self.config.policy.reserve_mw * 1e6
@@ -272,12 +319,16 @@ class Controller:
         self.metrics.observe_confirmation(elapsed_s)
 
     async def _restore(self) -> None:
-        """Events, overrides, pause, prices and policy memory, as the journal left them."""
+        """Events, overrides, pause, prices and policy memory, as the journal left them.
+
+        Only what the state needs is read (Journal.state_entries): a journal of months
+        of price updates restarts as fast as a new one.
+        """
         await self.journal.open()
-        kinds = ["event.", "override.", "control.", "relay.", "economics.", "memory"]
-        entries = await self.journal.entries(kinds)
-        self.state.replay(e for e in entries if e.kind not in {"event.baseline", "event.milestone"})
-        self.events.restore(e for e in entries if e.kind in {"event.baseline", "event.milestone"})
+        entries = await self.journal.state_entries()
+        tracked = {"event.baseline", "event.milestone"}
+        self.state.replay(e for e in entries if e.kind not in tracked)
+        self.events.restore(e for e in entries if e.kind in tracked)
         await self.cycles.restore(time.time())
         await self._restore_loop(time.time())
         active = [e.event_id for e in self.state.active_events(time.time())]
@@ -295,7 +346,7 @@ class Controller:
 
     async def _restore_loop(self, now: float) -> None:
         """The other load last measured, and what the last day's commands did."""
-        other = await self.journal.entries(["site.other_load"], since_at=now - _DAY_S)
+        other = await self.journal.latest(["site.other_load"], per_subject=False)
         if other:
             self.site_power.restore(float(other[-1].data["watts"]))
         kinds = ["command.sent", "command.result", "command.confirmed", "device.stuck"]
@@ -324,7 +375,9 @@ class Controller:
             ("reconcile", self.loop.run(stop)),
             ("confirm-sweeps", self.loop.confirm_sweeps(stop)),
             ("site-power", self.site_power.run(stop)),
+            ("journal-compaction", self._compact_journal(stop)),
             *([("scheduler", self.scheduler.run(stop))] if self.scheduler else []),
+            ("signals", self.signals.run(stop)),
             *([("mqtt", self.mqtt.run(stop))] if self.mqtt else []),
         ):
             self._tasks.append(asyncio.create_task(self._guarded(work), name=name))
@@ -338,6 +391,18 @@ class Controller:
         for warning in exposure_warnings(self.config.listen_host, self.api_token):
             log.warning("%s", warning)
         return self
+
+    async def _compact_journal(self, stop: asyncio.Event) -> None:
+        """By the configured retention: soon after start (the restart has served by then),
+        then every ``every_s``."""
+        policy = self.config.journal.retention.to_retention()
+        delay = _FIRST_COMPACTION_S
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+                return
+            await self.journal.compact(policy)
+            delay = policy.every_s
 
     async def _guarded(self, work: Coroutine[object, object, None]) -> None:
         """A long-lived task that fails stops the daemon loudly instead of dying silently."""
@@ -367,6 +432,7 @@ class Controller:
                 await task
         if self._runner is not None:
             await self._runner.cleanup()
+        await self.signals.close()
         await self.loop.close()
         await self.site_power.close()
         await self.fleet.close()
@@ -404,28 +470,25 @@ async def serve(config: ControllerConfig) -> None:
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hashpivot run",
         description="Run the controller: poll every configured device and serve Prometheus "
         "metrics on the listen address (default 127.0.0.1:9861).",
         epilog="Example: hashpivot run deploy/examples/hashpivot-small.yaml\n"
         "Passwords may come from the config, from password_env/password_file, or from "
-        "HASHPIVOT_<MAKE>_PASSWORD.",
+        "HASHPIVOT_<MAKE>_PASSWORD. A relative journal.path is under $STATE_DIRECTORY "
+        "(systemd), else $XDG_STATE_HOME/hashpivot (~/.local/state/hashpivot).",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("config", help="controller configuration file (YAML)")
-    parser.add_argument(
-        "--log-level", default="info", choices=["debug", "info", "warning", "error"]
-    )
+    add_log_level(parser, "info")
     args = parser.parse_args(argv)
     configure_logging(args.log_level)
     try:
         config = load_config(args.config)
         asyncio.run(serve(config))
     except ConfigError as exc:
-        print(f"hashpivot: configuration error: {exc}", file=sys.stderr)
-        return 2
+        return fail("hashpivot", f"configuration error: {exc}", 2)
     except ControllerError as exc:
-        print(f"hashpivot: {exc}", file=sys.stderr)
-        return 1
+        return fail("hashpivot", str(exc), 1)
     return 0

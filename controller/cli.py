@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 
 __all__ = ["main"]
 
@@ -12,12 +13,22 @@ _DESCRIPTION = """\
 hashpivot: one power budget across Bitcoin miners and AI GPU nodes.
 
 Common jobs:
+  hashpivot demo                                       the example site under the controller
   hashpivot sim deploy/examples/site-small.yaml        run a simulated site
   hashpivot run deploy/examples/hashpivot-small.yaml   run the controller
   hashpivot probe 10.0.0.21                            identify one device
-  hashpivot demo deploy/examples/hashpivot-small.yaml  both, with a live summary
   hashpivot gpu-agent --listen 10.0.5.7:9862           on a GPU node: NVML behind an API
+  hashpivot backtest deploy/examples/site-small.yaml   replay Aug 2023 prices, compare strategies
+
+Each command takes --help. Exit status 2 is a usage or configuration error.
 """
+
+
+def _version() -> str:
+    try:
+        return version("hashpivot")
+    except PackageNotFoundError:  # run from a source tree that was never installed
+        return "unknown (not installed)"
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -28,8 +39,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
-        "command", choices=["run", "sim", "probe", "demo", "gpu-agent"], help="what to do"
+        "command",
+        choices=["run", "sim", "probe", "demo", "gpu-agent", "backtest"],
+        help="what to do",
     )
+    parser.add_argument("--version", action="version", version=f"hashpivot {_version()}")
+    if args and args[0] == "--version":
+        print(f"hashpivot {_version()}")
+        return 0
     if not args or args[0] in {"-h", "--help"}:
         parser.print_help()
         return 0 if args else 2
@@ -50,12 +67,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         from drivers.gpu.cli import main as agent_main  # noqa: PLC0415 - runs on GPU nodes only
 
         return agent_main(rest)
+    if command == "backtest":
+        from controller.backtest.cli import main as backtest_main  # noqa: PLC0415
+
+        return backtest_main(rest)
     if command == "demo":
         from controller.demo import main as demo_main  # noqa: PLC0415
 
         return demo_main(rest)
-    parser.error(f"unknown command {command!r}")
-    return 2  # pragma: no cover - parser.error exits
+    print(
+        f"hashpivot: unknown command {command!r}; choose from run, sim, probe, demo, gpu-agent"
+        " (hashpivot --help)",
+        file=sys.stderr,
+    )
+    return 2
 
 
 if __name__ == "__main__":

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller import policy
 from controller.errors import ConfigError
+from controller.retention import Retention
 
 __all__ = [
     "ApiConfig",
@@ -26,6 +27,7 @@ __all__ = [
     "JournalConfig",
     "MeterConfig",
     "PolicyConfig",
+    "RetentionConfig",
 ]
 
 _Seconds = Annotated[float, Field(ge=0, le=86_400)]
@@ -82,6 +84,8 @@ class PolicyConfig(_Strict):
 
     curtail_after_windows: Annotated[int, Field(ge=0, le=1000)] = 3
     resume_after_windows: Annotated[int, Field(ge=0, le=1000)] = 3
+    # One price window: ERCOT's 5-minute real-time interval. 0: every new price is one.
+    price_window_s: _Seconds = 300.0
     min_on_dwell_s: _Seconds = 900.0
     min_off_dwell_s: _Seconds = 900.0
     max_cycles_per_day: Annotated[int, Field(ge=0, le=1000)] = 6
@@ -99,6 +103,7 @@ class PolicyConfig(_Strict):
         return policy.PolicySettings(
             curtail_after_windows=self.curtail_after_windows,
             resume_after_windows=self.resume_after_windows,
+            price_window_s=self.price_window_s,
             min_on_dwell_s=self.min_on_dwell_s,
             min_off_dwell_s=self.min_off_dwell_s,
             max_cycles_per_day=self.max_cycles_per_day,
@@ -155,8 +160,25 @@ class MeterConfig(_Strict):
     baseline_max_age_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
 
+class RetentionConfig(_Strict):
+    """How long the journal keeps rows (controller.retention): every event, its commands
+    and its evidence for ``days`` (a grid program's retention); price updates, memory
+    snapshots and full-resolution meter samples for less."""
+
+    days: Annotated[float, Field(ge=1, le=36_500)] = 400.0
+    prices_days: Annotated[float, Field(ge=0, le=36_500)] = 7.0
+    state_days: Annotated[float, Field(ge=0, le=36_500)] = 7.0
+    meter_full_days: Annotated[float, Field(ge=0, le=36_500)] = 30.0
+    meter_sample_s: Annotated[float, Field(gt=0, le=86_400)] = 60.0
+    every_s: Annotated[float, Field(ge=60, le=7 * 86_400)] = 3600.0
+
+    def to_retention(self) -> Retention:
+        return Retention(**self.model_dump())
+
+
 class JournalConfig(_Strict):
     path: Path | None = None  # None: in memory, nothing survives a restart (a warning says so)
+    retention: RetentionConfig = Field(default_factory=RetentionConfig)
 
 
 class ApiConfig(_Strict):

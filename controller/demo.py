@@ -7,26 +7,33 @@ a one-screen summary until Ctrl-C, when it stops both.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import os
+import secrets
 import signal
 import socket
 import sys
 import tempfile
 import time
-from collections import Counter
 from collections.abc import Sequence
 from pathlib import Path
 
+from pydantic import SecretStr, ValidationError
+
 from controller.app import Controller
-from controller.demo_scenario import demo_config, run_scenario
-from controller.errors import ConfigError
+from controller.cli_args import OneLineParser, add_log_level, fail, positive_float
+from controller.config_sections import ApiConfig
+from controller.demo_scenario import DEMO_SPEED, demo_config, run_scenario
+from controller.demo_summary import summary
+from controller.errors import ConfigError, ControllerError
 from controller.logs import configure_logging
+from controller.paths import example
 from controller.settings import ControllerConfig, load_config
 
 __all__ = ["main"]
+
+_PROG = "hashpivot demo"
 
 # hashpivot sim --unprivileged moves these (simulators/ports.py); the controller follows.
 UNPRIVILEGED_WEB_PORT = 10080
@@ -90,43 +97,25 @@ async def _stop_simulator(process: asyncio.subprocess.Process) -> None:
             await process.wait()
 
 
-def _states_by_make(controller: Controller) -> list[str]:
-    counts: dict[str, Counter[str]] = {}
-    for record in controller.fleet:
-        state = record.telemetry.mining_state.value if record.telemetry else "unknown"
-        counts.setdefault(record.identity.make.value, Counter())[state] += 1
-    return [
-        f"  {make:<10} " + ", ".join(f"{state} {n}" for state, n in sorted(states.items()))
-        for make, states in sorted(counts.items())
-    ]
+def _listen_on(config: ControllerConfig, listen: str) -> ControllerConfig:
+    """The config with another listen address, checked by the config's own rule."""
+    try:
+        ControllerConfig.model_validate({"site": config.site, "devices": [], "listen": listen})
+    except ValidationError as exc:
+        errors = [e for e in exc.errors(include_url=False) if e["loc"] == ("listen",)]
+        if errors:
+            reason = str(errors[0]["msg"]).removeprefix("Value error, ")
+            raise ConfigError(f"--listen {listen!r}: {reason}") from None
+    return config.model_copy(update={"listen": listen})
 
 
-def _summary(controller: Controller, story: list[str], tty: bool) -> str:
-    status = controller.status()
-    power = status["site_power"]
-    plan = status["plan"]
-    commands = ", ".join(f"{k} {n}" for k, n in sorted(status["commands"].items())) or "none yet"
-    # The plan's limit is the devices' budget; the site's is that plus the other load.
-    limit = plan["limit_w"] + plan["other_load_w"] if plan and plan["limit_w"] else None
-    lines = [
-        f"hashpivot demo: site {status['site']}, {status['devices']} devices, "
-        f"sweep {controller.poller.stats.sweeps} ({controller.poller.stats.last_sweep_s:.2f} s)",
-        f"  metrics  http://{controller.config.listen}/metrics   "
-        f"API http://{controller.config.listen}/api/v1/status",
-        *_states_by_make(controller),
-        f"  hashrate {status['hashrate_hs'] / 1e15:8.3f} PH/s",
-        f"  power    {power['watts'] / 1e3:8.1f} kW by {power['source']}"
-        + (f", site limit {limit / 1e3:.1f} kW" if limit else "")
-        + f", other load {power['other_load_w'] / 1e3:.1f} kW",
-        f"  events   {', '.join(status['events_active']) or 'none'}; "
-        f"stuck {len(status['stuck'])}; commands {commands}",
-    ]
-    if plan:
-        lines += [f"  plan     {note}" for note in plan["notes"][:3]]
-    lines += [f"  story    {line}" for line in story[-4:]]
-    lines.append("  Ctrl-C stops the controller and the simulator.")
-    text = "\n".join(lines)
-    return f"\x1b[H\x1b[2J{text}" if tty else text
+def _with_token(config: ControllerConfig) -> tuple[ControllerConfig, str | None]:
+    """A fresh API token for this demo, returned to be shown, so that its API accepts
+    writes; or none, when the config resolves the operator's own (never printed)."""
+    if config.api.resolve() is not None:
+        return config, None
+    token = secrets.token_urlsafe(18)
+    return config.model_copy(update={"api": ApiConfig(token=SecretStr(token))}), token
 
 
 async def _run(
@@ -140,6 +129,7 @@ async def _run(
             flush=True,
         )
         config = _unprivileged(config)
+    config, token = _with_token(config)
     simulator = await _start_simulator(site, speed, unprivileged)
     story: list[str] = []
     tty = sys.stdout.isatty()
@@ -156,14 +146,22 @@ async def _run(
                 loop = asyncio.get_running_loop()
                 for signum in (signal.SIGINT, signal.SIGTERM):
                     loop.add_signal_handler(signum, controller.stop_event.set)
+                print(f"page: http://{config.listen}/ (open it in a browser)", flush=True)
+                if controller.api_token is None:
+                    print("page: read only; set HASHPIVOT_API_TOKEN to act from it", flush=True)
                 print(f"metrics: http://{config.listen}/metrics", flush=True)
+                print(f"API:     http://{config.listen}/api/v1/status", flush=True)
+                if token is not None:
+                    print(f"token:   export HASHPIVOT_API_TOKEN={token}", flush=True)
+                else:
+                    print("token:   the one the config names (not shown)", flush=True)
                 scenario = asyncio.create_task(
                     run_scenario(controller, say) if tell else asyncio.sleep(0), name="story"
                 )
                 while not controller.stop_event.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(controller.stop_event.wait(), timeout=refresh_s)
-                    print(_summary(controller, story, tty), flush=True)
+                    print(summary(controller, story, tty, token), flush=True)
                     if simulator.returncode is not None:
                         print("the simulator stopped; stopping the demo", file=sys.stderr)
                         break
@@ -175,34 +173,35 @@ async def _run(
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hashpivot demo",
         description="Run a simulated site (hashpivot sim) and the controller against it, "
         "with a live summary. Unless --no-story, it then plays a short story through the "
         "controller's API: a power-price spike (the least efficient miners sleep), the price "
-        "falling back (they wake, staggered), and a grid event the site must meet within 60 s "
+        "falling back (they wake, staggered), and a grid event the site must meet within 30 s "
         "(sheds confirmed on the site meter), then the restore. Ctrl-C stops both.",
     )
     parser.add_argument(
         "config",
         nargs="?",
-        default="deploy/examples/hashpivot-small.yaml",
-        help="controller configuration (default: %(default)s)",
+        type=Path,
+        help="controller configuration (default: the example shipped with hashpivot, "
+        "deploy/examples/hashpivot-small.yaml)",
     )
     parser.add_argument(
         "--site",
-        default="deploy/examples/site-small.yaml",
-        help="simulated site file (default: %(default)s)",
+        type=Path,
+        help="simulated site file (default: the example, deploy/examples/site-small.yaml)",
     )
     parser.add_argument(
         "--speed",
-        type=float,
-        default=10.0,
+        type=positive_float,
+        default=DEMO_SPEED,
         help="simulated-time speed factor (default: %(default)s)",
     )
     parser.add_argument(
         "--refresh",
-        type=float,
+        type=positive_float,
         default=2.0,
         help="seconds between summary redraws (default: %(default)s)",
     )
@@ -212,16 +211,24 @@ def main(argv: Sequence[str]) -> int:
         action="store_false",
         help="only run the site and show the summary; change nothing",
     )
+    parser.add_argument(
+        "--listen",
+        metavar="HOST:PORT",
+        help="serve the API and metrics here instead of the config's listen address",
+    )
+    add_log_level(parser, "warning")
     args = parser.parse_args(argv)
-    configure_logging(os.environ.get("HASHPIVOT_LOG_LEVEL", "warning"))
-    site = Path(args.site)
+    configure_logging(os.environ.get("HASHPIVOT_LOG_LEVEL", args.log_level))
+    site: Path = args.site or example("site-small.yaml")
     if not site.is_file():
-        print(f"hashpivot demo: {site}: no such site file", file=sys.stderr)
-        return 2
+        return fail(_PROG, f"{site}: no such site file", 2)
     try:
-        config = load_config(args.config)
+        config = load_config(args.config or example("hashpivot-small.yaml"))
+        if args.listen is not None:
+            config = _listen_on(config, args.listen)
         asyncio.run(_run(config, site, args.speed, args.refresh, args.story))
     except ConfigError as exc:
-        print(f"hashpivot demo: {exc}", file=sys.stderr)
-        return 2
+        return fail(_PROG, str(exc), 2)
+    except ControllerError as exc:
+        return fail(_PROG, str(exc), 1)
     return 0

@@ -7,7 +7,11 @@ that create events and overrides wait for it before they answer). With
 ``synchronous=NORMAL`` in WAL mode a committed row survives ``kill -9`` of the
 process; only a power cut can lose the last transactions.
 
-Triggers refuse UPDATE and DELETE, so the table really is append-only.
+Triggers refuse UPDATE, and DELETE of any row newer than the horizon the last
+compaction recorded: the table is append-only, and only the retention policy
+(:mod:`controller.retention`) removes old rows, each removal recorded as a
+``journal.compacted`` row. A restart reads only what it needs
+(:meth:`Journal.state_entries`), not the whole history.
 """
 
 from __future__ import annotations
@@ -25,7 +29,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller import retention
 from controller.errors import ControllerError
+from controller.journal_lock import JournalLock
+from controller.retention import Compaction, Retention
 
 __all__ = ["Entry", "Journal", "JournalError"]
 
@@ -43,9 +50,18 @@ CREATE TABLE IF NOT EXISTS journal (
 );
 CREATE INDEX IF NOT EXISTS journal_kind ON journal(kind, seq);
 CREATE INDEX IF NOT EXISTS journal_subject ON journal(subject, seq);
+CREATE INDEX IF NOT EXISTS journal_kind_at ON journal(kind, at);
+CREATE TABLE IF NOT EXISTS journal_compaction (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    at REAL NOT NULL,
+    horizon REAL NOT NULL
+);
 CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
-CREATE TRIGGER IF NOT EXISTS journal_no_delete BEFORE DELETE ON journal
+DROP TRIGGER IF EXISTS journal_no_delete;
+CREATE TRIGGER IF NOT EXISTS journal_only_expired BEFORE DELETE ON journal
+    WHEN OLD.at >= COALESCE(
+        (SELECT horizon FROM journal_compaction ORDER BY id DESC LIMIT 1), -1e300)
     BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;
 """
 _BATCH = 5000
@@ -96,6 +112,8 @@ class Journal:
         self.rows_written = 0
         self.failed: str | None = None  # the last write's error; None while writes work
         self.rows_failed = 0  # rows a failed write could not record
+        self.compaction: Compaction | None = None  # the last one this run
+        self._lock = None if self.path is None else JournalLock(self.path)
 
     def _connect(self) -> sqlite3.Connection:
         if self.path is None:
@@ -120,9 +138,27 @@ class Journal:
     def _open_sync(self) -> int:
         if self.path is not None:
             self.path.parent.mkdir(parents=True, exist_ok=True)
+        if self._lock is not None:
+            self._lock.acquire()  # JournalHeld when another live process has it
+        try:
+            return self._open_locked()
+        except BaseException:
+            if self._lock is not None:
+                self._lock.release()
+            raise
+
+    def _open_locked(self) -> int:
+        if self.path is not None and (not self.path.exists() or self.path.stat().st_size == 0):
+            # Pages freed by compaction go back to the file system. Only a new file can
+            # take this, before WAL and the first table (an older one reuses its pages).
+            bare = sqlite3.connect(self.path)
+            bare.execute("PRAGMA auto_vacuum=INCREMENTAL")
+            bare.executescript(_SCHEMA)
+            bare.close()
         conn = self._connect()
         conn.executescript(_SCHEMA)
-        row = conn.execute("SELECT COALESCE(MAX(run), 0) FROM journal").fetchone()
+        # Runs only grow, so the newest row has the highest (MAX(run) would read them all).
+        row = conn.execute("SELECT run FROM journal ORDER BY seq DESC LIMIT 1").fetchone() or (0,)
         conn.commit()
         if self.path is None:
             self._keep = conn
@@ -211,6 +247,8 @@ class Journal:
         if self._keep is not None:
             self._keep.close()
             self._keep = None
+        if self._lock is not None:
+            self._lock.release()
 
     # ---- reading ---------------------------------------------------------------------
 
@@ -229,8 +267,9 @@ class Journal:
             parts = []
             for kind in kinds:
                 if kind.endswith("."):
-                    parts.append("kind LIKE ?")
-                    args.append(kind + "%")  # type: ignore[arg-type]
+                    # A range, not LIKE: the (kind, ...) indexes serve it.
+                    parts.append("(kind >= ? AND kind < ?)")
+                    args.extend([kind, kind[:-1] + "/"])  # type: ignore[list-item]
                 else:
                     parts.append("kind = ?")
                     args.append(kind)  # type: ignore[arg-type]
@@ -244,8 +283,82 @@ class Journal:
         sql = f"SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE {' AND '.join(clauses)} ORDER BY seq"  # noqa: S608, E501 - clauses are fixed text
         if limit is not None:
             sql += f" LIMIT {int(limit)}"
-        rows = await asyncio.to_thread(self._query, sql, tuple(args))
-        return [Entry(r[0], r[1], r[2], r[3], r[4], json.loads(r[5]), r[6]) for r in rows]
+        return _entries(await asyncio.to_thread(self._query, sql, tuple(args)))
+
+    async def latest(self, kinds: Sequence[str], *, per_subject: bool = True) -> list[Entry]:
+        """The newest row among ``kinds`` (for each subject, with ``per_subject``), in order.
+
+        For state kept as "the last thing said", e.g. ``["override.set",
+        "override.cleared"]`` gives each device's override as it stands.
+        """
+        marks = ", ".join("?" * len(kinds))
+        group = "GROUP BY subject" if per_subject else ""
+        sql = (
+            f"SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE seq IN "  # noqa: S608 - placeholders only
+            f"(SELECT MAX(seq) FROM journal WHERE kind IN ({marks}) {group}) ORDER BY seq"
+        )
+        return _entries(await asyncio.to_thread(self._query, sql, tuple(kinds)))
+
+    async def newest_with(self, kind: str, fields: Sequence[str]) -> list[Entry]:
+        """For each of ``fields``, the newest ``kind`` row with a number there (one row may
+        serve several), in order: e.g. the last power price and the last hashprice."""
+        return await asyncio.to_thread(self._newest_with, kind, tuple(fields))
+
+    def _newest_with(self, kind: str, fields: tuple[str, ...]) -> list[Entry]:
+        conn = self._connect()
+        try:
+            seqs = {retention.newest_with_number(conn, kind, name) for name in fields}
+            found = sorted(seq for seq in seqs if seq is not None)
+            sql = "SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE seq = ?"
+            return [_entry(conn.execute(sql, (seq,)).fetchone()) for seq in found]
+        finally:
+            conn.close()
+
+    async def state_entries(self) -> list[Entry]:
+        """What a restart replays into :class:`controller.state.ControlState`, in order:
+        every event's rows (events are few: tens a month, kept for the retention), relay
+        clears, and only the newest override per device, pause, prices and policy memory.
+        The history of price updates and memory snapshots is not read."""
+        rows = [
+            *await self.entries(["event.", "relay."]),
+            *await self.latest(["override.set", "override.cleared"]),
+            *await self.latest(["control.paused", "control.resumed"], per_subject=False),
+            *await self.newest_with(retention.PRICE_KIND, retention.PRICE_FIELDS),
+            *await self.latest(["memory"]),
+        ]
+        unique = {entry.seq: entry for entry in rows}
+        return [unique[seq] for seq in sorted(unique)]
+
+    # ---- compaction ----------------------------------------------------------------------
+
+    async def compact(self, policy: Retention, now: float | None = None) -> Compaction | None:
+        """Remove what the retention policy lets go; ``None`` for an in-memory journal."""
+        if self.path is None:
+            return None
+        at = time.time() if now is None else now
+        try:
+            result = await asyncio.to_thread(self._compact, policy, at)
+        except sqlite3.Error as exc:
+            log.error("journal compaction failed: %s", exc)  # noqa: TRY400 - no traceback needed
+            return None
+        self.compaction = result
+        self.append("journal.compacted", "", result.as_json(), at=at)
+        if result.rows_removed:
+            kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.removed.items()))
+            log.info("journal compacted: %d rows removed in %.1f s (%s)",
+                     result.rows_removed, result.seconds, kinds)  # fmt: skip
+        return result
+
+    def _compact(self, policy: Retention, now: float) -> Compaction:
+        conn = self._connect()
+        try:
+            result = retention.compact(conn, policy, now)
+            # executescript steps it to the end (execute() would free a single page).
+            conn.executescript("PRAGMA incremental_vacuum;")
+            conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            return result
+        finally:
+            conn.close()
 
     def _query(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         conn = self._connect()
@@ -253,6 +366,14 @@ class Journal:
             return conn.execute(sql, args).fetchall()
         finally:
             conn.close()
+
+
+def _entry(row: tuple[Any, ...]) -> Entry:
+    return Entry(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+
+
+def _entries(rows: list[tuple[Any, ...]]) -> list[Entry]:
+    return [_entry(row) for row in rows]
 
 
 def _resolve(future: _Flush) -> None:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
+from controller.cli_args import OneLineParser, add_log_level, fail, host, positive_float
 from controller.errors import ConfigError
 from controller.logs import configure_logging
 from controller.settings import CredentialsConfig
@@ -31,6 +32,8 @@ from drivers import (
 )
 
 __all__ = ["main", "probe"]
+
+_PROG = "hashpivot probe"
 
 
 def _port(text: str) -> tuple[str, int]:
@@ -86,16 +89,19 @@ async def probe(
 
 
 def main(argv: Sequence[str]) -> int:
-    parser = argparse.ArgumentParser(
+    parser = OneLineParser(
         prog="hashpivot probe",
         description="Identify the device at ADDRESS and print its telemetry as one JSON object "
         "(hashrate in H/s, power in W, temperatures in Celsius).",
         epilog="Examples:\n  hashpivot probe 10.0.0.21\n"
-        "  hashpivot probe 127.0.1.5 --make antminer --port web=10080\n"
+        "  hashpivot probe 127.0.1.21 --make antminer   "
+        "an S21 of hashpivot sim deploy/examples/site-small.yaml\n"
+        "  hashpivot probe 127.0.1.21 --port web=10080  "
+        "the same under hashpivot sim --unprivileged\n"
         "Exit status: 0 read, 3 nothing answered, 4 not supported, 5 other device error.",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    parser.add_argument("address", help="IP address or host name of the device")
+    parser.add_argument("address", type=host, help="IP address or host name of the device")
     parser.add_argument(
         "--make",
         choices=[make.value for make in Make if make is not Make.GPU],
@@ -115,10 +121,14 @@ def main(argv: Sequence[str]) -> int:
         help="password (default: $HASHPIVOT_<MAKE>_PASSWORD, else the make's factory default)",
     )
     parser.add_argument(
-        "--timeout", type=float, default=5.0, help="seconds to wait for each reply (default 5)"
+        "--timeout",
+        type=positive_float,
+        default=5.0,
+        help="seconds to wait for each reply (default 5)",
     )
+    add_log_level(parser, "warning")
     args = parser.parse_args(argv)
-    configure_logging("warning")
+    configure_logging(args.log_level)
     endpoint = DeviceEndpoint(args.address, tuple(sorted(args.port)))
     make = Make(args.make) if args.make else None
     login = CredentialsConfig(username=args.username, password=args.password)
@@ -126,22 +136,13 @@ def main(argv: Sequence[str]) -> int:
     try:
         result = asyncio.run(probe(endpoint, make, login, settings))
     except ConnectionFailed as exc:
-        print(
-            f"hashpivot probe: nothing answered at {args.address}: {exc.message}", file=sys.stderr
-        )
-        return 3
+        return fail(_PROG, f"nothing answered at {args.address}: {exc.message}", 3)
     except UnsupportedError as exc:
-        print(
-            f"hashpivot probe: {args.address} is not a supported device: {exc.message}",
-            file=sys.stderr,
-        )
-        return 4
+        return fail(_PROG, f"{args.address} is not a supported device: {exc.message}", 4)
     except ConfigError as exc:
-        print(f"hashpivot probe: {exc}", file=sys.stderr)
-        return 2
+        return fail(_PROG, str(exc), 2)
     except DriverError as exc:
-        print(f"hashpivot probe: {args.address}: {exc.code}: {exc.message}", file=sys.stderr)
-        return 5
+        return fail(_PROG, f"{args.address}: {exc.code}: {exc.message}", 5)
     json.dump(result, sys.stdout, indent=2)
     sys.stdout.write("\n")
     return 0

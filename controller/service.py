@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 import time
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -62,7 +62,17 @@ class ControlService:
         # Called after an event is accepted, before the loop plans for it (the baseline).
         self.on_event: Callable[[EventRecord], None] | None = None
 
-    async def _record(self, kind: str, subject: str, data: Mapping[str, Any], actor: str) -> None:
+    async def _record(
+        self,
+        kind: str,
+        subject: str,
+        data: Mapping[str, Any],
+        actor: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        # ``detail``: what a signal source adds (its time of origin, time of arrival).
+        if detail:
+            data = {**detail, **data}
         at = time.time()
         self.journal.append(kind, subject, data, actor=actor, at=at)
         await self.journal.commit()
@@ -71,7 +81,9 @@ class ControlService:
 
     # ---- events --------------------------------------------------------------------
 
-    async def create_event(self, spec: EventSpec, actor: str) -> EventRecord:
+    async def create_event(
+        self, spec: EventSpec, actor: str, *, detail: Mapping[str, Any] | None = None
+    ) -> EventRecord:
         now = time.time()
         event_id = spec.event_id or f"{spec.kind.value}-{uuid.uuid4().hex[:8]}"
         if event_id in self.state.events:
@@ -90,13 +102,18 @@ class ControlService:
             raise EventInThePast(
                 f"event {event_id} ends at {_utc(record.end)}, before now ({_utc(now)})"
             )
-        await self._record("event.created", event_id, {"event": record.as_json()}, actor)
+        await self._record("event.created", event_id, {"event": record.as_json()}, actor, detail)
         if self.on_event is not None:
             self.on_event(record)
         return record
 
     async def update_event(
-        self, event_id: str, changes: Mapping[str, float | None], actor: str
+        self,
+        event_id: str,
+        changes: Mapping[str, float | None],
+        actor: str,
+        *,
+        detail: Mapping[str, Any] | None = None,
     ) -> EventRecord:
         event = self.event(event_id)
         if event.is_over(time.time()):
@@ -108,13 +125,15 @@ class ControlService:
             raise InvalidRequest("end cannot be removed; cancel the event to end it now")
         record = replace(event, updated_at=time.time(), **dict(changes))  # type: ignore[arg-type]
         _validate(record)
-        await self._record("event.updated", event_id, {"event": record.as_json()}, actor)
+        await self._record("event.updated", event_id, {"event": record.as_json()}, actor, detail)
         return record
 
-    async def cancel_event(self, event_id: str, actor: str) -> EventRecord:
+    async def cancel_event(
+        self, event_id: str, actor: str, *, detail: Mapping[str, Any] | None = None
+    ) -> EventRecord:
         event = self.event(event_id)
         if event.cancelled_at is None:
-            await self._record("event.cancelled", event_id, {}, actor)
+            await self._record("event.cancelled", event_id, {}, actor, detail)
         return self.state.events[event_id]
 
     def event(self, event_id: str) -> EventRecord:
@@ -160,6 +179,7 @@ class ControlService:
         as_of: float | None,
         source: str,
         actor: str,
+        detail: Mapping[str, Any] | None = None,
     ) -> None:
         if power_price is None and hashprice is None:
             raise InvalidRequest("give power_price_usd_per_mwh and/or hashprice_usd_per_ph_day")
@@ -169,7 +189,25 @@ class ControlService:
             "as_of": time.time() if as_of is None else as_of,
             "source": source,
         }
-        await self._record("economics.updated", "", data, actor)
+        await self._record("economics.updated", "", data, actor, detail)
+
+    async def set_forecast(
+        self,
+        points: Sequence[tuple[float, float, float]],
+        *,
+        as_of: float,
+        source: str,
+        actor: str,
+        detail: Mapping[str, Any] | None = None,
+    ) -> None:
+        """A price forecast: (start, end, USD/MWh) intervals in time order."""
+        data = {"intervals": [list(p) for p in points], "as_of": as_of, "source": source}
+        await self._record("economics.forecast", "", data, actor, detail)
+
+    async def note_signal(self, kind: str, source: str, data: Mapping[str, Any]) -> None:
+        """A signal's observation that changes no state but belongs in the record."""
+        self.journal.append(kind, source, data, actor=f"signal:{source}", at=time.time())
+        await self.journal.commit()
 
 
 _PATCHABLE = frozenset({"level_mw", "end", "deadline"})

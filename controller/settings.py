@@ -35,6 +35,7 @@ from controller.config_sections import (
     PolicyConfig,
 )
 from controller.errors import ConfigError
+from controller.signals.config import SignalsConfig
 from drivers import Credentials, DeviceEndpoint, Make
 
 __all__ = ["ControllerConfig", "CredentialsConfig", "DeviceGroup", "load_config", "parse_config"]
@@ -171,6 +172,7 @@ class ControllerConfig(_Strict):
     api: ApiConfig = Field(default_factory=ApiConfig)
     drivers: DriversConfig = Field(default_factory=DriversConfig)
     scheduler: SchedulerConfig | None = None
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)
     mqtt: MqttConfig | None = None  # off unless configured
 
     @field_validator("listen")
@@ -242,9 +244,11 @@ def load_config(path: str | Path) -> ControllerConfig:
         text = path.read_text(encoding="utf-8")
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, RecursionError) as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise ConfigError(f"{path}: not valid YAML{where}") from None

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import math
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass, replace
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from controller import policy
@@ -106,6 +106,13 @@ class ControlState:
     price: EconomicsUpdate | None = None
     hashprice: EconomicsUpdate | None = None
     memory: policy.PolicyMemory | None = None
+    # The price forecast (start, end, USD/MWh) and its origin, from a signal source.
+    forecast: tuple[tuple[float, float, float], ...] = ()
+    forecast_as_of: float = 0.0
+    forecast_source: str = ""
+    # Signal sources past their staleness limit, with why (kept by the signal hub, not
+    # journaled: ages start afresh with the daemon).
+    stale_signals: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def empty(cls) -> ControlState:
@@ -159,11 +166,26 @@ class ControlState:
                     self.events[event_id] = replace(event, cancelled_at=at, updated_at=at)
         elif kind == "economics.updated":
             self._economics(data)
+        elif kind == "economics.forecast":
+            self._forecast(data)
         elif kind == "memory":
             try:
                 self.memory = policy.PolicyMemory.from_json(str(data["json"]))
             except policy.InvalidMemory as exc:
                 log.warning("ignoring unreadable policy memory in the journal: %s", exc)
+
+    def _forecast(self, data: Mapping[str, Any]) -> None:
+        try:
+            points = tuple(
+                (float(a), float(b), float(p)) for a, b, p in data.get("intervals", ())
+            )
+        except (TypeError, ValueError):
+            log.warning("ignoring an unreadable price forecast in the journal")
+            return
+        if all(math.isfinite(v) for point in points for v in point):
+            self.forecast = points
+            self.forecast_as_of = float(data.get("as_of", 0.0))
+            self.forecast_source = str(data.get("source", ""))
 
     def _economics(self, data: Mapping[str, Any]) -> None:
         as_of, source = float(data["as_of"]), str(data.get("source", "api"))

@@ -64,6 +64,10 @@ async def _probe_rpc(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make
     return make
 
 
+def _url_host(host: str) -> str:
+    return f"[{host}]" if ":" in host else host  # an IPv6 literal needs brackets in a URL
+
+
 async def _probe_web(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
     host = endpoint.host
     port = endpoint.port("web", 80)
@@ -75,14 +79,16 @@ async def _probe_web(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make
     try:
         async with (
             aiohttp.ClientSession(timeout=limits) as session,
-            session.get(f"http://{host}:{port}/", allow_redirects=False) as resp,
+            session.get(f"http://{_url_host(host)}:{port}/", allow_redirects=False) as resp,
         ):
             challenge = resp.headers.get("WWW-Authenticate", "")
             status = resp.status
     except TimeoutError:
         raise DeviceTimeout(host, f"web :{port} did not answer") from None
     except aiohttp.ClientError as exc:
-        raise ConnectionFailed(host, f"web :{port}: {exc!r}") from exc
+        # A connector error's repr carries aiohttp's ConnectionKey; the OS error says it all.
+        reason = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
+        raise ConnectionFailed(host, f"web :{port}: {reason}") from exc
     if status == 401 and 'realm="antminer' in challenge.lower():
         return Make.ANTMINER
     raise _Unrecognised(f"web :{port} answered {status} {challenge[:60]!r}")

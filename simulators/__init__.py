@@ -11,7 +11,7 @@ Python API::
 
     site = load_site("deploy/examples/site-small.yaml")   # or load_site_dict({...})
     async with Fleet(site, speed=60.0, listen="exact", ports=PortMap()) as fleet:
-        dev = fleet.device("127.0.1.5")     # a SimDevice
+        dev = fleet.device("127.0.1.21")     # a SimDevice
         dev.address, dev.make, dev.model
         dev.snapshot()                      # DeviceSnapshot: phase, mode, power_w,
                                             # hashrate_hs, fans_rpm, chip_temps_c, uptime_s...

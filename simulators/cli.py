@@ -8,6 +8,7 @@ import logging
 import signal
 import sys
 from collections.abc import Sequence
+from typing import NoReturn
 
 from simulators.control import ControlPlane
 from simulators.errors import SimulatorError
@@ -27,7 +28,7 @@ Whatsminers with `api: v3` add length-prefixed JSON frames on 4433; Auradines ad
 FluxOS REST API on 8080 (admin/admin) and the UI page on 80. GPU nodes (`make: gpu`)
 serve the node-agent API on 9862 and dcgm-exporter metrics on 9400; a `make: meter`
 entry serves the site meter over Modbus TCP on 502, summing every device's power plus
-its base load. The command prints one line per device ("antminer S21 127.0.1.5",
+its base load. The command prints one line per device ("antminer S21 127.0.1.21",
 "gpu H200 127.0.4.1", "meter modbus 127.0.100.1"), then "ready".
 """
 
@@ -37,7 +38,7 @@ examples:
   hashpivot sim site.yaml --speed 60            a 10-minute ramp takes 10 s
   hashpivot sim site.yaml --unprivileged        web API on {UNPRIVILEGED_WEB_PORT}, no root needed
   hashpivot sim site.yaml --control 127.0.0.1:9870
-      curl -X POST 127.0.0.1:9870/devices/127.0.1.5/faults -d '{{"fault":"stall"}}'
+      curl -X POST 127.0.0.1:9870/devices/127.0.1.21/faults -d '{{"fault":"stall"}}'
       curl -X POST 127.0.0.1:9870/faults -d '{{"fault":"refuse","fraction":0.1}}'
       curl 127.0.0.1:9870/devices
 
@@ -56,8 +57,37 @@ Port 80 needs root or `sysctl net.ipv4.ip_unprivileged_port_start=80`.
 """
 
 
+_LOG_LEVELS = ("debug", "info", "warning", "error")  # as `hashpivot run` and gpu-agent name them
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors on one line, as every hashpivot command gives them (exit status 2)."""
+
+    def error(self, message: str) -> NoReturn:
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        self.exit(2, f"{self.prog}: {text} (see {self.prog} --help)\n")
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a log level; choose from {', '.join(_LOG_LEVELS)}"
+        )
+    return text.lower()
+
+
+def _speed(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if not 0 < value <= 1e6:
+        raise argparse.ArgumentTypeError(f"{text!r} must be above 0 and at most 1000000")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hashpivot sim",
         description=_DESCRIPTION,
         epilog=_EPILOG,
@@ -66,7 +96,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("site", help="site file (YAML), e.g. deploy/examples/site-small.yaml")
     parser.add_argument(
         "--speed",
-        type=float,
+        type=_speed,
         default=1.0,
         metavar="FACTOR",
         help="simulated seconds per real second (default 1)",
@@ -85,14 +115,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--seed", type=int, default=0, help="noise and per-unit variation seed")
     parser.add_argument(
-        "--log-level", default="WARNING", choices=["DEBUG", "INFO", "WARNING", "ERROR"]
+        "--log-level",
+        type=_log_level,
+        default="warning",
+        metavar="LEVEL",
+        help=f"{', '.join(_LOG_LEVELS)} (default warning)",
     )
     return parser
 
 
 def _control_address(text: str) -> tuple[str, int]:
     host, sep, port = text.rpartition(":")
-    if not sep or not port.isdigit():
+    if not sep or not port.isdigit() or not 0 < int(port) < 65536:
         raise SimulatorError(f"--control expects HOST:PORT, got {text!r}", code="usage")
     return host or "127.0.0.1", int(port)
 
@@ -128,21 +162,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = _parser().parse_args(list(sys.argv[1:] if argv is None else argv))
     except SystemExit as exc:  # --help, or a usage error argparse already explained
         return int(exc.code or 0) if not isinstance(exc.code, str) else 2
-    if args.speed <= 0:
-        print("hashpivot sim: --speed must be positive", file=sys.stderr)
-        return 2
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     package_logger = logging.getLogger("simulators")  # ours only: never the root logger
     package_logger.addHandler(handler)
-    package_logger.setLevel(args.log_level)
+    package_logger.setLevel(args.log_level.upper())
     # pymodbus (the simulated meter's server) logs every client hiccup as an error.
     logging.getLogger("pymodbus").setLevel(logging.CRITICAL)
     try:
         return asyncio.run(_run(args))
     except SimulatorError as exc:
-        print(f"hashpivot sim: {exc}", file=sys.stderr)
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(exc))
+        print(f"hashpivot sim: {text}", file=sys.stderr)
         return 2
+    except OSError as exc:  # a port in use, an address this host does not have
+        print(f"hashpivot sim: cannot listen: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 0
     finally:

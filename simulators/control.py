@@ -8,6 +8,8 @@ POST   /devices/{address}/reboot        the reboot scenario
 POST   /faults                          {"fault": "refuse", "fraction": 0.1} on a random tenth
 DELETE /faults                          clear every fault on every device
 GET    /clock, POST /clock              {"speed": 120} and/or {"advance_s": 600}
+GET    /meters/{address}/relay          {"tripped": false}
+POST   /meters/{address}/relay          {"tripped": true} trips the meter's relay contact
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ import random
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, PositiveFloat, StrictBool, ValidationError
 
 from simulators.errors import PortUnavailableError, SimulatorError, UnknownDeviceError
 from simulators.fleet import Fleet
@@ -37,6 +39,11 @@ class _FaultBody(BaseModel):
 class _FleetFaultBody(_FaultBody):
     fraction: float = Field(default=1.0, gt=0, le=1)
     seed: int | None = None
+
+
+class _RelayBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    tripped: StrictBool
 
 
 class _ClockBody(BaseModel):
@@ -85,6 +92,8 @@ class ControlPlane:
                 web.delete("/faults", self._clear_all),
                 web.get("/clock", self._clock),
                 web.post("/clock", self._set_clock),
+                web.get("/meters/{address}/relay", self._relay),
+                web.post("/meters/{address}/relay", self._set_relay),
             ]
         )
         self._app = app
@@ -159,6 +168,17 @@ class ControlPlane:
         for device in self._fleet:
             device.faults.clear()
         return web.json_response({"cleared": len(self._fleet)})
+
+    async def _relay(self, request: web.Request) -> web.Response:
+        meter = self._fleet.meter(request.match_info["address"])
+        return web.json_response({"tripped": meter.relay_tripped,
+                                  "address": meter.relay_address})  # fmt: skip
+
+    async def _set_relay(self, request: web.Request) -> web.Response:
+        meter = self._fleet.meter(request.match_info["address"])
+        body: _RelayBody = await _body(request, _RelayBody)
+        meter.set_relay(body.tripped)
+        return await self._relay(request)
 
     async def _clock(self, request: web.Request) -> web.Response:
         clock = self._fleet.clock

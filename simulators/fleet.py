@@ -2,7 +2,7 @@
 
 ```python
 async with Fleet(load_site("deploy/examples/site-small.yaml"), speed=60) as fleet:
-    fleet.device("127.0.1.5").faults.inject("stall")
+    fleet.device("127.0.1.21").faults.inject("stall")
 ```
 
 Each device has its own loopback address on the standard ports (pyasic hard-codes

@@ -11,6 +11,7 @@ REBOOTING (offline, before BOOTING) after a reboot.
 
 from __future__ import annotations
 
+import copy
 import math
 import random
 from dataclasses import dataclass
@@ -263,6 +264,29 @@ class MinerPhysics:
 
     def is_offline(self) -> bool:
         return self.phase() is Phase.REBOOTING
+
+    def reading(self, t: float) -> tuple[float, float]:
+        """Noise-free hashrate (H/s) and power (W) at ``t``: what a settled meter sees."""
+        return self._segment_at(t).at(t)
+
+    def totals(self, a: float, b: float) -> tuple[float, float]:
+        """Exact hash (H) and energy (J) over ``[a, b]``, noise-free.
+
+        For accounting (the backtest): ``a`` must lie within the retained history
+        (the last half hour before the latest command).
+        """
+        return self._integral(a, b)
+
+    def fork(self) -> MinerPhysics:
+        """An independent unit in exactly this state, on the same clock (segments are
+        immutable and shared; the noise generator is shared too)."""
+        twin = copy.copy(self)
+        twin._segments = list(self._segments)
+        return twin
+
+    def settles_at(self) -> float:
+        """When the last planned transition ends (the open-ended last segment starts)."""
+        return self._segments[-1].t0
 
     def sample(self) -> PhysicsSample:
         now = self._clock.now()

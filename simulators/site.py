@@ -307,8 +307,14 @@ def load_site(path: str | Path) -> Site:
         text = Path(path).read_text(encoding="utf-8")
     except OSError as exc:
         raise SiteError(f"{source}: cannot read it: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise SiteError(f"{source}: not UTF-8 text (byte {exc.start})") from None
     try:
         data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise SiteError(f"{source}: not valid YAML: {exc}") from None
+    except (yaml.YAMLError, RecursionError) as exc:
+        # PyYAML's own message spans lines (with a caret under the spot); one line here.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or type(exc).__name__
+        raise SiteError(f"{source}: not valid YAML{where}: {problem}") from None
     return load_site_dict(data, source=source)

@@ -35,14 +35,10 @@ def test_alert_rules_fire_when_they_should() -> None:
     assert done.returncode == 0, done.stdout + done.stderr
 
 
-def test_prometheus_config_passes_promtool(tmp_path: Path) -> None:
-    config = yaml.safe_load((PROMETHEUS / "prometheus.yml").read_text())
-    # It names the rules where a package installs them; check the repository's copy.
-    config["rule_files"] = [str(PROMETHEUS / "alerts.yml")]
-    path = tmp_path / "prometheus.yml"
-    path.write_text(yaml.safe_dump(config))
-    done = _promtool("check", "config", str(path))
+def test_prometheus_config_passes_promtool_as_shipped() -> None:
+    done = _promtool("check", "config", str(PROMETHEUS / "prometheus.yml"))
     assert done.returncode == 0, done.stdout + done.stderr
+    assert "1 rule files found" in done.stdout + done.stderr
 
 
 @pytest.fixture

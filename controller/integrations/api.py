@@ -29,6 +29,7 @@ from controller.integrations.devices import device_json, devices_page
 from controller.reconcile.compliance import compliance_report, report_text
 from controller.reconcile.plans import plan_json
 from controller.service import EventSpec, InvalidRequest, NotFound
+from controller.signals.webhook import PREFIX as WEBHOOK_PREFIX
 
 if TYPE_CHECKING:
     from controller.app import Controller
@@ -54,9 +55,10 @@ def _unprocessable(message: str) -> web.HTTPUnprocessableEntity:
 
 async def _body(request: web.Request, model: type[_B], *, required: bool = True) -> _B:
     """The JSON body, validated strictly; ``required``: an empty body is refused (a PATCH
-    or POST without one is a client's mistake, not a request to change nothing)."""
+    or POST without one is a client's mistake, not a request to change nothing). Only a
+    truly empty body counts as absent: whitespace alone is not JSON, and is refused."""
     raw = await request.read()
-    if not raw.strip():
+    if not raw:
         if required:
             raise _unprocessable("body: a JSON object is required")
         raw = b"{}"
@@ -106,7 +108,9 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
                  request.remote, response.status, why)  # fmt: skip
 
     async def answer(request: web.Request, handler: Handler) -> web.StreamResponse:
-        if request.method in _WRITES and request.path.startswith("/api/"):
+        # Provider webhooks authenticate by their HMAC signature, not by the bearer token.
+        signed = request.path.startswith(WEBHOOK_PREFIX)
+        if request.method in _WRITES and request.path.startswith("/api/") and not signed:
             if token is None:
                 return _error(403, "writes are disabled: no API token is configured")
             given = request.headers.get("Authorization", "")

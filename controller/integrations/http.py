@@ -1,4 +1,5 @@
-"""The controller's HTTP surface: Prometheus metrics, the API and its OpenAPI document."""
+"""The controller's HTTP surface: Prometheus metrics, the API and its OpenAPI document,
+and the operator page (``/``)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,9 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from controller.fleet import Fleet
 from controller.integrations.api import add_api_routes
 from controller.integrations.openapi import openapi_document
+from controller.integrations.web import add_web_routes
+from controller.integrations.web_source import ControllerReadModel
+from controller.signals.webhook import add_webhook_routes
 
 if TYPE_CHECKING:
     from controller.app import Controller
@@ -52,4 +56,6 @@ def build_app(controller: Controller) -> web.Application:
     app.router.add_get("/healthz", get_health)
     app.router.add_get("/openapi.json", get_openapi)
     add_api_routes(app, controller)
+    add_webhook_routes(app, controller.signals, controller.webhooks)
+    add_web_routes(app, ControllerReadModel(controller), span_s=controller.power_history.span_s)
     return app

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import enum
+import math
 from dataclasses import dataclass
 
 from controller.policy._levers import ProfileModel, Step, money
 from controller.policy.inputs import PolicyInputs
 from controller.policy.memory import LeverMemory, PolicyMemory
-from controller.policy.settings import SafePolicy
+from controller.policy.settings import PolicySettings, SafePolicy
 
 __all__ = ["Econ", "Market", "Verdict", "assess_market"]
 
@@ -45,7 +46,7 @@ def assess_market(
     price = economics.power_price.usd_per_mwh + economics.dr_payment_for(active_event_ids)
     stale_note = _stale_note(inputs)
     previous = memory.lever_map()
-    new_window = memory.last_price_at is None or economics.power_price.as_of > memory.last_price_at
+    new_window = _new_window(memory.last_price_at, economics.power_price.as_of, inputs.settings)
     verdicts: dict[str, Verdict] = {}
     kept: dict[str, LeverMemory] = {}
     steps = sorted(((m, step) for m in models for step in m.steps), key=lambda ms: ms[1].key)
@@ -64,8 +65,21 @@ def assess_market(
         stale_note=stale_note,
         verdicts=verdicts,
         levers=tuple(sorted(kept.items())),
-        last_price_at=memory.last_price_at if stale_note else economics.power_price.as_of,
+        # The price that opened the counted window: later ones in it compare against it.
+        last_price_at=economics.power_price.as_of
+        if stale_note is None and new_window
+        else memory.last_price_at,
     )
+
+
+def _new_window(counted_at: float | None, as_of: float, settings: PolicySettings) -> bool:
+    """Whether a price stamped ``as_of`` opens a window after the one last counted."""
+    if counted_at is None:
+        return True
+    span = settings.price_window_s
+    if span <= 0:
+        return as_of > counted_at
+    return math.floor(as_of / span) > math.floor(counted_at / span)
 
 
 def _stale_note(inputs: PolicyInputs) -> str | None:
@@ -77,6 +91,7 @@ def _stale_note(inputs: PolicyInputs) -> str | None:
     hash_age = now - economics.hashprice.as_of
     if hash_age > settings.max_hashprice_age_s:
         stale.append(f"hashprice ({hash_age:.0f} s old > {settings.max_hashprice_age_s:.0f} s)")
+    stale.extend(f"signal {why}" for why in economics.stale_inputs)
     if not stale:
         return None
     return f"stale {' and '.join(stale)}: safe policy {settings.safe_policy.value}"

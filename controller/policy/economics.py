@@ -78,8 +78,11 @@ class Hashprice:
 
 @dataclass(frozen=True, slots=True)
 class PricePoint:
+    """A forecast price from ``at`` until ``end`` (``None``: until the next point)."""
+
     at: float
     usd_per_mwh: float
+    end: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,6 +93,9 @@ class PowerPrice:
     as_of: float
     source: str
     forecast: tuple[PricePoint, ...] = ()
+    # A cleared market's curve (day-ahead) is firm: a spike in it will happen, and the
+    # engine may shed ahead of it. An estimate only keeps sleeping miners asleep.
+    forecast_firm: bool = False
 
     def __post_init__(self) -> None:
         _finite(self.usd_per_mwh, "power price")
@@ -131,6 +137,9 @@ class Economics:
     power_price: PowerPrice
     ai_value: AiValue
     dr_payments: tuple[DrPayment, ...] = ()
+    # Inputs the caller judged stale on its own (signal sources past their limits), with
+    # why: the engine treats them as it treats a stale price.
+    stale_inputs: tuple[str, ...] = ()
 
     def dr_payment_for(self, event_ids: frozenset[str]) -> float:
         """The largest payment among the active events (payments do not stack)."""

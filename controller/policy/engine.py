@@ -23,6 +23,7 @@ from controller.policy._limits import relay_latch, site_limit
 from controller.policy._market import Econ, Market, assess_market
 from controller.policy._render import Shed, compensate, render
 from controller.policy._scan import PIN_FREE, Group, scan_fleet
+from controller.policy.forecast import apply_forecast, shed_lead_s
 from controller.policy.inputs import PolicyInputs
 from controller.policy.memory import PolicyMemory
 from controller.policy.plan import Plan
@@ -56,6 +57,7 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
     limit = site_limit(grid, now, settings, flex_floor_w)
     latch = relay_latch(grid, now, memory.relay_latched_at, settings)
     market = assess_market(inputs, memory, scan.models, limit.active_event_ids)
+    market = apply_forecast(inputs, market, scan.models, shed_lead_s(inputs, now_w - flex_floor_w))
     run = _Run(inputs, scan.groups, market, now_w)
     run.economic_sheds()
     grid_from = len(run.sheds)

@@ -26,6 +26,11 @@ class SafePolicy(enum.StrEnum):
 class PolicySettings:
     curtail_after_windows: int = 3  # price windows above break-even before curtailing
     resume_after_windows: int = 3  # price windows below break-even before resuming
+    # A price window is a span of time, aligned to the clock (ERCOT's real-time market
+    # settles every 5 min): the first price seen in each window counts, later updates in
+    # the same window do not, so a feed that repeats every second is not three windows in
+    # three seconds. 0 counts every new price as a window (tests, backtests on steps).
+    price_window_s: float = 0.0
     min_on_dwell_s: float = 900.0
     min_off_dwell_s: float = 900.0
     max_cycles_per_day: int = 6
@@ -54,6 +59,7 @@ class PolicySettings:
             self.max_hashprice_age_s,
             self.max_device_age_s,
             self.unknown_device_w,
+            self.price_window_s,
         )
         if not all(math.isfinite(v) and v >= 0 for v in non_negative):
             raise InvalidSettings("durations, ages, reserve and draws must be finite and >= 0")

@@ -32,10 +32,16 @@ class PlanView:
 def economics_now(config: EconomicsConfig, state: ControlState, now: float) -> policy.Economics:
     """Values from the file count as current; API updates keep their own time and source."""
     price = state.price
+    forecast = tuple(
+        policy.PricePoint(start, usd, end) for start, end, usd in state.forecast if end > now
+    )
+    firm = bool(forecast)  # the signal hub feeds day-ahead (cleared) curves only
     if price is not None and price.power_price_usd_per_mwh is not None:
-        power = policy.PowerPrice(price.power_price_usd_per_mwh, price.as_of, price.source)
+        power = policy.PowerPrice(
+            price.power_price_usd_per_mwh, price.as_of, price.source, forecast, firm
+        )
     else:
-        power = policy.PowerPrice(config.power_price_usd_per_mwh, now, "config")
+        power = policy.PowerPrice(config.power_price_usd_per_mwh, now, "config", forecast, firm)
     update = state.hashprice
     if update is not None and update.hashprice_usd_per_ph_day is not None:
         hashprice = policy.Hashprice(update.hashprice_usd_per_ph_day, update.as_of, update.source)
@@ -48,7 +54,8 @@ def economics_now(config: EconomicsConfig, state: ControlState, now: float) -> p
         now,
         "config",
     )
-    return policy.Economics(hashprice, power, ai)
+    stale = tuple(why for _, why in sorted(state.stale_signals.items()))
+    return policy.Economics(hashprice, power, ai, stale_inputs=stale)
 
 
 def grid_now(

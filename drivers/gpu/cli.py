@@ -10,9 +10,11 @@ import argparse
 import json
 import logging
 import os
+import socket
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import NoReturn
 
 from aiohttp import web
 
@@ -33,28 +35,65 @@ EXIT_NO_NVML = 3
 
 def parse_listen(value: str) -> tuple[str, int]:
     """``HOST:PORT``, ``[V6]:PORT`` or ``HOST`` (port 9862)."""
-    host, port = value, DEFAULT_PORT
+    host, port_text = value, str(DEFAULT_PORT)
     if value.startswith("["):
         host, _, rest = value[1:].partition("]")
-        if rest:
-            port = int(rest.removeprefix(":"))
+        port_text = rest.removeprefix(":") if rest else port_text
     elif value.count(":") == 1:
-        host, _, text = value.partition(":")
-        port = int(text)
-    if not host or not 0 <= port < 65536:
-        raise ValueError(f"bad listen address {value!r}")
+        host, _, port_text = value.partition(":")
+    if not host or not port_text.isascii() or not port_text.isdigit():
+        raise ValueError(f"bad listen address {value!r}: expected HOST:PORT")
+    port = int(port_text)
+    if not 0 <= port < 65536:
+        raise ValueError(f"bad listen address {value!r}: port out of range")
     return host, port
 
 
+def _listen(value: str) -> tuple[str, int]:
+    """--listen, resolved before anything is logged: a name that does not resolve is a
+    usage error, not a "listening on" line followed by a failure."""
+    try:
+        host, port = parse_listen(value)
+        socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+    except (OSError, UnicodeError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise argparse.ArgumentTypeError(f"cannot listen on {value!r}: {reason}") from None
+    return host, port
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors on one line (exit status 2), as every hashpivot command gives them."""
+
+    def error(self, message: str) -> NoReturn:
+        text = "".join(c if c.isprintable() else repr(c)[1:-1] for c in message)
+        self.exit(EXIT_USAGE, f"{self.prog}: {text} (see {self.prog} --help)\n")
+
+
+_LOG_LEVELS = ("debug", "info", "warning", "error")  # as `hashpivot run` and `sim` name them
+
+
+def _log_level(text: str) -> str:
+    if text.lower() not in _LOG_LEVELS:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a log level; choose from {', '.join(_LOG_LEVELS)}"
+        )
+    return text.lower()
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hashpivot gpu-agent",
         description="Serve this node's GPUs (NVML) over HTTP: readings, power limits.",
     )
     parser.add_argument(
         "--listen",
-        default=f"127.0.0.1:{DEFAULT_PORT}",
-        help="HOST:PORT to bind (default 127.0.0.1:%(default)s; never all interfaces unless told)",
+        type=_listen,
+        default=("127.0.0.1", DEFAULT_PORT),
+        metavar="HOST:PORT",
+        help=f"address to bind (default 127.0.0.1:{DEFAULT_PORT}; never all interfaces unless "
+        "told)",
     )
     parser.add_argument(
         "--token-file",
@@ -74,7 +113,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="FILE",
         help="read every GPU once, write the raw NVML answers to FILE as a fixture, and exit",
     )
-    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument(
+        "--log-level",
+        type=_log_level,
+        default="info",
+        metavar="LEVEL",
+        help=f"{', '.join(_LOG_LEVELS)} (default info)",
+    )
     return parser
 
 
@@ -100,8 +145,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     logging.basicConfig(
         level=args.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    host, port = args.listen
     try:
-        host, port = parse_listen(args.listen)
         token = _token(args)
     except (ValueError, OSError) as exc:
         print(f"gpu-agent: {exc}", file=sys.stderr)
@@ -110,9 +155,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         backend = _backend(args)
     except NvmlUnavailable as exc:
         print(
-            f"gpu-agent: NVML is not available on this host: {exc.message}.\n"
-            "gpu-agent: it needs the NVIDIA driver and at least one GPU. "
-            "Use --simulated to serve a simulated 8-GPU node instead.",
+            f"gpu-agent: NVML is not available on this host ({exc.message}): it needs the "
+            "NVIDIA driver and at least one GPU; --simulated serves a simulated 8-GPU node",
             file=sys.stderr,
         )
         return EXIT_NO_NVML
@@ -125,8 +169,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         if token is None:
             _log.warning("no token (--token-file or $%s): power-limit writes are off", TOKEN_ENV)
         app = make_app(GpuNode(backend), token=token)
-        _log.info("gpu-agent (%s backend) listening on %s:%s", backend.kind, host, port)
-        web.run_app(app, host=host, port=port, print=None, access_log=None)
+        kind = backend.kind
+
+        def started(_banner: str) -> None:  # run_app calls it once the socket is bound
+            _log.info("gpu-agent (%s backend) listening on %s:%s", kind, host, port)
+
+        web.run_app(app, host=host, port=port, print=started, access_log=None)
     except DriverError as exc:
         print(f"gpu-agent: {exc}", file=sys.stderr)
         return EXIT_USAGE

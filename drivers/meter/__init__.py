@@ -8,6 +8,9 @@ meter = ModbusMeter("127.0.100.1", port=5020, unit_id=1,
 reading = await meter.read()   # MeterReading(taken_at, total_w, feeds_w, energy_wh)
 await meter.close()
 
+contact = RelayContact("127.0.100.1", port=5020, unit_id=1, coil=False, address=0)
+tripped = await contact.read()  # a relay contact on a discrete input (or a coil)
+
 RegisterMap.from_dict({"total_power": {"address": 100, "data_type": "int32",
                                        "word_order": "little", "scale": 100,
                                        "kind": "holding"}})   # kW x10 in holding registers
@@ -20,6 +23,7 @@ junk, impossible values). Bad maps: :class:`RegisterMapError` (a ValueError nami
 
 from __future__ import annotations
 
+from drivers.meter.contact import RelayContact
 from drivers.meter.device import DEFAULT_PORT, ModbusMeter
 from drivers.meter.errors import (
     ImplausibleValue,
@@ -42,5 +46,6 @@ __all__ = [
     "RegisterKind",
     "RegisterMap",
     "RegisterMapError",
+    "RelayContact",
     "WordOrder",
 ]

@@ -7,8 +7,8 @@ up as a timeout. Checking each header field as soon as it arrives turns junk int
 
 MBAP reply layout: transaction id (2), protocol id (2, always 0), length (2, counts
 the unit id and the PDU), unit id (1), then the PDU: function code (1) and either a
-byte count (1) with the registers, or, with the function's high bit set, one
-exception code.
+byte count (1) with the registers (or bits, eight to a byte), or, with the function's
+high bit set, one exception code.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ __all__ = ["check_reply"]
 _HEADER = 7
 _MAX_LENGTH = 254  # unit id + the largest PDU (253 bytes)
 _REQUEST_LENGTH = 12  # header + function + address (2) + count (2)
+_BIT_READS = (1, 2)  # read coils, read discrete inputs
 
 
 def check_reply(request: bytes, reply: bytes, *, host: str) -> None:
@@ -55,7 +56,9 @@ def check_reply(request: bytes, reply: bytes, *, host: str) -> None:
         raise MeterError(host, f"reply to function {answered}, asked function {function}")
     if len(reply) >= _HEADER + 2:
         byte_count = reply[8]
-        if byte_count != 2 * words:
-            raise MeterError(host, f"reply carries {byte_count} bytes, asked {words} registers")
+        # Coils and discrete inputs (functions 1, 2) come eight to a byte.
+        expected = (words + 7) // 8 if function in _BIT_READS else 2 * words
+        if byte_count != expected:
+            raise MeterError(host, f"reply carries {byte_count} bytes, asked {words} items")
         if length != 3 + byte_count:
             raise MeterError(host, f"MBAP length {length} does not match {byte_count} data bytes")

@@ -74,6 +74,30 @@ class ModbusTransport:
         self, kind: RegisterKind, address: int, count: int, *, deadline: float
     ) -> list[int]:
         """``count`` register words from ``address``; ``deadline`` is event-loop time."""
+        call = "read_input_registers" if kind is RegisterKind.INPUT else "read_holding_registers"
+        response = await self._exchange(call, address, count, deadline, f"{kind} {address}+{count}")
+        registers = list(response.registers)
+        if len(registers) != count:
+            self.drop()
+            raise MeterError(self.host, f"asked {count} registers, got {len(registers)}")
+        return registers
+
+    async def read_bits(
+        self, coils: bool, address: int, count: int, *, deadline: float
+    ) -> list[bool]:
+        """``count`` coils (or discrete inputs) from ``address``: a relay contact, say."""
+        call = "read_coils" if coils else "read_discrete_inputs"
+        what = f"{'coil' if coils else 'discrete input'} {address}+{count}"
+        response = await self._exchange(call, address, count, deadline, what)
+        bits = list(response.bits)
+        if len(bits) < count:  # bits come padded to whole bytes
+            self.drop()
+            raise MeterError(self.host, f"asked {count} bits, got {len(bits)}")
+        return [bool(b) for b in bits[:count]]
+
+    async def _exchange(
+        self, call: str, address: int, count: int, deadline: float, what: str
+    ) -> ModbusPDU:
         loop = asyncio.get_running_loop()
         interrupt: asyncio.Future[None] = loop.create_future()
         self._interrupt = interrupt
@@ -82,12 +106,10 @@ class ModbusTransport:
                 client = self._client
                 if client is None or not client.connected:
                     client = await self._connect()
-                response = await self._request(client, kind, address, count, interrupt)
+                response = await self._request(client, call, address, count, interrupt)
         except TimeoutError:
             self.drop()
-            raise DeviceTimeout(
-                self.host, f"no reply within the deadline ({kind} {address}+{count})"
-            ) from None
+            raise DeviceTimeout(self.host, f"no reply within the deadline ({what})") from None
         except (DriverError, asyncio.CancelledError):
             self.drop()  # a reply may still be on its way: never read it as the next one's
             raise
@@ -101,11 +123,7 @@ class ModbusTransport:
                 function_code=response.function_code & 0x7F,
                 exception_code=int(getattr(response, "exception_code", 0)),
             )
-        registers = list(response.registers)
-        if len(registers) != count:
-            self.drop()
-            raise MeterError(self.host, f"asked {count} registers, got {len(registers)}")
-        return registers
+        return response
 
     async def _connect(self) -> AsyncModbusTcpClient:
         self.drop()
@@ -118,18 +136,20 @@ class ModbusTransport:
     async def _request(
         self,
         client: AsyncModbusTcpClient,
-        kind: RegisterKind,
+        call: str,
         address: int,
         count: int,
         interrupt: asyncio.Future[None],
     ) -> ModbusPDU:
-        call = (
-            client.read_input_registers
-            if kind is RegisterKind.INPUT
-            else client.read_holding_registers
-        )
+        methods = {
+            "read_input_registers": client.read_input_registers,
+            "read_holding_registers": client.read_holding_registers,
+            "read_coils": client.read_coils,
+            "read_discrete_inputs": client.read_discrete_inputs,
+        }
+        method = methods[call]
         try:
-            request = asyncio.ensure_future(call(address, count=count, device_id=self.unit_id))
+            request = asyncio.ensure_future(method(address, count=count, device_id=self.unit_id))
         except ConnectionException as exc:  # the connection dropped before we could send
             raise ConnectionFailed(self.host, f"connection lost: {exc}") from None
         try:

@@ -6,9 +6,9 @@ import asyncio
 import hashlib
 import ipaddress
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from simulators.antminer.models import AntminerModel
+from simulators.antminer.models import ANTMINER_TIMINGS, AntminerModel, antminer_physics
 from simulators.antminer.rpc import rpc_reply
 from simulators.antminer.state import DEFAULT_POOLS, AntminerQuirk, MinerConf
 from simulators.antminer.web import REALM, AntminerWeb
@@ -17,7 +17,7 @@ from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimMiner
 from simulators.faults import Fault, FaultKind
 from simulators.httpserve import DigestAuth, HttpProtocol
-from simulators.physics import MinerPhysics, Phase, PhysicsSample, PhysicsSpec, Timings, WorkMode
+from simulators.physics import MinerPhysics, Phase, PhysicsSample, Timings, WorkMode
 from simulators.ports import PortMap
 
 __all__ = ["AntminerDevice", "AntminerOptions", "ShareCounters"]
@@ -29,7 +29,7 @@ _SHARE_DIFFICULTY = 524288
 class AntminerOptions:
     quirks: frozenset[AntminerQuirk] = frozenset()
     faults: tuple[Fault, ...] = ()
-    timings: Timings = field(default_factory=Timings)
+    timings: Timings = ANTMINER_TIMINGS
     # Real seconds set_miner_conf takes to answer; None: 20-35 simulated seconds with
     # the slow_set_conf quirk, immediate without it.
     set_conf_delay_s: float | None = None
@@ -69,7 +69,7 @@ class AntminerDevice(SimMiner[AntminerModel]):
         self._rng = random.Random(seed)
         self.conf = MinerConf(pools=self.options.pools, work_mode=self.options.mode)
         self.physics = MinerPhysics(
-            PhysicsSpec(spec.nameplate_hs, spec.nameplate_w, spec.boards, spec.fans),
+            antminer_physics(spec),
             clock,
             timings=self.options.timings,
             seed=seed,

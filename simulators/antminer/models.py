@@ -8,7 +8,17 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["ANTMINER_MODELS", "AntminerModel", "lookup_antminer_model"]
+from simulators.physics import PhysicsSpec, Timings
+
+__all__ = [
+    "ANTMINER_MODELS",
+    "ANTMINER_TIMINGS",
+    "AntminerModel",
+    "antminer_physics",
+    "lookup_antminer_model",
+]
+
+ANTMINER_TIMINGS = Timings()  # protocols.md §4 stock Antminer phases
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,3 +81,8 @@ def lookup_antminer_model(name: str) -> AntminerModel:
     except KeyError:
         known = ", ".join(m.name for m in ANTMINER_MODELS)
         raise KeyError(f"unknown Antminer model {name!r} (known: {known})") from None
+
+
+def antminer_physics(spec: AntminerModel) -> PhysicsSpec:
+    """The physical model of one unit of ``spec`` (the device and the backtest share it)."""
+    return PhysicsSpec(spec.nameplate_hs, spec.nameplate_w, spec.boards, spec.fans)

@@ -5,9 +5,14 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import ipaddress
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from simulators.auradine.models import AuradineModel
+from simulators.auradine.models import (
+    AURADINE_TIMINGS,
+    MAX_FAN_RPM,
+    AuradineModel,
+    auradine_physics,
+)
 from simulators.auradine.rest import AuradineRest
 from simulators.auradine.rpc import gcminer_reply
 from simulators.auradine.state import DEFAULT_POOLS, AuradineControl, AuradineMode, RestTokens
@@ -16,14 +21,13 @@ from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimMiner
 from simulators.faults import Fault, FaultKind
 from simulators.httpserve import HttpProtocol
-from simulators.physics import MinerPhysics, Phase, PhysicsSpec, Timings, WorkMode
+from simulators.physics import MinerPhysics, Phase, Timings, WorkMode
 from simulators.ports import PortMap
 
 __all__ = ["FIRMWARE", "AuradineDevice", "AuradineOptions"]
 
 FIRMWARE = "2024-06.11"
-_MAX_FAN_RPM = 7700
-_STANDBY_FAN = 0.20  # FluxOS keeps the fans at 20% in standby
+_MAX_FAN_RPM = MAX_FAN_RPM
 
 
 @dataclass(frozen=True, slots=True)
@@ -32,7 +36,7 @@ class AuradineOptions:
     password: str = "admin"  # noqa: S105 - the stock default, which clients assume
     token_ttl_s: float = 3600.0  # real seconds a REST token stays valid
     faults: tuple[Fault, ...] = ()
-    timings: Timings = field(default_factory=lambda: Timings(stop_s=30.0, boot_s=60.0))
+    timings: Timings = AURADINE_TIMINGS
     pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
     uptime_s: float = 3600.0
     mode: AuradineMode = AuradineMode.NORMAL
@@ -60,19 +64,7 @@ class AuradineDevice(SimMiner[AuradineModel]):
         self.max_fan_rpm = _MAX_FAN_RPM
         mode = AuradineMode.CUSTOM if opts.power_target_w else opts.mode
         self.physics = MinerPhysics(
-            PhysicsSpec(
-                spec.nameplate_hs,
-                spec.nameplate_w,
-                spec.boards,
-                spec.fans,
-                sleep_w=55.0,  # standby: control board plus fans at 20%
-                low_power_hash=spec.eco[0],
-                low_power_power=spec.eco[1],
-                high_power_hash=spec.turbo[0],
-                high_power_power=spec.turbo[1],
-                max_fan_rpm=_MAX_FAN_RPM,
-                idle_fan_rpm=int(_MAX_FAN_RPM * _STANDBY_FAN),
-            ),
+            auradine_physics(spec),
             clock,
             timings=opts.timings,
             seed=seed,

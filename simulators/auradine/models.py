@@ -8,7 +8,19 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["AURADINE_MODELS", "AuradineModel", "lookup_auradine_model"]
+from simulators.physics import PhysicsSpec, Timings
+
+__all__ = [
+    "AURADINE_MODELS",
+    "AURADINE_TIMINGS",
+    "AuradineModel",
+    "auradine_physics",
+    "lookup_auradine_model",
+]
+
+AURADINE_TIMINGS = Timings(stop_s=30.0, boot_s=60.0)
+MAX_FAN_RPM = 7700
+_STANDBY_FAN = 0.20  # FluxOS keeps the fans at 20% in standby
 
 
 @dataclass(frozen=True, slots=True)
@@ -49,3 +61,20 @@ def lookup_auradine_model(name: str) -> AuradineModel:
     except KeyError:
         known = ", ".join(m.name for m in AURADINE_MODELS)
         raise KeyError(f"unknown Auradine model {name!r} (known: {known})") from None
+
+
+def auradine_physics(spec: AuradineModel) -> PhysicsSpec:
+    """The physical model of one unit of ``spec`` (the device and the backtest share it)."""
+    return PhysicsSpec(
+        spec.nameplate_hs,
+        spec.nameplate_w,
+        spec.boards,
+        spec.fans,
+        sleep_w=55.0,  # standby: control board plus fans at 20%
+        low_power_hash=spec.eco[0],
+        low_power_power=spec.eco[1],
+        high_power_hash=spec.turbo[0],
+        high_power_power=spec.turbo[1],
+        max_fan_rpm=MAX_FAN_RPM,
+        idle_fan_rpm=int(MAX_FAN_RPM * _STANDBY_FAN),
+    )

@@ -21,7 +21,7 @@ from simulators.device import DeviceSnapshot, PoolEntry
 from simulators.faults import Fault, FaultKind, FaultSet
 from simulators.gpu.agent_api import AgentApi
 from simulators.gpu.dcgm import render_metrics
-from simulators.gpu.models import GpuModel
+from simulators.gpu.models import GpuModel, node_base_power_w
 from simulators.gpu.state import GpuState
 from simulators.httpserve import Handler, HttpProtocol
 
@@ -179,8 +179,7 @@ class GpuNodeDevice:
         return sum(g.load for g in self.gpus) / max(1, len(self.gpus))
 
     def base_power_w(self) -> float:
-        m = self.spec
-        return m.node_base_idle_w + self.load() * (m.node_base_loaded_w - m.node_base_idle_w)
+        return node_base_power_w(self.spec, self.load())
 
     def throughput(self) -> float:
         """The node's work rate as a fraction of all GPUs at full, uncapped speed."""

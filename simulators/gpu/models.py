@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-__all__ = ["GPU_MODELS", "GpuModel", "lookup_gpu_model"]
+__all__ = ["GPU_MODELS", "GpuModel", "lookup_gpu_model", "node_base_power_w"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,3 +36,8 @@ def lookup_gpu_model(name: str) -> GpuModel:
         if word in GPU_MODELS:
             return GPU_MODELS[word]
     raise KeyError(f"unknown GPU model {name!r} (known: {', '.join(GPU_MODELS)})")
+
+
+def node_base_power_w(model: GpuModel, load: float) -> float:
+    """The node's draw outside its GPUs at a mean GPU load (0 idle .. 1 full job)."""
+    return model.node_base_idle_w + load * (model.node_base_loaded_w - model.node_base_idle_w)

@@ -7,6 +7,13 @@ async with meter:                       # serves Modbus TCP (layout: simulators.
     meter.faults.inject("stall")        # refuse | stall | slow=S | exception | garbage
     meter.faults.clear()
     meter.snapshot()                    # MeterSnapshot: total_w, feeds_w, energy_wh, true_w
+    meter.set_relay(True)               # the relay contact (coil and discrete input) trips
+```
+
+The relay contact reads 1 at bit ``relay_address`` of the coils and discrete inputs while
+tripped; ``set_relay(False)`` resets it (the control plane's ``POST .../relay``).
+
+```
 ```
 
 The served total is ``power_source() + base_load_w`` times ``1 + U(-noise, noise)``,
@@ -23,7 +30,7 @@ from simulators.clock import SimClock
 from simulators.errors import PortUnavailableError
 from simulators.meter.faults import MeterFault, MeterFaults, parse_meter_fault
 from simulators.meter.layout import MAX_FEEDS, encode_values
-from simulators.meter.server import MeterServer, build_sim_devices
+from simulators.meter.server import RELAY_BITS, MeterServer, build_sim_devices
 from simulators.meter.state import MeterSnapshot, MeterState, PowerSource
 from simulators.netserve import Served, bind_socket
 
@@ -54,6 +61,7 @@ class SimMeter(Served):
         clock: SimClock | None = None,
         energy_start_wh: float = 0.0,
         faults: tuple[str | MeterFault, ...] = (),
+        relay_address: int = 0,
     ) -> None:
         if not 0 <= feeds <= MAX_FEEDS:
             raise ValueError(f"feeds must be in 0..{MAX_FEEDS}, got {feeds}")
@@ -74,6 +82,16 @@ class SimMeter(Served):
             energy_start_wh=energy_start_wh,
         )
         self._server: MeterServer | None = None
+        if not 0 <= relay_address < RELAY_BITS:
+            raise ValueError(f"relay_address must be in 0..{RELAY_BITS - 1}, got {relay_address}")
+        self.relay_address = relay_address
+        self.relay_tripped = False
+
+    def set_relay(self, tripped: bool) -> None:
+        """Trip (or reset) the relay contact the meter reads."""
+        if tripped != self.relay_tripped:
+            _log.info("meter %s: relay %s", self.address, "tripped" if tripped else "reset")
+        self.relay_tripped = tripped
 
     @property
     def feeds(self) -> int:
@@ -102,7 +120,10 @@ class SimMeter(Served):
         if self._server is not None:
             return
         bind_socket(self.address, self.port).close()  # pymodbus only logs why a bind failed
-        devices = build_sim_devices(self.unit_id, self.feeds, self.faults, self._fill)
+        devices = build_sim_devices(
+            self.unit_id, self.feeds, self.faults, self._fill,
+            lambda: self.relay_tripped, self.relay_address,
+        )  # fmt: skip
         server = MeterServer(
             devices, address=(self.address, self.port), faults=self.faults, seed=self._seed
         )

@@ -17,6 +17,7 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
+from pymodbus.simulator.simutils import SimUtils
 
 from simulators.meter.faults import MeterFaultKind, MeterFaults
 from simulators.meter.layout import register_count
@@ -24,13 +25,26 @@ from simulators.meter.layout import register_count
 __all__ = ["MeterServer", "build_sim_devices"]
 
 READ_INPUT_REGISTERS = 4
+READ_BITS = (1, 2)  # read coils, read discrete inputs
+RELAY_BITS = 64  # bit addresses 0..63 answer; the relay is one of them
 
 # Fills the input registers (all of them, from address 0) just before a read answers.
 Fill = Callable[[list[int]], None]
 
 
-def build_sim_devices(unit_id: int, feeds: int, faults: MeterFaults, fill: Fill) -> list[SimDevice]:
-    """The meter at ``unit_id``, and a catch-all that answers other units as a gateway would."""
+def build_sim_devices(
+    unit_id: int,
+    feeds: int,
+    faults: MeterFaults,
+    fill: Fill,
+    relay: Callable[[], bool] = lambda: False,
+    relay_address: int = 0,
+) -> list[SimDevice]:
+    """The meter at ``unit_id``, and a catch-all that answers other units as a gateway would.
+
+    The relay contact reads at bit ``relay_address`` of both the coils and the discrete
+    inputs (sites wire it to one or the other); every other bit reads 0.
+    """
 
     async def action(
         function_code: int,
@@ -46,17 +60,22 @@ def build_sim_devices(unit_id: int, feeds: int, faults: MeterFaults, fill: Fill)
             return ExcCodes.DEVICE_FAILURE
         if function_code == READ_INPUT_REGISTERS:
             fill(registers)
+        elif function_code in READ_BITS:
+            bits = SimUtils.registersToBits(registers)
+            bits[relay_address] = relay()
+            registers[:] = SimUtils.bitsToRegisters(bits)
         return None
 
     async def no_such_unit(*_args: Any) -> ExcCodes | None:
         return ExcCodes.GATEWAY_NO_RESPONSE
 
-    bits = [SimData(0, values=[False] * 16, datatype=DataType.BITS)]
+    bits = [SimData(0, values=[False] * RELAY_BITS, datatype=DataType.BITS)]
     meter = SimDevice(
         id=unit_id,
+        use_bit_addressing=True,  # bit N is bit N, not register N
         simdata=(
-            list(bits),  # coils: none implemented in practice
-            list(bits),  # discrete inputs: likewise
+            list(bits),  # coils: the relay contact, read only
+            list(bits),  # discrete inputs: the same contact
             [SimData(0, datatype=DataType.INVALID)],  # holding registers: not implemented
             [SimData(0, count=register_count(feeds), values=0, datatype=DataType.REGISTERS)],
         ),

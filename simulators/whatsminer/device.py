@@ -6,7 +6,7 @@ import asyncio
 import hashlib
 import ipaddress
 import random
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Literal
 
 from simulators.cgminer_rpc import CgminerRpcProtocol
@@ -18,12 +18,11 @@ from simulators.physics import (
     MinerPhysics,
     Phase,
     PhysicsSample,
-    PhysicsSpec,
     Timings,
     WorkMode,
 )
 from simulators.ports import PortMap
-from simulators.whatsminer.models import WhatsminerModel
+from simulators.whatsminer.models import WHATSMINER_TIMINGS, WhatsminerModel, whatsminer_physics
 from simulators.whatsminer.rpc_v2 import v2_encoder, v2_reply
 from simulators.whatsminer.state import (
     DEFAULT_POOLS,
@@ -50,7 +49,7 @@ class WhatsminerOptions:
     firmware: str | None = None  # None: FIRMWARE_V2 or FIRMWARE_V3 by `api`
     quirks: frozenset[WhatsminerQuirk] = frozenset()
     faults: tuple[Fault, ...] = ()
-    timings: Timings = field(default_factory=lambda: Timings(stop_s=5.0, boot_s=90.0))
+    timings: Timings = WHATSMINER_TIMINGS
     pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
     uptime_s: float = 3600.0
     power_mode: PowerMode = PowerMode.NORMAL
@@ -80,16 +79,7 @@ class WhatsminerDevice(SimMiner[WhatsminerModel]):
         super().__init__(address, spec, clock, ports, self.options.faults)
         rng = random.Random(seed)
         self.physics = MinerPhysics(
-            PhysicsSpec(
-                spec.nameplate_hs,
-                spec.nameplate_w,
-                spec.boards,
-                spec.fans,
-                sleep_w=rng.uniform(10.0, 30.0),  # control board and PSU after power_off
-                boot_w=60.0,  # mining restarts: power dips near zero before the ramp
-                max_fan_rpm=7000,
-                idle_fan_rpm=0,
-            ),
+            whatsminer_physics(spec, rng),
             clock,
             timings=self.options.timings,
             seed=seed,

@@ -7,9 +7,20 @@ match that class's expected chips, so a healthy unit reads as healthy.
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass
 
-__all__ = ["WHATSMINER_MODELS", "WhatsminerModel", "lookup_whatsminer_model"]
+from simulators.physics import PhysicsSpec, Timings
+
+__all__ = [
+    "WHATSMINER_MODELS",
+    "WHATSMINER_TIMINGS",
+    "WhatsminerModel",
+    "lookup_whatsminer_model",
+    "whatsminer_physics",
+]
+
+WHATSMINER_TIMINGS = Timings(stop_s=5.0, boot_s=90.0)
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,3 +70,17 @@ def lookup_whatsminer_model(name: str) -> WhatsminerModel:
     except KeyError:
         known = ", ".join(m.name for m in WHATSMINER_MODELS)
         raise KeyError(f"unknown Whatsminer model {name!r} (known: {known})") from None
+
+
+def whatsminer_physics(spec: WhatsminerModel, rng: random.Random) -> PhysicsSpec:
+    """The physical model of one unit of ``spec`` (the device and the backtest share it)."""
+    return PhysicsSpec(
+        spec.nameplate_hs,
+        spec.nameplate_w,
+        spec.boards,
+        spec.fans,
+        sleep_w=rng.uniform(10.0, 30.0),  # control board and PSU after power_off
+        boot_w=60.0,  # mining restarts: power dips near zero before the ramp
+        max_fan_rpm=7000,
+        idle_fan_rpm=0,
+    )

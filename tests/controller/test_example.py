@@ -37,7 +37,7 @@ async def test_the_example_config_controls_the_whole_small_site(tmp_path: Path) 
     config = tmp_path / "small.yaml"
     config.write_text(
         example.replace("127.0.0.1:9861", f"127.0.0.1:{port}").replace(
-            "/tmp/hashpivot-small-journal.sqlite", str(tmp_path / "journal.sqlite")
+            "path: small-journal.sqlite", f"path: {tmp_path / 'journal.sqlite'}"
         )
     )
     site = load_site(ROOT / "deploy/examples/site-small.yaml")

@@ -59,7 +59,10 @@ SiteFactory = Callable[..., AbstractAsyncContextManager[Site]]
 @pytest.fixture
 def running_site(tmp_path: Path) -> SiteFactory:
     @asynccontextmanager
-    async def start(prefix: str, **overrides: Any) -> AsyncIterator[Site]:
+    async def start(
+        prefix: str, relay: dict[str, Any] | None = None, **overrides: Any
+    ) -> AsyncIterator[Site]:
+        """``relay``: a signals.relay section reading the simulated meter's relay input."""
         site = mixed_site(prefix)
         async with Fleet(load_site_dict(site), speed=50, listen="exact") as sim:
             address = f"{prefix}.250"
@@ -76,6 +79,10 @@ def running_site(tmp_path: Path) -> SiteFactory:
                 overrides.setdefault(
                     "meter", {"host": address, "port": meter.port, "interval_s": 0.25}
                 )
+                if relay is not None:
+                    signals = dict(overrides.get("signals", {}))
+                    signals["relay"] = {"host": address, "port": meter.port, **relay}
+                    overrides["signals"] = signals
                 config = controller_config(
                     port, device_groups(site), str(tmp_path / f"{prefix}.sqlite"), **overrides
                 )

@@ -64,6 +64,7 @@ def controller_config(
         "policy": {
             "curtail_after_windows": 1,
             "resume_after_windows": 1,
+            "price_window_s": 0,  # each price a window: the tests change it seconds apart
             "min_on_dwell_s": 0,
             "min_off_dwell_s": 0,
             "max_cycles_per_day": 100,

@@ -141,6 +141,9 @@ async def test_publishes_the_site_and_carries_out_every_command(
             by_actor = {e.actor for e in rows if e.actor.startswith("mqtt:")}
             assert by_actor == {f"mqtt:c-{i}" for i in range(len(steps))} | {"mqtt:c-cancel"}
             assert sum(1 for e in rows if e.actor == "mqtt:c-1") == 1
+            # What a restarted daemon reads back so a redelivery is still a duplicate.
+            executed = await bridge.view.executed_commands()
+            assert set(executed) == {f"c-{i}" for i in range(len(steps))} | {"c-cancel"}
 
             # Malformed and unauthorised: refused, answered, counted, never executed.
             refused = {

@@ -103,6 +103,11 @@ class SlurmCluster:
         self.conf.write_text(
             f"""ClusterName=hashpivot-test
 SlurmctldHost=localhost
+# Both address families make Slurm ask getaddrinfo for AF_UNSPEC. An AF_INET query with
+# AI_ADDRCONFIG (as Slurm makes it) fails where loopback is the only interface (glibc
+# counts no 127.0.0.1 as configured), as on network-isolated CI runners; AF_UNSPEC is
+# not filtered there, and elsewhere it still returns the IPv4 addresses.
+CommunicationParameters=EnableIPv6
 SlurmctldPort={ctld_port}
 SlurmdPort={base}
 SlurmUser=root

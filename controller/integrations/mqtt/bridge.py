@@ -139,6 +139,11 @@ class MqttBridge:
 
     async def run(self, stop: asyncio.Event) -> None:
         self.lifecycle.seed(self.view.events(), self._clock())
+        try:
+            # A command redelivered after a restart is still a duplicate.
+            self.executor.remember(await self.view.executed_commands())
+        except ControllerError as exc:
+            log.warning("MQTT: cannot read past command ids from the journal: %s", exc)
         if self.config.homeassistant.enabled:
             for topic, payload in discovery_messages(
                 self.config.homeassistant.prefix, self.topics, self.view.site, self._version

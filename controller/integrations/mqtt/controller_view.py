@@ -13,6 +13,7 @@ from typing import Any
 
 from controller.config_sections import EconomicsConfig
 from controller.fleet import Fleet
+from controller.integrations.mqtt.executor import ACTOR_PREFIX
 from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
 from controller.journal import Journal
 from controller.reconcile.compliance import compliance_report
@@ -107,6 +108,13 @@ class ControllerView:
                 _finite(telemetry.power_w), _finite(telemetry.power_limit_w),
                 _finite(telemetry.max_temp_c), _finite(telemetry.uptime_s),
             )  # fmt: skip
+
+    async def executed_commands(self) -> list[str]:
+        kinds = ["event.created", "event.updated", "event.cancelled", "override.", "control.",
+                 "economics."]  # fmt: skip
+        rows = await self._journal.entries(kinds)
+        return [e.actor.removeprefix(ACTOR_PREFIX) for e in rows
+                if e.actor.startswith(ACTOR_PREFIX)]  # fmt: skip
 
     def signal_ages(self, now: float) -> Mapping[str, float | None]:
         economics = economics_now(self._economics, self._state, now)

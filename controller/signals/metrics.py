@@ -1,0 +1,47 @@
+"""The hub's metrics, built from its per-source stats at scrape time."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from controller.signals.hub import SignalHub
+
+__all__ = ["SignalCollector"]
+
+
+class SignalCollector(Collector):
+    def __init__(self, hub: SignalHub) -> None:
+        self._hub = hub
+
+    def collect(self) -> Iterator[Metric]:
+        now = self._hub.clock.now()
+        age = GaugeMetricFamily(
+            "hashpivot_signal_age_seconds",
+            "Age of the newest value (prices, hashprice) or last contact (events, relay, "
+            "flags) of each signal source",
+            labels=["source"],
+        )
+        stale = GaugeMetricFamily(
+            "hashpivot_signal_stale", "1 while a source is past its staleness limit",
+            labels=["source"],
+        )  # fmt: skip
+        updates = CounterMetricFamily(
+            "hashpivot_signal_updates", "Updates accepted from each source", labels=["source"]
+        )
+        errors = CounterMetricFamily(
+            "hashpivot_signal_errors",
+            "Refused input and failed reads, by source and kind",
+            labels=["source", "kind"],
+        )
+        for name, stats in sorted(self._hub.stats.items()):
+            value = stats.age_s(now)
+            if value is not None:
+                age.add_metric([name], value)
+            stale.add_metric([name], 1.0 if stats.stale else 0.0)
+            updates.add_metric([name], float(stats.updates))
+            for kind, count in sorted(stats.errors.items()):
+                errors.add_metric([name, kind.value], float(count))
+        yield from (age, stale, updates, errors)

@@ -1,0 +1,130 @@
+"""Price sources: ERCOT's real-time and day-ahead reports, and a generic CSV/JSON URL.
+
+Each polls on the market's cadence and emits only what it has not emitted before:
+a real-time source the settled intervals newer than the last it sent, a day-ahead
+source the curve ahead of now when it changed. Rows that do not parse are counted as
+one ``malformed`` error per poll, and the rows that did parse still go through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from controller.signals.clock import Clock
+from controller.signals.ercot import Report, delivery_dates, parse_day_ahead, parse_real_time
+from controller.signals.errors import BadSignal, ErrorKind
+from controller.signals.price_url import parse_price_feed
+from controller.signals.source import PollingSource, Sink, fetch
+from controller.signals.updates import PriceInterval, PriceMarket, PriceUpdate, Update
+
+__all__ = ["ErcotPrices", "PriceFeed"]
+
+_MAX_PAGES = 10
+
+
+class _PriceSource(PollingSource):
+    def __init__(
+        self, name: str, clock: Clock, market: PriceMarket, **kwargs: float | None
+    ) -> None:
+        super().__init__(name, clock, **kwargs)  # type: ignore[arg-type]
+        self.market = market
+        self._last_end = float("-inf")
+        self._last_curve: tuple[PriceInterval, ...] = ()
+        self._sink: Sink | None = None
+
+    async def start(self, sink: Sink) -> None:
+        self._sink = sink
+        await super().start(sink)
+
+    def _bad_rows(self, report: Report) -> None:
+        if report.bad_rows and self._sink is not None:
+            self._sink.error(self.name, BadSignal(
+                f"{report.bad_rows} rows did not parse; first: {report.first_error}",
+                ErrorKind.MALFORMED,
+            ))  # fmt: skip
+
+    def updates(self, intervals: Sequence[PriceInterval]) -> list[Update]:
+        now = self.clock.now()
+        if self.market is PriceMarket.REAL_TIME:
+            new = tuple(i for i in intervals if self._last_end < i.end <= now)
+            if not new:
+                return []
+            self._last_end = new[-1].end
+            return [PriceUpdate(source=self.name, origin_at=new[-1].end, market=self.market,
+                                intervals=new)]  # fmt: skip
+        ahead = tuple(i for i in intervals if i.end > now)
+        if not ahead or ahead == self._last_curve:
+            return []
+        self._last_curve = ahead
+        return [PriceUpdate(source=self.name, origin_at=min(now, ahead[0].start),
+                            market=self.market, intervals=ahead)]  # fmt: skip
+
+
+class ErcotPrices(_PriceSource):
+    """One settlement point from NP6-905-CD (real time) or NP4-190-CD (day ahead)."""
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        market: PriceMarket,
+        *,
+        url: str,
+        settlement_point: str,
+        headers: dict[str, str],
+        interval_s: float,
+        timeout_s: float,
+        stale_after_s: float | None,
+    ) -> None:
+        super().__init__(name, clock, market, interval_s=interval_s, timeout_s=timeout_s,
+                         stale_after_s=stale_after_s)  # fmt: skip
+        self.url = url
+        self.settlement_point = settlement_point
+        self.headers = headers
+
+    async def poll(self) -> list[Update]:
+        real_time = self.market is PriceMarket.REAL_TIME
+        first, last = delivery_dates(self.clock.now(), 1 if real_time else 0, 0 if real_time else 1)
+        parse = parse_real_time if real_time else parse_day_ahead
+        intervals: list[PriceInterval] = []
+        page, pages = 1, 1
+        while page <= min(pages, _MAX_PAGES):
+            params = {"deliveryDateFrom": first, "deliveryDateTo": last,
+                      "settlementPoint": self.settlement_point, "page": str(page),
+                      "size": "1000"}  # fmt: skip
+            query = "&".join(f"{k}={v}" for k, v in params.items())
+            sep = "&" if "?" in self.url else "?"
+            body = await fetch(self.session, f"{self.url}{sep}{query}", timeout_s=self.timeout_s,
+                               headers=self.headers)  # fmt: skip
+            report = parse(body, self.settlement_point)
+            self._bad_rows(report)
+            intervals.extend(report.intervals)
+            pages = report.pages
+            page += 1
+        intervals.sort(key=lambda i: i.start)
+        return self.updates(intervals)
+
+
+class PriceFeed(_PriceSource):
+    """The generic CSV/JSON feed (controller.signals.price_url)."""
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        market: PriceMarket,
+        *,
+        url: str,
+        headers: dict[str, str],
+        interval_s: float,
+        timeout_s: float,
+        stale_after_s: float | None,
+    ) -> None:
+        super().__init__(name, clock, market, interval_s=interval_s, timeout_s=timeout_s,
+                         stale_after_s=stale_after_s)  # fmt: skip
+        self.url = url
+        self.headers = headers
+
+    async def poll(self) -> list[Update]:
+        body = await fetch(self.session, self.url, timeout_s=self.timeout_s, headers=self.headers)
+        return self.updates(parse_price_feed(body))

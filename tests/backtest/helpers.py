@@ -1,0 +1,57 @@
+"""Small sites and inputs for backtest tests, built in a temporary folder."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from controller.backtest import (
+    BacktestSite,
+    Contract,
+    Inputs,
+    PriceSeries,
+    ProgramEvent,
+    load_backtest_site,
+)
+
+T0 = 1_691_038_800.0  # 2023-08-03T05:00:00Z, on a 15-minute mark
+STEP = 900.0
+
+
+def write_site(
+    tmp: Path,
+    devices: list[dict[str, Any]],
+    *,
+    base_load_w: float = 0.0,
+    config: dict[str, Any] | None = None,
+) -> BacktestSite:
+    """A site file (and, when given, the controller config beside it), loaded."""
+    entries = list(devices)
+    if base_load_w:
+        entries.append({"make": "meter", "address": "127.0.190.250", "base_load_w": base_load_w})
+    path = tmp / "site-t.yaml"
+    path.write_text(yaml.safe_dump({"site": "t", "devices": entries}))
+    config_path = None
+    if config is not None:
+        config_path = tmp / "hashpivot-t.yaml"
+        config_path.write_text(yaml.safe_dump({"site": "t", **config}))
+    return load_backtest_site(path, config_path)
+
+
+def inputs(
+    prices: list[float],
+    *,
+    hashprice: float = 45.0,
+    events: tuple[ProgramEvent, ...] = (),
+    contract: Contract | None = None,
+) -> Inputs:
+    series = PriceSeries(T0, STEP, tuple(prices), "LZ_TEST", "test")
+    end = T0 + STEP * len(prices)
+    return Inputs(
+        prices=series,
+        hashprice=PriceSeries(T0, end - T0, (hashprice,), "hashprice", "test"),
+        events=events,
+        contract=contract or Contract(),
+    )

@@ -1,0 +1,68 @@
+"""A hub over the real command service and an in-memory journal, on a clock tests move."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import pytest
+
+from controller.fleet import Fleet
+from controller.journal import Journal
+from controller.service import ControlService
+from controller.signals.hub import SignalHub
+from controller.state import ControlState
+
+NOW = float(int(time.time()))  # the service stamps arrival with the wall clock
+
+
+class FakeClock:
+    """Time stands still until a test moves it; sleeping yields to the loop."""
+
+    def __init__(self, now: float = NOW) -> None:
+        self.at = now
+
+    def now(self) -> float:
+        return self.at
+
+    async def sleep(self, seconds: float) -> None:
+        await asyncio.sleep(min(seconds, 0.01))
+
+
+@dataclass
+class StubLoop:
+    triggers: list[str] = field(default_factory=list)
+
+    def trigger(self, reason: str) -> None:
+        self.triggers.append(reason)
+
+
+@dataclass
+class HubRig:
+    hub: SignalHub
+    service: ControlService
+    journal: Journal
+    clock: FakeClock
+    loop: StubLoop
+
+    @property
+    def state(self) -> ControlState:
+        return self.service.state
+
+    async def kinds(self, kind: str) -> list[dict[str, object]]:
+        return [dict(e.data) for e in await self.journal.entries([kind])]
+
+
+@pytest.fixture
+async def rig() -> AsyncIterator[HubRig]:
+    journal = Journal(None)
+    await journal.open()
+    loop = StubLoop()
+    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop)  # type: ignore[arg-type]
+    clock = FakeClock()
+    hub = SignalHub(service, clock)
+    yield HubRig(hub, service, journal, clock, loop)
+    await hub.close()
+    await journal.close()
