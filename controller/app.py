@@ -56,6 +56,7 @@ __all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
 
 log = logging.getLogger(__name__)
 
+_DAY_S = 86_400.0
 _FIRST_COMPACTION_S = 5.0
 
 
@@ -129,10 +130,15 @@ class Controller:
             interval_s=meter_config.interval_s if meter_config else 2.0,
             timeout_s=meter_config.timeout_s if meter_config else 2.0,
             on_sample=self._on_power,
-            counted_devices_w=self._counted_devices_w,
+            settle_s=meter_config.settle_s if meter_config else 30.0,
+            other_load_floor_w=config.grid.other_load_kw * 1e3,
+            on_other_load=self._on_other_load,
         )
         self.loop.other_load = self.site_power.other_load_w
+        self.loop.other_load_source = lambda: self.site_power.other_load_source.value
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
+        self._tolerance_w = tolerance_w
+        self._baseline_max_age_s = meter_config.baseline_max_age_s if meter_config else 60.0
         self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
         self.metrics.registry.register(DashboardCollector(
             self.fleet, self.loop, self.site_power,
@@ -199,14 +205,6 @@ class Controller:
                     self.journal.append("device.health", device_id, data)
                 seen[device_id] = record.health
 
-    def _counted_devices_w(self) -> float | None:
-        view = self.loop.view
-        if view is None:
-            return None
-        # Ramping miners count at what they draw, so a restore is not read as the
-        # other load vanishing (and the headroom it frees spent twice).
-        return view.plan.counted_now_w - view.plan.ramp_shortfall_w
-
     def _observe_sweep(self, seconds: float) -> None:
         self.metrics.observe_sweep(seconds)
 
@@ -222,7 +220,8 @@ class Controller:
                         "enabled": self.config.control.enabled},
             "site_power": {"watts": power.watts, "source": power.source, "at": power.at,
                            "detail": power.detail,
-                           "other_load_w": round(self.site_power.other_load_w(), 1)},
+                           "other_load_w": round(self.site_power.other_load_w(), 1),
+                           "other_load_source": self.site_power.other_load_source.value},
             "plan": None if view is None else {
                 "seq": view.seq, "at": view.at, "expected_site_w": view.plan.expected_site_w,
                 "limit_w": view.plan.limit_w if view.plan.limit_w != float("inf") else None,
@@ -278,10 +277,44 @@ class Controller:
             at=sample.at, metered_w=sample.watts, source=sample.source,
             commanded_w=commanded, limit_w=limit,
         ))  # fmt: skip
+        if sample.estimated:
+            return
+        reserve_w = self.config.policy.reserve_mw * 1e6
+        for event in self.loop.level_events(sample.at):
+            assert event.level_mw is not None
+            if sample.watts > event.level_mw * 1e6 - reserve_w + self._tolerance_w:
+                self.loop.trigger("meter above level", paced=True)
+                return
+
+    def _on_other_load(self, watts: float) -> None:
+        """A measured other load worth keeping: journaled (a restart starts from it)."""
+        self.journal.append("site.other_load", "", {"watts": round(watts, 1)})
+        if self.loop.level_events(time.time()):
+            self.loop.trigger("other load measured", paced=True)
 
     def _on_event_created(self, event: EventRecord) -> None:
-        # The baseline is the draw when the instruction arrived, before any command for it.
-        self.events.begin(event, self.site_power.latest())
+        # The baseline is the last meter sample before the instruction (if recent enough),
+        # before any command for it; otherwise the estimate, and the report says which.
+        last = self.site_power.last_meter
+        now = time.time()
+        if last is not None and now - last.at <= self._baseline_max_age_s:
+            baseline = last
+        else:
+            baseline = self.site_power.telemetry_power()
+        self.events.begin(event, baseline, failed=self._failed_now(now))
+
+    def _failed_now(self, now: float) -> list[dict[str, str]]:
+        """Devices that cannot act on an event arriving now: unreachable, or held as stuck."""
+        failed = []
+        for record in self.fleet:
+            if record.health is Health.UNREACHABLE:
+                why = f"unreachable before the event: {record.last_error or 'no answer'}"
+            elif record.stuck_until > now:
+                why = f"stuck before the event: {record.stuck_reason}"
+            else:
+                continue
+            failed.append({"device": record.identity.device_id, "reason": why})
+        return failed
 
     def _on_event_confirmed(self, event: EventRecord, elapsed_s: float) -> None:
         self.metrics.observe_confirmation(elapsed_s)
@@ -298,6 +331,7 @@ class Controller:
         self.state.replay(e for e in entries if e.kind not in tracked)
         self.events.restore(e for e in entries if e.kind in tracked)
         await self.cycles.restore(time.time())
+        await self._restore_loop(time.time())
         active = [e.event_id for e in self.state.active_events(time.time())]
         overrides = sorted(self.state.live_overrides(time.time()))
         self.journal.append(
@@ -310,6 +344,14 @@ class Controller:
             log.warning("journal in memory: events and overrides will not survive a restart")
         if active or overrides:
             log.info("restored from the journal: events %s, overrides %s", active, overrides)
+
+    async def _restore_loop(self, now: float) -> None:
+        """The other load last measured, and what the last day's commands did."""
+        other = await self.journal.latest(["site.other_load"], per_subject=False)
+        if other:
+            self.site_power.restore(float(other[-1].data["watts"]))
+        kinds = ["command.sent", "command.result", "command.confirmed", "device.stuck"]
+        self.loop.restore(await self.journal.entries(kinds, since_at=now - _DAY_S), now)
 
     async def __aenter__(self) -> Self:
         try:

@@ -51,6 +51,9 @@ class ControlSettings:
     stuck_hold_s: float = 1800.0  # a failed device is left out of control this long
     sleeping_share: float = 0.1  # below this share of nameplate hashrate a unit is shed
     cycle_on_sweep: bool = True  # re-diff the standing plan after every telemetry sweep
+    min_plan_spacing_s: float = 2.0  # plans the meter or confirmations ask for: this far apart
+    confirm_min_s: float = 2.0  # during an event, the earliest verdict on an acknowledged sleep
+    restart_plan_wait_s: float = 2.0  # an active event at start: plan after this, read or not
 
 
 class ControlConfig(_Strict):
@@ -63,12 +66,16 @@ class ControlConfig(_Strict):
     reconfirm_delays_s: list[_Seconds] = Field(default_factory=lambda: [15.0, 60.0])
     stuck_hold_s: _Seconds = 1800.0
     sleeping_share: Annotated[float, Field(gt=0, lt=1)] = 0.1
+    min_plan_spacing_s: Annotated[float, Field(ge=0, le=600)] = 2.0
+    confirm_min_s: Annotated[float, Field(gt=0, le=3600)] = 2.0
+    restart_plan_wait_s: Annotated[float, Field(ge=0, le=600)] = 2.0
 
     def to_settings(self) -> ControlSettings:
         return ControlSettings(
             self.enabled, self.dry_run, self.concurrency, self.command_timeout_s,
             tuple(self.retry_delays_s), self.confirm_after_s, tuple(self.reconfirm_delays_s),
-            self.stuck_hold_s, self.sleeping_share,
+            self.stuck_hold_s, self.sleeping_share, True, self.min_plan_spacing_s,
+            self.confirm_min_s, self.restart_plan_wait_s,
         )  # fmt: skip
 
 
@@ -116,6 +123,10 @@ class GridConfig(_Strict):
     interconnect_cap_mw: Annotated[float, Field(ge=0, le=100_000)] = 1000.0
     ramp_up_mw_per_min: Annotated[float, Field(gt=0)] | None = None
     ramp_down_mw_per_min: Annotated[float, Field(gt=0)] | None = None
+    # The site's load outside the fleet (cooling, offices, losses). Without a meter it is
+    # this figure, and plans say so; with one, the meter measures it, and this is the
+    # least assumed after a restart until it has (with the last measured value).
+    other_load_kw: Annotated[float, Field(ge=0, le=10_000_000)] = 0.0
 
 
 class EconomicsConfig(_Strict):
@@ -142,6 +153,11 @@ class MeterConfig(_Strict):
     interval_s: Annotated[float, Field(gt=0, le=600)] = 2.0
     tolerance_kw: Annotated[float, Field(ge=0)] = 0.5  # the level counts as met within this
     registers: dict[str, Any] | None = None  # drivers.meter.RegisterMap.from_dict; default map
+    # The other load is measured only from samples with no device commanded for this long
+    # before them (the meter sees a change before telemetry does).
+    settle_s: Annotated[float, Field(ge=0, le=3600)] = 30.0
+    # An event's baseline is the last meter sample before it, if no older than this.
+    baseline_max_age_s: Annotated[float, Field(gt=0, le=3600)] = 60.0
 
 
 class RetentionConfig(_Strict):

@@ -54,7 +54,7 @@ class LoopCollector(Collector):
         sample = self._power.latest()
         metered = GaugeMetricFamily(
             "hashpivot_site_metered_power_watts",
-            "Site draw by the meter, or summed device telemetry when it is unavailable",
+            "Site draw by the meter, or estimated (readings plus other load) without it",
             labels=["site", "source"],
         )
         metered.add_metric([site, sample.source], sample.watts)

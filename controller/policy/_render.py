@@ -179,7 +179,10 @@ def compensate(fleet: Fleet, scan: Scan, grid_sheds: list[Shed]) -> Compensation
         for i in reversed(record.group.indices[record.start : record.end]):
             if covered >= excess - 1e-6:
                 break
-            shed[devices[i].device_id] = each
+            # A device shed over several steps (a GPU node capped, then drained) stands
+            # in with all of them: each step adds to what it covers, none replaces another.
+            device_id = devices[i].device_id
+            shed[device_id] = shed.get(device_id, 0.0) + each
             covered += each
     # The walk can overshoot with a big last step; name no device the excess does not need.
     for device_id, each in sorted(shed.items(), key=lambda item: (item[1], item[0])):

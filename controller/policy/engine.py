@@ -70,7 +70,7 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
     new_memory = PolicyMemory(market.last_price_at, market.levers, latch.latched_at)
     notes = [n for n in (market.stale_note, latch.note) if n]
     if grid.other_load_w and limit.event_id is not None:
-        notes.append(f"other site load {grid.other_load_w / 1e3:.1f} kW (meter less devices) "
+        notes.append(f"other site load {grid.other_load_w / 1e3:.1f} kW (outside the fleet) "
                      "counts against the limit")  # fmt: skip
     notes.extend(run.notes)
     result = render(

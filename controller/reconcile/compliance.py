@@ -1,9 +1,14 @@
 """The compliance report for one grid event, built from the journal alone.
 
-Requested level and deadline; time to 50, 90 and 100% of the requested drop by
-the meter (or by summed telemetry where the meter was unavailable, and it says
-so); the load sustained while the event ran; the devices that failed and what was
-shed in their place; and any restart of the daemon during the event.
+Requested level and deadline; the baseline (the last meter sample before the
+event); time to 50, 90 and 100% of the requested drop by the meter (or by the
+estimate where the meter was unavailable, and it says so); the load sustained while
+the event ran; the devices that failed, those already failed when it arrived
+included, and what was shed in their place; and any restart during the event.
+
+The verdict (``compliance``) never rests on estimates alone: "met" needs a meter
+sample at the level by the deadline; reached only on the estimate it is "met
+(estimated)" until a meter sample confirms it; with nothing measured, "unconfirmed".
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from controller.state import EventRecord
 
 __all__ = ["compliance_report", "report_text"]
 
+_OWN_KINDS = ["event.baseline", "event.failed_at_start"]
 _KINDS = [
     "event.",
     "meter.sample",
@@ -34,14 +40,19 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
     end = min(event.end, event.cancelled_at or event.end, max(now, event.created_at))
     entries = await journal.entries(_KINDS, since_at=event.created_at - 1.0)
     window = [e for e in entries if event.created_at - 1.0 <= e.at <= end + 1.0]
-    baseline = next(
-        (e for e in window if e.kind == "event.baseline" and e.subject == event.event_id), None
-    )
-    milestones = {
-        str(e.data["pct"]): {"at": e.at, "elapsed_s": e.data["elapsed_s"],
-                             "watts": e.data["watts"], "source": e.data["source"]}
-        for e in window if e.kind == "event.milestone" and e.subject == event.event_id
-    }  # fmt: skip
+    # The baseline sample may be older than the event itself: found by the event's id.
+    own = await journal.entries(_OWN_KINDS, subject=event.event_id)
+    baseline = next((e for e in own if e.kind == "event.baseline"), None)
+    milestones: dict[str, dict[str, Any]] = {}
+    on_meter = None
+    for e in window:
+        if e.kind != "event.milestone" or e.subject != event.event_id:
+            continue
+        milestones.setdefault(str(e.data["pct"]), {
+            "at": e.at, "elapsed_s": e.data["elapsed_s"], "watts": e.data["watts"],
+            "source": e.data["source"]})  # fmt: skip
+        if e.data["pct"] == 100 and e.data["source"] == "meter" and on_meter is None:
+            on_meter = e.at
     level_w = event.level_mw * 1e6 if event.level_mw is not None else None
     full = milestones.get("100")
     # Held from when the level was first met, or from the deadline if it was not met by then.
@@ -69,9 +80,8 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
         "time_to_50_s": _elapsed(milestones, "50"),
         "time_to_90_s": _elapsed(milestones, "90"),
         "time_to_100_s": _elapsed(milestones, "100"),
-        "met_by_deadline": None
-        if full is None and now < deadline
-        else (full is not None and full["at"] <= deadline + 1e-6),
+        "compliance": _verdict(full, on_meter, deadline, now, sources),
+        "met_on_meter_at": on_meter,
         "sustained": {
             "from": held_from,
             "to": end,
@@ -87,14 +97,39 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
             "sources": dict(sources),
         },
         "confirmed_by": _confirmed_by(sources, milestones),
-        "failed_devices": _failed(window),
+        "failed_devices": _failed(own, window),
         "compensation": _compensation(window),
         "commands": dict(
             Counter(str(e.data["result"]) for e in window if e.kind == "command.result")
         ),
         "restarts": [e.data.get("run") for e in window if e.kind == "daemon.started"],
     }
+    # True only on the meter's word; None while pending or resting on an estimate.
+    verdict = report["compliance"]
+    report["met_by_deadline"] = (
+        True if verdict == "met" else False if verdict.startswith("not met") else None
+    )
     return report
+
+
+def _verdict(
+    full: dict[str, Any] | None,
+    on_meter: float | None,
+    deadline: float,
+    now: float,
+    sources: Counter[str],
+) -> str:
+    if on_meter is not None and on_meter <= deadline + 1e-6:
+        return "met"
+    if full is not None and float(full["at"]) <= deadline + 1e-6:
+        return "met (estimated)"  # the meter has not confirmed it (yet)
+    if now < deadline:
+        return "pending"
+    if full is None and not sources and on_meter is None:
+        return "unconfirmed"  # nothing measured the site after the deadline
+    if sources.get("meter", 0) == 0 and full is None:
+        return "not met (estimated)"
+    return "not met"
 
 
 def _elapsed(milestones: dict[str, dict[str, Any]], pct: str) -> float | None:
@@ -107,12 +142,22 @@ def _confirmed_by(sources: Counter[str], milestones: dict[str, dict[str, Any]]) 
     if used == {"meter"}:
         return "meter"
     if "meter" in used:
-        return "meter, with summed device telemetry while the meter was unavailable"
-    return "summed device telemetry (no meter reading)" if used else "not yet measured"
+        return "meter, estimated while the meter was unavailable"
+    if used:
+        return "estimated: device telemetry plus the last known other load (no meter reading)"
+    return "not yet measured"
 
 
-def _failed(window: list[Any]) -> list[dict[str, Any]]:
+def _failed(own: list[Any], window: list[Any]) -> list[dict[str, Any]]:
     failed: dict[str, dict[str, Any]] = {}
+    for e in own:
+        if e.kind == "event.failed_at_start":
+            for device in e.data.get("devices", ()):
+                failed.setdefault(
+                    device["device"],
+                    {"device": device["device"], "at": e.at, "reason": device["reason"],
+                     "before_event": True},
+                )  # fmt: skip
     for e in window:
         if e.kind == "device.health" and e.data["health"] == "unreachable":
             failed.setdefault(
@@ -178,7 +223,7 @@ def report_text(report: dict[str, Any]) -> str:
         f"  time to 50%       {secs(report['time_to_50_s'])}",
         f"  time to 90%       {secs(report['time_to_90_s'])}",
         f"  time to 100%      {secs(report['time_to_100_s'])}",
-        f"  met by deadline   {report['met_by_deadline']}",
+        f"  met by deadline   {report['compliance']}",
         f"  sustained load    mean {kw(sus['mean_w'])}, max {kw(sus['max_w'])} over "
         f"{sus['samples']} samples; at or below level {sus['share_at_or_below_level']}",
         f"  measured by       {report['confirmed_by']}",
@@ -186,7 +231,7 @@ def report_text(report: dict[str, Any]) -> str:
     ]
     failed = report["failed_devices"]
     lines.append(f"  failed devices    {len(failed)}")
-    lines.extend(f"    {f['device']}: {f['reason']}" for f in failed[:50])
+    lines.extend(f"    {f['device']}: {f['reason']}" for f in failed[:500])
     comp = report["compensation"]
     if comp["for"]:
         lines.append(

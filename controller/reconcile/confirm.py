@@ -6,6 +6,15 @@ expects the effect in later telemetry (hashrate near zero, or the unit starting)
 within ``confirm_after_s``. Missing it, the command is sent again after each of
 ``reconfirm_delays_s``; when those run out the device is reported stuck, and the
 loop leaves it out of control so the policy sheds elsewhere.
+
+While a grid event's level is due, that schedule would find a lying unit after the
+deadline. So a sleep acknowledged during an event is judged on a schedule fitted to
+the time left: the first verdict a fifth of the way to the deadline (at least
+``confirm_min_s``, at most ``confirm_after_s``). A unit whose readings show no move
+towards sleep by then (hashrate, power and chip temperature as before the command)
+is sent the command once more and, still unmoved one window later, marked stuck: for
+a 60 s deadline, within about 25 s, leaving time to shed others in its place. One
+that is on its way down (any of them falling) gets the ordinary window.
 """
 
 from __future__ import annotations
@@ -33,6 +42,24 @@ class Expectation:
     acked_at: float
     due: float
     resends: int = 0
+    before: Telemetry | None = None  # the last reading before the command
+    fast: float | None = None  # the window while an event's level is due; None: ordinary
+
+
+def _moving(before: Telemetry | None, after: Telemetry) -> bool:
+    """Any sign of a unit on its way to sleep: hashrate, power or chip temperature falling."""
+    if before is None:
+        # Nothing read before the command (a restart): compare with the nameplate rate.
+        nameplate = after.nameplate_hashrate_hs
+        return not nameplate or after.hashrate_hs is None or after.hashrate_hs < 0.8 * nameplate
+    rate, was_rate = after.hashrate_hs, before.hashrate_hs
+    if was_rate and rate is not None and rate < 0.8 * was_rate:
+        return True
+    power, was_power = after.power_w, before.power_w
+    if was_power and power is not None and not after.power_estimated and power < 0.85 * was_power:
+        return True
+    hot, now = before.max_temp_c, after.max_temp_c
+    return hot is not None and now is not None and now < hot - 3.0
 
 
 def is_shed_physically(record: DeviceRecord, telemetry: Telemetry, share: float) -> bool:
@@ -55,8 +82,10 @@ class Verifier:
         resend: Callable[[Job], None],
         confirmed: Callable[[Expectation, float], None],
         stuck: Callable[[Expectation, str], None],
+        due_by: Callable[[float], float | None] | None = None,
     ) -> None:
         self._fleet = fleet
+        self._due_by = due_by or (lambda at: None)
         self._settings = settings
         self._resend = resend
         self._confirmed = confirmed
@@ -74,9 +103,22 @@ class Verifier:
             self._pending.pop(job.device_id, None)  # a newer command replaces the old wish
             return
         previous = self._pending.get(job.device_id)
-        resends = previous.resends if previous and previous.job.name == job.name else 0
-        due = result.done_at + self._settings.confirm_after_s
-        self._pending[job.device_id] = Expectation(job, result.done_at, due, resends)
+        same = previous is not None and previous.job.name == job.name
+        resends = previous.resends if previous and same else 0
+        record = self._fleet.records.get(job.device_id)
+        before = previous.before if previous and same else (record.telemetry if record else None)
+        fast = self._fast_window(result.done_at) if isinstance(job.command, Sleep) else None
+        window = fast if fast is not None else self._settings.confirm_after_s
+        self._pending[job.device_id] = Expectation(
+            job, result.done_at, result.done_at + window, resends, before, fast
+        )
+
+    def _fast_window(self, at: float) -> float | None:
+        due = self._due_by(at)
+        if due is None:
+            return None
+        settings = self._settings
+        return min(settings.confirm_after_s, max(settings.confirm_min_s, (due - at) / 5))
 
     def forget(self, device_id: str) -> None:
         self._pending.pop(device_id, None)
@@ -107,6 +149,14 @@ class Verifier:
     def _overdue(self, device_id: str, exp: Expectation, record: DeviceRecord, now: float) -> None:
         delays = self._settings.reconfirm_delays_s
         telemetry = record.telemetry
+        if exp.fast is not None:
+            read = telemetry is not None and telemetry.taken_at > exp.acked_at
+            if read and telemetry is not None and _moving(exp.before, telemetry):
+                # On its way down: the ordinary window from the acknowledgement, once.
+                ordinary = exp.acked_at + self._settings.confirm_after_s
+                self._pending[device_id] = replace(exp, fast=None, due=max(ordinary, now))
+                return
+            delays = (0.0,)  # unmoved: one more try at once, then stuck
         seen = (
             "no reading since"
             if telemetry is None or telemetry.taken_at <= exp.acked_at
@@ -116,8 +166,9 @@ class Verifier:
             nxt = replace(
                 exp.job, origin="reconfirm", attempt=0, not_before=now + delays[exp.resends]
             )
+            window = exp.fast if exp.fast is not None else self._settings.confirm_after_s
             self._pending[device_id] = replace(
-                exp, resends=exp.resends + 1, due=nxt.not_before + self._settings.confirm_after_s
+                exp, resends=exp.resends + 1, due=nxt.not_before + window
             )
             log.info("%s: %s acknowledged but not in effect (%s); sending again",
                      device_id, exp.job.name, seen)  # fmt: skip

@@ -1,10 +1,13 @@
 """Following each grid event's drop on the site power, as it happens.
 
-At an event's arrival the site draw is its baseline; the requested drop is the
-baseline less the event's level. Each sample then moves the event towards 50, 90
-and 100% of that drop; the first time each is reached goes to the journal with the
-source (meter or telemetry), and 100% is the event's confirmation. Samples taken
-while events run go to the journal too: the compliance report is built from them.
+At an event's arrival the last meter sample is its baseline (or, without a recent
+one, the estimate, marked so); the requested drop is the baseline less the event's
+level. Each sample then moves the event towards 50, 90 and 100% of that drop; the
+first time each is reached goes to the journal with the source (meter or estimated).
+100% reached on an estimate is not a confirmation: the first meter sample at the
+level afterwards is journaled again as the one that confirms it. Samples taken while
+events run go to the journal too, and so do the devices that had already failed
+when the event arrived: the compliance report is built from them.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ class _Progress:
     baseline_w: float
     baseline_source: str
     reached: dict[int, float] = field(default_factory=dict)
+    on_meter: float | None = None  # when a meter sample first showed the level met
 
 
 class EventTracker:
@@ -52,16 +56,32 @@ class EventTracker:
                     float(entry.data["watts"]), str(entry.data["source"])
                 )
             elif entry.kind == "event.milestone" and entry.subject in self._progress:
-                self._progress[entry.subject].reached[int(entry.data["pct"])] = entry.at
+                progress = self._progress[entry.subject]
+                progress.reached.setdefault(int(entry.data["pct"]), entry.at)
+                if int(entry.data["pct"]) == 100 and entry.data.get("source") == "meter":
+                    progress.on_meter = entry.at
 
     def confirmed(self, event_id: str) -> bool:
+        """The level reached, by the meter or (without one) by the estimate."""
         progress = self._progress.get(event_id)
         return progress is not None and 100 in progress.reached
 
-    def begin(self, event: EventRecord, power: SitePower) -> None:
-        """Take the baseline from the latest draw, read before any command for the event."""
-        if event.level_mw is not None and event.event_id not in self._progress:
-            self._advance(event, power)
+    def confirmed_on_meter(self, event_id: str) -> bool:
+        progress = self._progress.get(event_id)
+        return progress is not None and progress.on_meter is not None
+
+    def begin(
+        self, event: EventRecord, power: SitePower, failed: list[dict[str, str]] | None = None
+    ) -> None:
+        """Take the baseline from the draw before any command for the event, and list the
+        devices that had already failed by then."""
+        if event.level_mw is None or event.event_id in self._progress:
+            return
+        if failed:
+            self._journal.append(
+                "event.failed_at_start", event.event_id, {"devices": failed}, at=event.created_at
+            )
+        self._advance(event, power)
 
     def sample(self, power: SitePower, events: list[EventRecord]) -> None:
         measured = [e for e in events if e.level_mw is not None and power.at >= e.created_at]
@@ -95,6 +115,10 @@ class EventTracker:
             )  # fmt: skip
         requested = progress.baseline_w - level_w
         met = power.watts <= level_w + self._tolerance_w
+        unconfirmed = progress.on_meter is None and 100 in progress.reached
+        if met and unconfirmed and power.source == "meter":
+            # Reached on an estimate before: this is the meter confirming it.
+            self._confirm_on_meter(event, progress, power)
         share = 1.0 if requested <= 0 or met else (progress.baseline_w - power.watts) / requested
         for pct in MILESTONES:
             if pct in progress.reached or share * 100 < pct - 1e-9:
@@ -103,6 +127,8 @@ class EventTracker:
                 continue
             at = max(power.at, event.created_at)
             progress.reached[pct] = at
+            if pct == 100 and power.source == "meter":
+                progress.on_meter = at
             elapsed = at - event.created_at
             self._journal.append(
                 "event.milestone", event.event_id,
@@ -120,3 +146,16 @@ class EventTracker:
                 )
                 if self._on_confirmed is not None:
                     self._on_confirmed(event, elapsed)
+
+    def _confirm_on_meter(self, event: EventRecord, progress: _Progress, power: SitePower) -> None:
+        at = max(power.at, event.created_at)
+        progress.on_meter = at
+        elapsed = at - event.created_at
+        self._journal.append(
+            "event.milestone", event.event_id,
+            {"pct": 100, "elapsed_s": round(elapsed, 3), "watts": round(power.watts, 1),
+             "source": power.source, "confirms_estimate": True},
+            at=at,
+        )  # fmt: skip
+        log.info("event %s: level met on the estimate now confirmed on the meter after %.1f s",
+                 event.event_id, elapsed)  # fmt: skip

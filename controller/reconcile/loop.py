@@ -15,14 +15,14 @@ import contextlib
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller import policy
 from controller.config_sections import ControlSettings, EconomicsConfig, GridConfig
 from controller.domain import Control, MiningState, Sleep, Wake
 from controller.fleet import Fleet
-from controller.journal import Journal
+from controller.journal import Entry, Journal
 from controller.reconcile.commands import (
     DriverGpuControl,
     GpuControl,
@@ -41,7 +41,7 @@ from controller.reconcile.plans import (
     grid_now,
     plan_summary,
 )
-from controller.state import ControlState
+from controller.state import ControlState, EventRecord
 
 __all__ = ["LoopStats", "Reconciler"]
 
@@ -88,11 +88,18 @@ class Reconciler:
         self._profiles = ProfileCache()
         self._trigger = asyncio.Event()
         self._reasons: list[str] = []
+        self._last_cycle = 0.0  # time.monotonic() of the last plan
+        self._paced: asyncio.TimerHandle | None = None
+        # Devices put to sleep while a grid event with a level ran, with those events: not
+        # woken until every one of them is over (rebuilt from the journal on a restart).
+        self.event_sheds: dict[str, frozenset[str]] = {}
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
         self.gpu = gpu or DriverGpuControl()
         # Site load outside the fleet (the meter less the devices); the app wires the meter in.
         self.other_load: Callable[[], float] = lambda: 0.0
+        self.other_load_source: Callable[[], str] = lambda: "measured"
+        self._withheld: tuple[str, ...] = ()  # wakes the last dispatch held back
         # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
         # once, then planned without (a GPU node with no scheduler is only power-capped).
         self.unsupported: dict[str, dict[str, str]] = {}
@@ -102,15 +109,36 @@ class Reconciler:
             wake_spacing_s=policy_settings.wake_stagger_s,
         )  # fmt: skip
         self.verifier = Verifier(
-            fleet, control, resend=self._resend, confirmed=self._confirmed, stuck=self._stuck
-        )
+            fleet, control, resend=self._resend, confirmed=self._confirmed, stuck=self._stuck,
+            due_by=self._due_by,
+        )  # fmt: skip
 
     # ---- triggers ----------------------------------------------------------------------
 
-    def trigger(self, reason: str) -> None:
-        """Plan again at once (an event, an override, a price, a stuck device)."""
-        self._reasons.append(reason)
+    def trigger(self, reason: str, *, paced: bool = False) -> None:
+        """Plan again at once (an event, an override, a price, a stuck device).
+
+        ``paced`` ones (the meter above a level, a confirmation, a new other-load
+        figure) come as often as every sweep: they wait out ``min_plan_spacing_s``
+        since the last plan, and several in that time make one plan.
+        """
+        if reason not in self._reasons:
+            self._reasons.append(reason)
+        wait = self._last_cycle + self.control.min_plan_spacing_s - time.monotonic()
+        if not paced or wait <= 0:
+            self._trigger.set()
+        elif self._paced is None:
+            self._paced = asyncio.get_running_loop().call_later(wait, self._paced_due)
+
+    def _paced_due(self) -> None:
+        self._paced = None
         self._trigger.set()
+
+    def level_events(self, now: float) -> list[EventRecord]:
+        """Grid events with a level that run now."""
+        return [
+            e for e in self.state.active_events(now) if e.level_mw is not None and e.start <= now
+        ]
 
     def on_sweep(self) -> None:
         """After every telemetry sweep: confirm, then re-diff the standing plan."""
@@ -120,12 +148,27 @@ class Reconciler:
             self._dispatch(self._plan, self._observe(time.time()), reason="sweep")
 
     async def run(self, stop: asyncio.Event) -> None:
-        await _first(stop, self.first_sweep)
+        first = ["interval"]
+        if self.level_events(time.time()):
+            # A restart during an event: plan from what has been read by then and what the
+            # journal says was applied, not after the slowest device's first answer.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(
+                    _first(stop, self.first_sweep), self.control.restart_plan_wait_s
+                )
+            first = ["restart during an event"]
+        else:
+            await _first(stop, self.first_sweep)
         await self.gpu.ready()
+        self._reasons = self._reasons or first
         while not stop.is_set():
             reasons, self._reasons = self._reasons or ["interval"], []
             self._trigger.clear()
-            self.cycle(", ".join(sorted(set(reasons))))
+            if self._paced is not None:
+                self._paced.cancel()
+                self._paced = None
+            self._last_cycle = time.monotonic()
+            self.cycle(", ".join(reasons))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
                     _first(stop, self._trigger), self.policy_settings.plan_interval_s
@@ -200,6 +243,16 @@ class Reconciler:
                 why = self.unsupported[devices[0]][lever]
                 notes.append(f"{lever} unsupported on {len(devices)} device(s) ({shown}): "
                              f"{why}; planned without it")  # fmt: skip
+        if self._withheld:
+            shown = ", ".join(self._withheld[:10]) + (" ..." if len(self._withheld) > 10 else "")
+            notes.append(f"{len(self._withheld)} device(s) shed for a running event stay asleep "
+                         f"until it ends: {shown}")  # fmt: skip
+        source = self.other_load_source()
+        if source != "measured" and plan.other_load_w:
+            why = {"configured": "configured (grid.other_load_kw), no meter",
+                   "restored": "last measured before the restart, or the configured floor; "
+                               "not measured again yet"}.get(source, source)  # fmt: skip
+            notes.append(f"other load {plan.other_load_w / 1e3:.1f} kW: {why}")
         if obs.forced_sleep:
             notes.append(f"{len(obs.forced_sleep)} device(s) kept asleep by operator override")
         if self.state.paused:
@@ -228,7 +281,7 @@ class Reconciler:
     def _dispatch(
         self, plan: policy.Plan, obs: Observation, *, reason: str
     ) -> tuple[policy.DeviceCommand, ...]:
-        commands = policy.diff(plan, obs.fleet)
+        commands = self._withhold_wakes(policy.diff(plan, obs.fleet), plan.now)
         forced = self._forced_sleeps(obs)
         if self.state.paused or self.control.dry_run or not self.control.enabled:
             self.dispatcher.submit({}, scope=self.fleet.records)
@@ -274,6 +327,92 @@ class Reconciler:
         self.dispatcher.submit(jobs, scope=records)
         return commands + forced
 
+    def _withhold_wakes(
+        self, commands: tuple[policy.DeviceCommand, ...], now: float
+    ) -> tuple[policy.DeviceCommand, ...]:
+        """No wake, during an event, of a device shed for it: a grid event is met by load
+        that stays off, not by units cycled on a passing estimate."""
+        self._withheld = ()
+        if not self.event_sheds:
+            return commands
+        running = {e.event_id for e in self.state.active_events(now)}
+        for device_id, events in list(self.event_sheds.items()):
+            if not events & running:
+                del self.event_sheds[device_id]
+        held = {c.device_id for c in commands if isinstance(c.command, Wake)} & set(
+            self.event_sheds
+        )
+        self._withheld = tuple(sorted(held))
+        if not held:
+            return commands
+        return tuple(c for c in commands if c.device_id not in held)
+
+    def _shed_for_events(self, device_id: str, at: float) -> None:
+        events = frozenset(e.event_id for e in self.level_events(at))
+        if events:
+            self.event_sheds[device_id] = self.event_sheds.get(device_id, frozenset()) | events
+
+    # ---- restart -------------------------------------------------------------------------
+
+    def restore(self, entries: Iterable[Entry], now: float) -> None:
+        """What the commands journaled before a restart did, for the policy's memory.
+
+        Applied sleeps and wakes (whether or not a reading of the change was journaled
+        before the crash) set the device's commanded state, its last change (dwell) and
+        its wakes (cycles); a sleep sent while an event ran keeps the unit asleep until
+        that event is over; stuck marks still in force hold. ``entries``: the
+        ``command.sent``, ``command.result``, ``command.confirmed`` and ``device.stuck``
+        rows of the last day.
+        """
+        records = self.fleet.records
+        unconfirmed: dict[str, float] = {}  # applied sleeps no reading confirmed yet
+        for entry in entries:
+            record = records.get(entry.subject)
+            if record is None:
+                continue
+            data = entry.data
+            if entry.kind == "command.confirmed":
+                unconfirmed.pop(entry.subject, None)
+                continue
+            if entry.kind == "device.stuck":
+                unconfirmed.pop(entry.subject, None)
+                until = float(data.get("until", 0.0))
+                if until > now:
+                    record.stuck_until, record.stuck_reason = until, str(data.get("reason", ""))
+                continue
+            command = data.get("command")
+            if command not in {"sleep", "wake"}:
+                continue
+            if entry.kind == "command.sent":
+                # Killed before the answer came: it may have taken, so it is checked too.
+                unconfirmed.pop(entry.subject, None)
+                if command == "sleep":
+                    unconfirmed[entry.subject] = entry.at
+            elif entry.kind == "command.result" and data.get("result") != "applied":
+                unconfirmed.pop(entry.subject, None)
+            if command == "sleep" and entry.kind in {"command.sent", "command.result"}:
+                if entry.kind == "command.sent" or data.get("result") == "applied":
+                    self._shed_for_events(entry.subject, entry.at)
+            elif command == "wake" and data.get("result") == "applied":
+                self.event_sheds.pop(entry.subject, None)
+            if entry.kind != "command.result" or data.get("result") != "applied":
+                continue
+            record.commanded, record.commanded_at = str(command), entry.at
+            unconfirmed.pop(entry.subject, None)
+            if command == "sleep":
+                unconfirmed[entry.subject] = entry.at
+            if record.state_changed_at is None or record.state_changed_at < entry.at:
+                record.state_changed_at = entry.at
+                if command == "wake":
+                    record.wakes.append(entry.at)
+        # A sleep acknowledged before the crash and never seen in effect is checked again:
+        # a unit that reads back asleep and keeps hashing is found after a restart too.
+        recent = now - self.control.confirm_after_s - sum(self.control.reconfirm_delays_s)
+        for device_id, at in unconfirmed.items():
+            if at >= recent and records[device_id].stuck_until <= now:
+                job = Job(device_id, Sleep(), "sleep", Priority.GRID, origin="restart")
+                self.verifier.expect(CommandResult(job, "applied", "ok", "", at, at))
+
     def _forced_sleeps(self, obs: Observation) -> tuple[policy.DeviceCommand, ...]:
         out = []
         for device_id in obs.forced_sleep:
@@ -315,6 +454,8 @@ class Reconciler:
             if isinstance(job.command, Sleep | Wake):
                 record.commanded = job.name
                 record.commanded_at = result.done_at
+                if isinstance(job.command, Sleep):
+                    self._shed_for_events(job.device_id, result.done_at)
             elif isinstance(job.command, policy.SetGpuPowerLimit):
                 record.commanded_limit_w = job.command.per_gpu_w
                 record.commanded_at = result.done_at
@@ -351,6 +492,14 @@ class Reconciler:
             {"command": exp.job.name, "after_s": round(at - exp.acked_at, 3),
              "resends": exp.resends},
         )  # fmt: skip
+        if self.level_events(at):
+            # What is known changed: a swap that waited for this shed may go ahead.
+            self.trigger("confirmation", paced=True)
+
+    def _due_by(self, at: float) -> float | None:
+        """When the running events' levels are due (the verifier fits its checks to it)."""
+        dues = [e.to_policy().due for e in self.level_events(at)]
+        return min(dues) if dues else None
 
     def _stuck(self, exp: Expectation, reason: str) -> None:
         self._mark_stuck(exp.job.device_id, reason)

@@ -1,4 +1,4 @@
-"""Site power: the Modbus meter when it answers, summed device telemetry when it does not.
+"""Site power: the Modbus meter when it answers, an estimate marked as such when it does not.
 
 The meter driver is ``drivers.meter.ModbusMeter``; the loop
 only needs :class:`SiteMeter` — ``read()`` returning something with ``total_w`` and
@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
+import math
 import statistics
 import time
 from collections import deque
@@ -19,12 +21,13 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from controller.config_sections import MeterConfig
+from controller.domain import Health, MiningState
 from controller.errors import ConfigError
-from controller.fleet import Fleet
+from controller.fleet import DeviceRecord, Fleet
 from drivers import DriverError
 from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
 
-__all__ = ["SiteMeter", "SitePower", "SitePowerWatch", "open_meter"]
+__all__ = ["OtherLoadSource", "SiteMeter", "SitePower", "SitePowerWatch", "open_meter"]
 
 log = logging.getLogger(__name__)
 
@@ -47,8 +50,23 @@ class SiteMeter(Protocol):
 class SitePower:
     watts: float
     at: float
-    source: str  # "meter" | "telemetry"
+    source: str  # "meter" | "estimated" (device telemetry plus the last known other load)
     detail: str = ""
+
+    @property
+    def estimated(self) -> bool:
+        return self.source != "meter"
+
+
+class OtherLoadSource(enum.StrEnum):
+    MEASURED = "measured"  # the meter less the devices' own readings, this run
+    RESTORED = "restored"  # the last measured value from the journal, or the floor
+    CONFIGURED = "configured"  # no meter: grid.other_load_kw
+
+
+_FRESH_SAMPLES = 3  # residuals this run before the measured value stands on its own
+_PERSIST_SHARE = 0.03  # a change worth journaling: 3% of the value, and at least 1 kW
+_PERSIST_MIN_W = 1000.0
 
 
 def open_meter(config: MeterConfig) -> SiteMeter:
@@ -69,7 +87,15 @@ def open_meter(config: MeterConfig) -> SiteMeter:
 
 
 class SitePowerWatch:
-    """Reads the meter every ``interval_s``; :meth:`latest` falls back to telemetry."""
+    """Reads the meter every ``interval_s``; :meth:`latest` falls back to an estimate.
+
+    It also measures the site's *other load* (cooling, offices, losses): each meter
+    sample less the devices' readings at that moment, counted as the policy counts
+    them (unreadable ones at nameplate), taken only when no device was commanded for
+    ``settle_s`` before it (the meter sees a change before a poll does). The median of
+    the last few rides out the rest. Until this run has measured it, the last value
+    journaled (:meth:`restore`) or the configured floor, whichever is larger, stands.
+    """
 
     def __init__(
         self,
@@ -79,21 +105,24 @@ class SitePowerWatch:
         interval_s: float = 2.0,
         timeout_s: float = 2.0,
         on_sample: Callable[[SitePower], None] | None = None,
-        counted_devices_w: Callable[[], float | None] | None = None,
+        settle_s: float = 30.0,
+        other_load_floor_w: float = 0.0,
+        on_other_load: Callable[[float], None] | None = None,
     ) -> None:
         self._fleet = fleet
         self._meter = meter
         self._interval_s = interval_s
         self._timeout_s = timeout_s
         self._on_sample = on_sample
-        # How the policy counts the fleet as it stands (the last plan's figure), so the
-        # meter less it is load no device accounts for, never a device counted twice.
-        self._counted_devices_w = counted_devices_w
+        self._settle_s = settle_s
+        self._floor_w = other_load_floor_w
+        self._on_other_load = on_other_load
         self._last_meter: SitePower | None = None
         self._meter_error: str | None = None if meter is not None else "no meter configured"
-        # Recent samples of the meter less the devices: the median rides out the few
-        # seconds in which the meter has seen a change that telemetry has not yet.
         self._residuals: deque[float] = deque(maxlen=5)
+        self._measured = 0  # residuals taken this run
+        self._restored_w: float | None = None
+        self._persisted_w: float | None = None
 
     @property
     def meter_ok(self) -> bool:
@@ -103,19 +132,61 @@ class SitePowerWatch:
     def meter_error(self) -> str | None:
         return self._meter_error
 
+    @property
+    def last_meter(self) -> SitePower | None:
+        """The last sample the meter itself gave (however old)."""
+        return self._last_meter
+
+    def restore(self, watts: float) -> None:
+        """The other load last journaled: assumed (at least) until this run measures it."""
+        self._restored_w = self._persisted_w = max(0.0, watts)
+
+    @property
+    def other_load_source(self) -> OtherLoadSource:
+        if self._meter is None:
+            return OtherLoadSource.CONFIGURED
+        if self._measured >= _FRESH_SAMPLES:
+            return OtherLoadSource.MEASURED
+        return OtherLoadSource.RESTORED
+
     def other_load_w(self) -> float:
         """What the meter sees that no device accounts for: cooling, offices, losses.
 
-        Devices count as the policy counts them (the last plan's figure), so nothing is
-        counted twice, and nothing is estimated before the first plan. The last estimate
-        holds while the meter is away, as a grid level still applies to the whole site;
-        zero until a meter has answered.
+        Without a meter, the configured figure. With one: the median of recent
+        residuals once this run has taken a few; before that, the larger of the value
+        journaled before the restart (or the residuals so far) and the configured floor.
+        The last estimate holds while the meter is away: a level applies to the whole site.
         """
-        return statistics.median(self._residuals) if self._residuals else 0.0
+        if self._meter is None:
+            return self._floor_w
+        median = statistics.median(self._residuals) if self._residuals else None
+        if self._measured >= _FRESH_SAMPLES and median is not None:
+            return median
+        known = [w for w in (median, self._restored_w) if w is not None]
+        return max([self._floor_w, *known])
+
+    def devices_w(self) -> float:
+        """The fleet's draw as the policy counts it: readings, nameplate where unreadable."""
+        total = 0.0
+        for record in self._fleet:
+            total += _device_w(record)
+        return total
+
+    def _settled_devices_w(self, at: float) -> float | None:
+        total = 0.0
+        for record in self._fleet:
+            if record.telemetry is None and record.health is not Health.UNREACHABLE:
+                return None  # not read yet: nothing to compare the meter with
+            if record.commanded_at > at - self._settle_s:
+                return None  # may be mid-change: the meter is ahead of its reading
+            total += _device_w(record)
+        return total
 
     def telemetry_power(self) -> SitePower:
-        _, watts = self._fleet.totals()
-        return SitePower(watts, time.time(), "telemetry", self._meter_error or "")
+        """The site estimated without the meter: device readings plus the known other load."""
+        watts = self.devices_w() + self.other_load_w()
+        detail = self._meter_error or ""
+        return SitePower(watts, time.time(), "estimated", detail)
 
     def latest(self) -> SitePower:
         last = self._last_meter
@@ -130,21 +201,35 @@ class SitePowerWatch:
         try:
             async with asyncio.timeout(self._timeout_s + 1.0):
                 reading = await self._meter.read()
-        except (DriverError, TimeoutError, OSError) as exc:
+            watts = _plausible(float(reading.total_w))
+        except (DriverError, TimeoutError, OSError, ValueError) as exc:
             message = getattr(exc, "message", None) or repr(exc)
             if self._meter_error is None:
-                log.warning("site meter unavailable (%s): using summed device telemetry", message)
+                log.warning("site meter unavailable (%s): estimating from device telemetry "
+                            "and the last known other load", message)  # fmt: skip
             self._meter_error = f"meter unavailable: {message}"
             return self.telemetry_power()
         if self._meter_error is not None:
             log.info("site meter answering again; confirming on the meter")
             self._meter_error = None
-        sample = SitePower(float(reading.total_w), time.time(), "meter")
+        sample = SitePower(watts, time.time(), "meter")
         self._last_meter = sample
-        counted = self._counted_devices_w() if self._counted_devices_w else None
-        if counted is not None:
-            self._residuals.append(max(0.0, sample.watts - counted))
+        self._measure(sample)
         return sample
+
+    def _measure(self, sample: SitePower) -> None:
+        devices = self._settled_devices_w(sample.at)
+        if devices is None:
+            return
+        self._residuals.append(max(0.0, sample.watts - devices))
+        self._measured += 1
+        if self._measured < _FRESH_SAMPLES or self._on_other_load is None:
+            return
+        value = self.other_load_w()
+        last = self._persisted_w
+        if last is None or abs(value - last) >= max(_PERSIST_MIN_W, _PERSIST_SHARE * last):
+            self._persisted_w = value
+            self._on_other_load(value)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
@@ -158,3 +243,20 @@ class SitePowerWatch:
         if self._meter is not None:
             with contextlib.suppress(DriverError, OSError):
                 await self._meter.close()
+
+
+def _plausible(watts: float) -> float:
+    if not math.isfinite(watts) or watts < 0:
+        raise ValueError(f"meter read {watts!r} W")
+    return watts
+
+
+def _device_w(record: DeviceRecord) -> float:
+    telemetry, spec = record.telemetry, record.driver.spec
+    if record.health is Health.UNREACHABLE or telemetry is None:
+        return spec.nameplate_w if spec is not None else 0.0
+    if telemetry.power_w is not None:
+        return telemetry.power_w
+    if spec is None:
+        return 0.0
+    return spec.sleep_w if telemetry.mining_state is MiningState.SLEEPING else spec.nameplate_w

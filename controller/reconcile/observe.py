@@ -138,6 +138,20 @@ def _device(
 ) -> policy.FleetDevice:
     telemetry = record.telemetry
     device_id = record.identity.device_id
+    if (
+        telemetry is None
+        and record.commanded == "sleep"
+        and record.health is not Health.UNREACHABLE
+    ):
+        # Not read yet since a restart, but the journal says it was put to sleep and read
+        # back so: counted asleep, so the first plan neither repeats nor undoes the sleep.
+        spec = profile.spec
+        return policy.FleetDevice(
+            device_id, profile, MiningState.SLEEPING, Health.HEALTHY,
+            spec.sleep_w if spec else None, record.commanded_at,
+            last_state_change_at=record.state_changed_at,
+            cycles_today=record.wakes_since(day_ago), schedulable=schedulable, stuck=stuck,
+        )  # fmt: skip
     if telemetry is None:
         return policy.FleetDevice(
             device_id, profile, MiningState.UNKNOWN, record.health, None, now,

@@ -1,4 +1,4 @@
-"""Site load outside the fleet: the meter less the devices as the policy counts them."""
+"""Site load outside the fleet: the meter less the devices' readings at the same time."""
 
 from __future__ import annotations
 
@@ -6,11 +6,13 @@ import time
 from dataclasses import dataclass, replace
 
 from controller.config_sections import GridConfig
-from controller.fleet import Fleet
+from controller.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState
+from controller.fleet import DeviceRecord, Fleet
 from controller.policy import EventKind, GridEvent, plan
-from controller.reconcile.meter import SitePowerWatch
+from controller.reconcile.meter import OtherLoadSource, SitePowerWatch
 from controller.reconcile.plans import grid_binds
 from drivers import DeviceTimeout
+from drivers.types import Telemetry
 from tests.policy.site import T0, grid, inputs, miner
 
 
@@ -34,24 +36,75 @@ class Meter:
         pass
 
 
-async def test_other_load_is_the_median_residual_and_holds_while_the_meter_is_away() -> None:
-    counted: list[float | None] = [None]
-    meter = Meter([150_000, 140_000, 141_000, 139_000, 190_000, 140_500])
-    watch = SitePowerWatch(Fleet("t"), meter, counted_devices_w=lambda: counted[0])
-    await watch.read_once()
-    assert watch.other_load_w() == 0.0  # nothing is estimated before the first plan
-    counted[0] = 100_000.0
+class _Driver:
+    spec = None
+    controls = frozenset()
+
+    async def close(self) -> None:
+        return None
+
+
+def _fleet(*watts: float) -> Fleet:
+    """Devices reading ``watts`` each, now."""
+    fleet = Fleet("t")
+    for i, w in enumerate(watts):
+        endpoint = DeviceEndpoint(f"127.0.130.{i + 1}")
+        record = DeviceRecord(
+            DeviceIdentity(endpoint.host, Make.ANTMINER, None, endpoint, "t"),
+            _Driver(),  # type: ignore[arg-type]
+        )
+        record.record_success(Telemetry(time.time(), MiningState.HASHING, 1e14, w))
+        fleet.add(record)
+    return fleet
+
+
+async def test_other_load_is_the_meter_less_device_readings_at_that_time() -> None:
+    fleet = _fleet(50_000.0, 50_000.0)
+    meter = Meter([140_000, 141_000, 139_000, 190_000, 140_500])
+    kept: list[float] = []
+    watch = SitePowerWatch(fleet, meter, settle_s=5.0, on_other_load=kept.append)
+    assert watch.other_load_w() == 0.0  # nothing measured, nothing restored, no floor
     for _ in range(5):
         await watch.read_once()
     # 40, 41, 39, 90 (a meter sample ahead of telemetry), 40.5 kW: the median ignores the spike.
     assert watch.other_load_w() == 40_500.0
+    assert watch.other_load_source is OtherLoadSource.MEASURED
+    assert kept == [40_000.0]  # journaled once measured, then when it moves by 1 kW or 3%
     meter.fail = True
-    await watch.read_once()
+    power = await watch.read_once()
     assert watch.other_load_w() == 40_500.0  # a grid level still applies to the whole site
+    # Without the meter the site is estimated, and says so: readings plus the other load.
+    assert (power.source, power.watts) == ("estimated", 140_500.0)
 
 
-async def test_devices_drawing_under_their_counted_power_never_make_it_negative() -> None:
-    watch = SitePowerWatch(Fleet("t"), Meter([50_000]), counted_devices_w=lambda: 80_000.0)
+async def test_no_sample_is_taken_while_a_device_may_be_changing() -> None:
+    fleet = _fleet(50_000.0)
+    fleet.records["127.0.130.1"].commanded_at = time.time()  # just slept: the meter is ahead
+    watch = SitePowerWatch(fleet, Meter([20_000]), settle_s=30.0)
+    await watch.read_once()
+    assert watch.other_load_w() == 0.0
+
+
+async def test_a_restart_assumes_the_larger_of_the_last_value_and_the_floor_until_measured() -> (
+    None
+):
+    fleet = _fleet(50_000.0)
+    watch = SitePowerWatch(fleet, Meter([60_000, 60_000, 60_000]), other_load_floor_w=5_000.0,
+                           settle_s=0.0)  # fmt: skip
+    watch.restore(33_000.0)
+    assert (watch.other_load_w(), watch.other_load_source) == (33_000.0, OtherLoadSource.RESTORED)
+    await watch.read_once()  # 10 kW measured once: not yet enough to drop the 33 kW
+    assert watch.other_load_w() == 33_000.0
+    await watch.read_once()
+    await watch.read_once()
+    assert (watch.other_load_w(), watch.other_load_source) == (10_000.0, OtherLoadSource.MEASURED)
+    no_meter = SitePowerWatch(fleet, None, other_load_floor_w=35_000.0)
+    assert no_meter.other_load_w() == 35_000.0
+    assert no_meter.other_load_source is OtherLoadSource.CONFIGURED
+
+
+async def test_devices_drawing_over_the_meter_never_make_it_negative() -> None:
+    watch = SitePowerWatch(_fleet(80_000.0), Meter([50_000]), settle_s=0.0)
     await watch.read_once()
     assert watch.other_load_w() == 0.0
 

@@ -8,7 +8,7 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.domain import Health
+from controller.domain import Health, MiningState
 from controller.policy import (
     Action,
     AiClass,
@@ -22,7 +22,7 @@ from controller.policy import (
     plan,
 )
 from tests.policy.helpers import observed_level, pairs, planned_level
-from tests.policy.site import FAST, T0, grid, inputs
+from tests.policy.site import FAST, T0, gpu, grid, inputs, miner
 from tests.policy.strategies import devices
 
 EXAMPLES = settings(max_examples=100, deadline=None)
@@ -336,3 +336,23 @@ def _level_w(device: FleetDevice, level: int) -> float:
     rng = device.profile.gpu_power_limit_range_w
     assert rng is not None
     return spec.nameplate_w - (rng[1] - rng[0])
+
+
+def test_a_device_shed_in_two_steps_covers_with_both() -> None:
+    """Seed 1 of the property above, which once failed: a GPU node capped, then drained,
+    in one plan was recorded at its last step only, so the record named one 8.2 kW node
+    as cover for 11.2 kW of stuck load while 19.3 kW was shed."""
+    asleep = MiningState.SLEEPING
+    fleet = [
+        miner("d000"), miner("d001", state=asleep), gpu("d002", AiClass.INTERRUPTIBLE),
+        _stuck(miner("d003", "S19 XP"), 25.0, Health.UNREACHABLE),
+        *(miner(f"d00{i}", state=asleep) for i in (4, 5, 7, 8)),
+        _stuck(gpu("d006", AiClass.CONTRACTED), 2000.0, Health.UNREACHABLE),
+        gpu("d009", AiClass.IDLE),
+    ]  # fmt: skip
+    result, _ = plan(inputs(fleet, price=20.0, site=grid(0.0)))
+    comp = result.compensation
+    assert comp.stuck == ("d003", "d006")
+    shed = {d.device_id: _level_w(d, observed_level(d)) - t.power_w for d, t in pairs(result)
+            if not d.stuck and planned_level(d, t) < observed_level(d)}  # fmt: skip
+    assert sum(shed[d] for d in comp.shed) >= comp.watts

@@ -1,0 +1,72 @@
+"""What a restart rebuilds from the journal's commands: commanded state, dwell, cycles,
+stuck marks, and the units a running event had shed (never woken while it runs)."""
+
+from __future__ import annotations
+
+import time
+
+from controller import policy
+from controller.config_sections import ControlSettings, EconomicsConfig, GridConfig
+from controller.domain import DeviceEndpoint, DeviceIdentity, Make, Sleep, Wake
+from controller.fleet import DeviceRecord, Fleet
+from controller.journal import Entry, Journal
+from controller.reconcile.loop import Reconciler
+from controller.state import ControlState, EventRecord
+
+
+class _Driver:
+    spec = None
+    controls = frozenset()
+
+
+def _reconciler(now: float, *ids: str) -> Reconciler:
+    fleet = Fleet("t")
+    for n, device_id in enumerate(ids):
+        endpoint = DeviceEndpoint(f"127.0.130.{n + 1}")
+        fleet.add(DeviceRecord(DeviceIdentity(device_id, Make.ANTMINER, None, endpoint, "t"),
+                               _Driver()))  # type: ignore[arg-type]  # fmt: skip
+    state = ControlState.empty()
+    state.events["ERS-1"] = EventRecord(
+        "ERS-1", policy.EventKind.INSTRUCTED, now - 10, now + 3600, 0.085, now + 50, "t",
+        now - 10, now - 10,
+    )  # fmt: skip
+    return Reconciler(
+        fleet, state, Journal(None), control=ControlSettings(),
+        policy_settings=policy.PolicySettings(), grid=GridConfig(), economics=EconomicsConfig(),
+    )  # fmt: skip
+
+
+def _row(seq: int, at: float, kind: str, subject: str, **data: object) -> Entry:
+    return Entry(seq, at, "controller", kind, subject, data, 1)
+
+
+def test_applied_and_sent_commands_rebuild_what_the_policy_remembers() -> None:
+    now = time.time()
+    loop = _reconciler(now, "a", "b", "c", "d")
+    loop.restore(
+        [
+            _row(1, now - 3600, "command.result", "d", command="wake", result="applied"),
+            _row(2, now - 5, "command.sent", "a", command="sleep", origin="plan"),
+            _row(3, now - 4, "command.result", "a", command="sleep", result="applied"),
+            # Sent just before the kill, never answered: may have slept, so held too.
+            _row(4, now - 3, "command.sent", "b", command="sleep", origin="plan"),
+            _row(5, now - 2, "device.stuck", "c", reason="sleep not in effect", until=now + 600),
+        ],
+        now,
+    )
+    records = loop.fleet.records
+    assert (records["a"].commanded, records["a"].commanded_at) == ("sleep", now - 4)
+    assert records["a"].state_changed_at == now - 4  # dwell counts from the applied sleep
+    assert records["b"].commanded is None
+    assert records["c"].stuck_until == now + 600
+    assert list(records["d"].wakes) == [now - 3600]  # a cycle, though its reading was lost
+    assert set(loop.event_sheds) == {"a", "b"}
+    # The plan would wake them: not while the event that shed them runs.
+    commands = (
+        policy.DeviceCommand("a", Wake()), policy.DeviceCommand("b", Wake()),
+        policy.DeviceCommand("d", Sleep()),
+    )  # fmt: skip
+    assert loop._withhold_wakes(commands, now) == (commands[2],)
+    # Once it is over, they may be woken.
+    assert loop._withhold_wakes(commands, now + 4000) == commands
+    assert not loop.event_sheds
