@@ -1,6 +1,6 @@
 """Hardware models as data: one row per model, no class per model.
 
-Nameplate figures are the manufacturers' (see protocols.md §6); where a figure is
+Nameplate figures are the manufacturers' (see docs/protocols.md §6); where a figure is
 an estimate the row says so. Controls say what the *stock* firmware lets us do.
 """
 
@@ -46,7 +46,7 @@ class ModelSpec:
         return self.nameplate_ths * 1e12
 
     def break_even_usd_per_mwh(self, hashprice_usd_per_ph_day: float) -> float:
-        """Power price above which this model loses money (domain.md)."""
+        """Power price above which this model loses money (docs/domain.md)."""
         return hashprice_usd_per_ph_day / (0.024 * self.efficiency_j_per_th)
 
 

@@ -20,7 +20,7 @@ class Credentials:
 class DriverSettings:
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 10.0
-    # Stock Antminer set_miner_conf can take 20-35 s to answer (protocols.md §1.2 quirk a).
+    # Stock Antminer set_miner_conf can take 20-35 s to answer (docs/protocols.md §1.2 quirk a).
     write_timeout_s: float = 40.0
     # Upper bound on requests in flight to one device; firmware web servers are single-threaded.
     per_device_concurrency: int = 2

@@ -43,7 +43,7 @@ class WorkMode(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class Timings:
-    """Phase durations in simulated seconds (protocols.md §4 defaults)."""
+    """Phase durations in simulated seconds (docs/protocols.md §4 defaults)."""
 
     stop_s: float = 20.0
     boot_s: float = 120.0

@@ -77,7 +77,7 @@ class DashboardCollector(Collector):
             if spec is None or key in seen or not math.isfinite(spec.efficiency_j_per_th):
                 continue
             seen.add(key)
-            # domain.md: E J/TH draws E kW per PH/s, so a day costs 0.024 * E MWh per PH.
+            # docs/domain.md: E J/TH draws E kW per PH/s, so a day costs 0.024 * E MWh per PH.
             value = economics.power_price.usd_per_mwh * 0.024 * spec.efficiency_j_per_th
             break_even.add_metric([site, *key], value)
         yield from (limit, plan_s, price, hashprice, break_even)

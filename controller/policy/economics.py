@@ -1,6 +1,6 @@
 """Economic inputs: what hashing earns, what power costs, what AI work is worth.
 
-Formulas are domain.md's. Every input carries ``as_of`` (unix seconds) and a
+Formulas are docs/domain.md's. Every input carries ``as_of`` (unix seconds) and a
 ``source`` so the engine can judge staleness against ``now``.
 """
 

@@ -1,4 +1,4 @@
-"""Operator-chosen policy settings, with defaults drawn from domain.md's common practice."""
+"""Operator-chosen policy settings, with defaults drawn from docs/domain.md's common practice."""
 
 from __future__ import annotations
 

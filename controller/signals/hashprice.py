@@ -10,7 +10,7 @@ Three ways in, each pointed at any server (a self-hosted one included):
   shape;
 - a URL that gives the hashprice itself (docs/signals.md).
 
-The formula is domain.md's (controller.policy.Hashprice.from_network); the subsidy halves
+The formula is docs/domain.md's (controller.policy.Hashprice.from_network); the subsidy halves
 every 210,000 blocks from 50 BTC.
 """
 

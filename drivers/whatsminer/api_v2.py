@@ -1,7 +1,7 @@
 """Whatsminer API v2 on 4028: plain reads and encrypted, token-signed writes.
 
 Reads reuse :mod:`drivers.cgminer` (one request per connection, JSON repair,
-``+`` joins where allowed). Writes follow protocols.md §2.1 steps 1-7: one
+``+`` joins where allowed). Writes follow docs/protocols.md §2.1 steps 1-7: one
 ``get_token`` gives salt, newsalt and time; the derived signature and AES key
 are reused for 30 minutes (as pyasic does) and dropped at once when the device
 answers 135 (token check failed) or 136 (token used too often), after which the

@@ -1,4 +1,4 @@
-"""The cryptography of Whatsminer write commands (protocols.md §2.1 steps 2-7, §2.2).
+"""The cryptography of Whatsminer write commands (docs/protocols.md §2.1 steps 2-7, §2.2).
 
 API v2 derives an AES-256-ECB key and a per-token signature from the admin
 password with md5-crypt (``$1$``), encrypts the NUL-padded JSON command and

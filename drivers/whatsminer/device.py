@@ -2,7 +2,7 @@
 
 ``identify`` picks the API generation: firmware dated 2024-11 or later speaks
 v3 on 4433; older firmware v2 on 4028; a unit whose 4028 port is closed is
-asked on 4433 (protocols.md §2.2). Power is the unit's own reading, never an
+asked on 4433 (docs/protocols.md §2.2). Power is the unit's own reading, never an
 estimate. Every write is confirmed by reading the setting back: a unit that
 acknowledges ``power_off`` but still reports itself mining raises
 :class:`WriteNotApplied`.

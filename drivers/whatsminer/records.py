@@ -22,7 +22,7 @@ __all__ = [
     "uses_api_v3",
 ]
 
-# pyasic and asic-rs move to API v3 for firmware dated from November 2024 (protocols.md §2.2).
+# pyasic and asic-rs move to API v3 for firmware dated from November 2024 (docs/protocols.md §2.2).
 V3_FIRST_FIRMWARE = 20241100
 
 _DATE = re.compile(r"(20\d{6})")

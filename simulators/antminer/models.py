@@ -1,4 +1,4 @@
-"""The simulator's own Antminer model table (protocols.md §6, pyasic's board tables).
+"""The simulator's own Antminer model table (docs/protocols.md §6, pyasic's board tables).
 
 Kept separate from ``drivers.models`` on purpose: the simulators are an independent
 reading of the devices, so a wrong figure on one side shows up as a test failure.
@@ -18,7 +18,7 @@ __all__ = [
     "lookup_antminer_model",
 ]
 
-ANTMINER_TIMINGS = Timings()  # protocols.md §4 stock Antminer phases
+ANTMINER_TIMINGS = Timings()  # docs/protocols.md §4 stock Antminer phases
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""The simulator's own Auradine Teraflux model table (protocols.md §3, §6).
+"""The simulator's own Auradine Teraflux model table (docs/protocols.md §3, §6).
 
 Figures are marked [E] in the reference where no public page confirms them. pyasic
 has classes for AT1500 and AT2880 but none for AH3880 (it reports AuradineUnknown).

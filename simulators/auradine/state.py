@@ -1,7 +1,7 @@
 """What FluxOS keeps (mode, sleep, targets, LED, fan, pools, tokens) and what each
 write does to the physics.
 
-FluxOS semantics (protocols.md §3, §4): sleep on/off curtails and wakes; presets
+FluxOS semantics (docs/protocols.md §3, §4): sleep on/off curtails and wakes; presets
 eco/normal/turbo; custom mode tunes to a power target (which caps power) or a
 hashrate target, re-tuning without a restart; standby keeps the fans at 20%.
 """

@@ -1,7 +1,7 @@
 """dcgm-exporter's ``/metrics`` for one simulated node: its default counters and labels.
 
 Field names, units and label set follow dcgm-exporter's ``default-counters.csv``
-(protocols.md §5): power in W, energy in mJ (counter), framebuffer in MiB.
+(docs/protocols.md §5): power in W, energy in mJ (counter), framebuffer in MiB.
 A lost GPU drops out of the output, as it does from DCGM.
 """
 

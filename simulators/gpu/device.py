@@ -32,7 +32,7 @@ _log = logging.getLogger(__name__)
 
 AGENT_PORT = 9862
 METRICS_PORT = 9400
-NODE_MAX_INPUT_W = 10200.0  # DGX/HGX 8-GPU maximum input (protocols.md §6)
+NODE_MAX_INPUT_W = 10200.0  # DGX/HGX 8-GPU maximum input (docs/protocols.md §6)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""GPU models the simulator knows, as data (protocols.md §6; figures marked [E] are estimates).
+"""GPU models the simulator knows, as data (docs/protocols.md §6; figures marked [E] are estimates).
 
 The H200's power behaviour is measured (a real H200 SXM, driver 580.159.04; the traces are
 ``tests/fixtures/gpu/h200_*``, the figures restated in ``docs/gpu-power.md``). The H100 is

@@ -1,4 +1,4 @@
-"""The simulator's own Whatsminer model table (protocols.md §6, pyasic's board tables).
+"""The simulator's own Whatsminer model table (docs/protocols.md §6, pyasic's board tables).
 
 ``variant`` is chosen so that pyasic's model lookup (drop ``_``, last character -> 0)
 finds a real class: "M60S_VK30" -> "M60SVK30", "M50S_VH55" -> "M50SVH50". Chip counts

@@ -1,6 +1,6 @@
 """Whatsminer API v2 on 4028: dispatch, the token + AES write scheme, and the writes.
 
-Write path (protocols.md §2.1): ``get_token`` issues time/salt/newsalt; the client
+Write path (docs/protocols.md §2.1): ``get_token`` issues time/salt/newsalt; the client
 sends ``{"enc":1,"data":base64(AES-256-ECB(json))}`` keyed by SHA-256 of the
 password's md5-crypt field; the reply is ``{"enc":"<base64>"}`` the same way. Refusals
 before the command is known (API switch off, bad base64, bad token) come back in

@@ -1,7 +1,7 @@
 """What btminer keeps (power mode, limit, percentage, on/off, LED, pools, API switch)
 and what each write does to the physics; shared by API v2 and v3.
 
-Whatsminer semantics (protocols.md §2, §4): power_off stays off until power_on, with
+Whatsminer semantics (docs/protocols.md §2, §4): power_off stays off until power_on, with
 a residual draw; a power limit change restarts mining (power dips, then ramps); a
 percentage is temporary and applies without a restart; no limit may exceed the
 standard power.

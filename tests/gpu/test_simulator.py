@@ -49,7 +49,7 @@ def test_power_settles_on_the_simulated_clock() -> None:
 def test_idle_and_loaded_node_power_match_the_reference() -> None:
     clock = SimClock(1e-6)
     node = GpuNodeDevice("127.64.9.2", lookup_gpu_model("H100"), clock)
-    assert 6500 <= node.snapshot().power_w <= 8500  # protocols.md §6: 6.5-8.5 kW loaded
+    assert 6500 <= node.snapshot().power_w <= 8500  # docs/protocols.md §6: 6.5-8.5 kW loaded
     node.stop_job()
     clock.advance(5)
     assert 1500 <= node.snapshot().power_w <= 3000  # 1.5-3 kW idle

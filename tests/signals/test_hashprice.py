@@ -30,7 +30,7 @@ from controller.signals.hashprice import (
 from tests.signals.bitcoin_servers import BitcoindServer, MempoolServer
 from tests.signals.conftest import FakeClock
 
-EXPECTED = 24.18  # $/PH/day from the recorded replies (domain.md: $23.9 published, Jan 2026)
+EXPECTED = 24.18  # $/PH/day from the recorded replies (docs/domain.md: $23.9 published, Jan 2026)
 
 
 class Sink:

@@ -1,5 +1,5 @@
 """Whatsminer API v2 writes (token, md5-crypt, AES-256-ECB) and API v3 frames and tokens,
-against a client written here from the protocol description (protocols.md §2), not from
+against a client written here from the protocol description (docs/protocols.md §2), not from
 the simulator's code. md5-crypt comes from passlib, as in pyasic."""
 
 from __future__ import annotations
