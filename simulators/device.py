@@ -1,5 +1,5 @@
 """What every simulated device offers the fleet runner, tests and the control plane,
-and :class:`SimMiner`, what the simulated miners (Antminer, Whatsminer, Auradine) share."""
+and :class:`SimMiner`, what the simulated miners share."""
 
 from __future__ import annotations
 

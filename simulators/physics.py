@@ -37,7 +37,7 @@ class Phase(StrEnum):
 class WorkMode(StrEnum):
     NORMAL = "normal"
     LOW_POWER = "low_power"
-    HIGH_POWER = "high_power"  # Whatsminer "high", Auradine "turbo"
+    HIGH_POWER = "high_power"  # a vendor's "high" or "turbo" mode
     SLEEP = "sleep"
 
 
@@ -211,7 +211,7 @@ class MinerPhysics:
 
         ``restart`` is how Whatsminer applies a power limit: mining stops (power dips to
         the boot level), then ramps to the capped level. Without it the level moves
-        over ``adjust_s``, as a temporary percentage or an Auradine power target does.
+        over ``adjust_s``, as a temporary percentage or a power target set in place does.
         While asleep or stopping the cap is only stored: it applies on waking.
         ``instant`` settles at once (a unit configured that way before the simulation).
         """

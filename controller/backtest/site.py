@@ -24,15 +24,12 @@ from simulators.auradine.models import AURADINE_TIMINGS, auradine_physics, looku
 from simulators.errors import SiteError
 from simulators.gpu.models import GpuModel, lookup_gpu_model
 from simulators.physics import PhysicsSpec, Timings
-from simulators.site import (
-    AntminerEntry,
-    AuradineEntry,
-    GpuEntry,
-    MeterEntry,
-    Site,
-    WhatsminerEntry,
-    load_site,
-)
+from simulators.antminer.entry import AntminerEntry
+from simulators.auradine.entry import AuradineEntry
+from simulators.gpu.entry import GpuEntry
+from simulators.meter.entry import MeterEntry
+from simulators.site import Site, load_site
+from simulators.whatsminer.entry import WhatsminerEntry
 from simulators.whatsminer.models import (
     WHATSMINER_TIMINGS,
     lookup_whatsminer_model,
@@ -221,6 +218,12 @@ def load_backtest_site(
         if isinstance(entry, MeterEntry):
             other_w += entry.base_load_w
             continue
+        if not isinstance(entry, AntminerEntry | WhatsminerEntry | AuradineEntry | GpuEntry):
+            raise BacktestError(
+                f"make {entry.make!r} has no backtest physics yet",
+                file=str(site_path),
+                field=f"devices[{n}].make",
+            )
         for address in entry.addresses():
             if config_path is not None and address not in listed:
                 raise BacktestError(

@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from drivers.errors import ConnectionFailed, DeviceTimeout, ProtocolError
+from drivers.errors import ConnectionFailed, ProtocolError
 from drivers.settings import DriverSettings
+from drivers.tcp import no_reply, open_tcp
 from drivers.types import DeviceEndpoint
 
 __all__ = ["RpcTransport"]
@@ -45,22 +46,16 @@ class RpcTransport:
 
     async def exchange(self, request: bytes) -> bytes:
         """Send ``request`` on a fresh connection and return everything until EOF."""
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-        except TimeoutError:
-            raise DeviceTimeout(
-                self.host, f"rpc :{self.port} connect timed out after {self.connect_timeout_s}s"
-            ) from None
-        except OSError as exc:
-            raise ConnectionFailed(self.host, f"rpc :{self.port} connect failed: {exc}") from exc
+        reader, writer = await open_tcp(
+            self.host, self.port, label="rpc", timeout_s=self.connect_timeout_s
+        )
         try:
             writer.write(request)
             async with asyncio.timeout(self.read_timeout_s):
                 return await self._read_to_eof(reader)
         except TimeoutError:
-            raise DeviceTimeout(
-                self.host, f"rpc :{self.port} no complete reply within {self.read_timeout_s}s"
+            raise no_reply(
+                self.host, self.port, label="rpc", timeout_s=self.read_timeout_s
             ) from None
         except OSError as exc:
             raise ConnectionFailed(self.host, f"rpc :{self.port} connection lost: {exc}") from exc

@@ -1,0 +1,48 @@
+"""The simulated Auradine registers itself (docs/adding-a-make.md)."""
+
+from __future__ import annotations
+
+from simulators.auradine.device import AuradineDevice, AuradineOptions
+from simulators.auradine.entry import AuradineEntry
+from simulators.auradine.models import AURADINE_MODELS, lookup_auradine_model
+from simulators.auradine.state import DEFAULT_POOLS, AuradineMode
+from simulators.clock import SimClock
+from simulators.device import SimDevice
+from simulators.entry import per_address
+from simulators.ports import PortMap
+from simulators.registry import ContractVariant, SimMakeSpec
+
+__all__ = ["SPEC"]
+
+
+def _build(entry: AuradineEntry, clock: SimClock, ports: PortMap, seed: int) -> list[SimDevice]:
+    sleep = entry.mode == "sleep"  # FluxOS sleeps through its own switch, not a mode
+    options = AuradineOptions(
+        username=entry.username,
+        password=entry.password,
+        token_ttl_s=entry.token_ttl_s,
+        faults=entry.to_faults(),
+        timings=entry.to_timings(AuradineOptions().timings),
+        pools=entry.to_pools(DEFAULT_POOLS),
+        uptime_s=entry.uptime_s,
+        mode=AuradineMode.NORMAL if sleep else AuradineMode(entry.mode),
+        sleep=sleep,
+        power_target_w=entry.power_target_w,
+    )
+    spec = lookup_auradine_model(entry.model)
+    return per_address(
+        entry,
+        seed,
+        lambda address, s: AuradineDevice(
+            address, spec, clock, ports=ports, options=options, seed=s
+        ),
+    )
+
+
+SPEC = SimMakeSpec(
+    make="auradine",
+    entry=AuradineEntry,
+    build=_build,
+    models=tuple(m.name for m in AURADINE_MODELS),
+    contract=(ContractVariant(firmware="fluxos", partial_faults=("web_down", "rpc_down")),),
+)
