@@ -19,15 +19,15 @@ from controller.policy import AiClass, DeviceProfile, PolicySettings
 from controller.settings import ControllerConfig, load_config
 from drivers import Make
 from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model
+from simulators.antminer.entry import AntminerEntry
 from simulators.antminer.models import ANTMINER_TIMINGS, antminer_physics, lookup_antminer_model
+from simulators.auradine.entry import AuradineEntry
 from simulators.auradine.models import AURADINE_TIMINGS, auradine_physics, lookup_auradine_model
 from simulators.errors import SiteError
-from simulators.gpu.models import GpuModel, lookup_gpu_model
-from simulators.physics import PhysicsSpec, Timings
-from simulators.antminer.entry import AntminerEntry
-from simulators.auradine.entry import AuradineEntry
 from simulators.gpu.entry import GpuEntry
+from simulators.gpu.models import GpuModel, lookup_gpu_model
 from simulators.meter.entry import MeterEntry
+from simulators.physics import PhysicsSpec, Timings
 from simulators.site import Site, load_site
 from simulators.whatsminer.entry import WhatsminerEntry
 from simulators.whatsminer.models import (
