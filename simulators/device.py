@@ -25,7 +25,7 @@ class PoolEntry:
     password: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceSnapshot:
     """The simulator's ground truth for one device at one instant (not what it reports)."""
 

@@ -160,8 +160,10 @@ def device_seed(seed: int, address: str) -> int:
     return int.from_bytes(digest, "big")
 
 
-def per_address(
-    entry: EntryBase, seed: int, device: Callable[[str, int], SimDevice]
-) -> list[SimDevice]:
-    """One device per address of ``entry``: ``device(address, its seed)``."""
-    return [device(address, device_seed(seed, address)) for address in entry.addresses()]
+def per_address(entry: EntryBase, seed: int, device: Callable[..., SimDevice]) -> list[SimDevice]:
+    """One device per address of ``entry``: ``device(address, seed=its seed)``.
+
+    ``device`` is the make's device class with everything else bound, e.g.
+    ``partial(AntminerDevice, spec=..., clock=..., ports=..., options=...)``.
+    """
+    return [device(address, seed=device_seed(seed, address)) for address in entry.addresses()]

@@ -106,7 +106,12 @@ def _site_error(source: str, exc: ValidationError) -> SiteError:
     field = _field_path(tuple(first["loc"]))
     message = str(first["msg"]).removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return SiteError(f"{source}: {field}: {message}{more}", field=field)
+    return SiteError(_printable(f"{source}: {field}: {message}{more}"), field=field)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a key from the file may hold a newline."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def load_site_dict(data: Any, *, source: str = "site") -> Site:

@@ -15,7 +15,7 @@ import pytest
 
 from controller.integrations.openapi import openapi_document
 from controller.settings import CredentialsConfig
-from drivers import Make, spec, specs
+from drivers import DeviceEndpoint, DriverSettings, Make, open_driver, spec, specs
 from drivers.discovery import classify_rpc_text
 from drivers.makes import make_package_names
 from drivers.pyasic_adapter.device import pyasic_makes
@@ -113,3 +113,10 @@ def test_the_independence_contract_lists_every_make_package() -> None:
     (independence,) = [c for c in contracts if c["type"] == "independence"]
     expected = {f"drivers.{m.value}" for m in Make} | {f"simulators.{s.make}" for s in sim_specs()}
     assert set(independence["modules"]) == expected
+
+
+@pytest.mark.parametrize("make", MAKES, ids=str)
+def test_open_driver_builds_the_registered_native_driver(make: Make) -> None:
+    driver = open_driver(make, DeviceEndpoint("127.0.130.1"), settings=DriverSettings())
+    assert driver.make is make
+    assert type(driver).__name__ == spec(make).driver.partition(":")[2]

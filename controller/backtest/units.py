@@ -186,7 +186,13 @@ class NodeUnit:
         self.kind, self.clock = kind, clock
         now = clock.now()
         self.gpu = GpuState(
-            kind.gpu, 0, "GPU-backtest", 1.0, kind.gpu.tdp_w, load=kind.job_load, changed_at=now
+            model=kind.gpu,
+            index=0,
+            uuid="GPU-backtest",
+            settle_s=1.0,
+            limit_w=kind.gpu.tdp_w,
+            load=kind.job_load,
+            changed_at=now,
         )
         self.gpu.from_w = self.gpu.target_w
         self.schedulable = True

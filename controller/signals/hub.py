@@ -43,7 +43,6 @@ __all__ = ["Limits", "SignalHub", "SourceStats"]
 log = logging.getLogger(__name__)
 
 
-
 @dataclass(slots=True)
 class SourceStats:
     """What the metrics and the status document show about one source."""

@@ -21,7 +21,7 @@ __all__ = ["RpcTransport"]
 _CHUNK = 65536
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RpcTransport:
     """Where and how patiently to talk to one device's RPC port."""
 
@@ -37,8 +37,8 @@ class RpcTransport:
     ) -> RpcTransport:
         """The RPC port of ``endpoint`` (4028 unless it names another), on ``settings``' clock."""
         return cls(
-            endpoint.host,
-            endpoint.port("rpc", 4028),
+            host=endpoint.host,
+            port=endpoint.port("rpc", 4028),
             connect_timeout_s=settings.connect_timeout_s,
             read_timeout_s=settings.read_timeout_s,
             max_reply_bytes=max_reply_bytes,

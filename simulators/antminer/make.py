@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from simulators.antminer.device import AntminerDevice, AntminerOptions
 from simulators.antminer.entry import AntminerEntry
 from simulators.antminer.models import ANTMINER_MODELS, lookup_antminer_model
@@ -31,11 +33,7 @@ def _build(entry: AntminerEntry, clock: SimClock, ports: PortMap, seed: int) -> 
     )
     spec = lookup_antminer_model(entry.model)
     return per_address(
-        entry,
-        seed,
-        lambda address, s: AntminerDevice(
-            address, spec, clock, ports=ports, options=options, seed=s
-        ),
+        entry, seed, partial(AntminerDevice, spec=spec, clock=clock, ports=ports, options=options)
     )
 
 

@@ -30,7 +30,7 @@ FIRMWARE = "2024-06.11"
 _MAX_FAN_RPM = MAX_FAN_RPM
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuradineOptions:
     username: str = "admin"
     password: str = "admin"  # noqa: S105 - the stock default, which clients assume

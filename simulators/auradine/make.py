@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from simulators.auradine.device import AuradineDevice, AuradineOptions
 from simulators.auradine.entry import AuradineEntry
 from simulators.auradine.models import AURADINE_MODELS, lookup_auradine_model
@@ -31,11 +33,7 @@ def _build(entry: AuradineEntry, clock: SimClock, ports: PortMap, seed: int) -> 
     )
     spec = lookup_auradine_model(entry.model)
     return per_address(
-        entry,
-        seed,
-        lambda address, s: AuradineDevice(
-            address, spec, clock, ports=ports, options=options, seed=s
-        ),
+        entry, seed, partial(AuradineDevice, spec=spec, clock=clock, ports=ports, options=options)
     )
 
 

@@ -122,9 +122,13 @@ class SimMeter(Served):
             return
         bind_socket(self.address, self.port).close()  # pymodbus only logs why a bind failed
         devices = build_sim_devices(
-            self.unit_id, self.feeds, self.faults, self._fill,
-            lambda: self.relay_tripped, self.relay_address,
-        )  # fmt: skip
+            self.unit_id,
+            self.feeds,
+            self.faults,
+            self._fill,
+            lambda: self.relay_tripped,
+            self.relay_address,
+        )
         server = MeterServer(
             devices, address=(self.address, self.port), faults=self.faults, seed=self._seed
         )

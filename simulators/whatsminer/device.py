@@ -40,7 +40,7 @@ FIRMWARE_V3 = "20250110.16.Rel"  # from 2024-11: clients pick API v3
 MAX_V3_CLIENTS = 10
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WhatsminerOptions:
     api: Literal["v2", "v3"] = "v2"
     api_writes: bool = False  # the WhatsminerTool API switch; real units ship with it off

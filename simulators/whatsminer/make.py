@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from simulators.clock import SimClock
 from simulators.device import SimDevice
 from simulators.entry import per_address
@@ -33,11 +35,7 @@ def _build(entry: WhatsminerEntry, clock: SimClock, ports: PortMap, seed: int) -
     )
     spec = lookup_whatsminer_model(entry.model)
     return per_address(
-        entry,
-        seed,
-        lambda address, s: WhatsminerDevice(
-            address, spec, clock, ports=ports, options=options, seed=s
-        ),
+        entry, seed, partial(WhatsminerDevice, spec=spec, clock=clock, ports=ports, options=options)
     )
 
 

@@ -73,3 +73,12 @@ def test_any_edit_builds_or_is_a_config_error(doc: dict[str, Any]) -> None:
 def test_a_config_that_is_not_a_mapping_is_a_config_error(top: Any) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         build(top)
+
+
+def test_a_key_with_a_newline_is_named_on_one_line() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["devices"][0]["bad\nkey"] = 1
+    with pytest.raises(ConfigError) as caught:
+        build(doc)
+    assert "\n" not in str(caught.value)
+    assert "bad\\nkey" in str(caught.value)

@@ -62,5 +62,3 @@ async def running_vtn() -> AsyncIterator[Vtn]:
         yield box
     finally:
         await server.stop()
-
-

@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
@@ -49,3 +50,12 @@ def test_any_edit_builds_or_is_a_simulator_error(doc: dict[str, Any]) -> None:
         assert "\n" not in message
     else:
         _check(site, fleet)
+
+
+def test_a_key_with_a_newline_is_named_on_one_line() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["devices"][0]["bad\nkey"] = 1
+    with pytest.raises(SimulatorError) as caught:
+        build(doc)
+    assert "\n" not in str(caught.value)
+    assert "bad\\nkey" in str(caught.value)
