@@ -176,7 +176,9 @@ class ControlState:
 
     def _forecast(self, data: Mapping[str, Any]) -> None:
         try:
-            points = tuple((float(a), float(b), float(p)) for a, b, p in data.get("intervals", ()))
+            points = tuple(
+                (float(a), float(b), float(p)) for a, b, p in data.get("intervals", ())
+            )
         except (TypeError, ValueError):
             log.warning("ignoring an unreadable price forecast in the journal")
             return

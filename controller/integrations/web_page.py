@@ -29,7 +29,9 @@ class ReportCache:
         self.ttl_s = ttl_s
         self._reports: dict[str, tuple[float, tuple[Any, ...], Mapping[str, Any]]] = {}
 
-    async def get(self, model: SiteReadModel, event: EventRecord, now: float) -> Mapping[str, Any]:
+    async def get(
+        self, model: SiteReadModel, event: EventRecord, now: float
+    ) -> Mapping[str, Any]:
         key = (event.updated_at, event.cancelled_at, event.end)
         found = self._reports.get(event.event_id)
         if found is not None and found[1] == key:

@@ -43,6 +43,7 @@ __all__ = ["Limits", "SignalHub", "SourceStats"]
 log = logging.getLogger(__name__)
 
 
+
 @dataclass(slots=True)
 class SourceStats:
     """What the metrics and the status document show about one source."""

@@ -151,14 +151,8 @@ async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_bac
     running_site: SiteFactory,
 ) -> None:
     async with HashpriceServer() as server:
-        signals = {
-            "hashprice": {
-                "url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
-                "interval_s": 0.3,
-                "timeout_s": 1,
-                "stale_after_s": 3,
-            }
-        }
+        signals = {"hashprice": {"url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
+                                 "interval_s": 0.3, "timeout_s": 1, "stale_after_s": 3}}
         overrides = {"signals": signals, "policy": {"safe_policy": "sleep_miners"}}
         async with running_site("127.0.212", **overrides) as site:
             hub = site.controller.signals

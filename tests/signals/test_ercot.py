@@ -57,8 +57,7 @@ def test_day_ahead_api_json() -> None:
                        "_meta": {"totalPages": 1}}).encode()  # fmt: skip
     report = parse_day_ahead(body, "LZ_WEST")
     assert [(i.start, i.end - i.start) for i in report.intervals] == [
-        (utc("2023-08-18T00:00:00"), 3600),
-        (utc("2023-08-18T04:00:00"), 3600),
+        (utc("2023-08-18T00:00:00"), 3600), (utc("2023-08-18T04:00:00"), 3600)
     ]
 
 
@@ -164,8 +163,7 @@ async def test_upstream_failures_back_off_and_recover(fault: str) -> None:
         for _ in range(3):
             await source.poll_once(sink)
         assert [e.kind.value for e in sink.errors] == [
-            "malformed" if fault == "garbage" else "upstream"
-        ] * 3
+            "malformed" if fault == "garbage" else "upstream"] * 3
         assert source.delay_s() == 80  # 10 s doubled per failure
         server.fault = None
         await source.poll_once(sink)

@@ -65,3 +65,4 @@ async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) ->
 def test_fuzz_the_flag_parser(body: bytes) -> None:
     with contextlib.suppress(BadSignal):
         parse_flags(body)
+

@@ -112,17 +112,9 @@ async def test_hashprice_bounds_and_order(rig: HubRig) -> None:
 
 
 def event(now: float, seq: int, **kw: object) -> EventUpdate:
-    values: dict[str, object] = {
-        "source": "vtn",
-        "origin_at": now,
-        "action": EventAction.CREATE,
-        "provider_event_id": "ev/1",
-        "sequence": seq,
-        "level_mw": 0.5,
-        "start": now + 60,
-        "end": now + 3600,
-        "deadline": now + 600,
-    }
+    values: dict[str, object] = {"source": "vtn", "origin_at": now, "action": EventAction.CREATE,
+                                 "provider_event_id": "ev/1", "sequence": seq, "level_mw": 0.5,
+                                 "start": now + 60, "end": now + 3600, "deadline": now + 600}
     values.update(kw)
     return EventUpdate(**values)  # type: ignore[arg-type]
 

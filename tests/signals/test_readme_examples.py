@@ -30,15 +30,6 @@ def test_every_signals_example_builds(monkeypatch: pytest.MonkeyPatch) -> None:
         sources = build_sources(config, SystemClock())
         kinds.update(s.name for s in sources)
         kinds.update(p.source for p in build_webhooks(config))
-    assert kinds == {
-        "ercot_rt",
-        "ercot_dam",
-        "price_url",
-        "hashprice_mempool",
-        "hashprice_bitcoind",
-        "hashprice_url",
-        "webhook_acme",
-        "relay",
-        "four_cp",
-        "openadr",
-    }
+    assert kinds == {"ercot_rt", "ercot_dam", "price_url", "hashprice_mempool",
+                     "hashprice_bitcoind", "hashprice_url", "webhook_acme", "relay",
+                     "four_cp", "openadr"}

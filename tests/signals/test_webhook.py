@@ -52,17 +52,8 @@ async def client(rig: HubRig) -> AsyncIterator[Client]:
 
 
 def create(now: float, **kw: Any) -> dict[str, Any]:
-    body = {
-        "event_id": "dr-42",
-        "sequence": 0,
-        "action": "create",
-        "level": 400,
-        "unit": "kW",
-        "start": now + 60,
-        "end": now + 3600,
-        "deadline": now + 660,
-        "note": MARKER,
-    }
+    body = {"event_id": "dr-42", "sequence": 0, "action": "create", "level": 400, "unit": "kW",
+            "start": now + 60, "end": now + 3600, "deadline": now + 660, "note": MARKER}
     body.pop("note")
     body.update(kw)
     return body
@@ -143,11 +134,8 @@ async def test_unknown_provider(client: Client) -> None:
     assert (await client.post({}, provider="nobody"))[0] == 404
 
 
-@settings(
-    max_examples=60,
-    deadline=None,
-    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
-)
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(st.dictionaries(
     st.sampled_from(["event_id", "sequence", "action", "kind", "level", "unit", "start", "end",
                      "deadline", "extra"]),

@@ -62,3 +62,5 @@ async def running_vtn() -> AsyncIterator[Vtn]:
         yield box
     finally:
         await server.stop()
+
+
