@@ -143,8 +143,9 @@ class EntryBase(SiteEntry):
 
 
 class MinerEntryBase(EntryBase):
-    """What every simulated miner's entry adds: its pools and how long it has been up."""
+    """What every simulated miner's entry adds: its model, pools and how long it has been up."""
 
+    model: str  # each make validates it against its own model table
     pools: tuple[PoolModel, ...] | None = None
     uptime_s: NonNegativeFloat = 3600.0
 

@@ -20,9 +20,17 @@ from typing import Any, Generic, TypeVar
 from simulators.clock import SimClock
 from simulators.device import SimDevice
 from simulators.entry import SiteEntry
+from simulators.physics import PhysicsSpec, Timings
 from simulators.ports import PortMap
 
-__all__ = ["REGISTRATION_MODULE", "ContractVariant", "SimMakeSpec", "sim_spec", "sim_specs"]
+__all__ = [
+    "REGISTRATION_MODULE",
+    "ContractVariant",
+    "Replay",
+    "SimMakeSpec",
+    "sim_spec",
+    "sim_specs",
+]
 
 REGISTRATION_MODULE = "make"  # simulators/<make>/make.py holds the make's SPEC
 
@@ -40,6 +48,18 @@ class ContractVariant:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class Replay:
+    """How the backtest replays a miner entry: the simulator's own physics, no server."""
+
+    physics: PhysicsSpec
+    timings: Timings
+    initial_cap_w: float | None = None  # a power target or limit the site file sets
+    restart_on_target: bool = False  # a new power target restarts mining
+    target_range_w: tuple[float, float] | None = None  # None: the model table's range
+    writes: bool = True  # False: the firmware's API refuses writes, as shipped
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SimMakeSpec(Generic[E]):
     """One simulated make, as its package registers it."""
 
@@ -49,6 +69,7 @@ class SimMakeSpec(Generic[E]):
     build: Callable[[E, SimClock, PortMap, int], list[SimDevice]] | None
     models: tuple[str, ...] = ()  # every model the make serves
     contract: tuple[ContractVariant, ...] = ()  # empty: outside the pyasic contract suite
+    replay: Callable[[E], Replay] | None = None  # miners: what the backtest replays
 
 
 def _package_names() -> tuple[str, ...]:

@@ -4,7 +4,7 @@ A :class:`MinerUnit` wraps :class:`simulators.physics.MinerPhysics`; a
 :class:`NodeUnit` an 8-GPU node built from :class:`simulators.gpu.state.GpuState`
 (one GPU's curve times the node's GPU count) and the node's base draw. Commands act
 on them as the makes' firmware applies them (simulators/*/state.py): a Whatsminer
-power limit restarts mining, an Auradine target does not, a GPU limit settles in
+power limit restarts mining, a target set in place does not, a GPU limit settles in
 about a second, a drained node's jobs stop. A unit may stand for many identical
 devices (a cohort, see :mod:`.fleet`); nothing here knows how many.
 """

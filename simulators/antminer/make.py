@@ -6,14 +6,19 @@ from functools import partial
 
 from simulators.antminer.device import AntminerDevice, AntminerOptions
 from simulators.antminer.entry import AntminerEntry
-from simulators.antminer.models import ANTMINER_MODELS, lookup_antminer_model
+from simulators.antminer.models import (
+    ANTMINER_MODELS,
+    ANTMINER_TIMINGS,
+    antminer_physics,
+    lookup_antminer_model,
+)
 from simulators.antminer.state import DEFAULT_POOLS
 from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimDevice
 from simulators.entry import per_address
 from simulators.physics import WorkMode
 from simulators.ports import PortMap
-from simulators.registry import ContractVariant, SimMakeSpec
+from simulators.registry import ContractVariant, Replay, SimMakeSpec
 
 __all__ = ["SPEC"]
 
@@ -37,10 +42,18 @@ def _build(entry: AntminerEntry, clock: SimClock, ports: PortMap, seed: int) -> 
     )
 
 
+def _replay(entry: AntminerEntry) -> Replay:
+    return Replay(
+        physics=antminer_physics(lookup_antminer_model(entry.model)),
+        timings=entry.to_timings(ANTMINER_TIMINGS),
+    )
+
+
 SPEC = SimMakeSpec(
     make="antminer",
     entry=AntminerEntry,
     build=_build,
     models=tuple(m.name for m in ANTMINER_MODELS),
     contract=(ContractVariant(firmware="stock", partial_faults=("web_down", "rpc_down")),),
+    replay=_replay,
 )

@@ -6,13 +6,18 @@ from functools import partial
 
 from simulators.auradine.device import AuradineDevice, AuradineOptions
 from simulators.auradine.entry import AuradineEntry
-from simulators.auradine.models import AURADINE_MODELS, lookup_auradine_model
+from simulators.auradine.models import (
+    AURADINE_MODELS,
+    AURADINE_TIMINGS,
+    auradine_physics,
+    lookup_auradine_model,
+)
 from simulators.auradine.state import DEFAULT_POOLS, AuradineMode
 from simulators.clock import SimClock
 from simulators.device import SimDevice
 from simulators.entry import per_address
 from simulators.ports import PortMap
-from simulators.registry import ContractVariant, SimMakeSpec
+from simulators.registry import ContractVariant, Replay, SimMakeSpec
 
 __all__ = ["SPEC"]
 
@@ -37,10 +42,20 @@ def _build(entry: AuradineEntry, clock: SimClock, ports: PortMap, seed: int) -> 
     )
 
 
+def _replay(entry: AuradineEntry) -> Replay:
+    # A power target moves the level in place, within the model table's range.
+    return Replay(
+        physics=auradine_physics(lookup_auradine_model(entry.model)),
+        timings=entry.to_timings(AURADINE_TIMINGS),
+        initial_cap_w=None if entry.power_target_w is None else float(entry.power_target_w),
+    )
+
+
 SPEC = SimMakeSpec(
     make="auradine",
     entry=AuradineEntry,
     build=_build,
     models=tuple(m.name for m in AURADINE_MODELS),
     contract=(ContractVariant(firmware="fluxos", partial_faults=("web_down", "rpc_down")),),
+    replay=_replay,
 )

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import random
 from functools import partial
 
 from simulators.clock import SimClock
 from simulators.device import SimDevice
 from simulators.entry import per_address
 from simulators.ports import PortMap
-from simulators.registry import ContractVariant, SimMakeSpec
+from simulators.registry import ContractVariant, Replay, SimMakeSpec
 from simulators.whatsminer.device import WhatsminerDevice, WhatsminerOptions
 from simulators.whatsminer.entry import WhatsminerEntry
-from simulators.whatsminer.models import WHATSMINER_MODELS, lookup_whatsminer_model
-from simulators.whatsminer.state import DEFAULT_POOLS, PowerMode
+from simulators.whatsminer.models import (
+    WHATSMINER_MODELS,
+    WHATSMINER_TIMINGS,
+    lookup_whatsminer_model,
+    whatsminer_physics,
+)
+from simulators.whatsminer.state import DEFAULT_POOLS, MIN_POWER_LIMIT_W, PowerMode
 
 __all__ = ["SPEC"]
 
@@ -39,6 +45,19 @@ def _build(entry: WhatsminerEntry, clock: SimClock, ports: PortMap, seed: int) -
     )
 
 
+def _replay(entry: WhatsminerEntry) -> Replay:
+    row = lookup_whatsminer_model(entry.model)
+    return Replay(
+        # One draw per model (the simulator draws per unit): devices of a kind share physics.
+        physics=whatsminer_physics(row, random.Random(row.name)),
+        timings=entry.to_timings(WHATSMINER_TIMINGS),
+        initial_cap_w=None if entry.power_limit_w is None else float(entry.power_limit_w),
+        restart_on_target=True,  # btminer restarts mining to apply a power limit
+        target_range_w=(float(MIN_POWER_LIMIT_W), row.nameplate_w),
+        writes=entry.api_writes,
+    )
+
+
 _WRITABLE = {"api_writes": True, "password": "hashpivot"}
 
 SPEC = SimMakeSpec(
@@ -59,4 +78,5 @@ SPEC = SimMakeSpec(
             credentials=("super", "hashpivot"),
         ),
     ),
+    replay=_replay,
 )
