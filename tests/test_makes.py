@@ -120,3 +120,19 @@ def test_open_driver_builds_the_registered_native_driver(make: Make) -> None:
     driver = open_driver(make, DeviceEndpoint("127.0.130.1"), settings=DriverSettings())
     assert driver.make is make
     assert type(driver).__name__ == spec(make).driver.partition(":")[2]
+
+
+@pytest.mark.parametrize("make", MAKES, ids=str)
+def test_the_backtest_replays_each_miner_make(make: Make) -> None:
+    sim = sim_spec(make.value)
+    if spec(make).pyasic_name is None:  # not a miner: the backtest models GPU nodes itself
+        return
+    assert sim.replay is not None
+    entry = load_site_dict(
+        {
+            "site": "one",
+            "devices": [{"make": make.value, "model": sim.models[0], "start": "127.0.130.1"}],
+        }
+    ).devices[0]
+    replay = sim.replay(entry)
+    assert replay.physics.nameplate_hs > 0
