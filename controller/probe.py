@@ -29,6 +29,7 @@ from drivers import (
     UnsupportedError,
     detect_make,
     open_driver,
+    specs,
 )
 
 __all__ = ["main", "probe"]
@@ -118,7 +119,7 @@ def main(argv: Sequence[str]) -> int:
     parser.add_argument("address", type=host, help="IP address or host name of the device")
     parser.add_argument(
         "--make",
-        choices=[make.value for make in Make if make is not Make.GPU],
+        choices=[spec.make.value for spec in specs() if spec.probe],  # drivers/<make>/make.py
         help="skip detection and use this make's driver",
     )
     parser.add_argument(

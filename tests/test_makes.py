@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 
 from controller.integrations.openapi import openapi_document
+from controller.probe import main as probe_main
 from controller.settings import CredentialsConfig
 from drivers import DeviceEndpoint, DriverSettings, Make, open_driver, spec, specs
 from drivers.discovery import classify_rpc_text
@@ -136,3 +137,13 @@ def test_the_backtest_replays_each_miner_make(make: Make) -> None:
     ).devices[0]
     replay = sim.replay(entry)
     assert replay.physics.nameplate_hs > 0
+
+
+def test_hashpivot_probe_offers_each_make_that_registers_for_it(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with pytest.raises(SystemExit):
+        probe_main(["--help"])
+    offered = [s.make.value for s in specs() if s.probe]
+    assert offered  # the GPU node registers probe=False; the miners do not
+    assert "{" + ",".join(offered) + "}" in capsys.readouterr().out
