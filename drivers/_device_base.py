@@ -14,6 +14,7 @@ from typing import Any, ClassVar, TypeVar
 
 from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
 from drivers.models import ModelSpec, UnknownModel, lookup_model
+from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -45,21 +46,38 @@ class DeviceLog(logging.LoggerAdapter[logging.Logger]):
 
 
 class DeviceBase:
-    """One device's endpoint, model spec and logging; subclasses implement MinerDriver."""
+    """One device's endpoint, model spec and logging; subclasses implement MinerDriver.
+
+    Every driver is built the same way, ``Driver(endpoint, credentials=..., settings=...)``
+    (the make registry relies on it, drivers/registry.py); a make builds its transports
+    in :meth:`_open`, which sends nothing.
+    """
 
     make: Make
     default_controls: ClassVar[frozenset[Control]] = frozenset()  # without a known model
+    logger: ClassVar[logging.Logger] = logging.getLogger(__name__)  # the make's module logger
+    log_prefix: ClassVar[str] = ""  # before the host in log lines: "antminer "
 
     def __init__(
-        self, endpoint: DeviceEndpoint, logger: logging.Logger, label: str | None = None
+        self,
+        endpoint: DeviceEndpoint,
+        *,
+        credentials: Credentials | None = None,
+        settings: DriverSettings | None = None,
     ) -> None:
         self.endpoint = endpoint
-        self._log = DeviceLog(logger, label or endpoint.host)
+        self._credentials = credentials  # None: the make's factory login
+        self._settings = settings or DriverSettings()
+        self._log = DeviceLog(self.logger, self.log_prefix + endpoint.host)
         self._info: DeviceInfo | None = None
         self._spec: ModelSpec | None = None
         self._last_state: MiningState | None = None
         self._failing: str | None = None  # the error code reads fail with, while they do
         self._identity_conflict: IdentityConflict | None = None
+        self._open()
+
+    def _open(self) -> None:
+        """Build the make's transports from the endpoint, credentials and settings."""
 
     @property
     def spec(self) -> ModelSpec | None:

@@ -40,12 +40,10 @@ from drivers.errors import (
 )
 from drivers.identity import Claim, Evidence, decide_model
 from drivers.models import normalise_model_name
-from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
     CommandOutcome,
     Control,
-    DeviceEndpoint,
     DeviceError,
     DeviceInfo,
     MiningState,
@@ -62,7 +60,6 @@ __all__ = ["AntminerDriver"]
 
 _log = logging.getLogger(__name__)
 
-_DEFAULT_CREDENTIALS = Credentials("root", "root")
 _STOCK_CONTROLS = frozenset({Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.REBOOT})
 _WEB, _RPC = "web get_system_info", "rpc version"
 _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
@@ -74,18 +71,13 @@ class AntminerDriver(DeviceBase):
     make = SPEC.make
     default_controls = _STOCK_CONTROLS
 
-    def __init__(
-        self,
-        endpoint: DeviceEndpoint,
-        *,
-        credentials: Credentials | None = None,
-        settings: DriverSettings | None = None,
-    ) -> None:
-        super().__init__(endpoint, _log, f"antminer {endpoint.host}")
-        settings = settings or DriverSettings()
-        web = WebTransport(
-            endpoint.host, endpoint.port("web", 80), credentials or _DEFAULT_CREDENTIALS, settings
-        )
+    logger = _log
+    log_prefix = "antminer "
+
+    def _open(self) -> None:
+        endpoint, settings = self.endpoint, self._settings
+        login = self._credentials or SPEC.default_credentials
+        web = WebTransport(endpoint.host, endpoint.port("web", 80), login, settings)
         rpc = RpcTransport.for_endpoint(endpoint, settings)
         self._api = AntminerApi(web, CgminerRpc(rpc))
         self._web_stats = True  # False once the firmware turned out to lack stats.cgi

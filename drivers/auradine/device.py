@@ -43,12 +43,10 @@ from drivers.errors import (
     UnsupportedError,
     WriteRejected,
 )
-from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
     CommandOutcome,
     Control,
-    DeviceEndpoint,
     DeviceInfo,
     HashBoard,
     MiningState,
@@ -65,7 +63,6 @@ __all__ = ["AuradineDriver"]
 
 _log = logging.getLogger(__name__)
 
-_DEFAULT_CREDENTIALS = Credentials("admin", "admin")
 _DEFAULT_CONTROLS = frozenset(
     {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
 )
@@ -79,18 +76,12 @@ class AuradineDriver(DeviceBase):
     make = SPEC.make
     default_controls = _DEFAULT_CONTROLS
 
-    def __init__(
-        self,
-        endpoint: DeviceEndpoint,
-        *,
-        credentials: Credentials | None = None,
-        settings: DriverSettings | None = None,
-    ) -> None:
-        super().__init__(endpoint, _log)
-        settings = settings or DriverSettings()
-        self._rest = RestTransport(
-            endpoint.host, endpoint.port("web", 8080), credentials or _DEFAULT_CREDENTIALS, settings
-        )
+    logger = _log
+
+    def _open(self) -> None:
+        endpoint, settings = self.endpoint, self._settings
+        login = self._credentials or SPEC.default_credentials
+        self._rest = RestTransport(endpoint.host, endpoint.port("web", 8080), login, settings)
         self._rpc = CgminerRpc(RpcTransport.for_endpoint(endpoint, settings))
 
     async def _get(self, command: str) -> dict[str, Any]:

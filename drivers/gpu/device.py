@@ -61,6 +61,8 @@ class GpuNodeDriver(DeviceBase):
     """One GPU node. ``token`` is the agent's bearer token (writes only)."""
 
     make = SPEC.make
+    logger = _log
+    log_prefix = "gpu "
 
     def __init__(
         self,
@@ -71,13 +73,16 @@ class GpuNodeDriver(DeviceBase):
         source: Source = "agent",
         settings: DriverSettings | None = None,
     ) -> None:
-        super().__init__(endpoint, _log, f"gpu {endpoint.host}")
         self.source: Source = source
         if token is None and credentials is not None:
             token = credentials.password  # a config's credentials carry the agent's token
-        self._http = NodeHttp(endpoint.host, settings or DriverSettings(), token)
-        self._agent_port = endpoint.port("agent", AGENT_PORT)
-        self._metrics_port = endpoint.port("metrics", METRICS_PORT)
+        self._token = token
+        super().__init__(endpoint, credentials=credentials, settings=settings)
+
+    def _open(self) -> None:
+        self._http = NodeHttp(self.endpoint.host, self._settings, self._token)
+        self._agent_port = self.endpoint.port("agent", AGENT_PORT)
+        self._metrics_port = self.endpoint.port("metrics", METRICS_PORT)
 
     @property
     def controls(self) -> frozenset[Control]:

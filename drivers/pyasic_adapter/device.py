@@ -31,12 +31,10 @@ from drivers.errors import (
 )
 from drivers.pyasic_adapter.loader import load_pyasic, pyasic_module
 from drivers.registry import specs
-from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
     CommandOutcome,
     Control,
-    DeviceEndpoint,
     DeviceError,
     DeviceInfo,
     HashBoard,
@@ -85,17 +83,10 @@ class PyasicDriver(DeviceBase):
 
     via = "pyasic"
 
-    def __init__(
-        self,
-        endpoint: DeviceEndpoint,
-        *,
-        credentials: Credentials | None = None,
-        settings: DriverSettings | None = None,
-    ) -> None:
-        super().__init__(endpoint, _log)
+    logger = _log
+
+    def _open(self) -> None:
         self.make = Make.ANTMINER  # until identify() learns the hardware's make
-        self._settings = settings or DriverSettings()
-        self._credentials = credentials
         self._miner: Any = None
         self._controls: frozenset[Control] = frozenset()
 

@@ -23,12 +23,11 @@ from drivers.errors import (
     ProtocolError,
     UnsupportedError,
 )
-from drivers.settings import Credentials, DriverSettings
+from drivers.settings import Credentials
 from drivers.types import (
     Command,
     CommandOutcome,
     Control,
-    DeviceEndpoint,
     DeviceInfo,
     MiningState,
     PowerMode,
@@ -61,16 +60,9 @@ class WhatsminerDriver(DeviceBase):
     make = SPEC.make
     default_controls = _DEFAULT_CONTROLS
 
-    def __init__(
-        self,
-        endpoint: DeviceEndpoint,
-        *,
-        credentials: Credentials | None = None,
-        settings: DriverSettings | None = None,
-    ) -> None:
-        super().__init__(endpoint, _log)
-        self._settings = settings or DriverSettings()
-        self._credentials = credentials
+    logger = _log
+
+    def _open(self) -> None:
         self._backend: Backend | None = None
         self._woke_at: float | None = None
 
