@@ -5,9 +5,48 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import warnings
+from types import ModuleType
 from typing import Any
 
-__all__ = ["assert_same_shape", "http_raw", "rpc_json", "rpc_raw", "v3_exchange"]
+from simulators import Fleet, load_site_dict
+
+__all__ = [
+    "QUICK_TIMINGS",
+    "assert_same_shape",
+    "http_raw",
+    "import_pyasic",
+    "rpc_json",
+    "rpc_raw",
+    "serve",
+    "v3_exchange",
+]
+
+# Phases short enough for a test at 100x, long enough to watch each one happen.
+QUICK_TIMINGS = {"stop_s": 5, "boot_s": 10, "ramp_s": 10, "reboot_s": 10, "adjust_s": 5}
+
+
+def serve(site: str, *devices: dict[str, Any], speed: float = 1.0) -> Fleet:
+    """A fleet of site-file ``devices``, each on its own address; use it with ``async with``."""
+    return Fleet(
+        load_site_dict({"site": site, "devices": list(devices)}), speed=speed, listen="exact"
+    )
+
+
+def import_pyasic() -> ModuleType:
+    """pyasic, imported late: its import reconfigures the root logger and warns; undo both."""
+    root = logging.getLogger()
+    handlers, level = list(root.handlers), root.level
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import pyasic as module  # noqa: PLC0415 - imported late on purpose
+
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    return module
 
 
 async def rpc_raw(host: str, payload: bytes, *, port: int = 4028, limit_s: float = 3.0) -> bytes:

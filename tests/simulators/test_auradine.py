@@ -10,27 +10,23 @@ from typing import Any
 
 import pytest
 
-from simulators import Fleet, load_site_dict
+from simulators import Fleet
 from simulators.auradine.device import AuradineDevice
-from tests.simulators.conftest import http_raw, rpc_json
+from tests.simulators.conftest import QUICK_TIMINGS, http_raw, rpc_json, serve
 
 HOST, HYDRO = "127.0.83.1", "127.0.83.2"
 SPEED = 100.0
-TIMINGS = {"stop_s": 5, "boot_s": 10, "ramp_s": 10, "reboot_s": 10, "adjust_s": 5}
+TIMINGS = QUICK_TIMINGS
 
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "au",
-            "devices": [
-                {"make": "auradine", "model": "AT1500", "start": HOST, "timings": TIMINGS},
-                {"make": "auradine", "model": "AH3880", "start": HYDRO, "timings": TIMINGS},
-            ],
-        }
-    )
-    async with Fleet(site, speed=SPEED, listen="exact") as running:
+    async with serve(
+        "au",
+        {"make": "auradine", "model": "AT1500", "start": HOST, "timings": TIMINGS},
+        {"make": "auradine", "model": "AH3880", "start": HYDRO, "timings": TIMINGS},
+        speed=SPEED,
+    ) as running:
         yield running
 
 

@@ -10,31 +10,26 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 import pytest
 
-from simulators import Fleet, load_site_dict
-from tests.simulators.conftest import http_raw, rpc_raw
+from simulators import Fleet
+from tests.simulators.conftest import QUICK_TIMINGS, http_raw, rpc_raw, serve
 
 WM_V2, WM_V3, AURADINE, BORN_STALLED = "127.0.84.1", "127.0.84.2", "127.0.84.3", "127.0.84.4"
 SPEED = 100.0
-TIMINGS = {"stop_s": 5, "boot_s": 10, "ramp_s": 10, "reboot_s": 10, "adjust_s": 5}
+TIMINGS = QUICK_TIMINGS
 
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "faults",
-            "devices": [
-                {"make": "whatsminer", "model": "M60S", "start": WM_V2, "api_writes": True,
-                 "timings": TIMINGS},
-                {"make": "whatsminer", "model": "M60S", "api": "v3", "start": WM_V3,
-                 "api_writes": True, "timings": TIMINGS},
-                {"make": "auradine", "model": "AT1500", "start": AURADINE, "timings": TIMINGS},
-                {"make": "auradine", "model": "AT1500", "start": BORN_STALLED,
-                 "faults": ["stall"]},
-            ],
-        }
-    )  # fmt: skip
-    async with Fleet(site, speed=SPEED, listen="exact") as running:
+    async with serve(
+        "faults",
+        {"make": "whatsminer", "model": "M60S", "start": WM_V2, "api_writes": True,
+         "timings": TIMINGS},
+        {"make": "whatsminer", "model": "M60S", "api": "v3", "start": WM_V3,
+         "api_writes": True, "timings": TIMINGS},
+        {"make": "auradine", "model": "AT1500", "start": AURADINE, "timings": TIMINGS},
+        {"make": "auradine", "model": "AT1500", "start": BORN_STALLED, "faults": ["stall"]},
+        speed=SPEED,
+    ) as running:  # fmt: skip
         yield running
 
 

@@ -9,14 +9,14 @@ fixture and the root logger is put back afterwards.
 from __future__ import annotations
 
 import asyncio
-import logging
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from simulators import Fleet, load_site_dict
+from simulators import Fleet
+from tests.simulators.conftest import import_pyasic, serve
 
 MODELS = {
     "S19j Pro": "127.77.12.1",
@@ -29,29 +29,18 @@ TIMINGS = {"stop_s": 12, "boot_s": 12, "ramp_s": 12, "reboot_s": 12}
 
 
 @pytest.fixture(scope="module")
-def pyasic() -> Iterator[ModuleType]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        import pyasic as module  # noqa: PLC0415 - imported late on purpose, see above
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    return module
+def pyasic() -> ModuleType:
+    return import_pyasic()
 
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "pyasic",
-            "devices": [
-                {"make": "antminer", "model": model, "start": address, "timings": TIMINGS}
-                for model, address in MODELS.items()
-            ],
-        }
-    )
-    async with Fleet(site, speed=SPEED, listen="exact") as running:
+    async with serve(
+        "pyasic",
+        *({"make": "antminer", "model": model, "start": address, "timings": TIMINGS}
+          for model, address in MODELS.items()),
+        speed=SPEED,
+    ) as running:  # fmt: skip
         yield running
 
 

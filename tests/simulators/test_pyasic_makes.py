@@ -10,18 +10,18 @@ imported late and the root logger restored (it calls logging.basicConfig on impo
 from __future__ import annotations
 
 import asyncio
-import logging
 import warnings
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from types import ModuleType
 from typing import Any
 
 import pytest
 
-from simulators import Fleet, load_site_dict
+from simulators import Fleet
+from tests.simulators.conftest import QUICK_TIMINGS, import_pyasic, serve
 
 SPEED = 100.0
-TIMINGS = {"stop_s": 5, "boot_s": 10, "ramp_s": 10, "reboot_s": 10, "adjust_s": 5}
+TIMINGS = QUICK_TIMINGS
 # address: (make, model, api, pyasic class, boards, fans)
 UNITS: dict[str, tuple[str, str, str, str, int, int]] = {
     "127.0.85.1": ("whatsminer", "M30S++", "v2", "BTMinerM30SPlusPlusVH30", 3, 2),
@@ -37,17 +37,8 @@ V2, V3, AURADINE = "127.0.85.3", "127.0.85.5", "127.0.85.6"
 
 
 @pytest.fixture(scope="module")
-def pyasic() -> Iterator[ModuleType]:
-    root = logging.getLogger()
-    handlers, level = list(root.handlers), root.level
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            import pyasic as module  # noqa: PLC0415 - imported late on purpose, see above
-    finally:
-        root.handlers[:] = handlers
-        root.setLevel(level)
-    return module
+def pyasic() -> ModuleType:
+    return import_pyasic()
 
 
 @pytest.fixture
@@ -59,9 +50,7 @@ async def fleet() -> AsyncIterator[Fleet]:
         if make == "whatsminer":
             entry |= {"api": api, "api_writes": True}
         devices.append(entry)
-    async with Fleet(
-        load_site_dict({"site": "pyasic-makes", "devices": devices}), speed=SPEED, listen="exact"
-    ) as running:
+    async with serve("pyasic-makes", *devices, speed=SPEED) as running:
         yield running
 
 

@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from simulators import Fleet, load_site_dict
-from tests.simulators.conftest import rpc_json, rpc_raw
+from simulators import Fleet
+from tests.simulators.conftest import rpc_json, rpc_raw, serve
 
 CAPTURES = Path(__file__).parents[1] / "fixtures" / "captures" / "antminer" / "v2020"
 S21 = "127.77.1.1"
@@ -20,16 +20,12 @@ S19J = "127.77.1.2"
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "rpc",
-            "devices": [
-                {"make": "antminer", "model": "S21", "start": S21},
-                {"make": "antminer", "model": "S19j Pro", "start": S19J},
-            ],
-        }
-    )
-    async with Fleet(site, speed=60.0, listen="exact") as running:
+    async with serve(
+        "rpc",
+        {"make": "antminer", "model": "S21", "start": S21},
+        {"make": "antminer", "model": "S19j Pro", "start": S19J},
+        speed=60.0,
+    ) as running:
         yield running
 
 

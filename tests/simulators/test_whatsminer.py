@@ -18,7 +18,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from simulators import Fleet, load_site_dict
 from simulators.whatsminer.crypto import md5_crypt
 from simulators.whatsminer.device import WhatsminerDevice
-from tests.simulators.conftest import rpc_raw, v3_exchange
+from tests.simulators.conftest import QUICK_TIMINGS, rpc_raw, v3_exchange
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")  # passlib warns about the crypt module on import
@@ -28,7 +28,7 @@ WRITABLE, LOCKED, QUIRKY, V3, V3_LOCKED = (
     "127.0.82.1", "127.0.82.2", "127.0.82.3", "127.0.82.4", "127.0.82.5",
 )  # fmt: skip
 SPEED = 100.0
-TIMINGS = {"stop_s": 5, "boot_s": 10, "ramp_s": 10, "reboot_s": 10, "adjust_s": 5}
+TIMINGS = QUICK_TIMINGS
 
 
 @pytest.fixture

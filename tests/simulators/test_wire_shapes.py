@@ -11,12 +11,13 @@ from typing import Any
 
 import pytest
 
-from simulators import Fleet, load_site_dict
+from simulators import Fleet
 from tests.simulators.conftest import (
     assert_same_shape,
     http_raw,
     rpc_json,
     rpc_raw,
+    serve,
     v3_exchange,
 )
 
@@ -31,19 +32,14 @@ def capture(name: str) -> Any:
 
 @pytest.fixture
 async def fleet() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "shapes",
-            "devices": [
-                {"make": "whatsminer", "model": "M50S", "start": V2},
-                {"make": "whatsminer", "model": "M60S", "api": "v3", "start": V3},
-                {"make": "whatsminer", "model": "M60S", "api": "v3", "start": V3_ERRORS},
-                {"make": "auradine", "model": "AT1500", "start": AURADINE},
-                {"make": "whatsminer", "model": "M50S", "start": V2_ERRORS},
-            ],
-        }
-    )
-    async with Fleet(site, listen="exact") as running:
+    async with serve(
+        "shapes",
+        {"make": "whatsminer", "model": "M50S", "start": V2},
+        {"make": "whatsminer", "model": "M60S", "api": "v3", "start": V3},
+        {"make": "whatsminer", "model": "M60S", "api": "v3", "start": V3_ERRORS},
+        {"make": "auradine", "model": "AT1500", "start": AURADINE},
+        {"make": "whatsminer", "model": "M50S", "start": V2_ERRORS},
+    ) as running:
         # Error codes as in the captures: their keys are the codes themselves.
         running.device(V2_ERRORS).error_codes[:] = [  # type: ignore[attr-defined]
             (218, "2024-06-15 10:30:00"),
