@@ -143,7 +143,7 @@ class Dispatcher:
                     continue
                 slot = self._slots.get(device_id)
                 if slot is not None and slot.queue:
-                    kept = deque(j for j in slot.queue if j.origin is not JobOrigin.PLAN)
+                    kept = deque(j for j in slot.queue if j.origin != JobOrigin.PLAN)
                     if len(kept) != len(slot.queue):
                         slot.queue = kept
                         slot.wake.set()
@@ -170,7 +170,7 @@ class Dispatcher:
             return 0
         old = {j.name: j for j in slot.queue}
         # Keep a queued job's place (attempt, delay) when the new plan asks for the same thing.
-        slot.queue = deque(old.get(j.name, j) if j.origin is JobOrigin.PLAN else j for j in wanted)
+        slot.queue = deque(old.get(j.name, j) if j.origin == JobOrigin.PLAN else j for j in wanted)
         slot.wake.set()
         if slot.queue and slot.task is None:
             self._start(device_id, slot)
@@ -229,7 +229,7 @@ class Dispatcher:
         delays = self._settings.retry_delays_s
         retry = not result.final and job.attempt < len(delays)
         # A newer plan that already queued something else for this device wins.
-        if retry and not any(j.origin is JobOrigin.PLAN for j in slot.queue):
+        if retry and not any(j.origin == JobOrigin.PLAN for j in slot.queue):
             not_before = time.time() + delays[job.attempt]
             nxt = replace(job, attempt=job.attempt + 1, not_before=not_before, paced=False)
             slot.queue.appendleft(nxt)

@@ -120,7 +120,7 @@ class EventTracker:
         requested = progress.baseline_w - level_w
         met = power.watts <= level_w + self._tolerance_w
         unconfirmed = progress.on_meter is None and 100 in progress.reached
-        if met and unconfirmed and power.source is PowerSource.METER:
+        if met and unconfirmed and power.source == PowerSource.METER:
             # Reached on an estimate before: this is the meter confirming it.
             self._confirm_on_meter(event, progress, power)
         share = 1.0 if requested <= 0 or met else (progress.baseline_w - power.watts) / requested
@@ -131,7 +131,7 @@ class EventTracker:
                 continue
             at = max(power.at, event.created_at)
             progress.reached[pct] = at
-            if pct == 100 and power.source is PowerSource.METER:
+            if pct == 100 and power.source == PowerSource.METER:
                 progress.on_meter = at
             elapsed = at - event.created_at
             self._journal.append(

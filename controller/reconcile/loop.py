@@ -471,7 +471,7 @@ class Reconciler:
                 record.commanded_limit_w = job.command.per_gpu_w
                 record.commanded_at = result.done_at
             self.verifier.expect(result)
-        elif result.result is SendResult.UNSUPPORTED:
+        elif result.result == SendResult.UNSUPPORTED:
             self._lacks(job, result.detail)
         elif result.final and job.priority <= Priority.ECONOMIC:
             self._mark_stuck(job.device_id, f"{job.name} failed: {result.code}: {result.detail}")

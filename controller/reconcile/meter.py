@@ -67,7 +67,7 @@ class SitePower:
 
     @property
     def estimated(self) -> bool:
-        return self.source is not PowerSource.METER
+        return self.source != PowerSource.METER
 
 
 class OtherLoadSource(enum.StrEnum):
