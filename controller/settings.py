@@ -36,12 +36,10 @@ from controller.config_sections import (
 )
 from controller.errors import ConfigError
 from controller.signals.config import SignalsConfig
-from drivers import Credentials, DeviceEndpoint, Make
+from drivers import Credentials, DeviceEndpoint, Make, spec
 
 __all__ = ["ControllerConfig", "CredentialsConfig", "DeviceGroup", "load_config", "parse_config"]
 
-_DEFAULT_USERNAMES = {Make.ANTMINER: "root", Make.WHATSMINER: "admin", Make.AURADINE: "admin"}
-_DEFAULT_PASSWORDS = {Make.ANTMINER: "root", Make.WHATSMINER: "admin", Make.AURADINE: "admin"}
 _PORT_NAMES = {"rpc", "web", "api", "rest", "metrics", "agent"}
 
 
@@ -68,7 +66,10 @@ class CredentialsConfig(_Strict):
         return self
 
     def resolve(self, make: Make) -> Credentials:
-        username = self.username or _DEFAULT_USERNAMES.get(make, "admin")
+        default = spec(
+            make
+        ).default_credentials  # the make's factory login (drivers/<make>/make.py)
+        username = self.username or default.username
         env_default = f"HASHPIVOT_{make.value.upper()}_PASSWORD"
         if self.password is not None:
             password = self.password.get_secret_value()
@@ -84,7 +85,7 @@ class CredentialsConfig(_Strict):
                     f"credentials.password_file: cannot read {self.password_file}: {exc.strerror}"
                 ) from None
         else:
-            password = os.environ.get(env_default, _DEFAULT_PASSWORDS.get(make, "admin"))
+            password = os.environ.get(env_default, default.password)
         return Credentials(username, password)
 
 

@@ -1,8 +1,9 @@
 """Async drivers for mining and AI hardware.
 
 The public surface is this module: the capability interface, the domain types,
-the exception tree, the model table and :func:`open_driver`. Make-specific
-packages (``drivers.antminer`` …) are implementation details.
+the exception tree, the model table, the make registry (:func:`spec`, :func:`specs`)
+and :func:`open_driver`. Make-specific packages (``drivers.antminer`` …) are
+implementation details that register themselves (docs/adding-a-make.md).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from drivers.errors import (
     WritesDisabled,
 )
 from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model, normalise_model_name
+from drivers.registry import MakeSpec, spec, specs
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -68,6 +70,7 @@ __all__ = [
     "HashBoard",
     "IdentityConflict",
     "Make",
+    "MakeSpec",
     "MinerDriver",
     "MiningState",
     "ModelSpec",
@@ -90,6 +93,8 @@ __all__ = [
     "lookup_model",
     "normalise_model_name",
     "open_driver",
+    "spec",
+    "specs",
 ]
 
 
@@ -113,25 +118,7 @@ def open_driver(
         return PyasicDriver(endpoint, credentials=credentials, settings=settings)
     if via != "native":
         raise UnsupportedError(endpoint.host, f"unknown driver route {via!r}")
-    if make is Make.ANTMINER:
-        from drivers.antminer.device import AntminerDriver  # noqa: PLC0415 - load makes on demand
-
-        return AntminerDriver(endpoint, credentials=credentials, settings=settings)
-    if make is Make.WHATSMINER:
-        from drivers.whatsminer.device import WhatsminerDriver  # noqa: PLC0415
-
-        return WhatsminerDriver(endpoint, credentials=credentials, settings=settings)
-    if make is Make.AURADINE:
-        from drivers.auradine.device import AuradineDriver  # noqa: PLC0415
-
-        return AuradineDriver(endpoint, credentials=credentials, settings=settings)
-    if make is Make.GPU:
-        from drivers.gpu.device import GpuNodeDriver  # noqa: PLC0415
-
-        # The node agent's bearer token travels as the credential's password.
-        token = credentials.password if credentials else None
-        return GpuNodeDriver(endpoint, token=token, settings=settings)
-    raise UnsupportedError(endpoint.host, f"no native driver for make {make.value!r} yet")
+    return spec(make).open(endpoint, credentials, settings)
 
 
 async def detect_make(endpoint: DeviceEndpoint, settings: DriverSettings | None = None) -> Make:

@@ -1,9 +1,10 @@
 """Which make answers at an address: fingerprint what its ports say.
 
 Three probes run at once, each under the connect and read timeouts, and are
-judged in order of trust: the RPC ``version`` text on 4028, then a web 401 from
-an Antminer digest realm, then a Whatsminer API v3 frame on 4433. The first
-verdict wins and the remaining probes are cancelled.
+judged in order of trust: the RPC ``version`` text on 4028, then the digest realm
+of a web 401, then a ``get.device.info`` frame on 4433 (Whatsminer API v3). The
+first verdict wins and the remaining probes are cancelled. What each make answers
+is its registered :class:`drivers.registry.Fingerprint`; nothing here names a make.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from drivers.errors import (
     ProtocolError,
     UnsupportedError,
 )
+from drivers.registry import specs
 from drivers.settings import DriverSettings
 from drivers.types import DeviceEndpoint, Make
 
@@ -30,11 +32,6 @@ __all__ = ["classify_rpc_text", "detect"]
 
 _log = logging.getLogger(__name__)
 
-_RPC_MARKERS = (
-    (("BTMINER", "BITMICRO"), Make.WHATSMINER),
-    (("ANTMINER", "BMMINER"), Make.ANTMINER),
-    (("GCMINER", "FLUXOS"), Make.AURADINE),
-)
 _V3_MAX_FRAME = 1 << 20
 
 
@@ -44,9 +41,9 @@ class _Unrecognised(Exception):
 
 def classify_rpc_text(raw: bytes) -> Make | None:
     text = raw.decode("utf-8", errors="replace").upper()
-    for markers, make in _RPC_MARKERS:
-        if any(marker in text for marker in markers):
-            return make
+    for spec in specs():
+        if any(marker in text for marker in spec.fingerprint.rpc_markers):
+            return spec.make
     return None
 
 
@@ -89,8 +86,11 @@ async def _probe_web(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make
         # A connector error's repr carries aiohttp's ConnectionKey; the OS error says it all.
         reason = exc.os_error if isinstance(exc, aiohttp.ClientConnectorError) else exc
         raise ConnectionFailed(host, f"web :{port}: {reason}") from exc
-    if status == 401 and 'realm="antminer' in challenge.lower():
-        return Make.ANTMINER
+    if status == 401:
+        for spec in specs():
+            realm = spec.fingerprint.web_realm
+            if realm is not None and f'realm="{realm}' in challenge.lower():
+                return spec.make
     raise _Unrecognised(f"web :{port} answered {status} {challenge[:60]!r}")
 
 
@@ -124,8 +124,10 @@ async def _probe_v3(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
         raise _Unrecognised(f":{port} frame is not JSON") from None
     msg = reply.get("msg") if isinstance(reply, dict) else None
     if isinstance(msg, dict) and "miner" in msg:
-        return Make.WHATSMINER
-    raise _Unrecognised(f":{port} frame is not a Whatsminer device.info")
+        for spec in specs():
+            if spec.fingerprint.v3_device_info:
+                return spec.make
+    raise _Unrecognised(f":{port} frame is not a device.info any make registers")
 
 
 async def detect(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:

@@ -45,10 +45,6 @@ class ModelSpec:
     def nameplate_hs(self) -> float:
         return self.nameplate_ths * 1e12
 
-    def break_even_usd_per_mwh(self, hashprice_usd_per_ph_day: float) -> float:
-        """Power price above which this model loses money (docs/domain.md)."""
-        return hashprice_usd_per_ph_day / (0.024 * self.efficiency_j_per_th)
-
 
 @dataclass(frozen=True, slots=True)
 class _MakeTraits:
@@ -61,10 +57,13 @@ class _MakeTraits:
     target_floor_share: float | None  # lowest power target, as a share of nameplate
 
 
+# Rows name makes by value: the table is data, and Make has a member per make package.
+_A, _W, _R = Make("antminer"), Make("whatsminer"), Make("auradine")
+
 _TRAITS = {
-    Make.ANTMINER: _MakeTraits(_MINER_BASE, 120, 600, 25, None),
-    Make.WHATSMINER: _MakeTraits(_MINER_WITH_TARGET, 90, 600, 20, 0.4),
-    Make.AURADINE: _MakeTraits(_MINER_WITH_TARGET, 60, 300, 60, 0.3),
+    _A: _MakeTraits(_MINER_BASE, 120, 600, 25, None),
+    _W: _MakeTraits(_MINER_WITH_TARGET, 90, 600, 20, 0.4),
+    _R: _MakeTraits(_MINER_WITH_TARGET, 60, 300, 60, 0.3),
 }
 
 
@@ -101,8 +100,6 @@ def _gpu_node(model: str) -> ModelSpec:
         power_target_min_w=8 * 200, power_target_max_w=8 * 700,
     )  # fmt: skip
 
-
-_A, _W, _R = Make.ANTMINER, Make.WHATSMINER, Make.AURADINE
 
 MODELS: tuple[ModelSpec, ...] = (
     _miner(_A, "S19j Pro", 100, 2950, 3, 126, 4, estimated=True),

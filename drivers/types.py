@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from drivers.gpu.types import RestoreGpuPowerLimits, SetGpuPowerLimit
+from drivers.makes import make_package_names
 
 __all__ = [
     "Command",
@@ -35,11 +37,24 @@ __all__ = [
 ]
 
 
-class Make(enum.StrEnum):
-    ANTMINER = "antminer"
-    WHATSMINER = "whatsminer"
-    AURADINE = "auradine"
-    GPU = "gpu"
+if TYPE_CHECKING:
+
+    class Make(enum.StrEnum):
+        """One member per make package (drivers/<make>/make.py), named by the package.
+
+        mypy sees the members that code outside the make packages names; at run time
+        the enum has one member per registered make, built below from the package tree.
+        tests/test_makes.py checks that these static members are all registered.
+        """
+
+        ANTMINER = "antminer"
+        WHATSMINER = "whatsminer"
+        GPU = "gpu"
+
+else:
+    Make = enum.StrEnum(
+        "Make", [(name.upper(), name) for name in make_package_names()], module=__name__
+    )
 
 
 class MiningState(enum.StrEnum):

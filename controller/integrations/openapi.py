@@ -20,11 +20,12 @@ from controller.integrations.api_models import (
     OverrideBody,
     PauseBody,
 )
+from drivers import Make
 
 __all__ = ["openapi_document"]
 
 _Q = tuple[str, dict[str, Any]]
-_MAKES = ["antminer", "whatsminer", "auradine", "gpu"]
+_MAKES = [make.value for make in Make]  # the make registry (drivers/registry.py)
 _STATES = ["hashing", "sleeping", "starting", "fault", "unknown"]
 _HEALTH = ["unknown", "healthy", "degraded", "unreachable"]
 

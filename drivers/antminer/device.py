@@ -19,6 +19,7 @@ from dataclasses import replace
 
 from drivers._device_base import DeviceBase
 from drivers.antminer.api import AntminerApi
+from drivers.antminer.make import MAKE
 from drivers.antminer.protocol import (
     MinerConf,
     StatsReading,
@@ -47,7 +48,6 @@ from drivers.types import (
     DeviceEndpoint,
     DeviceError,
     DeviceInfo,
-    Make,
     MiningState,
     PowerMode,
     Reboot,
@@ -71,7 +71,7 @@ _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
 class AntminerDriver(DeviceBase):
     """One stock Antminer (S19 and S21 families)."""
 
-    make = Make.ANTMINER
+    make = MAKE
     default_controls = _STOCK_CONTROLS
 
     def __init__(
@@ -112,14 +112,14 @@ class AntminerDriver(DeviceBase):
                 self.endpoint.host, "neither get_system_info nor version names a model"
             )
         agree = len({normalise_model_name(c.model) for c in claims}) == 1
-        verdict = decide_model(Make.ANTMINER, claims, None if agree else await self._evidence())
+        verdict = decide_model(MAKE, claims, None if agree else await self._evidence())
         if self._lookup_spec(verdict.model) is None:
             self._log.warning(
                 "model %r is not in the model table; power will not be estimated", verdict.model
             )
         self._note_identity(verdict.conflict)
         self._info = DeviceInfo(
-            make=Make.ANTMINER,
+            make=MAKE,
             model=verdict.model,
             firmware=info.firmware,
             serial=info.serial,

@@ -1,5 +1,4 @@
-"""Auradine Teraflux (FluxOS): GCMiner RPC on 4028 and REST on 8080."""
+"""Auradine Teraflux (FluxOS): GCMiner RPC on 4028 and REST on 8080.
 
-from drivers.auradine.device import AuradineDriver
-
-__all__ = ["AuradineDriver"]
+Reach it through :func:`drivers.open_driver`; ``make`` registers it (docs/adding-a-make.md).
+"""

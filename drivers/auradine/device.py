@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers._device_base import DeviceBase
+from drivers.auradine.make import MAKE
 from drivers.auradine.protocol import (
     Identity,
     ModeSetting,
@@ -50,7 +51,6 @@ from drivers.types import (
     DeviceEndpoint,
     DeviceInfo,
     HashBoard,
-    Make,
     MiningState,
     PowerMode,
     Reboot,
@@ -76,7 +76,7 @@ _SETTLED_SHARE = 0.9
 
 
 class AuradineDriver(DeviceBase):
-    make = Make.AURADINE
+    make = MAKE
     default_controls = _DEFAULT_CONTROLS
 
     def __init__(
@@ -111,7 +111,7 @@ class AuradineDriver(DeviceBase):
         if self._lookup_spec(model) is None:
             self._log.info("model %r is not in the model table", model)
         self._info = DeviceInfo(
-            make=Make.AURADINE,
+            make=MAKE,
             model=self._spec.model if self._spec else model,
             firmware=ident.firmware,
             serial=ident.serial,

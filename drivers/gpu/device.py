@@ -20,6 +20,7 @@ from typing import Literal
 
 from drivers._device_base import DeviceBase
 from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
+from drivers.gpu.make import MAKE
 from drivers.gpu.parse import node_from_agent, node_from_dcgm
 from drivers.gpu.transport import NodeHttp
 from drivers.gpu.types import GpuReading, NodeReading, RestoreGpuPowerLimits, SetGpuPowerLimit
@@ -31,7 +32,6 @@ from drivers.types import (
     DeviceEndpoint,
     DeviceError,
     DeviceInfo,
-    Make,
     MiningState,
     Telemetry,
 )
@@ -60,7 +60,7 @@ def model_name(gpus: tuple[GpuReading, ...]) -> str:
 class GpuNodeDriver(DeviceBase):
     """One GPU node. ``token`` is the agent's bearer token (writes only)."""
 
-    make = Make.GPU
+    make = MAKE
 
     def __init__(
         self,
@@ -85,7 +85,7 @@ class GpuNodeDriver(DeviceBase):
         model = model_name(node.gpus)
         self._lookup_spec(model)
         self._info = DeviceInfo(
-            make=Make.GPU, model=model, firmware=node.driver_version, hostname=node.hostname
+            make=MAKE, model=model, firmware=node.driver_version, hostname=node.hostname
         )
         return self._info
 

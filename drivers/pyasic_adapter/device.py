@@ -30,6 +30,7 @@ from drivers.errors import (
     WriteRejected,
 )
 from drivers.pyasic_adapter.loader import load_pyasic, pyasic_module
+from drivers.registry import specs
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -49,11 +50,10 @@ from drivers.types import (
     Wake,
 )
 
-__all__ = ["PyasicDriver"]
+__all__ = ["PyasicDriver", "pyasic_makes"]
 
 _log = logging.getLogger(__name__)
 
-_MAKES = {"antminer": Make.ANTMINER, "whatsminer": Make.WHATSMINER, "auradine": Make.AURADINE}
 _READ_FIELDS = (
     "HASHRATE", "EXPECTED_HASHRATE", "FANS", "HASHBOARDS", "UPTIME", "IS_MINING",
     "ERRORS", "WATTAGE", "WATTAGE_LIMIT",
@@ -62,6 +62,11 @@ _ID_FIELDS = ("MAC", "SERIAL_NUMBER", "FW_VERSION", "HOSTNAME")
 _CONF_MODES = {PowerMode.NORMAL: 0, PowerMode.SLEEP: 1, PowerMode.LOW: 3}
 _CONFIRM_TRIES = 3
 _CONFIRM_PAUSE_S = 0.5
+
+
+def pyasic_makes() -> dict[str, Make]:
+    """pyasic's make names (lower case, no spaces) for the makes that register one."""
+    return {s.pyasic_name: s.make for s in specs() if s.pyasic_name is not None}
 
 
 def _rate_hs(value: Any) -> float | None:
@@ -142,7 +147,7 @@ class PyasicDriver(DeviceBase):
             miner.web.pwd = self._credentials.password
         self._miner = miner
         raw_make = str(getattr(miner, "make", "") or "").lower().replace(" ", "")
-        make = _MAKES.get(raw_make)
+        make = pyasic_makes().get(raw_make)
         if make is None:
             raise UnsupportedError(
                 self._host, f"pyasic found {raw_make!r} hardware, not a known make"

@@ -30,7 +30,6 @@ from drivers.types import (
     Control,
     DeviceEndpoint,
     DeviceInfo,
-    Make,
     MiningState,
     PowerMode,
     Reboot,
@@ -41,6 +40,7 @@ from drivers.types import (
     Wake,
 )
 from drivers.whatsminer.backends import Backend, V2Backend, V3Backend
+from drivers.whatsminer.make import MAKE
 from drivers.whatsminer.records import Identity, MinerSetting, Reading, uses_api_v3
 from drivers.whatsminer.state import mining_state
 from drivers.whatsminer.transport_v3 import FrameTransport
@@ -58,7 +58,7 @@ _LIMIT_SLACK_W = 1.0
 
 
 class WhatsminerDriver(DeviceBase):
-    make = Make.WHATSMINER
+    make = MAKE
     default_controls = _DEFAULT_CONTROLS
 
     def __init__(
@@ -148,7 +148,7 @@ class WhatsminerDriver(DeviceBase):
         if self._lookup_spec(ident.model) is None:
             self._log.info("model %r is not in the model table", ident.model)
         self._info = DeviceInfo(
-            make=Make.WHATSMINER,
+            make=MAKE,
             model=self._spec.model if self._spec else ident.model,
             firmware=ident.firmware,
             serial=ident.serial,

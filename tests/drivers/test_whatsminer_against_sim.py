@@ -27,7 +27,7 @@ from drivers import (
     WritesDisabled,
     open_driver,
 )
-from drivers.whatsminer import WhatsminerDriver
+from drivers.whatsminer.device import WhatsminerDriver
 from simulators import Fleet, PortMap, SiteError, load_site_dict
 
 SETTINGS = DriverSettings(connect_timeout_s=0.5, read_timeout_s=0.5)
