@@ -221,12 +221,17 @@ class ControllerConfig(_Strict):
         return source.resolve(group.make)
 
 
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a key from the file may hold a newline."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
+
+
 def _describe(error: ValidationError) -> str:
     lines = []
     for item in error.errors():
         where = ".".join(str(part) for part in item["loc"]) or "(top level)"
         message = item["msg"].removeprefix("Value error, ")
-        lines.append(f"{where}: {message}")
+        lines.append(_printable(f"{where}: {message}"))
     return "; ".join(lines)
 
 

@@ -152,7 +152,7 @@ class DeviceBase:
         """
         before = await read()
         if holds(before):
-            return CommandOutcome(command, applied=True, detail=f"already {what}")
+            return CommandOutcome(command=command, applied=True, detail=f"already {what}")
         await send()
         after = before
         for attempt in range(CONFIRM_TRIES):
@@ -161,7 +161,7 @@ class DeviceBase:
             after = await read()
             if holds(after):
                 self._log.info("%s confirmed", what)
-                return CommandOutcome(command, applied=True, detail=f"{what} confirmed")
+                return CommandOutcome(command=command, applied=True, detail=f"{what} confirmed")
         raise WriteNotApplied(
             self.endpoint.host, f"acknowledged, but {reads_back} {after}, not {what}"
         )

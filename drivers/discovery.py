@@ -26,6 +26,7 @@ from drivers.errors import (
 )
 from drivers.registry import specs
 from drivers.settings import DriverSettings
+from drivers.tcp import no_reply, open_tcp
 from drivers.types import DeviceEndpoint, Make
 
 __all__ = ["classify_rpc_text", "detect"]
@@ -52,8 +53,8 @@ async def _probe_rpc(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make
     raw = await transport.exchange(request_bytes("version"))
     make = classify_rpc_text(raw)
     if make is None:
-        # Some Whatsminer/Auradine firmware answer version as plain "cgminer"; their
-        # devdetails still names the driver (bitmicro, gcminer), as pyasic relies on too.
+        # Some firmware answers version as plain "cgminer"; its devdetails still names
+        # the driver (the registered markers), as pyasic relies on too.
         raw = await transport.exchange(request_bytes("devdetails"))
         make = classify_rpc_text(raw)
     if make is None:
@@ -97,13 +98,7 @@ async def _probe_web(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make
 async def _probe_v3(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
     host = endpoint.host
     port = endpoint.port("v3", 4433)
-    try:
-        async with asyncio.timeout(settings.connect_timeout_s):
-            reader, writer = await asyncio.open_connection(host, port)
-    except TimeoutError:
-        raise DeviceTimeout(host, f"4433-style api :{port} connect timed out") from None
-    except OSError as exc:
-        raise ConnectionFailed(host, f"4433-style api :{port}: {exc}") from exc
+    reader, writer = await open_tcp(host, port, label="v3", timeout_s=settings.connect_timeout_s)
     try:
         body = json.dumps({"cmd": "get.device.info"}).encode()
         writer.write(struct.pack("<I", len(body)) + body)
@@ -113,9 +108,9 @@ async def _probe_v3(endpoint: DeviceEndpoint, settings: DriverSettings) -> Make:
                 raise _Unrecognised(f":{port} announced a {length}-byte frame")
             payload = await reader.readexactly(length)
     except TimeoutError:
-        raise DeviceTimeout(host, f"4433-style api :{port} did not answer") from None
+        raise no_reply(host, port, label="v3", timeout_s=settings.read_timeout_s) from None
     except (OSError, asyncio.IncompleteReadError) as exc:
-        raise ConnectionFailed(host, f"4433-style api :{port}: {exc!r}") from exc
+        raise ConnectionFailed(host, f"v3 :{port} connection lost: {exc!r}") from exc
     finally:
         writer.transport.abort()
     try:

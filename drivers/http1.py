@@ -74,9 +74,13 @@ class _Challenge:
         else:
             response = _md5(f"{ha1}:{self.nonce}:{ha2}")
         parts = [
-            f'username="{username}"', f'realm="{self.realm}"', f'nonce="{self.nonce}"',
-            f'uri="{path}"', f'response="{response}"', f"algorithm={self.algorithm}",
-        ]  # fmt: skip
+            f'username="{username}"',
+            f'realm="{self.realm}"',
+            f'nonce="{self.nonce}"',
+            f'uri="{path}"',
+            f'response="{response}"',
+            f"algorithm={self.algorithm}",
+        ]
         if self.qop:
             parts += [f"qop={self.qop}", f"nc={nc}", f'cnonce="{cnonce}"']
         if self.opaque is not None:

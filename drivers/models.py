@@ -19,7 +19,7 @@ _MINER_WITH_TARGET = _MINER_BASE | {Control.POWER_TARGET}
 _GPU_NODE = frozenset({Control.GPU_POWER_LIMIT, Control.DRAIN, Control.REBOOT})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ModelSpec:
     make: Make
     model: str
@@ -46,7 +46,7 @@ class ModelSpec:
         return self.nameplate_ths * 1e12
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _MakeTraits:
     """What every model of one make shares with stock firmware."""
 
@@ -61,9 +61,27 @@ class _MakeTraits:
 _A, _W, _R = Make("antminer"), Make("whatsminer"), Make("auradine")
 
 _TRAITS = {
-    _A: _MakeTraits(_MINER_BASE, 120, 600, 25, None),
-    _W: _MakeTraits(_MINER_WITH_TARGET, 90, 600, 20, 0.4),
-    _R: _MakeTraits(_MINER_WITH_TARGET, 60, 300, 60, 0.3),
+    _A: _MakeTraits(
+        controls=_MINER_BASE,
+        wake_to_hash_s=120,
+        wake_to_nameplate_s=600,
+        sleep_w=25,
+        target_floor_share=None,
+    ),
+    _W: _MakeTraits(
+        controls=_MINER_WITH_TARGET,
+        wake_to_hash_s=90,
+        wake_to_nameplate_s=600,
+        sleep_w=20,
+        target_floor_share=0.4,
+    ),
+    _R: _MakeTraits(
+        controls=_MINER_WITH_TARGET,
+        wake_to_hash_s=60,
+        wake_to_nameplate_s=300,
+        sleep_w=60,
+        target_floor_share=0.3,
+    ),
 }
 
 
@@ -82,23 +100,42 @@ def _miner(
     traits = _TRAITS[make]
     share = traits.target_floor_share
     return ModelSpec(
-        make, model, ths, watts, cooling, boards, chips, fans, traits.controls,
+        make=make,
+        model=model,
+        nameplate_ths=ths,
+        nameplate_w=watts,
+        cooling=cooling,
+        boards=boards,
+        chips_per_board=chips,
+        fans=fans,
+        controls=traits.controls,
         wake_to_hash_s=traits.wake_to_hash_s,
         wake_to_nameplate_s=traits.wake_to_nameplate_s,
         sleep_w=traits.sleep_w,
         power_target_min_w=round(watts * share) if share is not None else None,
         power_target_max_w=watts if share is not None else None,
         estimated=estimated,
-    )  # fmt: skip
+    )
 
 
 def _gpu_node(model: str) -> ModelSpec:
     """An 8-GPU HGX node: 10.2 kW maximum input, GPU limits 200-700 W each."""
     return ModelSpec(
-        Make.GPU, model, 0, 10200, "air", 0, 0, 0, _GPU_NODE,
-        wake_to_hash_s=420, wake_to_nameplate_s=600, sleep_w=2000,
-        power_target_min_w=8 * 200, power_target_max_w=8 * 700,
-    )  # fmt: skip
+        make=Make.GPU,
+        model=model,
+        nameplate_ths=0,
+        nameplate_w=10200,
+        cooling="air",
+        boards=0,
+        chips_per_board=0,
+        fans=0,
+        controls=_GPU_NODE,
+        wake_to_hash_s=420,
+        wake_to_nameplate_s=600,
+        sleep_w=2000,
+        power_target_min_w=8 * 200,
+        power_target_max_w=8 * 700,
+    )
 
 
 MODELS: tuple[ModelSpec, ...] = (

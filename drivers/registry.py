@@ -11,7 +11,6 @@ process that never opens a driver never loads one. See docs/adding-a-make.md.
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cache
 from typing import TYPE_CHECKING
@@ -23,9 +22,7 @@ from drivers.types import DeviceEndpoint, Make
 if TYPE_CHECKING:
     from drivers.base import MinerDriver
 
-__all__ = ["Fingerprint", "MakeSpec", "Opener", "RegistryError", "spec", "specs"]
-
-Opener = Callable[[DeviceEndpoint, Credentials | None, DriverSettings], "MinerDriver"]
+__all__ = ["Fingerprint", "MakeSpec", "RegistryError", "spec", "specs"]
 
 
 class RegistryError(Exception):
@@ -50,11 +47,23 @@ class MakeSpec:
 
     make: Make
     title: str  # vendor and firmware, for people: "Bitmain Antminer (stock firmware)"
-    open: Opener  # builds the native driver; imports the make's modules on demand
+    # The native driver class, "module:Class", imported when the first device opens. It
+    # takes (endpoint, *, credentials, settings), as every MinerDriver does.
+    driver: str
     default_credentials: Credentials = field(default_factory=lambda: Credentials("admin", "admin"))
     fingerprint: Fingerprint = field(default_factory=Fingerprint)
     pyasic_name: str | None = None  # pyasic's make name, for the pyasic adapter; None: not one
     probe: bool = True  # `hashpivot probe` can detect and drive it
+
+    def open(
+        self, endpoint: DeviceEndpoint, credentials: Credentials | None, settings: DriverSettings
+    ) -> MinerDriver:
+        """A driver for one device of this make. Nothing is sent until it is used."""
+        module, _, name = self.driver.partition(":")
+        driver: MinerDriver = getattr(importlib.import_module(module), name)(
+            endpoint, credentials=credentials, settings=settings
+        )
+        return driver
 
 
 @cache

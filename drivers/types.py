@@ -109,7 +109,7 @@ class IdentityConflict:
     evidence: str  # what decided it, in words
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceInfo:
     make: Make
     model: str
@@ -120,7 +120,7 @@ class DeviceInfo:
     identity_conflict: IdentityConflict | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HashBoard:
     index: int
     hashrate_hs: float | None
@@ -136,7 +136,7 @@ class DeviceError:
     message: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Telemetry:
     """One reading of one device."""
 
@@ -195,7 +195,7 @@ Command = (
 )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandOutcome:
     """What a write did, after the driver read the setting back.
 

@@ -171,8 +171,7 @@ class ControlPlane:
 
     async def _relay(self, request: web.Request) -> web.Response:
         meter = self._fleet.meter(request.match_info["address"])
-        return web.json_response({"tripped": meter.relay_tripped,
-                                  "address": meter.relay_address})  # fmt: skip
+        return web.json_response({"tripped": meter.relay_tripped, "address": meter.relay_address})
 
     async def _set_relay(self, request: web.Request) -> web.Response:
         meter = self._fleet.meter(request.match_info["address"])

@@ -1,5 +1,5 @@
 """What every simulated device offers the fleet runner, tests and the control plane,
-and :class:`SimMiner`, what the simulated miners (Antminer, Whatsminer, Auradine) share."""
+and :class:`SimMiner`, what the simulated miners share."""
 
 from __future__ import annotations
 
@@ -25,7 +25,7 @@ class PoolEntry:
     password: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceSnapshot:
     """The simulator's ground truth for one device at one instant (not what it reports)."""
 

@@ -4,21 +4,26 @@ Network faults (refuse, stall, slow, malformed, truncated) are applied by the
 servers to every port a device serves; behavioural faults (ack_sleep_keep_hashing,
 ignore_writes) are read by the make-specific services and state. Faults are set from
 the site file, from tests (``device.faults.inject("stall")``) or from the control
-plane at run time.
+plane at run time. A :class:`FaultMenu` says which faults one kind of device can show
+(the site meter has its own, simulators/meter/faults.py); one parser and one
+:class:`FaultSet` serve them all.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from enum import StrEnum
 
 from simulators.errors import UnknownFaultError
 
 __all__ = [
     "DEFAULT_SLOW_S",
+    "DEVICE_FAULTS",
     "Fault",
     "FaultKind",
+    "FaultMenu",
     "FaultSet",
     "corrupt",
     "parse_fault",
@@ -40,6 +45,26 @@ class FaultKind(StrEnum):
     IGNORE_WRITES = "ignore_writes"  # every write acknowledged as a success; nothing changes
     WEB_DOWN = "web_down"  # the web API refuses connections while the RPC still answers
     RPC_DOWN = "rpc_down"  # the RPC refuses connections while the web API still answers
+    EXCEPTION = "exception"  # Modbus reads answered with exception 4 (the meter's)
+    GARBAGE = "garbage"  # requests answered with bytes that are not the protocol (the meter's)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class FaultMenu:
+    """The faults one kind of simulated device can show, and other names it takes for them."""
+
+    device: str  # for messages: "device", "meter"
+    kinds: frozenset[FaultKind]
+    aliases: Mapping[str, FaultKind] = field(default_factory=dict)
+
+    @property
+    def known(self) -> str:
+        return ", ".join(kind.value for kind in FaultKind if kind in self.kinds)
+
+
+DEVICE_FAULTS = FaultMenu(
+    device="device", kinds=frozenset(FaultKind) - {FaultKind.EXCEPTION, FaultKind.GARBAGE}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,16 +76,22 @@ class Fault:
         return f"{self.kind}={self.seconds:g}" if self.kind is FaultKind.SLOW else str(self.kind)
 
 
-def parse_fault(spec: str | Fault, seconds: float | None = None) -> Fault:
+def parse_fault(
+    spec: str | Fault, seconds: float | None = None, menu: FaultMenu = DEVICE_FAULTS
+) -> Fault:
     """Read ``"stall"``, ``"slow"``, ``"slow=2.5"`` or a Fault; ``seconds`` overrides."""
     if isinstance(spec, Fault):
         return spec if seconds is None else Fault(spec.kind, seconds)
     name, _, value = spec.strip().partition("=")
-    try:
-        kind = FaultKind(name.strip().lower())
-    except ValueError:
-        known = ", ".join(k.value for k in FaultKind)
-        raise UnknownFaultError(f"unknown fault {name!r} (known: {known})") from None
+    key = name.strip().lower()
+    kind = menu.aliases.get(key) or next((k for k in FaultKind if k.value == key), None)
+    if kind is None:
+        label = "" if menu is DEVICE_FAULTS else f"{menu.device} "
+        raise UnknownFaultError(f"unknown {label}fault {key!r} (known: {menu.known})")
+    if kind not in menu.kinds:
+        raise UnknownFaultError(
+            f"fault {key!r} does not apply to a {menu.device} (known: {menu.known})"
+        )
     if seconds is None:
         try:
             seconds = float(value) if value else DEFAULT_SLOW_S
@@ -74,14 +105,17 @@ def parse_fault(spec: str | Fault, seconds: float | None = None) -> Fault:
 class FaultSet:
     """The faults active on one device; mutable, checked on every connection."""
 
-    __slots__ = ("_faults", "_host")
+    __slots__ = ("_faults", "_host", "_menu")
 
-    def __init__(self, host: str, initial: tuple[Fault, ...] = ()) -> None:
-        self._host = host
+    def __init__(
+        self, host: str, initial: tuple[Fault, ...] = (), *, menu: FaultMenu = DEVICE_FAULTS
+    ) -> None:
+        self._host = host  # for log lines: the address, or "meter <address>"
+        self._menu = menu
         self._faults: dict[FaultKind, Fault] = {f.kind: f for f in initial}
 
     def inject(self, fault: str | Fault, *, seconds: float | None = None) -> Fault:
-        parsed = parse_fault(fault, seconds)
+        parsed = parse_fault(fault, seconds, self._menu)
         if self._faults.get(parsed.kind) != parsed:
             _log.info("%s: fault %s injected", self._host, parsed)
         self._faults[parsed.kind] = parsed
@@ -93,7 +127,7 @@ class FaultSet:
                 _log.info("%s: faults cleared", self._host)
             self._faults.clear()
             return
-        kind = parse_fault(fault).kind if isinstance(fault, str) else fault
+        kind = parse_fault(fault, menu=self._menu).kind if isinstance(fault, str) else fault
         if self._faults.pop(kind, None) is not None:
             _log.info("%s: fault %s cleared", self._host, kind)
 

@@ -11,152 +11,24 @@ Each device has its own loopback address on the standard ports (pyasic hard-code
 
 from __future__ import annotations
 
-import hashlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
-from simulators.antminer.device import AntminerDevice, AntminerOptions
-from simulators.antminer.models import lookup_antminer_model
-from simulators.antminer.state import DEFAULT_POOLS
-from simulators.auradine.device import AuradineDevice, AuradineOptions
-from simulators.auradine.models import lookup_auradine_model
-from simulators.auradine.state import DEFAULT_POOLS as AURADINE_POOLS
-from simulators.auradine.state import AuradineMode
 from simulators.clock import SimClock
-from simulators.device import PoolEntry, SimDevice
+from simulators.device import SimDevice
+from simulators.entry import device_seed
 from simulators.errors import UnknownDeviceError
-from simulators.gpu.site_entry import build_gpu_nodes
+from simulators.meter.entry import MeterEntry
 from simulators.meter.meter import SimMeter
 from simulators.meter.site_entry import build_meter, summed_power
 from simulators.netserve import DeviceServer, ListenMode, Served
-from simulators.physics import WorkMode
 from simulators.ports import PortMap
-from simulators.site import (
-    AntminerEntry,
-    AuradineEntry,
-    DeviceEntry,
-    GpuEntry,
-    MeterEntry,
-    Site,
-    WhatsminerEntry,
-)
-from simulators.whatsminer.device import WhatsminerDevice, WhatsminerOptions
-from simulators.whatsminer.models import lookup_whatsminer_model
-from simulators.whatsminer.state import DEFAULT_POOLS as WHATSMINER_POOLS
-from simulators.whatsminer.state import PowerMode
+from simulators.registry import sim_spec
+from simulators.site import Site
 
 __all__ = ["Fleet"]
 
 _log = logging.getLogger(__name__)
-
-Builder = Callable[[DeviceEntry, SimClock, PortMap, int], list[SimDevice]]
-
-
-def _device_seed(seed: int, address: str) -> int:
-    digest = hashlib.blake2b(f"{seed}:{address}".encode(), digest_size=8).digest()
-    return int.from_bytes(digest, "big")
-
-
-def _pools(
-    entry: AntminerEntry | WhatsminerEntry | AuradineEntry, default: tuple[PoolEntry, ...]
-) -> tuple[PoolEntry, ...]:
-    if entry.pools is None:
-        return default
-    return tuple(PoolEntry(p.url, p.user, p.password) for p in entry.pools)
-
-
-def _build_antminers(
-    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
-) -> list[SimDevice]:
-    assert isinstance(entry, AntminerEntry)
-    options = AntminerOptions(
-        quirks=frozenset(entry.quirks),
-        faults=entry.to_faults(),
-        timings=entry.to_timings(),
-        set_conf_delay_s=entry.set_conf_delay_s,
-        username=entry.username,
-        password=entry.password,
-        pools=(_pools(entry, DEFAULT_POOLS) + (PoolEntry("", "", ""),) * 3)[:3],
-        uptime_s=entry.uptime_s,
-        mode=WorkMode(entry.mode),
-    )
-    spec = lookup_antminer_model(entry.model)
-    return [
-        AntminerDevice(
-            address, spec, clock, ports=ports, options=options, seed=_device_seed(seed, address)
-        )
-        for address in entry.addresses()
-    ]
-
-
-def _build_whatsminers(
-    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
-) -> list[SimDevice]:
-    assert isinstance(entry, WhatsminerEntry)
-    options = WhatsminerOptions(
-        api=entry.api,
-        api_writes=entry.api_writes,
-        password=entry.password,
-        legacy_4028=entry.legacy_4028,
-        firmware=entry.firmware,
-        quirks=frozenset(entry.quirks),
-        faults=entry.to_faults(),
-        timings=entry.to_timings(WhatsminerOptions().timings),
-        pools=_pools(entry, WHATSMINER_POOLS),
-        uptime_s=entry.uptime_s,
-        power_mode=PowerMode(entry.power_mode),
-        mineroff=entry.mineroff,
-        power_limit_w=entry.power_limit_w,
-    )
-    spec = lookup_whatsminer_model(entry.model)
-    return [
-        WhatsminerDevice(
-            address, spec, clock, ports=ports, options=options, seed=_device_seed(seed, address)
-        )
-        for address in entry.addresses()
-    ]
-
-
-def _build_auradines(
-    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
-) -> list[SimDevice]:
-    assert isinstance(entry, AuradineEntry)
-    sleep = entry.mode == "sleep"
-    options = AuradineOptions(
-        username=entry.username,
-        password=entry.password,
-        token_ttl_s=entry.token_ttl_s,
-        faults=entry.to_faults(),
-        timings=entry.to_timings(AuradineOptions().timings),
-        pools=_pools(entry, AURADINE_POOLS),
-        uptime_s=entry.uptime_s,
-        mode=AuradineMode.NORMAL if sleep else AuradineMode(entry.mode),
-        sleep=sleep,
-        power_target_w=entry.power_target_w,
-    )
-    spec = lookup_auradine_model(entry.model)
-    return [
-        AuradineDevice(
-            address, spec, clock, ports=ports, options=options, seed=_device_seed(seed, address)
-        )
-        for address in entry.addresses()
-    ]
-
-
-def _build_gpu_nodes(
-    entry: DeviceEntry, clock: SimClock, ports: PortMap, seed: int
-) -> list[SimDevice]:
-    assert isinstance(entry, GpuEntry)
-    return build_gpu_nodes(entry, clock, seed)
-
-
-# One builder per `make` discriminator value; new makes register here.
-_BUILDERS: dict[str, Builder] = {
-    "antminer": _build_antminers,
-    "whatsminer": _build_whatsminers,
-    "auradine": _build_auradines,
-    "gpu": _build_gpu_nodes,
-}
 
 
 class Fleet(Served):
@@ -178,9 +50,10 @@ class Fleet(Served):
         self._listen = listen
         self._devices: dict[str, SimDevice] = {}
         for entry in site.devices:
-            if isinstance(entry, MeterEntry):
+            build = sim_spec(entry.make).build  # the make's own builder (simulators/<make>/make.py)
+            if build is None:
                 continue
-            for device in _BUILDERS[entry.make](entry, self.clock, self.ports, seed):
+            for device in build(entry, self.clock, self.ports, seed):
                 self._devices[device.address] = device
         self._server = DeviceServer(self._devices)
         # Meters read the live device table once per Modbus read; nothing ticks in between.
@@ -190,7 +63,7 @@ class Fleet(Served):
                 entry,
                 self.clock,
                 power,
-                seed=_device_seed(seed, str(entry.address)),
+                seed=device_seed(seed, str(entry.address)),
                 port=entry.port if entry.port is not None else self.ports.modbus,
             )
             for entry in site.devices

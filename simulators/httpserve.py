@@ -36,7 +36,7 @@ _MAX_BODY = 1024 * 1024
 _IDLE_TIMEOUT_S = 30.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HttpRequest:
     method: str
     path: str
@@ -45,7 +45,7 @@ class HttpRequest:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class HttpResponse:
     status: int
     body: bytes = b""
@@ -56,7 +56,7 @@ class HttpResponse:
 
 
 def json_response(text: str, status: int = 200) -> HttpResponse:
-    return HttpResponse(status, text.encode())
+    return HttpResponse(status=status, body=text.encode())
 
 
 Handler = Callable[[HttpRequest], Awaitable[HttpResponse]]
@@ -184,16 +184,22 @@ class HttpProtocol(asyncio.Protocol):
         head_end = self._buffer.find(b"\r\n\r\n")
         if head_end < 0:
             if len(self._buffer) > _MAX_HEAD:
-                self._reply_and_close(HttpResponse(431, b"header too large", "text/plain"))
+                self._reply_and_close(
+                    HttpResponse(status=431, body=b"header too large", content_type="text/plain")
+                )
             return
         try:
             method, target, headers = self._parse_head(self._buffer[:head_end])
             length = int(headers.get("content-length", "0") or 0)
         except ValueError:
-            self._reply_and_close(HttpResponse(400, b"bad request", "text/plain"))
+            self._reply_and_close(
+                HttpResponse(status=400, body=b"bad request", content_type="text/plain")
+            )
             return
         if length > _MAX_BODY or length < 0:
-            self._reply_and_close(HttpResponse(413, b"body too large", "text/plain"))
+            self._reply_and_close(
+                HttpResponse(status=413, body=b"body too large", content_type="text/plain")
+            )
             return
         total = head_end + 4 + length
         if len(self._buffer) < total:
@@ -201,7 +207,7 @@ class HttpProtocol(asyncio.Protocol):
         body = self._buffer[head_end + 4 : total]
         self._buffer = self._buffer[total:]
         path, _, query = target.partition("?")
-        request = HttpRequest(method, path, query, headers, body)
+        request = HttpRequest(method=method, path=path, query=query, headers=headers, body=body)
         # Faults injected while a client holds a kept-alive connection apply to its
         # next request too, as they would to a device that just failed.
         if self._faults.has(FaultKind.REFUSE) or self._faults.has(FaultKind.WEB_DOWN):
@@ -231,7 +237,7 @@ class HttpProtocol(asyncio.Protocol):
             response = await self._handler(request)
         except Exception:  # noqa: BLE001 - a simulator bug must not hang the client
             _log.exception("HTTP handler failed on %s %s", request.method, request.path)
-            response = HttpResponse(500, b"internal error", "text/plain")
+            response = HttpResponse(status=500, body=b"internal error", content_type="text/plain")
         if self._faults.slow_s > 0:
             await asyncio.sleep(self._faults.slow_s)
         if response.drop:

@@ -14,7 +14,7 @@ from __future__ import annotations
 import copy
 import math
 import random
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import StrEnum
 
 from simulators.clock import SimClock
@@ -37,11 +37,11 @@ class Phase(StrEnum):
 class WorkMode(StrEnum):
     NORMAL = "normal"
     LOW_POWER = "low_power"
-    HIGH_POWER = "high_power"  # Whatsminer "high", Auradine "turbo"
+    HIGH_POWER = "high_power"  # a vendor's "high" or "turbo" mode
     SLEEP = "sleep"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Timings:
     """Phase durations in simulated seconds (docs/protocols.md §4 defaults)."""
 
@@ -57,7 +57,7 @@ class Timings:
         return cls(stop_s=0.0, boot_s=0.0, ramp_s=0.0, reboot_s=0.0, adjust_s=0.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PhysicsSpec:
     nameplate_hs: float
     nameplate_w: float
@@ -80,7 +80,7 @@ class PhysicsSpec:
     noise: float = 0.015
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PhysicsSample:
     phase: Phase
     mode: WorkMode
@@ -98,7 +98,7 @@ class PhysicsSample:
     uptime_s: float  # since the mining process started
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Segment:
     phase: Phase
     t0: float
@@ -154,7 +154,15 @@ class MinerPhysics:
         hash_, power = self._level(mode)
         phase = Phase.SLEEP if mode is WorkMode.SLEEP else Phase.RUNNING
         self._segments: list[_Segment] = [
-            _Segment(phase, now - uptime_s, math.inf, hash_, hash_, power, power)
+            _Segment(
+                phase=phase,
+                t0=now - uptime_s,
+                t1=math.inf,
+                hash0=hash_,
+                hash1=hash_,
+                power0=power,
+                power1=power,
+            )
         ]
         self._started_at = now - uptime_s
         self._pruned_hash_since_start = 0.0
@@ -211,7 +219,7 @@ class MinerPhysics:
 
         ``restart`` is how Whatsminer applies a power limit: mining stops (power dips to
         the boot level), then ramps to the capped level. Without it the level moves
-        over ``adjust_s``, as a temporary percentage or an Auradine power target does.
+        over ``adjust_s``, as a temporary percentage or a power target set in place does.
         While asleep or stopping the cap is only stored: it applies on waking.
         ``instant`` settles at once (a unit configured that way before the simulation).
         """
@@ -367,24 +375,32 @@ class MinerPhysics:
         if kept:
             last = kept[-1]
             end_hash, end_power = last.at(now)
-            kept[-1] = _Segment(last.phase, last.t0, now, *self._span(last, end_hash, end_power))
+            kept[-1] = replace(last, t1=now, hash1=end_hash, power1=end_power)  # cut at now
         t = now
         for phase, duration, hash1, power1 in steps:
             if duration <= 0:
                 hash_, power = hash1, power1
                 continue
-            kept.append(_Segment(phase, t, t + duration, hash_, hash1, power, power1))
+            kept.append(
+                _Segment(
+                    phase=phase,
+                    t0=t,
+                    t1=t + duration,
+                    hash0=hash_,
+                    hash1=hash1,
+                    power0=power,
+                    power1=power1,
+                )
+            )
             t += duration
             hash_, power = hash1, power1
-        kept.append(_Segment(final, t, math.inf, hash_, hash_, power, power))
+        kept.append(
+            _Segment(
+                phase=final, t0=t, t1=math.inf, hash0=hash_, hash1=hash_, power0=power, power1=power
+            )
+        )
         self._segments = kept
         self._prune(now)
-
-    @staticmethod
-    def _span(
-        seg: _Segment, end_hash: float, end_power: float
-    ) -> tuple[float, float, float, float]:
-        return seg.hash0, end_hash, seg.power0, end_power
 
     def _restart_at(self, t: float) -> None:
         """The mining process (re)starts at t: uptime and the since-start average reset."""

@@ -12,224 +12,39 @@ devices:
     timings: {stop_s: 20, boot_s: 120, ramp_s: 600, reboot_s: 90}   # optional
 ```
 
-``make`` discriminates the entry type, so other makes add an entry class and a
-builder without changing this shape. Validated with pydantic; a bad file raises one
-SiteError naming the field.
+``make`` discriminates the entry type: each simulator make package registers its
+entry class (simulators/<make>/make.py, read through ``simulators.registry``), and
+the devices list is the tagged union of the registered classes. Validated with
+pydantic; a bad file raises one SiteError naming the field.
 """
 
 from __future__ import annotations
 
-import ipaddress
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Union
 
 import yaml
-from pydantic import (
-    AfterValidator,
-    BaseModel,
-    ConfigDict,
-    Field,
-    NonNegativeFloat,
-    PositiveFloat,
-    PositiveInt,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, ValidationError, field_validator, model_validator
 
-from simulators.antminer.models import lookup_antminer_model
-from simulators.antminer.state import AntminerQuirk
-from simulators.auradine.models import lookup_auradine_model
-from simulators.device import MinerModel
+from simulators.entry import SiteEntry, StrictModel
 from simulators.errors import SiteError
-from simulators.faults import Fault, parse_fault
-from simulators.gpu.site_entry import valid_gpu_model
-from simulators.meter.site_entry import valid_meter_faults
-from simulators.physics import Timings
-from simulators.whatsminer.models import lookup_whatsminer_model
-from simulators.whatsminer.state import WhatsminerQuirk
+from simulators.registry import sim_spec, sim_specs
 
-__all__ = [
-    "AntminerEntry",
-    "AuradineEntry",
-    "DeviceEntry",
-    "GpuEntry",
-    "MeterEntry",
-    "Site",
-    "WhatsminerEntry",
-    "load_site",
-    "load_site_dict",
-]
+__all__ = ["DeviceEntry", "Site", "load_site", "load_site_dict"]
 
-_LOOPBACK = ipaddress.IPv4Network("127.0.0.0/8")
-_DEFAULT_TIMINGS = Timings()
+_MAKES = tuple(spec.make for spec in sim_specs())
+
+if TYPE_CHECKING:
+    DeviceEntry = SiteEntry
+else:
+    # One tagged union over every registered make's entry class.
+    DeviceEntry = Annotated[
+        Union[tuple(spec.entry for spec in sim_specs())],  # noqa: UP007 - built at run time
+        Field(discriminator="make"),
+    ]
 
 
-def _loopback_only(value: ipaddress.IPv4Address) -> ipaddress.IPv4Address:
-    if value not in _LOOPBACK:
-        raise ValueError(f"{value} is not a loopback address: simulators serve 127.0.0.0/8")
-    return value
-
-
-def _known_model(lookup: Callable[[str], MinerModel]) -> AfterValidator:
-    """A validator that writes a model as the make's table names it, or names the known ones."""
-
-    def canonical(value: str) -> str:
-        try:
-            return lookup(value).name
-        except KeyError as exc:
-            raise ValueError(str(exc.args[0])) from None
-
-    return AfterValidator(canonical)
-
-
-LoopbackAddress = Annotated[ipaddress.IPv4Address, AfterValidator(_loopback_only)]
-
-
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class TimingsModel(_Strict):
-    """Phase durations in simulated seconds; 0 makes a transition immediate."""
-
-    stop_s: NonNegativeFloat = _DEFAULT_TIMINGS.stop_s
-    boot_s: NonNegativeFloat = _DEFAULT_TIMINGS.boot_s
-    ramp_s: NonNegativeFloat = _DEFAULT_TIMINGS.ramp_s
-    reboot_s: NonNegativeFloat = _DEFAULT_TIMINGS.reboot_s
-    adjust_s: NonNegativeFloat = _DEFAULT_TIMINGS.adjust_s
-
-    def to_timings(self) -> Timings:
-        return Timings(self.stop_s, self.boot_s, self.ramp_s, self.reboot_s, self.adjust_s)
-
-
-class PoolModel(_Strict):
-    url: str
-    user: str = ""
-    password: str = Field(default="x", alias="pass")
-
-
-class _EntryBase(_Strict):
-    count: PositiveInt = 1
-    start: LoopbackAddress
-    faults: tuple[str, ...] = ()
-    timings: TimingsModel | Literal["instant"] | None = None
-
-    @field_validator("faults")
-    @classmethod
-    def _known_faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for fault in value:
-            parse_fault(fault)  # UnknownFaultError is a ValueError: pydantic reports it
-        return value
-
-    @model_validator(mode="after")
-    def _fits_loopback(self) -> _EntryBase:
-        last = int(self.start) + self.count - 1
-        if ipaddress.IPv4Address(last) not in _LOOPBACK:
-            raise ValueError(f"{self.count} addresses from {self.start} leave 127.0.0.0/8")
-        return self
-
-    def addresses(self) -> list[str]:
-        return [str(self.start + i) for i in range(self.count)]
-
-    def to_timings(self, default: Timings | None = None) -> Timings:
-        """The entry's timings; ``default`` (else the physics defaults) where it sets none."""
-        if self.timings == "instant":
-            return Timings.instant()
-        if isinstance(self.timings, TimingsModel):
-            return self.timings.to_timings()
-        return default or Timings()
-
-    def to_faults(self) -> tuple[Fault, ...]:
-        return tuple(parse_fault(f) for f in self.faults)
-
-
-class AntminerEntry(_EntryBase):
-    make: Literal["antminer"]
-    model: Annotated[str, _known_model(lookup_antminer_model)]
-    quirks: tuple[AntminerQuirk, ...] = ()
-    set_conf_delay_s: NonNegativeFloat | None = None  # real seconds, overrides slow_set_conf
-    username: str = "root"
-    password: str = "root"  # noqa: S105 - the stock default, which clients assume
-    pools: tuple[PoolModel, ...] | None = None
-    uptime_s: NonNegativeFloat = 3600.0
-    mode: Literal["normal", "sleep", "low_power"] = "normal"
-
-
-class WhatsminerEntry(_EntryBase):
-    make: Literal["whatsminer"]
-    model: Annotated[str, _known_model(lookup_whatsminer_model)]
-    api: Literal["v2", "v3"] = "v2"  # v3: firmware from 2024-11, frames on 4433
-    api_writes: bool = False  # the WhatsminerTool API switch; off as shipped
-    password: str | None = None  # None: "admin" (v2) / "super" (v3)
-    legacy_4028: bool = True  # v3 only: also answer devdetails/get_version on 4028
-    firmware: str | None = None
-    quirks: tuple[WhatsminerQuirk, ...] = ()
-    pools: tuple[PoolModel, ...] | None = None
-    uptime_s: NonNegativeFloat = 3600.0
-    power_mode: Literal["low", "normal", "high"] = "normal"
-    mineroff: bool = False
-    power_limit_w: PositiveInt | None = None
-
-
-class AuradineEntry(_EntryBase):
-    make: Literal["auradine"]
-    model: Annotated[str, _known_model(lookup_auradine_model)]
-    username: str = "admin"
-    password: str = "admin"  # noqa: S105 - the stock default, which clients assume
-    token_ttl_s: PositiveFloat = 3600.0  # real seconds a REST token stays valid
-    pools: tuple[PoolModel, ...] | None = None
-    uptime_s: NonNegativeFloat = 3600.0
-    mode: Literal["normal", "eco", "turbo", "sleep"] = "normal"
-    power_target_w: PositiveInt | None = None  # custom mode with this power target
-
-
-class GpuEntry(_EntryBase):
-    """An 8-GPU node: the node agent's API on 9862 and dcgm-exporter metrics on 9400."""
-
-    make: Literal["gpu"]
-    model: Annotated[str, AfterValidator(valid_gpu_model)]
-    gpus: PositiveInt = 8
-    load: float = Field(default=0.95, ge=0.0, le=1.0)
-    token: str = "hashpivot-sim"  # noqa: S105 - the simulated agents' well-known token
-    settle_s: NonNegativeFloat = 1.0
-    dcgm_power_limit: bool = False
-
-
-class MeterEntry(_Strict):
-    """The site power meter: serves the sum of every simulated device's power."""
-
-    make: Literal["meter"]
-    address: LoopbackAddress
-    port: Annotated[int, Field(ge=1, le=65535)] | None = None  # None: the fleet's Modbus port
-    unit_id: Annotated[int, Field(ge=0, le=255)] = 1
-    feeds: Annotated[int, Field(ge=0, le=32)] = 2
-    base_load_w: NonNegativeFloat = 0.0
-    noise: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.005
-    energy_start_wh: NonNegativeFloat = 0.0
-    faults: tuple[str, ...] = ()
-    count: Literal[1] = 1
-
-    @field_validator("faults")
-    @classmethod
-    def _known_faults(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        return valid_meter_faults(value)
-
-    def addresses(self) -> list[str]:
-        return [str(self.address)]
-
-
-DeviceEntry = Annotated[
-    AntminerEntry | WhatsminerEntry | AuradineEntry | GpuEntry | MeterEntry,
-    Field(discriminator="make"),
-]
-
-
-_MAKES = ("antminer", "whatsminer", "auradine", "gpu", "meter")
-
-
-class Site(_Strict):
+class Site(StrictModel):
     site: str
     devices: tuple[DeviceEntry, ...]
 
@@ -266,7 +81,11 @@ class Site(_Strict):
 
     @property
     def device_count(self) -> int:
-        return sum(entry.count for entry in self.devices if not isinstance(entry, MeterEntry))
+        return sum(
+            entry.count
+            for entry in self.devices
+            if sim_spec(entry.make).build is not None  # a meter serves no device
+        )
 
 
 def _field_path(loc: tuple[int | str, ...]) -> str:
@@ -287,7 +106,12 @@ def _site_error(source: str, exc: ValidationError) -> SiteError:
     field = _field_path(tuple(first["loc"]))
     message = str(first["msg"]).removeprefix("Value error, ")
     more = f" (and {len(errors) - 1} more problem(s))" if len(errors) > 1 else ""
-    return SiteError(f"{source}: {field}: {message}{more}", field=field)
+    return SiteError(_printable(f"{source}: {field}: {message}{more}"), field=field)
+
+
+def _printable(text: str) -> str:
+    """``text`` with control characters escaped: a key from the file may hold a newline."""
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def load_site_dict(data: Any, *, source: str = "site") -> Site:

@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-import simulators
 from controller.integrations.openapi import openapi_document
 from controller.settings import CredentialsConfig
-from drivers import Make, spec, specs
+from drivers import DeviceEndpoint, DriverSettings, Make, open_driver, spec, specs
 from drivers.discovery import classify_rpc_text
 from drivers.makes import make_package_names
 from drivers.pyasic_adapter.device import pyasic_makes
 from drivers.types import Make as TypesMake
+from simulators import load_site_dict
+from simulators.registry import SimMakeSpec, sim_spec, sim_specs
+from tests.contract.registry import CASES, unsupported_reason
 
 MAKES = list(Make)
 
@@ -77,16 +80,59 @@ def test_the_pyasic_adapter_maps_the_makes_pyasic_name(make: Make) -> None:
         assert pyasic_makes()[name] is make
 
 
-def _simulator_make_packages() -> set[str]:
-    root = Path(simulators.__file__).parent
-    return {p.name for p in root.iterdir() if (p / "__init__.py").is_file()}
+@pytest.mark.parametrize("make", MAKES, ids=str)
+def test_each_driver_make_has_a_simulator_make(make: Make) -> None:
+    assert sim_spec(make.value).make == make.value
+
+
+@pytest.mark.parametrize("make", MAKES, ids=str)
+def test_the_contract_suite_runs_each_make_pyasic_knows(make: Make) -> None:
+    cases = [case for case in CASES if case.make == make.value]
+    if spec(make).pyasic_name is None:
+        assert not cases
+    else:
+        models = sim_spec(make.value).models
+        assert {case.model for case in cases} == set(models)
+        assert all(unsupported_reason(case) is None for case in cases)
+
+
+@pytest.mark.parametrize("sim", sim_specs(), ids=lambda s: s.make)
+def test_the_site_loader_accepts_each_simulator_make(sim: SimMakeSpec[Any]) -> None:
+    address = "127.0.130.1"
+    entry: dict[str, Any] = {"make": sim.make, "model": sim.models[0]} if sim.models else {}
+    entry = (
+        {"make": sim.make, "address": address} if sim.build is None else {**entry, "start": address}
+    )
+    site = load_site_dict({"site": "one", "devices": [entry]})
+    assert isinstance(site.devices[0], sim.entry)
 
 
 def test_the_independence_contract_lists_every_make_package() -> None:
     pyproject = tomllib.loads((Path(__file__).parent.parent / "pyproject.toml").read_text())
     contracts = pyproject["tool"]["importlinter"]["contracts"]
     (independence,) = [c for c in contracts if c["type"] == "independence"]
-    expected = {f"drivers.{m.value}" for m in Make} | {
-        f"simulators.{name}" for name in _simulator_make_packages()
-    }
+    expected = {f"drivers.{m.value}" for m in Make} | {f"simulators.{s.make}" for s in sim_specs()}
     assert set(independence["modules"]) == expected
+
+
+@pytest.mark.parametrize("make", MAKES, ids=str)
+def test_open_driver_builds_the_registered_native_driver(make: Make) -> None:
+    driver = open_driver(make, DeviceEndpoint("127.0.130.1"), settings=DriverSettings())
+    assert driver.make is make
+    assert type(driver).__name__ == spec(make).driver.partition(":")[2]
+
+
+@pytest.mark.parametrize("make", MAKES, ids=str)
+def test_the_backtest_replays_each_miner_make(make: Make) -> None:
+    sim = sim_spec(make.value)
+    if spec(make).pyasic_name is None:  # not a miner: the backtest models GPU nodes itself
+        return
+    assert sim.replay is not None
+    entry = load_site_dict(
+        {
+            "site": "one",
+            "devices": [{"make": make.value, "model": sim.models[0], "start": "127.0.130.1"}],
+        }
+    ).devices[0]
+    replay = sim.replay(entry)
+    assert replay.physics.nameplate_hs > 0

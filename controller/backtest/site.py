@@ -9,7 +9,6 @@ the simulator's (:mod:`simulators.physics`, the makes' model modules).
 
 from __future__ import annotations
 
-import random
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -19,29 +18,16 @@ from controller.policy import AiClass, DeviceProfile, PolicySettings
 from controller.settings import ControllerConfig, load_config
 from drivers import Make
 from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model
-from simulators.antminer.models import ANTMINER_TIMINGS, antminer_physics, lookup_antminer_model
-from simulators.auradine.models import AURADINE_TIMINGS, auradine_physics, lookup_auradine_model
+from simulators.entry import MinerEntryBase, SiteEntry
 from simulators.errors import SiteError
+from simulators.gpu.entry import GpuEntry
 from simulators.gpu.models import GpuModel, lookup_gpu_model
+from simulators.meter.entry import MeterEntry
 from simulators.physics import PhysicsSpec, Timings
-from simulators.site import (
-    AntminerEntry,
-    AuradineEntry,
-    GpuEntry,
-    MeterEntry,
-    Site,
-    WhatsminerEntry,
-    load_site,
-)
-from simulators.whatsminer.models import (
-    WHATSMINER_TIMINGS,
-    lookup_whatsminer_model,
-    whatsminer_physics,
-)
+from simulators.registry import sim_spec
+from simulators.site import Site, load_site
 
 __all__ = ["BacktestSite", "DeviceKind", "default_config_path", "load_backtest_site"]
-
-WHATSMINER_MIN_LIMIT_W = 500.0  # the firmware refuses lower limits (simulators/whatsminer)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -117,7 +103,7 @@ def _ai_rate(config: ControllerConfig, ai: AiClass) -> float:
 
 
 def _kind(
-    entry: AntminerEntry | WhatsminerEntry | AuradineEntry | GpuEntry,
+    entry: SiteEntry,
     config: ControllerConfig,
     ai: AiClass | None,
     group: str,
@@ -143,42 +129,30 @@ def _kind(
             job_load=load,
             ai_usd_per_gpu_hour=_ai_rate(config, ai),
         )
-    make = Make(entry.make)
-    spec = lookup_model(make, entry.model)
+    if not isinstance(entry, MinerEntryBase):
+        raise KeyError(f"make {entry.make!r} has no backtest replay")
+    spec = lookup_model(Make(entry.make), entry.model)
     profile = DeviceProfile.for_model(spec, group=group)
-    cap: float | None = None
-    restart = False
-    target: tuple[float, float] | None = None
-    if isinstance(entry, AntminerEntry):
-        physics = antminer_physics(lookup_antminer_model(entry.model))
-        timings = entry.to_timings(ANTMINER_TIMINGS)
-    elif isinstance(entry, WhatsminerEntry):
-        row = lookup_whatsminer_model(entry.model)
-        # One draw per model (the simulator draws per unit): devices of a kind share physics.
-        physics = whatsminer_physics(row, random.Random(row.name))
-        timings = entry.to_timings(WHATSMINER_TIMINGS)
-        cap = None if entry.power_limit_w is None else float(entry.power_limit_w)
-        restart = True
-        target = (WHATSMINER_MIN_LIMIT_W, row.nameplate_w)
-        if not entry.api_writes:  # the controller reads it and leaves it alone
-            profile = replace(
-                profile, controls=frozenset(), power_target_range_w=None, power_modes=frozenset()
-            )
-    else:
-        physics = auradine_physics(lookup_auradine_model(entry.model))
-        timings = entry.to_timings(AURADINE_TIMINGS)
-        cap = None if entry.power_target_w is None else float(entry.power_target_w)
-        target = profile.power_target_range_w
+    replay = sim_spec(entry.make).replay  # the make's own (simulators/<make>/make.py)
+    if replay is None:
+        raise KeyError(f"make {entry.make!r} registers no backtest replay")
+    r = replay(entry)
+    if not r.writes:  # the controller reads it and leaves it alone
+        profile = replace(
+            profile, controls=frozenset(), power_target_range_w=None, power_modes=frozenset()
+        )
+    cap = r.initial_cap_w
+    target = r.target_range_w or profile.power_target_range_w
     held = "" if profile.controls else " (no writes)"
     cap_text = f" cap {cap:.0f} W" if cap else ""
     return DeviceKind(
         name=f"{entry.make} {spec.model}{cap_text}{held}",
         profile=profile,
         spec=spec,
-        timings=timings,
-        physics=physics,
+        timings=r.timings,
+        physics=r.physics,
         initial_cap_w=cap,
-        restart_on_target=restart,
+        restart_on_target=r.restart_on_target,
         target_range_w=target,
     )
 

@@ -4,7 +4,7 @@ A :class:`MinerUnit` wraps :class:`simulators.physics.MinerPhysics`; a
 :class:`NodeUnit` an 8-GPU node built from :class:`simulators.gpu.state.GpuState`
 (one GPU's curve times the node's GPU count) and the node's base draw. Commands act
 on them as the makes' firmware applies them (simulators/*/state.py): a Whatsminer
-power limit restarts mining, an Auradine target does not, a GPU limit settles in
+power limit restarts mining, a target set in place does not, a GPU limit settles in
 about a second, a drained node's jobs stop. A unit may stand for many identical
 devices (a cohort, see :mod:`.fleet`); nothing here knows how many.
 """
@@ -186,7 +186,13 @@ class NodeUnit:
         self.kind, self.clock = kind, clock
         now = clock.now()
         self.gpu = GpuState(
-            kind.gpu, 0, "GPU-backtest", 1.0, kind.gpu.tdp_w, load=kind.job_load, changed_at=now
+            model=kind.gpu,
+            index=0,
+            uuid="GPU-backtest",
+            settle_s=1.0,
+            limit_w=kind.gpu.tdp_w,
+            load=kind.job_load,
+            changed_at=now,
         )
         self.gpu.from_w = self.gpu.target_w
         self.schedulable = True

@@ -19,7 +19,7 @@ from dataclasses import replace
 
 from drivers._device_base import DeviceBase
 from drivers.antminer.api import AntminerApi
-from drivers.antminer.make import MAKE
+from drivers.antminer.make import SPEC
 from drivers.antminer.protocol import (
     MinerConf,
     StatsReading,
@@ -71,7 +71,7 @@ _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
 class AntminerDriver(DeviceBase):
     """One stock Antminer (S19 and S21 families)."""
 
-    make = MAKE
+    make = SPEC.make
     default_controls = _STOCK_CONTROLS
 
     def __init__(
@@ -96,7 +96,9 @@ class AntminerDriver(DeviceBase):
         try:
             info = await self._api.system_info()
         except UnsupportedError:  # no get_system_info.cgi: the RPC still names the model
-            info = SystemInfo(None, None, None, None, None, None)
+            info = SystemInfo(
+                model=None, mac=None, hostname=None, serial=None, firmware=None, ip=None
+            )
         claims = [] if info.model is None else [Claim(source=_WEB, model=info.model)]
         try:
             rpc_model = (await self._api.rpc_version()).model
@@ -112,14 +114,14 @@ class AntminerDriver(DeviceBase):
                 self.endpoint.host, "neither get_system_info nor version names a model"
             )
         agree = len({normalise_model_name(c.model) for c in claims}) == 1
-        verdict = decide_model(MAKE, claims, None if agree else await self._evidence())
+        verdict = decide_model(SPEC.make, claims, None if agree else await self._evidence())
         if self._lookup_spec(verdict.model) is None:
             self._log.warning(
                 "model %r is not in the model table; power will not be estimated", verdict.model
             )
         self._note_identity(verdict.conflict)
         self._info = DeviceInfo(
-            make=MAKE,
+            make=SPEC.make,
             model=verdict.model,
             firmware=info.firmware,
             serial=info.serial,
@@ -217,7 +219,7 @@ class AntminerDriver(DeviceBase):
             self._require(Control.REBOOT, command)
             await self._api.reboot()
             self._log.info("reboot acknowledged")
-            return CommandOutcome(command, applied=True, detail="reboot acknowledged")
+            return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
         target, substitute, note = self._target_mode(command)
         return await self._write_mode(command, target, substitute, note)
 
@@ -265,7 +267,7 @@ class AntminerDriver(DeviceBase):
             raise ConfigReadError(host, "get_miner_conf returned no pools; refusing to write")
         if before.work_mode == target:
             return CommandOutcome(
-                command,
+                command=command,
                 applied=True,
                 detail=f"already in work mode {target}",
                 substituted=substitute,
@@ -289,7 +291,7 @@ class AntminerDriver(DeviceBase):
             notes += ("pool settings read back differently after the write",)
         if after.work_mode is None:
             return CommandOutcome(
-                command,
+                command=command,
                 applied=False,
                 detail="firmware does not report its work mode; confirm by telemetry",
                 substituted=substitute,
@@ -304,7 +306,7 @@ class AntminerDriver(DeviceBase):
         if target != WorkMode.SLEEP and before.work_mode == WorkMode.SLEEP:
             self._woke_at = time.monotonic()
         return CommandOutcome(
-            command,
+            command=command,
             applied=True,
             detail=f"work mode {target} confirmed",
             substituted=substitute,

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from drivers.registry import Fingerprint, MakeSpec
-from drivers.settings import Credentials, DriverSettings
-from drivers.types import DeviceEndpoint, Make
+from drivers.settings import Credentials
+from drivers.types import Make
 
-if TYPE_CHECKING:
-    from drivers.base import MinerDriver
-
-__all__ = ["MAKE", "SPEC"]
-
-MAKE = Make("antminer")
-
-
-def _open(
-    endpoint: DeviceEndpoint, credentials: Credentials | None, settings: DriverSettings
-) -> MinerDriver:
-    from drivers.antminer.device import AntminerDriver  # noqa: PLC0415 - load makes on demand
-
-    return AntminerDriver(endpoint, credentials=credentials, settings=settings)
-
+__all__ = ["SPEC"]
 
 SPEC = MakeSpec(
-    make=MAKE,
+    make=Make("antminer"),
     title="Bitmain Antminer (stock firmware)",
-    open=_open,
+    driver="drivers.antminer.device:AntminerDriver",
     default_credentials=Credentials("root", "root"),
     # The web server's digest realm is "antMiner Configuration".
     fingerprint=Fingerprint(rpc_markers=("ANTMINER", "BMMINER"), web_realm="antminer"),

@@ -42,7 +42,7 @@ class VersionInfo:
     compile_time: str | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SummaryReading:
     elapsed_s: float | None
     hashrate_5s_hs: float | None
@@ -64,7 +64,7 @@ class StatusItem:
     message: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class StatsReading:
     model: str | None
     elapsed_s: float | None
@@ -76,7 +76,7 @@ class StatsReading:
     work_mode: int | None = None  # only the web stats.cgi reports it
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PoolStatus:
     url: str
     user: str
@@ -85,7 +85,7 @@ class PoolStatus:
     priority: int | None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SystemInfo:
     model: str | None
     mac: str | None
@@ -102,7 +102,7 @@ class PoolConf:
     password: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MinerConf:
     """The writable part of get_miner_conf: what set_miner_conf must be sent back in full."""
 

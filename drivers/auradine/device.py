@@ -19,7 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers._device_base import DeviceBase
-from drivers.auradine.make import MAKE
+from drivers.auradine.make import SPEC
 from drivers.auradine.protocol import (
     Identity,
     ModeSetting,
@@ -76,7 +76,7 @@ _SETTLED_SHARE = 0.9
 
 
 class AuradineDriver(DeviceBase):
-    make = MAKE
+    make = SPEC.make
     default_controls = _DEFAULT_CONTROLS
 
     def __init__(
@@ -111,7 +111,7 @@ class AuradineDriver(DeviceBase):
         if self._lookup_spec(model) is None:
             self._log.info("model %r is not in the model table", model)
         self._info = DeviceInfo(
-            make=MAKE,
+            make=SPEC.make,
             model=self._spec.model if self._spec else model,
             firmware=ident.firmware,
             serial=ident.serial,
@@ -201,7 +201,7 @@ class AuradineDriver(DeviceBase):
             self._require(Control.REBOOT, command)
             await self._post("restart", {})
             self._log.info("restart acknowledged")
-            return CommandOutcome(command, applied=True, detail="restart acknowledged")
+            return CommandOutcome(command=command, applied=True, detail="restart acknowledged")
         if isinstance(command, Sleep) or (
             isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
         ):
@@ -238,7 +238,13 @@ class AuradineDriver(DeviceBase):
             f"custom power target {watts} W",
         )
         substituted = SetPowerTarget(watts) if watts != command.watts else None
-        return CommandOutcome(command, outcome.applied, outcome.detail, substituted, notes)
+        return CommandOutcome(
+            command=command,
+            applied=outcome.applied,
+            detail=outcome.detail,
+            substituted=substituted,
+            notes=notes,
+        )
 
     async def _post(self, command: str, params: dict[str, Any]) -> None:
         host = self.endpoint.host

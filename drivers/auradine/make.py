@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from drivers.registry import Fingerprint, MakeSpec
-from drivers.settings import Credentials, DriverSettings
-from drivers.types import DeviceEndpoint, Make
+from drivers.types import Make
 
-if TYPE_CHECKING:
-    from drivers.base import MinerDriver
+__all__ = ["SPEC"]
 
-__all__ = ["MAKE", "SPEC"]
-
-MAKE = Make("auradine")
-
-
-def _open(
-    endpoint: DeviceEndpoint, credentials: Credentials | None, settings: DriverSettings
-) -> MinerDriver:
-    from drivers.auradine.device import AuradineDriver  # noqa: PLC0415 - load makes on demand
-
-    return AuradineDriver(endpoint, credentials=credentials, settings=settings)
-
-
+# Factory login admin/admin: the registry's default.
 SPEC = MakeSpec(
-    make=MAKE,
+    make=Make("auradine"),
     title="Auradine Teraflux (FluxOS)",
-    open=_open,
-    default_credentials=Credentials("admin", "admin"),
+    driver="drivers.auradine.device:AuradineDriver",
     fingerprint=Fingerprint(rpc_markers=("GCMINER", "FLUXOS")),
     pyasic_name="auradine",
 )

@@ -44,7 +44,7 @@ _MHS = 1e6
 _RATE_KEYS = ("MHS 5s", "MHS 1m", "MHS av")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
     model: str | None
     firmware: str | None = None

@@ -1,4 +1,4 @@
-"""CGMiner-style RPC on TCP 4028, shared by Antminer, Whatsminer v2 and Auradine drivers."""
+"""CGMiner-style RPC on TCP 4028, shared by the miner makes' drivers."""
 
 from drivers.cgminer.protocol import CgminerRpc, check_envelope, load_json, request_bytes
 from drivers.cgminer.transport import RpcTransport

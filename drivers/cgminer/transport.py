@@ -11,8 +11,9 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from drivers.errors import ConnectionFailed, DeviceTimeout, ProtocolError
+from drivers.errors import ConnectionFailed, ProtocolError
 from drivers.settings import DriverSettings
+from drivers.tcp import no_reply, open_tcp
 from drivers.types import DeviceEndpoint
 
 __all__ = ["RpcTransport"]
@@ -20,7 +21,7 @@ __all__ = ["RpcTransport"]
 _CHUNK = 65536
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RpcTransport:
     """Where and how patiently to talk to one device's RPC port."""
 
@@ -36,8 +37,8 @@ class RpcTransport:
     ) -> RpcTransport:
         """The RPC port of ``endpoint`` (4028 unless it names another), on ``settings``' clock."""
         return cls(
-            endpoint.host,
-            endpoint.port("rpc", 4028),
+            host=endpoint.host,
+            port=endpoint.port("rpc", 4028),
             connect_timeout_s=settings.connect_timeout_s,
             read_timeout_s=settings.read_timeout_s,
             max_reply_bytes=max_reply_bytes,
@@ -45,22 +46,16 @@ class RpcTransport:
 
     async def exchange(self, request: bytes) -> bytes:
         """Send ``request`` on a fresh connection and return everything until EOF."""
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-        except TimeoutError:
-            raise DeviceTimeout(
-                self.host, f"rpc :{self.port} connect timed out after {self.connect_timeout_s}s"
-            ) from None
-        except OSError as exc:
-            raise ConnectionFailed(self.host, f"rpc :{self.port} connect failed: {exc}") from exc
+        reader, writer = await open_tcp(
+            self.host, self.port, label="rpc", timeout_s=self.connect_timeout_s
+        )
         try:
             writer.write(request)
             async with asyncio.timeout(self.read_timeout_s):
                 return await self._read_to_eof(reader)
         except TimeoutError:
-            raise DeviceTimeout(
-                self.host, f"rpc :{self.port} no complete reply within {self.read_timeout_s}s"
+            raise no_reply(
+                self.host, self.port, label="rpc", timeout_s=self.read_timeout_s
             ) from None
         except OSError as exc:
             raise ConnectionFailed(self.host, f"rpc :{self.port} connection lost: {exc}") from exc

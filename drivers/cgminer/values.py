@@ -1,6 +1,6 @@
 """Field coercion for CGMiner-family replies: one place that knows how values go wrong.
 
-Firmware writes numbers as numbers or as strings (Auradine adds units:
+Firmware writes numbers as numbers or as strings (some add units:
 ``"2687.00W"``), marks absent values with ``""``, ``0`` or ``"0-0-0-0"``, and
 names hashrate units in a separate field. Each helper returns ``None`` for
 absent and raises :class:`ProtocolError` for a value of the wrong kind, so no

@@ -20,11 +20,11 @@ from typing import Literal
 
 from drivers._device_base import DeviceBase
 from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
-from drivers.gpu.make import MAKE
+from drivers.gpu.make import SPEC
 from drivers.gpu.parse import node_from_agent, node_from_dcgm
 from drivers.gpu.transport import NodeHttp
 from drivers.gpu.types import GpuReading, NodeReading, RestoreGpuPowerLimits, SetGpuPowerLimit
-from drivers.settings import DriverSettings
+from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -60,18 +60,21 @@ def model_name(gpus: tuple[GpuReading, ...]) -> str:
 class GpuNodeDriver(DeviceBase):
     """One GPU node. ``token`` is the agent's bearer token (writes only)."""
 
-    make = MAKE
+    make = SPEC.make
 
     def __init__(
         self,
         endpoint: DeviceEndpoint,
         *,
         token: str | None = None,
+        credentials: Credentials | None = None,
         source: Source = "agent",
         settings: DriverSettings | None = None,
     ) -> None:
         super().__init__(endpoint, _log, f"gpu {endpoint.host}")
         self.source: Source = source
+        if token is None and credentials is not None:
+            token = credentials.password  # a config's credentials carry the agent's token
         self._http = NodeHttp(endpoint.host, settings or DriverSettings(), token)
         self._agent_port = endpoint.port("agent", AGENT_PORT)
         self._metrics_port = endpoint.port("metrics", METRICS_PORT)
@@ -85,7 +88,7 @@ class GpuNodeDriver(DeviceBase):
         model = model_name(node.gpus)
         self._lookup_spec(model)
         self._info = DeviceInfo(
-            make=MAKE, model=model, firmware=node.driver_version, hostname=node.hostname
+            make=SPEC.make, model=model, firmware=node.driver_version, hostname=node.hostname
         )
         return self._info
 
@@ -159,7 +162,7 @@ class GpuNodeDriver(DeviceBase):
             raise WriteNotApplied(self.endpoint.host, f"power limit read back wrong: {detail}")
         summary = ", ".join(f"{i}={w:g}" for i, w in sorted(wanted.items()))
         self._log.info("power limits now %s W", summary)
-        return CommandOutcome(command, applied=True, detail=f"enforced {summary} W")
+        return CommandOutcome(command=command, applied=True, detail=f"enforced {summary} W")
 
     async def close(self) -> None:
         await self._http.close()

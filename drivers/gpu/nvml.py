@@ -150,12 +150,19 @@ class GpuNode:
         try:
             return self.read_gpu(index)
         except GpuLost:
-            return GpuReading(index, "", "", None, None, lost=True)
+            return GpuReading(
+                index=index, uuid="", name="", power_w=None, power_limit_w=None, lost=True
+            )
 
     def read(self) -> NodeReading:
         with self._lock:
             gpus = tuple(self._read_or_lost(i) for i in range(self.backend.gpu_count()))
-        return NodeReading(self.hostname, gpus, self.backend.driver_version(), self.backend.kind)
+        return NodeReading(
+            hostname=self.hostname,
+            gpus=gpus,
+            driver_version=self.backend.driver_version(),
+            backend=self.backend.kind,
+        )
 
     def _check(self, targets: Mapping[int, float]) -> dict[int, GpuReading]:
         count = self.backend.gpu_count()

@@ -19,7 +19,7 @@ from drivers.gpu.nvml import RawGpu
 __all__ = ["SIMULATED_MODELS", "SimulatedNvml"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class _Model:
     name: str
     min_w: float
@@ -29,8 +29,16 @@ class _Model:
 
 
 SIMULATED_MODELS = {
-    "H100": _Model("NVIDIA H100 80GB HBM3", 200, 700, 70, 85_520_809_984),
-    "H200": _Model("NVIDIA H200", 200, 700, 75, 150_754_820_096),
+    "H100": _Model(
+        name="NVIDIA H100 80GB HBM3",
+        min_w=200,
+        max_w=700,
+        idle_w=70,
+        mem_total_bytes=85_520_809_984,
+    ),
+    "H200": _Model(
+        name="NVIDIA H200", min_w=200, max_w=700, idle_w=75, mem_total_bytes=150_754_820_096
+    ),
 }
 _SETTLE_S = 0.3  # first-order time constant of a power-limit change (real: about 1 s)
 

@@ -133,4 +133,6 @@ def node_from_dcgm(host: str, text: str) -> NodeReading:
                 **values,
             )
         )
-    return NodeReading(hostname, tuple(gpus), driver, backend="dcgm-exporter")
+    return NodeReading(
+        hostname=hostname, gpus=tuple(gpus), driver_version=driver, backend="dcgm-exporter"
+    )

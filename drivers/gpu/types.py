@@ -13,7 +13,7 @@ from typing import Any
 __all__ = ["GpuReading", "NodeReading", "RestoreGpuPowerLimits", "SetGpuPowerLimit"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GpuReading:
     index: int
     uuid: str
@@ -42,7 +42,7 @@ class GpuReading:
         return {name: getattr(self, name) for name in self.__slots__}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class NodeReading:
     hostname: str
     gpus: tuple[GpuReading, ...]

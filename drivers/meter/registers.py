@@ -88,7 +88,7 @@ _FORMATS = {
 }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Register:
     """One quantity: where it is, how it is encoded, and what multiplies it into W or Wh."""
 
@@ -161,7 +161,7 @@ class Register:
         }
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class RegisterMap:
     """Where one meter model keeps total power, per-feed power and energy.
 
@@ -222,9 +222,11 @@ class RegisterMap:
         if not 0 <= feeds <= 32:
             raise RegisterMapError("feeds", f"{feeds} is outside 0..32")
         return cls(
-            total_power=Register(0, DataType.FLOAT32),
-            energy=Register(2, DataType.UINT64),
-            feed_power=tuple(Register(6 + 2 * k, DataType.FLOAT32) for k in range(feeds)),
+            total_power=Register(address=0, data_type=DataType.FLOAT32),
+            energy=Register(address=2, data_type=DataType.UINT64),
+            feed_power=tuple(
+                Register(address=6 + 2 * k, data_type=DataType.FLOAT32) for k in range(feeds)
+            ),
         )
 
     @classmethod

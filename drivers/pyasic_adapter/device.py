@@ -228,7 +228,7 @@ class PyasicDriver(DeviceBase):
             self._require(Control.REBOOT, command)
             if not await self._call("reboot", miner.reboot, slow=True):
                 raise WriteRejected(self._host, "pyasic reboot returned False")
-            return CommandOutcome(command, applied=True, detail="reboot acknowledged")
+            return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
         if isinstance(command, SetPowerTarget):
             return await self._power_target(command)
         if isinstance(command, SetPowerMode) and command.mode is not PowerMode.SLEEP:
@@ -263,7 +263,13 @@ class PyasicDriver(DeviceBase):
         mode = PowerMode.LOW if command.watts < self._spec.nameplate_w else PowerMode.NORMAL
         outcome = await self._conf_mode(command, _CONF_MODES[mode])
         note = f"no power target through pyasic here; {mode.value} mode is the nearest"
-        return CommandOutcome(command, outcome.applied, outcome.detail, SetPowerMode(mode), (note,))
+        return CommandOutcome(
+            command=command,
+            applied=outcome.applied,
+            detail=outcome.detail,
+            substituted=SetPowerMode(mode),
+            notes=(note,),
+        )
 
     async def _conf_mode(self, command: Command, target: int) -> CommandOutcome:
         web = self._miner.web
@@ -279,7 +285,9 @@ class PyasicDriver(DeviceBase):
         ):
             raise ConfigReadError(self._host, "config read returned no pools; refusing to write")
         if str(conf.get("bitmain-work-mode")) == str(target):
-            return CommandOutcome(command, applied=True, detail=f"already in work mode {target}")
+            return CommandOutcome(
+                command=command, applied=True, detail=f"already in work mode {target}"
+            )
         body = {**conf, "miner-mode": target, "bitmain-work-mode": str(target)}
         reply = await self._call("set_miner_conf", lambda: web.set_miner_conf(body), slow=True)
         if not reply:
@@ -289,7 +297,9 @@ class PyasicDriver(DeviceBase):
                 await asyncio.sleep(_CONFIRM_PAUSE_S)
             after = await self._call("get_miner_conf", web.get_miner_conf)
             if isinstance(after, dict) and str(after.get("bitmain-work-mode")) == str(target):
-                return CommandOutcome(command, applied=True, detail=f"work mode {target} confirmed")
+                return CommandOutcome(
+                    command=command, applied=True, detail=f"work mode {target} confirmed"
+                )
         raise WriteNotApplied(self._host, f"work mode {target} acknowledged but not read back")
 
     async def _confirm(
@@ -299,7 +309,9 @@ class PyasicDriver(DeviceBase):
             if attempt:
                 await asyncio.sleep(_CONFIRM_PAUSE_S)
             if holds(await self._data(fields)):
-                return CommandOutcome(command, applied=True, detail="confirmed by read-back")
+                return CommandOutcome(
+                    command=command, applied=True, detail="confirmed by read-back"
+                )
         raise WriteNotApplied(self._host, f"{command!r} acknowledged but not read back")
 
     async def close(self) -> None:

@@ -65,7 +65,7 @@ class NodeStatus:
         return self.drain_set and self.state in {"idle", "down"}
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     job_id: int
     name: str
@@ -78,7 +78,7 @@ class Job:
     restarts: int = 0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ActionReport:
     action: str
     nodes: tuple[str, ...]

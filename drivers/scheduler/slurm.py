@@ -52,7 +52,7 @@ _GONE = frozenset(
 _REQUEUED = frozenset({"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED", "CONFIGURING"})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SlurmSettings:
     cluster: str = "slurm"  # names the cluster in errors and logs
     bin_dir: str | None = None  # where the Slurm tools live; None: $PATH
@@ -184,7 +184,13 @@ class SlurmAdapter:
 
         await self._confirm(f"drain {names}", drained, started)
         _log.info("%s: drained %s (%s)", self._host, names, reason)
-        return ActionReport("drain", tuple(nodes), True, time.monotonic() - started, detail=reason)
+        return ActionReport(
+            action="drain",
+            nodes=tuple(nodes),
+            confirmed=True,
+            elapsed_s=time.monotonic() - started,
+            detail=reason,
+        )
 
     async def resume(self, nodes: Sequence[str]) -> ActionReport:
         started = time.monotonic()
@@ -203,7 +209,13 @@ class SlurmAdapter:
             _log.info("%s: resumed %s", self._host, ",".join(todo))
         skipped = tuple(sorted(set(nodes) - set(todo)))
         notes = (f"not drained, left as is: {', '.join(skipped)}",) if skipped else ()
-        return ActionReport("resume", tuple(nodes), True, time.monotonic() - started, notes=notes)
+        return ActionReport(
+            action="resume",
+            nodes=tuple(nodes),
+            confirmed=True,
+            elapsed_s=time.monotonic() - started,
+            notes=notes,
+        )
 
     # Job actions ---------------------------------------------------------------------
 
@@ -266,10 +278,10 @@ class SlurmAdapter:
             await self._confirm(f"requeue {still}", requeued, started)
             _log.info("%s: requeued %s from %s", self._host, still, ",".join(nodes))
         return ActionReport(
-            "requeue",
-            tuple(nodes),
-            True,
-            time.monotonic() - started,
+            action="requeue",
+            nodes=tuple(nodes),
+            confirmed=True,
+            elapsed_s=time.monotonic() - started,
             jobs=tuple(still),
             left_alone=tuple(j.job_id for j in others),
             ended_in_grace=tuple(ended),
@@ -292,10 +304,10 @@ class SlurmAdapter:
 
             await self._confirm(f"suspend {ids}", suspended, started)
         return ActionReport(
-            "suspend",
-            tuple(nodes),
-            True,
-            time.monotonic() - started,
+            action="suspend",
+            nodes=tuple(nodes),
+            confirmed=True,
+            elapsed_s=time.monotonic() - started,
             jobs=tuple(ids),
             left_alone=tuple(j.job_id for j in others),
         )
@@ -311,4 +323,10 @@ class SlurmAdapter:
                 return all(i in states and states[i].state == "RUNNING" for i in ids)
 
             await self._confirm(f"resume jobs {ids}", running, started)
-        return ActionReport("resume_jobs", (), True, time.monotonic() - started, jobs=tuple(ids))
+        return ActionReport(
+            action="resume_jobs",
+            nodes=(),
+            confirmed=True,
+            elapsed_s=time.monotonic() - started,
+            jobs=tuple(ids),
+        )

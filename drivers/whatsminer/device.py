@@ -40,7 +40,7 @@ from drivers.types import (
     Wake,
 )
 from drivers.whatsminer.backends import Backend, V2Backend, V3Backend
-from drivers.whatsminer.make import MAKE
+from drivers.whatsminer.make import SPEC
 from drivers.whatsminer.records import Identity, MinerSetting, Reading, uses_api_v3
 from drivers.whatsminer.state import mining_state
 from drivers.whatsminer.transport_v3 import FrameTransport
@@ -58,7 +58,7 @@ _LIMIT_SLACK_W = 1.0
 
 
 class WhatsminerDriver(DeviceBase):
-    make = MAKE
+    make = SPEC.make
     default_controls = _DEFAULT_CONTROLS
 
     def __init__(
@@ -148,7 +148,7 @@ class WhatsminerDriver(DeviceBase):
         if self._lookup_spec(ident.model) is None:
             self._log.info("model %r is not in the model table", ident.model)
         self._info = DeviceInfo(
-            make=MAKE,
+            make=SPEC.make,
             model=self._spec.model if self._spec else ident.model,
             firmware=ident.firmware,
             serial=ident.serial,
@@ -184,7 +184,14 @@ class WhatsminerDriver(DeviceBase):
         self._note_state(state)
         if state is MiningState.HASHING:
             self._woke_at = None
-        r = reading or Reading(None, None, None, None, None, None)
+        r = reading or Reading(
+            hashrate_hs=None,
+            nameplate_hs=None,
+            power_w=None,
+            power_limit_w=None,
+            power_mode=None,
+            elapsed_s=None,
+        )
         boards = r.boards
         mode = PowerMode.SLEEP if setting.mining_off else setting.power_mode or r.power_mode
         return Telemetry(
@@ -212,7 +219,7 @@ class WhatsminerDriver(DeviceBase):
             self._require(Control.REBOOT, command)
             await backend.reboot()
             self._log.info("reboot sent")
-            return CommandOutcome(command, applied=True, detail="reboot acknowledged")
+            return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
         if isinstance(command, Sleep) or (
             isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
         ):
@@ -251,7 +258,11 @@ class WhatsminerDriver(DeviceBase):
             notes += ("the unit did not answer the mode change (normal for it); read back",)
         substituted = SetPowerMode(mode) if command != SetPowerMode(mode) else None
         return CommandOutcome(
-            command, outcome.applied, outcome.detail, substituted=substituted, notes=notes
+            command=command,
+            applied=outcome.applied,
+            detail=outcome.detail,
+            substituted=substituted,
+            notes=notes,
         )
 
     async def _set_target(self, backend: Backend, command: SetPowerTarget) -> CommandOutcome:
@@ -273,7 +284,13 @@ class WhatsminerDriver(DeviceBase):
         )
         substituted = SetPowerTarget(watts) if watts != command.watts else None
         notes += ("the unit restarts mining to apply a new limit",)
-        return CommandOutcome(command, outcome.applied, outcome.detail, substituted, notes)
+        return CommandOutcome(
+            command=command,
+            applied=outcome.applied,
+            detail=outcome.detail,
+            substituted=substituted,
+            notes=notes,
+        )
 
     async def _write(
         self,

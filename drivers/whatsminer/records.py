@@ -47,7 +47,7 @@ def power_mode_of(text: str | None) -> PowerMode | None:
     return _MODES.get(text.strip().lower()) if text else None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Identity:
     model: str | None
     firmware: str | None = None
@@ -66,7 +66,7 @@ class MinerSetting:
     power_mode: PowerMode | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Reading:
     """One poll's measurements. ``power_w`` is the unit's own reading (None if it has none)."""
 

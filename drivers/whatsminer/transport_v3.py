@@ -14,7 +14,8 @@ import json
 import struct
 from typing import Any
 
-from drivers.errors import ConnectionFailed, DeviceTimeout, DriverError, ProtocolError
+from drivers.errors import ConnectionFailed, DriverError, ProtocolError
+from drivers.tcp import no_reply, open_tcp
 
 __all__ = ["FrameTransport", "decode_frame", "encode_frame"]
 
@@ -99,15 +100,9 @@ class FrameTransport:
     async def _connect(self) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
         if self._reader is not None and self._writer is not None:
             return self._reader, self._writer
-        try:
-            async with asyncio.timeout(self.connect_timeout_s):
-                reader, writer = await asyncio.open_connection(self.host, self.port)
-        except TimeoutError:
-            raise DeviceTimeout(
-                self.host, f"v3 :{self.port} connect timed out after {self.connect_timeout_s}s"
-            ) from None
-        except OSError as exc:
-            raise ConnectionFailed(self.host, f"v3 :{self.port} connect failed: {exc}") from exc
+        reader, writer = await open_tcp(
+            self.host, self.port, label="v3", timeout_s=self.connect_timeout_s
+        )
         self._reader, self._writer = reader, writer
         return reader, writer
 
@@ -132,8 +127,8 @@ class FrameTransport:
                 raise ProtocolError(self.host, f"v3 :{self.port} sent only heartbeats")
         except TimeoutError:
             self._drop()
-            raise DeviceTimeout(
-                self.host, f"v3 :{self.port} no complete reply within {self.read_timeout_s}s"
+            raise no_reply(
+                self.host, self.port, label="v3", timeout_s=self.read_timeout_s
             ) from None
         except asyncio.IncompleteReadError as exc:
             self._drop()

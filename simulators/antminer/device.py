@@ -25,7 +25,7 @@ __all__ = ["AntminerDevice", "AntminerOptions", "ShareCounters"]
 _SHARE_DIFFICULTY = 524288
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AntminerOptions:
     quirks: frozenset[AntminerQuirk] = frozenset()
     faults: tuple[Fault, ...] = ()
@@ -40,7 +40,7 @@ class AntminerOptions:
     mode: WorkMode = WorkMode.NORMAL
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ShareCounters:
     accepted: int
     rejected: int

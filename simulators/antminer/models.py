@@ -21,7 +21,7 @@ __all__ = [
 ANTMINER_TIMINGS = Timings()  # docs/protocols.md §4 stock Antminer phases
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AntminerModel:
     name: str  # as operators write it: "S19j Pro"
     type_string: str  # what the firmware reports in `Type` / `minertype`
@@ -42,26 +42,71 @@ class AntminerModel:
 
 ANTMINER_MODELS: tuple[AntminerModel, ...] = (
     AntminerModel(
-        "S19j Pro", "Antminer S19j Pro", 100.0, 3050.0, 3, 126, 4, 525,
-        "49.0.1.3", "Tue Dec  6 16:12:30 CST 2022", "FR-1.7(221206-S19jPro)",
+        name="S19j Pro",
+        type_string="Antminer S19j Pro",
+        nameplate_ths=100.0,
+        nameplate_w=3050.0,
+        boards=3,
+        chips_per_board=126,
+        fans=4,
+        frequency_mhz=525,
+        firmware="49.0.1.3",
+        compile_time="Tue Dec  6 16:12:30 CST 2022",
+        fs_version="FR-1.7(221206-S19jPro)",
     ),
     AntminerModel(
-        "S19 XP", "Antminer S19 XP", 140.0, 3010.0, 3, 110, 4, 500,
-        "49.0.1.3", "Wed Mar 15 10:21:40 CST 2023", "FR-1.8(230315-S19XP)",
+        name="S19 XP",
+        type_string="Antminer S19 XP",
+        nameplate_ths=140.0,
+        nameplate_w=3010.0,
+        boards=3,
+        chips_per_board=110,
+        fans=4,
+        frequency_mhz=500,
+        firmware="49.0.1.3",
+        compile_time="Wed Mar 15 10:21:40 CST 2023",
+        fs_version="FR-1.8(230315-S19XP)",
     ),
     AntminerModel(
-        "S21", "Antminer S21", 200.0, 3500.0, 3, 108, 4, 490,
-        "1.0.1.3", "Thu Jan 11 16:05:22 CST 2024", "FR-1.12(251009-S21)",
+        name="S21",
+        type_string="Antminer S21",
+        nameplate_ths=200.0,
+        nameplate_w=3500.0,
+        boards=3,
+        chips_per_board=108,
+        fans=4,
+        frequency_mhz=490,
+        firmware="1.0.1.3",
+        compile_time="Thu Jan 11 16:05:22 CST 2024",
+        fs_version="FR-1.12(251009-S21)",
     ),
     AntminerModel(
-        "S21 XP", "Antminer S21 XP", 270.0, 3645.0, 3, 91, 4, 480,
-        "1.0.2.1", "Mon Sep  9 11:30:02 CST 2024", "FR-1.3(240909-S21XP)",
+        name="S21 XP",
+        type_string="Antminer S21 XP",
+        nameplate_ths=270.0,
+        nameplate_w=3645.0,
+        boards=3,
+        chips_per_board=91,
+        fans=4,
+        frequency_mhz=480,
+        firmware="1.0.2.1",
+        compile_time="Mon Sep  9 11:30:02 CST 2024",
+        fs_version="FR-1.3(240909-S21XP)",
     ),
     AntminerModel(
-        "S21 Hydro", "Antminer S21 Hyd.", 335.0, 5360.0, 3, 216, 0, 475,
-        "1.0.1.5", "Tue Apr 30 14:12:09 CST 2024", "FR-1.2(240430-S21Hyd)",
+        name="S21 Hydro",
+        type_string="Antminer S21 Hyd.",
+        nameplate_ths=335.0,
+        nameplate_w=5360.0,
+        boards=3,
+        chips_per_board=216,
+        fans=0,
+        frequency_mhz=475,
+        firmware="1.0.1.5",
+        compile_time="Tue Apr 30 14:12:09 CST 2024",
+        fs_version="FR-1.2(240430-S21Hyd)",
     ),
-)  # fmt: skip
+)
 
 
 def _key(name: str) -> str:
@@ -85,4 +130,9 @@ def lookup_antminer_model(name: str) -> AntminerModel:
 
 def antminer_physics(spec: AntminerModel) -> PhysicsSpec:
     """The physical model of one unit of ``spec`` (the device and the backtest share it)."""
-    return PhysicsSpec(spec.nameplate_hs, spec.nameplate_w, spec.boards, spec.fans)
+    return PhysicsSpec(
+        nameplate_hs=spec.nameplate_hs,
+        nameplate_w=spec.nameplate_w,
+        boards=spec.boards,
+        fans=spec.fans,
+    )

@@ -53,7 +53,7 @@ def mode_to_code(mode: WorkMode) -> int:
     return _CODE_BY_MODE[mode]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MinerConf:
     """What get_miner_conf.cgi reports (the stored configuration)."""
 

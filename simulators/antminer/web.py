@@ -22,9 +22,13 @@ _log = logging.getLogger(__name__)
 REALM = "antMiner Configuration"
 _SET_CONF_OK = '{"stats":"success","code":"M000","msg":"OK!"}'
 # Non-JSON on purpose: pyasic reclassifies any JSON body at /kaonsu/v1/brief as Marathon.
-_NOT_FOUND = HttpResponse(404, b"<html><body><h1>404 Not Found</h1></body></html>", "text/html")
-_GONE = HttpResponse(0, drop=True)
-_REBOOTING = HttpResponse(200, b'{"stats":"success","code":"R000","msg":"OK!"}', close=True)
+_NOT_FOUND = HttpResponse(
+    status=404, body=b"<html><body><h1>404 Not Found</h1></body></html>", content_type="text/html"
+)
+_GONE = HttpResponse(status=0, drop=True)
+_REBOOTING = HttpResponse(
+    status=200, body=b'{"stats":"success","code":"R000","msg":"OK!"}', close=True
+)
 _INDEX = b"<html><head><title>Antminer</title></head><body>antMiner Configuration</body></html>"
 
 
@@ -45,14 +49,16 @@ class AntminerWeb:
         verdict = dev.auth.verify(request.method, request.headers.get("authorization"))
         if verdict is not AuthResult.OK:
             return HttpResponse(
-                401,
-                b"<html><body><h1>401 Unauthorized</h1></body></html>",
-                "text/html",
-                (("WWW-Authenticate", dev.auth.challenge(stale=verdict is AuthResult.STALE)),),
+                status=401,
+                body=b"<html><body><h1>401 Unauthorized</h1></body></html>",
+                content_type="text/html",
+                headers=(
+                    ("WWW-Authenticate", dev.auth.challenge(stale=verdict is AuthResult.STALE)),
+                ),
             )
         path = request.path
         if path in {"/", "/index.html"}:
-            return HttpResponse(200, _INDEX, "text/html")
+            return HttpResponse(status=200, body=_INDEX, content_type="text/html")
         if not (path.startswith("/cgi-bin/") and path.endswith(".cgi")):
             return _NOT_FOUND
         name = path.removeprefix("/cgi-bin/").removesuffix(".cgi")

@@ -30,7 +30,7 @@ FIRMWARE = "2024-06.11"
 _MAX_FAN_RPM = MAX_FAN_RPM
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuradineOptions:
     username: str = "admin"
     password: str = "admin"  # noqa: S105 - the stock default, which clients assume
@@ -100,14 +100,14 @@ class AuradineDevice(SimMiner[AuradineModel]):
         return self.control.pools
 
     def ports(self) -> tuple[int, ...]:
-        return (self.port_map.rpc, self.port_map.web, self.port_map.auradine_rest)
+        return (self.port_map.rpc, self.port_map.web, self.port_map.rest)
 
     def _protocol(self, port: int, phase: Phase) -> asyncio.Protocol | None:
         if port == self.port_map.rpc:
             if phase is Phase.BOOTING or self._faults.has(FaultKind.RPC_DOWN):
                 return None  # gcminer is (re)starting: nothing listens on 4028 yet
             return CgminerRpcProtocol(lambda request: gcminer_reply(self, request), self._faults)
-        if port in {self.port_map.web, self.port_map.auradine_rest}:
+        if port in {self.port_map.web, self.port_map.rest}:
             if self._faults.has(FaultKind.WEB_DOWN):
                 return None
             return HttpProtocol(self._rest.handle, self._faults)

@@ -23,7 +23,7 @@ MAX_FAN_RPM = 7700
 _STANDBY_FAN = 0.20  # FluxOS keeps the fans at 20% in standby
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AuradineModel:
     name: str  # "AT1500": also what devdetails and ipreport report
     nameplate_ths: float  # the "normal" preset
@@ -41,9 +41,39 @@ class AuradineModel:
 
 
 AURADINE_MODELS: tuple[AuradineModel, ...] = (
-    AuradineModel("AT1500", 210.0, 3360.0, 3, 132, 4, (0.75, 0.70), (1.10, 1.18), "T0"),
-    AuradineModel("AT2880", 270.0, 5000.0, 3, 132, 4, (0.75, 0.70), (1.10, 1.18), "T1"),
-    AuradineModel("AH3880", 500.0, 7250.0, 3, 132, 0, (0.60, 0.60), (1.20, 1.20), "H0"),
+    AuradineModel(
+        name="AT1500",
+        nameplate_ths=210.0,
+        nameplate_w=3360.0,
+        boards=3,
+        chips_per_board=132,
+        fans=4,
+        eco=(0.75, 0.70),
+        turbo=(1.10, 1.18),
+        internal_type="T0",
+    ),
+    AuradineModel(
+        name="AT2880",
+        nameplate_ths=270.0,
+        nameplate_w=5000.0,
+        boards=3,
+        chips_per_board=132,
+        fans=4,
+        eco=(0.75, 0.70),
+        turbo=(1.10, 1.18),
+        internal_type="T1",
+    ),
+    AuradineModel(
+        name="AH3880",
+        nameplate_ths=500.0,
+        nameplate_w=7250.0,
+        boards=3,
+        chips_per_board=132,
+        fans=0,
+        eco=(0.60, 0.60),
+        turbo=(1.20, 1.20),
+        internal_type="H0",
+    ),
 )
 
 
@@ -66,10 +96,10 @@ def lookup_auradine_model(name: str) -> AuradineModel:
 def auradine_physics(spec: AuradineModel) -> PhysicsSpec:
     """The physical model of one unit of ``spec`` (the device and the backtest share it)."""
     return PhysicsSpec(
-        spec.nameplate_hs,
-        spec.nameplate_w,
-        spec.boards,
-        spec.fans,
+        nameplate_hs=spec.nameplate_hs,
+        nameplate_w=spec.nameplate_w,
+        boards=spec.boards,
+        fans=spec.fans,
         sleep_w=55.0,  # standby: control board plus fans at 20%
         low_power_hash=spec.eco[0],
         low_power_power=spec.eco[1],

@@ -26,7 +26,7 @@ _UI = (
     b"<!DOCTYPE html><html><head><meta charset='utf-8'><title>Miner UI</title></head>"
     b"<body><div id='root'>Miner UI</div></body></html>"
 )
-_GONE = HttpResponse(0, drop=True)
+_GONE = HttpResponse(status=0, drop=True)
 _WRITES = frozenset({"mode", "led", "fan", "restart", "updatepools"})
 
 
@@ -46,7 +46,7 @@ class AuradineRest:
             status, code, msg, when=dev.clock.unix(), description=dev.fluxos_description
         )
         body = {"STATUS": [entry], **sections, "id": 1}
-        return HttpResponse(http, json.dumps(body, separators=(",", ":")).encode())
+        return HttpResponse(status=http, body=json.dumps(body, separators=(",", ":")).encode())
 
     def _error(self, http: int, code: int, msg: str) -> HttpResponse:
         return self._reply(code, msg, {}, status="E", http=http)
@@ -57,7 +57,7 @@ class AuradineRest:
             return _GONE
         name = request.path.strip("/")
         if name in {"", "index.html"} and request.method == "GET":
-            return HttpResponse(200, _UI, "text/html")
+            return HttpResponse(status=200, body=_UI, content_type="text/html")
         body = self._body(request)
         if name == "token" and request.method == "POST":
             token = dev.tokens.login(body.get("user"), body.get("password"))
@@ -99,7 +99,7 @@ class AuradineRest:
             return reader()
         reply = rpc_sections(dev, name, dev.fluxos_description)
         if reply is not None:
-            return HttpResponse(200, json.dumps(reply, separators=(",", ":")).encode())
+            return HttpResponse(status=200, body=json.dumps(reply, separators=(",", ":")).encode())
         return self._error(404, 14, f"Invalid command: {name}")
 
     def _mode(self) -> HttpResponse:

@@ -179,8 +179,11 @@ class RestTokens:
             return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
 
         header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
-        claims = {"sub": self.username, "exp": int(time.time() + self.ttl_s),
-                  "jti": secrets.token_hex(6)}  # fmt: skip
+        claims = {
+            "sub": self.username,
+            "exp": int(time.time() + self.ttl_s),
+            "jti": secrets.token_hex(6),
+        }
         body = b64(json.dumps(claims).encode())
         mac = hmac.new(self._key, f"{header}.{body}".encode(), hashlib.sha256).digest()
         token = f"{header}.{body}.{b64(mac)}"

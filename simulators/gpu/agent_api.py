@@ -23,7 +23,7 @@ MAX_BODY_BYTES = 16 * 1024
 
 
 def _json(obj: Any, status: int = 200) -> HttpResponse:
-    return HttpResponse(status, json.dumps(obj, separators=(",", ":")).encode())
+    return HttpResponse(status=status, body=json.dumps(obj, separators=(",", ":")).encode())
 
 
 def _error(status: int, code: str, message: str, **extra: Any) -> HttpResponse:
@@ -42,8 +42,12 @@ class AgentApi:
 
     async def handle_metrics(self, request: HttpRequest) -> HttpResponse:
         if request.path != "/metrics":
-            return HttpResponse(404, b"404 page not found\n", "text/plain")
-        return HttpResponse(200, self._node.metrics_text().encode(), "text/plain; version=0.0.4")
+            return HttpResponse(status=404, body=b"404 page not found\n", content_type="text/plain")
+        return HttpResponse(
+            status=200,
+            body=self._node.metrics_text().encode(),
+            content_type="text/plain; version=0.0.4",
+        )
 
     async def handle(self, request: HttpRequest) -> HttpResponse:
         routes = {

@@ -35,7 +35,7 @@ METRICS_PORT = 9400
 NODE_MAX_INPUT_W = 10200.0  # DGX/HGX 8-GPU maximum input (docs/protocols.md §6)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GpuNodeOptions:
     gpus: int = 8
     load: float = 0.95  # the job running at start; 0 for an idle node
@@ -93,11 +93,13 @@ class GpuNodeDevice:
         now = clock.now()
         self.gpus = [
             GpuState(
-                model,
-                i,
-                f"GPU-{digest[:8]}-{i:04x}-4{digest[8:11]}-8000-{int(digest, 16) + i:012x}",
-                model.power.settle_s if self.options.settle_s is None else self.options.settle_s,
-                model.tdp_w,
+                model=model,
+                index=i,
+                uuid=f"GPU-{digest[:8]}-{i:04x}-4{digest[8:11]}-8000-{int(digest, 16) + i:012x}",
+                settle_s=model.power.settle_s
+                if self.options.settle_s is None
+                else self.options.settle_s,
+                limit_w=model.tdp_w,
                 load=self.options.load,
                 changed_at=now,
             )

@@ -21,7 +21,7 @@ __all__ = [
 ]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GpuModel:
     key: str  # what site files and `hashpivot sim` print: "H200"
     nvml_name: str  # what NVML / dcgm-exporter report as the GPU name
@@ -68,9 +68,29 @@ H200_POWER = GpuPowerModel(
 
 GPU_MODELS: dict[str, GpuModel] = {
     "H100": GpuModel(
-        "H100", "NVIDIA H100 80GB HBM3", 700, 200, 81559, 1980, 2619, 1000, 1700, H200_POWER
+        key="H100",
+        nvml_name="NVIDIA H100 80GB HBM3",
+        tdp_w=700,
+        min_limit_w=200,
+        mem_total_mib=81559,
+        sm_clock_max_mhz=1980,
+        mem_clock_mhz=2619,
+        node_base_idle_w=1000,
+        node_base_loaded_w=1700,
+        power=H200_POWER,
     ),
-    "H200": GpuModel("H200", "NVIDIA H200", 700, 200, 143771, 1980, 3201, 1000, 1700, H200_POWER),
+    "H200": GpuModel(
+        key="H200",
+        nvml_name="NVIDIA H200",
+        tdp_w=700,
+        min_limit_w=200,
+        mem_total_mib=143771,
+        sm_clock_max_mhz=1980,
+        mem_clock_mhz=3201,
+        node_base_idle_w=1000,
+        node_base_loaded_w=1700,
+        power=H200_POWER,
+    ),
 }
 
 

@@ -114,7 +114,7 @@ class GpuPowerModel:
         return self.idle_w
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Operating:
     """Where a GPU settles for a given work and limit."""
 

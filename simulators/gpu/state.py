@@ -27,7 +27,7 @@ from simulators.gpu.power import (
 __all__ = ["CAP_EXPONENT", "GpuState", "throughput_fraction"]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class GpuState:
     """Mutable on purpose: the device owns one per GPU and changes it under its verbs."""
 

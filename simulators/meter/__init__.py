@@ -7,17 +7,16 @@ driver's ``RegisterMap.default()`` are two independent readings of one spec.
 
 from __future__ import annotations
 
-from simulators.meter.faults import MeterFault, MeterFaultKind, MeterFaults, parse_meter_fault
+from simulators.meter.faults import METER_FAULTS, meter_faults, parse_meter_fault
 from simulators.meter.meter import MODBUS_PORT, SimMeter
 from simulators.meter.state import MeterSnapshot, PowerSource
 
 __all__ = [
+    "METER_FAULTS",
     "MODBUS_PORT",
-    "MeterFault",
-    "MeterFaultKind",
-    "MeterFaults",
     "MeterSnapshot",
     "PowerSource",
     "SimMeter",
+    "meter_faults",
     "parse_meter_fault",
 ]

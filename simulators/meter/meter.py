@@ -28,7 +28,8 @@ import logging
 
 from simulators.clock import SimClock
 from simulators.errors import PortUnavailableError
-from simulators.meter.faults import MeterFault, MeterFaults, parse_meter_fault
+from simulators.faults import Fault
+from simulators.meter.faults import meter_faults, parse_meter_fault
 from simulators.meter.layout import MAX_FEEDS, encode_values
 from simulators.meter.server import RELAY_BITS, MeterServer, build_sim_devices
 from simulators.meter.state import MeterSnapshot, MeterState, PowerSource
@@ -60,7 +61,7 @@ class SimMeter(Served):
         seed: int = 0,
         clock: SimClock | None = None,
         energy_start_wh: float = 0.0,
-        faults: tuple[str | MeterFault, ...] = (),
+        faults: tuple[str | Fault, ...] = (),
         relay_address: int = 0,
     ) -> None:
         if not 0 <= feeds <= MAX_FEEDS:
@@ -71,7 +72,7 @@ class SimMeter(Served):
         self.port = port
         self.unit_id = unit_id
         self._seed = seed
-        self.faults = MeterFaults(address, tuple(parse_meter_fault(f) for f in faults))
+        self.faults = meter_faults(address, tuple(parse_meter_fault(f) for f in faults))
         self._state = MeterState(
             power_source,
             base_load_w=base_load_w,
@@ -121,9 +122,13 @@ class SimMeter(Served):
             return
         bind_socket(self.address, self.port).close()  # pymodbus only logs why a bind failed
         devices = build_sim_devices(
-            self.unit_id, self.feeds, self.faults, self._fill,
-            lambda: self.relay_tripped, self.relay_address,
-        )  # fmt: skip
+            self.unit_id,
+            self.feeds,
+            self.faults,
+            self._fill,
+            lambda: self.relay_tripped,
+            self.relay_address,
+        )
         server = MeterServer(
             devices, address=(self.address, self.port), faults=self.faults, seed=self._seed
         )

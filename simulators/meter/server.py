@@ -19,7 +19,7 @@ from pymodbus.server.requesthandler import ServerRequestHandler
 from pymodbus.simulator import DataType, SimData, SimDevice
 from pymodbus.simulator.simutils import SimUtils
 
-from simulators.meter.faults import MeterFaultKind, MeterFaults
+from simulators.faults import FaultKind, FaultSet
 from simulators.meter.layout import register_count
 
 __all__ = ["MeterServer", "build_sim_devices"]
@@ -35,7 +35,7 @@ Fill = Callable[[list[int]], None]
 def build_sim_devices(
     unit_id: int,
     feeds: int,
-    faults: MeterFaults,
+    faults: FaultSet,
     fill: Fill,
     relay: Callable[[], bool] = lambda: False,
     relay_address: int = 0,
@@ -56,7 +56,7 @@ def build_sim_devices(
     ) -> ExcCodes | None:
         if faults.slow_s:
             await asyncio.sleep(faults.slow_s)
-        if faults.has(MeterFaultKind.EXCEPTION):
+        if faults.has(FaultKind.EXCEPTION):
             return ExcCodes.DEVICE_FAILURE
         if function_code == READ_INPUT_REGISTERS:
             fill(registers)
@@ -106,16 +106,16 @@ class _FaultyHandler(ServerRequestHandler):
 
     def callback_connected(self) -> None:
         super().callback_connected()
-        if self._faults.has(MeterFaultKind.REFUSE):
+        if self._faults.has(FaultKind.REFUSE):
             self._abort()
 
     def callback_data(self, data: bytes, addr: tuple[Any, ...] | None = None) -> int:
-        if self._faults.has(MeterFaultKind.REFUSE):
+        if self._faults.has(FaultKind.REFUSE):
             self._abort()
             return len(data)
-        if self._faults.has(MeterFaultKind.STALL):
+        if self._faults.has(FaultKind.STALL):
             return len(data)  # read and forgotten: the client waits out its timeout
-        if self._faults.has(MeterFaultKind.GARBAGE):
+        if self._faults.has(FaultKind.GARBAGE):
             self.send(self._junk())
             return len(data)
         return super().callback_data(data, addr)
@@ -134,7 +134,7 @@ class MeterServer(ModbusTcpServer):
         devices: list[SimDevice],
         *,
         address: tuple[str, int],
-        faults: MeterFaults,
+        faults: FaultSet,
         seed: int,
     ) -> None:
         super().__init__(devices, address=address)

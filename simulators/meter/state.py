@@ -21,7 +21,7 @@ __all__ = ["MeterSnapshot", "MeterState", "PowerSource"]
 PowerSource = Callable[[], float]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MeterSnapshot:
     """One sample: what the meter serves, and the ground truth behind it."""
 
@@ -96,4 +96,10 @@ class MeterState:
         self._last = (now, true_w)
         total_w = true_w * (1.0 + self._rng.uniform(-self._noise, self._noise))
         feeds_w = tuple(total_w * share for share in self._shares)
-        return MeterSnapshot(unix, true_w, total_w, feeds_w, self._energy_wh)
+        return MeterSnapshot(
+            taken_at=unix,
+            true_w=true_w,
+            total_w=total_w,
+            feeds_w=feeds_w,
+            energy_wh=self._energy_wh,
+        )

@@ -40,7 +40,7 @@ FIRMWARE_V3 = "20250110.16.Rel"  # from 2024-11: clients pick API v3
 MAX_V3_CLIENTS = 10
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WhatsminerOptions:
     api: Literal["v2", "v3"] = "v2"
     api_writes: bool = False  # the WhatsminerTool API switch; real units ship with it off
@@ -128,15 +128,15 @@ class WhatsminerDevice(SimMiner[WhatsminerModel]):
         if self.options.api == "v2":
             return (self.port_map.rpc,)
         if self.options.legacy_4028:
-            return (self.port_map.rpc, self.port_map.whatsminer_v3)
-        return (self.port_map.whatsminer_v3,)
+            return (self.port_map.rpc, self.port_map.frames)
+        return (self.port_map.frames,)
 
     def _protocol(self, port: int, phase: Phase) -> asyncio.Protocol | None:
         if port == self.port_map.rpc:
             return CgminerRpcProtocol(
                 lambda request: v2_reply(self, request), self._faults, v2_encoder(self)
             )
-        if port == self.port_map.whatsminer_v3 and self.options.api == "v3":
+        if port == self.port_map.frames and self.options.api == "v3":
             if self._v3_clients >= MAX_V3_CLIENTS:
                 return None
             self._v3_clients += 1

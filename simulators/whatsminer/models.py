@@ -23,7 +23,7 @@ __all__ = [
 WHATSMINER_TIMINGS = Timings(stop_s=5.0, boot_s=90.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WhatsminerModel:
     name: str  # as operators write it: "M60S"
     variant: str  # hash-board variant: "VK30"
@@ -47,10 +47,54 @@ class WhatsminerModel:
 
 
 WHATSMINER_MODELS: tuple[WhatsminerModel, ...] = (
-    WhatsminerModel("M30S++", "VH30", 112.0, 3472.0, 3, 111, 2, 600, "P222B", "CB4V10"),
-    WhatsminerModel("M50S", "VH55", 126.0, 3276.0, 3, 135, 2, 600, "P222B", "CB6V10"),
-    WhatsminerModel("M60S", "VK30", 186.0, 3441.0, 3, 245, 2, 625, "P221B", "CB6V10"),
-    WhatsminerModel("M63S", "VK30", 390.0, 7215.0, 4, 370, 0, 625, "P621", "CB6V10"),
+    WhatsminerModel(
+        name="M30S++",
+        variant="VH30",
+        nameplate_ths=112.0,
+        nameplate_w=3472.0,
+        boards=3,
+        chips_per_board=111,
+        fans=2,
+        frequency_mhz=600,
+        psu_model="P222B",
+        control_board="CB4V10",
+    ),
+    WhatsminerModel(
+        name="M50S",
+        variant="VH55",
+        nameplate_ths=126.0,
+        nameplate_w=3276.0,
+        boards=3,
+        chips_per_board=135,
+        fans=2,
+        frequency_mhz=600,
+        psu_model="P222B",
+        control_board="CB6V10",
+    ),
+    WhatsminerModel(
+        name="M60S",
+        variant="VK30",
+        nameplate_ths=186.0,
+        nameplate_w=3441.0,
+        boards=3,
+        chips_per_board=245,
+        fans=2,
+        frequency_mhz=625,
+        psu_model="P221B",
+        control_board="CB6V10",
+    ),
+    WhatsminerModel(
+        name="M63S",
+        variant="VK30",
+        nameplate_ths=390.0,
+        nameplate_w=7215.0,
+        boards=4,
+        chips_per_board=370,
+        fans=0,
+        frequency_mhz=625,
+        psu_model="P621",
+        control_board="CB6V10",
+    ),
 )
 
 
@@ -75,10 +119,10 @@ def lookup_whatsminer_model(name: str) -> WhatsminerModel:
 def whatsminer_physics(spec: WhatsminerModel, rng: random.Random) -> PhysicsSpec:
     """The physical model of one unit of ``spec`` (the device and the backtest share it)."""
     return PhysicsSpec(
-        spec.nameplate_hs,
-        spec.nameplate_w,
-        spec.boards,
-        spec.fans,
+        nameplate_hs=spec.nameplate_hs,
+        nameplate_w=spec.nameplate_w,
+        boards=spec.boards,
+        fans=spec.fans,
         sleep_w=rng.uniform(10.0, 30.0),  # control board and PSU after power_off
         boot_w=60.0,  # mining restarts: power dips near zero before the ramp
         max_fan_rpm=7000,

@@ -95,10 +95,13 @@ def _write(dev: WhatsminerDevice, cmd: str, p: dict[str, Any], when: float) -> d
         c.led_manual = p.get("param") != "auto"
     elif cmd == "update_pools":
         c.pools = tuple(
-            PoolEntry(str(p.get(f"pool{n}") or ""), str(p.get(f"worker{n}") or ""),
-                      str(p.get(f"passwd{n}") or ""))
+            PoolEntry(
+                str(p.get(f"pool{n}") or ""),
+                str(p.get(f"worker{n}") or ""),
+                str(p.get(f"passwd{n}") or ""),
+            )
             for n in (1, 2, 3)
-        )  # fmt: skip
+        )
     elif cmd == "update_pwd":
         old, new = p.get("old"), p.get("new")
         if old != dev.tokens.password or not isinstance(new, str) or not 0 < len(new) <= 8:
@@ -145,8 +148,9 @@ def _single(
         token = dev.tokens.issue(when)
         if token is None:
             return flat_error(136, "over max token", when)
-        return flat_ok({"time": token.time, "salt": token.salt, "newsalt": token.newsalt},
-                       when, code=134)  # fmt: skip
+        return flat_ok(
+            {"time": token.time, "salt": token.salt, "newsalt": token.newsalt}, when, code=134
+        )
     if command == "get_miner_info":
         fields = raw.get("info") or raw.get("parameter")
         return flat_ok(miner_info(dev, fields if isinstance(fields, str) else None), when)
@@ -155,9 +159,11 @@ def _single(
         return builder(dev, when)
     if command in WRITE_COMMANDS:
         # Writes must come encrypted with a token; in clear they are refused.
-        return flat_error(45 if not dev.options.api_writes else 135,
-                          _NO_ACCESS if not dev.options.api_writes else "check token error",
-                          when)  # fmt: skip
+        return flat_error(
+            45 if not dev.options.api_writes else 135,
+            _NO_ACCESS if not dev.options.api_writes else "check token error",
+            when,
+        )
     return flat_error(14, "invalid cmd", when)
 
 

@@ -203,12 +203,20 @@ def _read(dev: WhatsminerDevice, cmd: str, param: Any) -> dict[str, Any] | None:
     if cmd == "get.miner.setting":
         return _miner_setting(dev)
     if cmd == "get.system.setting":
-        return {"hostname": dev.hostname, "ntp-server": [], "time-zone": "UTC",
-                "time-randomized": "disable", "web-pools": "enable"}  # fmt: skip
+        return {
+            "hostname": dev.hostname,
+            "ntp-server": [],
+            "time-zone": "UTC",
+            "time-randomized": "disable",
+            "web-pools": "enable",
+        }
     if cmd == "get.fan.setting":
         c = dev.control
-        return {"fan-poweroff-cool": "enable" if c.poweroff_cool else "disable",
-                "fan-zero-speed": "disable", "fan-temp-offset": 0}  # fmt: skip
+        return {
+            "fan-poweroff-cool": "enable" if c.poweroff_cool else "disable",
+            "fan-zero-speed": "disable",
+            "fan-temp-offset": 0,
+        }
     if cmd == "get.miner.history":
         return {"data": [], "time": stamp(dev.clock.unix())}
     return None
@@ -278,6 +286,7 @@ def v3_reply(dev: WhatsminerDevice, request: dict[str, Any] | None) -> dict[str,
     msg = _read(dev, cmd, request.get("param"))
     if msg is None:
         known = cmd in {"get.device.info", "get.miner.status"}
-        return _error(-2 if known else -1, "invalid param" if known else "invalid command",
-                      when, cmd)  # fmt: skip
+        return _error(
+            -2 if known else -1, "invalid param" if known else "invalid command", when, cmd
+        )
     return _ok(msg, when, cmd)

@@ -1,8 +1,9 @@
 """Every (make, model, firmware) the simulators serve, as one table.
 
 A row is a site entry for the simulator plus what the contract may expect of
-it. A new driver gets the whole suite by adding rows here; a row whose make the
-simulators do not serve yet is collected and skipped, naming the reason.
+it. The rows come from the simulators' make registry: a make that registers
+contract variants (simulators/<make>/make.py) gets the whole suite; a row the
+simulators cannot serve is collected and skipped, naming the reason.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from simulators import SiteError, load_site_dict
+from simulators.registry import sim_specs
 
 __all__ = ["CASES", "FAULT_CASES", "Case", "unsupported_reason"]
 
@@ -40,40 +42,20 @@ class Case:
         }
 
 
-_ANTMINER_MODELS = ("S19j Pro", "S19 XP", "S21", "S21 XP", "S21 Hydro")
-_WHATSMINER_MODELS = ("M30S++", "M50S", "M60S", "M63S")
-_AURADINE_MODELS = ("AT1500", "AT2880", "AH3880")
-
-CASES: tuple[Case, ...] = (
-    *(
-        Case("antminer", m, "stock", partial_faults=("web_down", "rpc_down"))
-        for m in _ANTMINER_MODELS
-    ),
-    *(
-        Case(
-            "whatsminer",
-            m,
-            "api-v2",
-            {"api": "v2", "api_writes": True, "password": "hashpivot"},
-            partial_faults=("rpc_down",),
-            credentials=("admin", "hashpivot"),
-        )
-        for m in _WHATSMINER_MODELS
-    ),
-    *(
-        Case(
-            "whatsminer",
-            m,
-            "api-v3",
-            {"api": "v3", "api_writes": True, "password": "hashpivot"},
-            credentials=("super", "hashpivot"),
-        )
-        for m in _WHATSMINER_MODELS
-    ),
-    *(
-        Case("auradine", m, "fluxos", partial_faults=("web_down", "rpc_down"))
-        for m in _AURADINE_MODELS
-    ),
+# Every model of every firmware variant that a simulator make registers for the
+# suite (simulators/<make>/make.py): a new make's rows come from its registration.
+CASES: tuple[Case, ...] = tuple(
+    Case(
+        spec.make,
+        model,
+        variant.firmware,
+        dict(variant.entry),
+        partial_faults=variant.partial_faults,
+        credentials=variant.credentials,
+    )
+    for spec in sim_specs()
+    for variant in spec.contract
+    for model in spec.models
 )
 
 # The fault matrix runs on one model per (make, firmware): faults live in the

@@ -33,10 +33,13 @@ BASE["scheduler"] = {
 }
 
 
-def build(data: Any) -> None:
-    """What ``hashpivot run`` does with a config before it opens any socket."""
+def build(data: Any) -> tuple[int, int]:
+    """What ``hashpivot run`` does with a config before it opens any socket.
+
+    Returns (devices the config lists, drivers the fleet holds).
+    """
     config = parse_config(data)
-    build_fleet(config)
+    fleet = build_fleet(config)
     config.control.to_settings()
     config.policy.to_settings()
     if config.scheduler is not None:
@@ -44,24 +47,38 @@ def build(data: Any) -> None:
         config.scheduler.to_settings()
     if config.meter is not None:
         open_meter(config.meter)
+    return sum(len(group.hosts()) for group in config.devices), len(fleet)
 
 
 def test_the_example_builds() -> None:
-    build(copy.deepcopy(BASE))
+    listed, built = build(copy.deepcopy(BASE))
+    assert listed == built > 0
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=edited(BASE))
 def test_any_edit_builds_or_is_a_config_error(doc: dict[str, Any]) -> None:
-    message = "built"
     try:
-        build(doc)
+        listed, built = build(doc)
     except ConfigError as exc:
+        # What `hashpivot run` prints: one line that says something.
         message = str(exc)
-    assert message.strip()
+        assert message.strip()
+        assert "\n" not in message
+    else:
+        assert built == listed  # one driver per listed device, none lost or doubled
 
 
 @pytest.mark.parametrize("top", [None, [], "devices", 3])
 def test_a_config_that_is_not_a_mapping_is_a_config_error(top: Any) -> None:
     with pytest.raises(ConfigError, match="mapping"):
         build(top)
+
+
+def test_a_key_with_a_newline_is_named_on_one_line() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["devices"][0]["bad\nkey"] = 1
+    with pytest.raises(ConfigError) as caught:
+        build(doc)
+    assert "\n" not in str(caught.value)
+    assert "bad\\nkey" in str(caught.value)

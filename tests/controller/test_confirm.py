@@ -32,8 +32,14 @@ def _record(fleet: Fleet) -> DeviceRecord:
 
 
 def _reading(at: float, hashrate_th: float, power_w: float, chip_c: float = 70.0) -> Telemetry:
-    return Telemetry(at, MiningState.HASHING, hashrate_th * TH, power_w,
-                     nameplate_hashrate_hs=200 * TH, chip_temps_c=(chip_c,))  # fmt: skip
+    return Telemetry(
+        taken_at=at,
+        mining_state=MiningState.HASHING,
+        hashrate_hs=hashrate_th * TH,
+        power_w=power_w,
+        nameplate_hashrate_hs=200 * TH,
+        chip_temps_c=(chip_c,),
+    )
 
 
 class _Log:
@@ -48,10 +54,13 @@ def _verifier(fleet: Fleet, due: float | None, log: _Log, clock: list[float]) ->
         log.stuck.append((clock[0], reason))
 
     return Verifier(
-        fleet, SETTINGS, resend=log.resent.append,
-        confirmed=lambda exp, at: log.confirmed.append(at), stuck=stuck,
+        fleet,
+        SETTINGS,
+        resend=log.resent.append,
+        confirmed=lambda exp, at: log.confirmed.append(at),
+        stuck=stuck,
         due_by=lambda at: due,
-    )  # fmt: skip
+    )
 
 
 def _ack(verifier: Verifier, at: float) -> None:

@@ -59,7 +59,7 @@ class FakeDriver:
             if self.fail:
                 self.fail -= 1
                 raise DeviceTimeout(self.endpoint.host, "no answer")
-            return CommandOutcome(command, applied=True)
+            return CommandOutcome(command=command, applied=True)
         finally:
             self.in_flight -= 1
 

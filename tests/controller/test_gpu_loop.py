@@ -58,13 +58,15 @@ class FakeSlurm:
     async def drain(self, nodes: Sequence[str], reason: str) -> ActionReport:
         self.calls.append(("drain", tuple(nodes)))
         self.drained.update(dict.fromkeys(nodes, reason))
-        return ActionReport("drain", tuple(nodes), True, 0.0, detail=reason)
+        return ActionReport(
+            action="drain", nodes=tuple(nodes), confirmed=True, elapsed_s=0.0, detail=reason
+        )
 
     async def resume(self, nodes: Sequence[str]) -> ActionReport:
         self.calls.append(("resume", tuple(nodes)))
         for node in nodes:
             self.drained.pop(node, None)
-        return ActionReport("resume", tuple(nodes), True, 0.0)
+        return ActionReport(action="resume", nodes=tuple(nodes), confirmed=True, elapsed_s=0.0)
 
     async def requeue(
         self,
@@ -75,16 +77,20 @@ class FakeSlurm:
         grace_s: float = 300.0,
     ) -> ActionReport:
         self.calls.append((f"requeue:{checkpoint_signal}:{grace_s:g}", tuple(nodes)))
-        return ActionReport("requeue", tuple(nodes), True, 0.0, jobs=(7,))
+        return ActionReport(
+            action="requeue", nodes=tuple(nodes), confirmed=True, elapsed_s=0.0, jobs=(7,)
+        )
 
     async def suspend(
         self, nodes: Sequence[str], *, job_class: JobClass = JobClass.INTERRUPTIBLE
     ) -> ActionReport:
         self.calls.append(("suspend", tuple(nodes)))
-        return ActionReport("suspend", tuple(nodes), True, 0.0)
+        return ActionReport(action="suspend", nodes=tuple(nodes), confirmed=True, elapsed_s=0.0)
 
     async def resume_jobs(self, job_ids: Sequence[int]) -> ActionReport:
-        return ActionReport("resume_jobs", (), True, 0.0, jobs=tuple(job_ids))
+        return ActionReport(
+            action="resume_jobs", nodes=(), confirmed=True, elapsed_s=0.0, jobs=tuple(job_ids)
+        )
 
 
 def _groups(prefix: str) -> list[dict[str, Any]]:

@@ -53,7 +53,11 @@ def _fleet(*watts: float) -> Fleet:
             DeviceIdentity(endpoint.host, Make.ANTMINER, None, endpoint, "t"),
             _Driver(),  # type: ignore[arg-type]
         )
-        record.record_success(Telemetry(time.time(), MiningState.HASHING, 1e14, w))
+        record.record_success(
+            Telemetry(
+                taken_at=time.time(), mining_state=MiningState.HASHING, hashrate_hs=1e14, power_w=w
+            )
+        )
         fleet.add(record)
     return fleet
 

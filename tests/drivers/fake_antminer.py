@@ -1,5 +1,9 @@
 """A minimal stock-Antminer web API (aiohttp.web, real Digest auth) for driver tests.
 
+Digest is the simulator's (``simulators.httpserve.DigestAuth``), so there is one
+server-side digest in the tree; the device is a few attributes instead of the
+simulator's physics, for the knobs below.
+
 Only as much device as the driver tests need: state is a few plain attributes a
 test sets directly, and knobs reproduce the firmware behaviours the driver must
 survive (config read failure, the ignored ``bitmain-work-mode`` key, acked but
@@ -9,22 +13,14 @@ ignored writes).
 from __future__ import annotations
 
 import copy
-import hashlib
 import json
-import re
 from typing import Any
 
 from aiohttp import web
 
+from simulators.antminer.web import REALM
+from simulators.httpserve import DigestAuth
 from tests.drivers.conftest import fixture
-
-REALM = "antMiner Configuration"
-NONCE = "5f0c1e2d3a4b5c6d"
-_PAIRS = re.compile(r'(\w+)=(?:"([^"]*)"|([^,\s]*))')
-
-
-def _md5(text: str) -> str:
-    return hashlib.md5(text.encode()).hexdigest()
 
 
 class FakeAntminer:
@@ -34,6 +30,7 @@ class FakeAntminer:
         self.model = model
         self.nameplate_ghs = nameplate_ghs
         self.password = password
+        self._digest = DigestAuth(REALM, "root", password)
         self.conf: dict[str, Any] = fixture("antminer_s19jpro_49.0.1.3_get_miner_conf.json")
         self.hashrate_ghs = nameplate_ghs
         self.elapsed = 3600
@@ -67,29 +64,12 @@ class FakeAntminer:
 
     # -- digest --------------------------------------------------------------------
 
-    def _authorised(self, request: web.Request) -> bool:
-        header = request.headers.get("Authorization", "")
-        if not header.startswith("Digest "):
-            return False
-        fields = {k: a or b for k, a, b in _PAIRS.findall(header)}
-        ha1 = _md5(f"{fields.get('username')}:{REALM}:{self.password}")
-        ha2 = _md5(f"{request.method}:{fields.get('uri')}")
-        expected = _md5(
-            f"{ha1}:{fields.get('nonce')}:{fields.get('nc')}:{fields.get('cnonce')}:auth:{ha2}"
-        )
-        return fields.get("username") == "root" and fields.get("response") == expected
-
     @web.middleware
     async def _auth(self, request: web.Request, handler: Any) -> web.StreamResponse:
         self.paths.append(request.path)
-        if not self._authorised(request):
+        if not self._digest.check(request.method, request.headers.get("Authorization")):
             self.challenges += 1
-            return web.Response(
-                status=401,
-                headers={
-                    "WWW-Authenticate": f'Digest realm="{REALM}", nonce="{NONCE}", qop="auth"'
-                },
-            )
+            return web.Response(status=401, headers={"WWW-Authenticate": self._digest.challenge()})
         return await handler(request)  # type: ignore[no-any-return]
 
     # -- endpoints -----------------------------------------------------------------

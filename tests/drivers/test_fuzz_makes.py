@@ -183,7 +183,10 @@ def test_v2_write_replies_of_any_shape(reply: Any) -> None:
 
     async def run() -> None:
         async with serve(handler) as port:
-            api = V2Api(RpcTransport(HOST, port, 0.3, 0.3), "admin")
+            api = V2Api(
+                RpcTransport(host=HOST, port=port, connect_timeout_s=0.3, read_timeout_s=0.3),
+                "admin",
+            )
             with contextlib.suppress(DriverError):
                 await api.write("power_on")
 

@@ -163,7 +163,7 @@ def test_a_metric_flags_the_conflict() -> None:
         endpoint = DeviceEndpoint("127.0.170.1")
         identity = DeviceIdentity(device_id, Make.ANTMINER, None, endpoint, "s1")
         record = DeviceRecord(identity, AntminerDriver(endpoint))
-        record.info = DeviceInfo(Make.ANTMINER, "S19 Pro", identity_conflict=conflict)
+        record.info = DeviceInfo(make=Make.ANTMINER, model="S19 Pro", identity_conflict=conflict)
         fleet.add(record)
     text = generate_latest(ControllerMetrics(fleet, PollStats()).registry).decode()
     assert (

@@ -20,7 +20,7 @@ TIMEOUT = 0.3
 
 def transport(port: int, **kw: float) -> RpcTransport:
     return RpcTransport(
-        HOST, port, connect_timeout_s=TIMEOUT, read_timeout_s=kw.get("read", TIMEOUT)
+        host=HOST, port=port, connect_timeout_s=TIMEOUT, read_timeout_s=kw.get("read", TIMEOUT)
     )
 
 
@@ -123,7 +123,11 @@ async def test_truncated_or_malformed_is_protocol_error(payload: bytes) -> None:
 async def test_oversized_reply_is_protocol_error() -> None:
     async with serve(replying(b"[" + b"1," * 40000 + b"1]")) as port:
         small = RpcTransport(
-            HOST, port, connect_timeout_s=TIMEOUT, read_timeout_s=TIMEOUT, max_reply_bytes=1000
+            host=HOST,
+            port=port,
+            connect_timeout_s=TIMEOUT,
+            read_timeout_s=TIMEOUT,
+            max_reply_bytes=1000,
         )
         with pytest.raises(ProtocolError):
             await small.exchange(b'{"command":"summary"}')

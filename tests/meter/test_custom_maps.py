@@ -85,9 +85,19 @@ async def test_kw_x10_int32_little_endian_in_holding_registers() -> None:
 
 async def test_big_word_order_reads_the_same_value_differently() -> None:
     words = int32_little(12345)
-    little = RegisterMap(Register(0, DataType.INT32, RegisterKind.HOLDING, WordOrder.LITTLE))
+    little = RegisterMap(
+        total_power=Register(
+            address=0,
+            data_type=DataType.INT32,
+            kind=RegisterKind.HOLDING,
+            word_order=WordOrder.LITTLE,
+        )
+    )
     big = RegisterMap(
-        Register(0, DataType.INT32, RegisterKind.HOLDING, WordOrder.BIG), max_power_w=1e12
+        total_power=Register(
+            address=0, data_type=DataType.INT32, kind=RegisterKind.HOLDING, word_order=WordOrder.BIG
+        ),
+        max_power_w=1e12,
     )
     async with fixed_server(holding_registers=words) as port:
         assert (await read(port, little))[0] == 12345.0
@@ -96,10 +106,12 @@ async def test_big_word_order_reads_the_same_value_differently() -> None:
 
 async def test_one_word_types_and_input_and_holding_in_one_map() -> None:
     register_map = RegisterMap(
-        total_power=Register(0, DataType.UINT16, RegisterKind.INPUT, scale=10),  # 10 W steps
+        total_power=Register(
+            address=0, data_type=DataType.UINT16, kind=RegisterKind.INPUT, scale=10
+        ),  # 10 W steps
         feed_power=(
-            Register(1, DataType.INT16, RegisterKind.INPUT),
-            Register(0, DataType.FLOAT32, RegisterKind.HOLDING),
+            Register(address=1, data_type=DataType.INT16, kind=RegisterKind.INPUT),
+            Register(address=0, data_type=DataType.FLOAT32, kind=RegisterKind.HOLDING),
         ),
     )
     async with fixed_server(
@@ -114,22 +126,29 @@ async def test_one_word_types_and_input_and_holding_in_one_map() -> None:
 @pytest.mark.parametrize(
     ("words", "register_map", "quantity"),
     [
-        (float32(math.nan), RegisterMap(Register(0)), "total_power"),
-        (float32(math.inf), RegisterMap(Register(0)), "total_power"),
+        (float32(math.nan), RegisterMap(total_power=Register(address=0)), "total_power"),
+        (float32(math.inf), RegisterMap(total_power=Register(address=0)), "total_power"),
         (
             float32(-50_000.0),
-            RegisterMap(Register(0)),
+            RegisterMap(total_power=Register(address=0)),
             "total_power",
         ),  # a site does not export 50 kW
-        (float32(3e9), RegisterMap(Register(0)), "total_power"),  # nor draw 3 GW
+        (
+            float32(3e9),
+            RegisterMap(total_power=Register(address=0)),
+            "total_power",
+        ),  # nor draw 3 GW
         (
             float32(1.0) + float32(-5_000.0),
-            RegisterMap(Register(0), feed_power=(Register(2),)),
+            RegisterMap(total_power=Register(address=0), feed_power=(Register(address=2),)),
             "feed_power[0]",
         ),
         (
             [0, *int32_little(-5)],
-            RegisterMap(Register(0, DataType.INT16), energy=Register(1, DataType.INT32)),
+            RegisterMap(
+                total_power=Register(address=0, data_type=DataType.INT16),
+                energy=Register(address=1, data_type=DataType.INT32),
+            ),
             "energy",
         ),
     ],
@@ -146,7 +165,7 @@ async def test_impossible_values_are_typed_errors(
 
 async def test_gapped_map_reads_in_two_requests() -> None:
     words = [*float32(100.0), 0, 0, 0, 0, *float32(40.0)]
-    register_map = RegisterMap(Register(0), feed_power=(Register(6),))
+    register_map = RegisterMap(total_power=Register(address=0), feed_power=(Register(address=6),))
     async with fixed_server(input_registers=words) as port:
         total, feeds, _energy = await read(port, register_map)
     assert (total, feeds) == (100.0, (40.0,))

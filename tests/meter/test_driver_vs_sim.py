@@ -139,7 +139,7 @@ async def test_wrong_unit_id_is_a_typed_error(sim: SimMeter) -> None:
 
 
 async def test_holding_registers_are_not_implemented(sim: SimMeter) -> None:
-    holding = RegisterMap(Register(0, kind=RegisterKind.HOLDING))
+    holding = RegisterMap(total_power=Register(address=0, kind=RegisterKind.HOLDING))
     async with ModbusMeter(SIM_HOST, port=sim.port, register_map=holding, timeout_s=1.0) as meter:
         with pytest.raises(ModbusExceptionResponse) as info:
             await meter.read()

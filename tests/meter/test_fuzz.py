@@ -78,7 +78,10 @@ def test_float32_round_trip_in_either_word_order(value: float, order: WordOrder)
     if order is WordOrder.LITTLE:
         words.reverse()
     got = decode_register(
-        Register(0, DataType.FLOAT32, word_order=order), words, host=H, quantity="q"
+        Register(address=0, data_type=DataType.FLOAT32, word_order=order),
+        words,
+        host=H,
+        quantity="q",
     )
     assert got == struct.unpack(">f", struct.pack(">f", value))[0]
 
@@ -91,7 +94,10 @@ def test_int32_round_trip_in_either_word_order(value: int, order: WordOrder) -> 
     if order is WordOrder.LITTLE:
         words.reverse()
     got = decode_register(
-        Register(0, DataType.INT32, word_order=order, scale=100), words, host=H, quantity="q"
+        Register(address=0, data_type=DataType.INT32, word_order=order, scale=100),
+        words,
+        host=H,
+        quantity="q",
     )
     assert got == value * 100.0
 
@@ -103,7 +109,9 @@ def test_int32_round_trip_in_either_word_order(value: int, order: WordOrder) -> 
 def test_decode_reading_from_any_words(feeds: int, words: dict[int, int], energy: bool) -> None:
     register_map = RegisterMap.default(feeds)
     if not energy:
-        register_map = RegisterMap(register_map.total_power, register_map.feed_power, None)
+        register_map = RegisterMap(
+            total_power=register_map.total_power, feed_power=register_map.feed_power, energy=None
+        )
     keyed = {(RegisterKind.INPUT, address): word for address, word in words.items()}
     try:
         reading = decode_reading(register_map, keyed, host=H, taken_at=1.0)

@@ -12,8 +12,8 @@ from drivers.meter.decode import MAX_READ_WORDS, Span, plan_reads
 
 def test_default_layout_is_documented_and_reads_in_one_request() -> None:
     m = RegisterMap.default()
-    assert m.total_power == Register(0, DataType.FLOAT32)
-    assert m.energy == Register(2, DataType.UINT64)
+    assert m.total_power == Register(address=0, data_type=DataType.FLOAT32)
+    assert m.energy == Register(address=2, data_type=DataType.UINT64)
     assert [r.address for r in m.feed_power] == [6, 8]
     assert plan_reads(m) == (Span(RegisterKind.INPUT, 0, 10),)
     assert RegisterMap.default(feeds=0).feed_power == ()
@@ -22,8 +22,10 @@ def test_default_layout_is_documented_and_reads_in_one_request() -> None:
 
 def test_dict_round_trip() -> None:
     m = RegisterMap(
-        total_power=Register(100, "int32", kind="holding", word_order="little", scale=100),  # type: ignore[arg-type]
-        feed_power=(Register(200, DataType.UINT16, scale=1000),),
+        total_power=Register(
+            address=100, data_type="int32", kind="holding", word_order="little", scale=100
+        ),  # type: ignore[arg-type]
+        feed_power=(Register(address=200, data_type=DataType.UINT16, scale=1000),),
         energy=None,
         negative_tolerance_w=0,
     )
@@ -110,14 +112,22 @@ def test_validation_errors_name_the_field(data: Any, field: str, words: str) -> 
 
 
 def test_same_address_in_different_tables_is_not_an_overlap() -> None:
-    m = RegisterMap(Register(0), feed_power=(Register(0, kind=RegisterKind.HOLDING),))
+    m = RegisterMap(
+        total_power=Register(address=0),
+        feed_power=(Register(address=0, kind=RegisterKind.HOLDING),),
+    )
     assert plan_reads(m) == (Span(RegisterKind.INPUT, 0, 2), Span(RegisterKind.HOLDING, 0, 2))
 
 
 def test_plan_merges_touching_registers_only_and_respects_the_read_limit() -> None:
-    gapped = RegisterMap(Register(0), feed_power=(Register(2), Register(10)))
+    gapped = RegisterMap(
+        total_power=Register(address=0), feed_power=(Register(address=2), Register(address=10))
+    )
     assert plan_reads(gapped) == (Span(RegisterKind.INPUT, 0, 4), Span(RegisterKind.INPUT, 10, 2))
-    wide = RegisterMap(Register(0), feed_power=tuple(Register(2 + 2 * k) for k in range(80)))
+    wide = RegisterMap(
+        total_power=Register(address=0),
+        feed_power=tuple(Register(address=2 + 2 * k) for k in range(80)),
+    )
     spans = plan_reads(wide)
     assert all(s.count <= MAX_READ_WORDS for s in spans)
     assert sum(s.count for s in spans) == 162

@@ -8,7 +8,8 @@ import pytest
 
 from simulators.clock import SimClock
 from simulators.errors import PortUnavailableError, UnknownFaultError
-from simulators.meter import MeterFault, MeterFaultKind, SimMeter, parse_meter_fault
+from simulators.faults import Fault, FaultKind
+from simulators.meter import SimMeter, parse_meter_fault
 from simulators.meter.layout import encode_float32, encode_uint64, encode_values, register_count
 from simulators.meter.site_entry import build_meter, summed_power, valid_meter_faults
 from tests.meter.conftest import SIM_HOST, port_on
@@ -17,17 +18,17 @@ from tests.meter.conftest import SIM_HOST, port_on
 @pytest.mark.parametrize(
     ("spec", "kind", "seconds"),
     [
-        ("refuse", MeterFaultKind.REFUSE, 0.0),
-        ("stall", MeterFaultKind.STALL, 0.0),
-        ("slow=2.5", MeterFaultKind.SLOW, 2.5),
-        ("slow", MeterFaultKind.SLOW, 5.0),
-        ("exception", MeterFaultKind.EXCEPTION, 0.0),
-        ("garbage", MeterFaultKind.GARBAGE, 0.0),
-        (" Malformed ", MeterFaultKind.GARBAGE, 0.0),
+        ("refuse", FaultKind.REFUSE, 0.0),
+        ("stall", FaultKind.STALL, 0.0),
+        ("slow=2.5", FaultKind.SLOW, 2.5),
+        ("slow", FaultKind.SLOW, 5.0),
+        ("exception", FaultKind.EXCEPTION, 0.0),
+        ("garbage", FaultKind.GARBAGE, 0.0),
+        (" Malformed ", FaultKind.GARBAGE, 0.0),
     ],
 )
-def test_fault_names(spec: str, kind: MeterFaultKind, seconds: float) -> None:
-    assert parse_meter_fault(spec) == MeterFault(kind, seconds)
+def test_fault_names(spec: str, kind: FaultKind, seconds: float) -> None:
+    assert parse_meter_fault(spec) == Fault(kind, seconds)
 
 
 @pytest.mark.parametrize(
@@ -48,7 +49,7 @@ def test_bad_fault_names(spec: str, words: str) -> None:
 
 def test_faults_inject_and_clear() -> None:
     meter = SimMeter(lambda: 0.0, faults=("stall",))
-    assert meter.faults.has(MeterFaultKind.STALL)
+    assert meter.faults.has(FaultKind.STALL)
     meter.faults.inject("slow", seconds=0.5)
     assert meter.faults.slow_s == 0.5
     meter.faults.clear("stall")
@@ -135,7 +136,7 @@ def test_build_meter_from_a_site_entry() -> None:
     meter = build_meter(Entry(), clock, lambda: 1_000.0, seed=1, port=5020)
     assert (meter.make, meter.model, meter.address) == ("meter", "modbus", SIM_HOST)
     assert (meter.port, meter.unit_id, meter.feeds) == (5020, 3, 4)
-    assert meter.faults.has(MeterFaultKind.EXCEPTION)
+    assert meter.faults.has(FaultKind.EXCEPTION)
     assert meter.snapshot().total_w == 8_000.0
 
 

@@ -6,10 +6,11 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 
-from simulators import Fleet, load_site_dict
+from simulators import Fleet, Site, load_site_dict
 from simulators.errors import SimulatorError
 from tests.edits import edited
 
@@ -17,21 +18,44 @@ EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "site-sm
 BASE: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
 
 
-def build(data: Any) -> None:
+def build(data: Any) -> tuple[Site, Fleet]:
     """What ``hashpivot sim`` does with a site file before it binds any socket."""
-    Fleet(load_site_dict(data), speed=60)
+    site = load_site_dict(data)
+    return site, Fleet(site, speed=60)
+
+
+def _check(site: Site, fleet: Fleet) -> None:
+    # Every address the site lists is served by exactly one device, and nothing else is.
+    listed = [a for entry in site.devices if entry.make != "meter" for a in entry.addresses()]
+    assert sorted(d.address for d in fleet.devices) == sorted(listed)
+    assert len(fleet) == site.device_count
+    assert len(fleet.meters) == sum(entry.make == "meter" for entry in site.devices)
 
 
 def test_the_example_builds() -> None:
-    build(copy.deepcopy(BASE))
+    site, fleet = build(copy.deepcopy(BASE))
+    _check(site, fleet)
+    assert len(fleet) > 0
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(doc=edited(BASE))
 def test_any_edit_builds_or_is_a_simulator_error(doc: dict[str, Any]) -> None:
-    message = "built"
     try:
-        build(doc)
+        site, fleet = build(doc)
     except SimulatorError as exc:
+        # What `hashpivot sim` prints: one line that says something.
         message = str(exc)
-    assert message.strip()
+        assert message.strip()
+        assert "\n" not in message
+    else:
+        _check(site, fleet)
+
+
+def test_a_key_with_a_newline_is_named_on_one_line() -> None:
+    doc = copy.deepcopy(BASE)
+    doc["devices"][0]["bad\nkey"] = 1
+    with pytest.raises(SimulatorError) as caught:
+        build(doc)
+    assert "\n" not in str(caught.value)
+    assert "bad\\nkey" in str(caught.value)
