@@ -27,6 +27,7 @@ from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
 from controller.journal import Journal
+from controller.journal_kinds import JournalKind
 from controller.logs import configure_logging
 from controller.paths import resolve_state_path
 from controller.poller import Poller, PollStats
@@ -202,7 +203,7 @@ class Controller:
             if seen.get(device_id) is not record.health:
                 if device_id in seen or record.health is not Health.HEALTHY:
                     data = {"health": record.health.value, "error": record.last_error}
-                    self.journal.append("device.health", device_id, data)
+                    self.journal.append(JournalKind.DEVICE_HEALTH, device_id, data)
                 seen[device_id] = record.health
 
     def _observe_sweep(self, seconds: float) -> None:
@@ -288,7 +289,7 @@ class Controller:
 
     def _on_other_load(self, watts: float) -> None:
         """A measured other load worth keeping: journaled (a restart starts from it)."""
-        self.journal.append("site.other_load", "", {"watts": round(watts, 1)})
+        self.journal.append(JournalKind.SITE_OTHER_LOAD, "", {"watts": round(watts, 1)})
         if self.loop.level_events(time.time()):
             self.loop.trigger("other load measured", paced=True)
 
@@ -327,7 +328,7 @@ class Controller:
         """
         await self.journal.open()
         entries = await self.journal.state_entries()
-        tracked = {"event.baseline", "event.milestone"}
+        tracked = {JournalKind.EVENT_BASELINE, JournalKind.EVENT_MILESTONE}
         self.state.replay(e for e in entries if e.kind not in tracked)
         self.events.restore(e for e in entries if e.kind in tracked)
         await self.cycles.restore(time.time())
@@ -335,7 +336,7 @@ class Controller:
         active = [e.event_id for e in self.state.active_events(time.time())]
         overrides = sorted(self.state.live_overrides(time.time()))
         self.journal.append(
-            "daemon.started",
+            JournalKind.DAEMON_STARTED,
             "",
             {"run": self.journal.run, "active_events": active, "overrides": overrides,
              "paused": self.state.paused, "devices": len(self.fleet)},
@@ -347,10 +348,15 @@ class Controller:
 
     async def _restore_loop(self, now: float) -> None:
         """The other load last measured, and what the last day's commands did."""
-        other = await self.journal.latest(["site.other_load"], per_subject=False)
+        other = await self.journal.latest([JournalKind.SITE_OTHER_LOAD], per_subject=False)
         if other:
             self.site_power.restore(float(other[-1].data["watts"]))
-        kinds = ["command.sent", "command.result", "command.confirmed", "device.stuck"]
+        kinds = [
+            JournalKind.COMMAND_SENT,
+            JournalKind.COMMAND_RESULT,
+            JournalKind.COMMAND_CONFIRMED,
+            JournalKind.DEVICE_STUCK,
+        ]
         self.loop.restore(await self.journal.entries(kinds, since_at=now - _DAY_S), now)
 
     async def __aenter__(self) -> Self:

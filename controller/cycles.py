@@ -12,11 +12,12 @@ from __future__ import annotations
 from controller.domain import MiningState
 from controller.fleet import Fleet
 from controller.journal import Journal
+from controller.journal_kinds import JournalKind
 
 __all__ = ["CycleJournal"]
 
 _DAY_S = 86_400.0
-KIND = "device.state"
+KIND = JournalKind.DEVICE_STATE
 
 
 class CycleJournal:

@@ -10,6 +10,7 @@ import logging
 from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from typing import Literal
 
 from controller.domain import DeviceIdentity, DeviceInfo, Health, MiningState, Telemetry
 from drivers import DriverError, MinerDriver
@@ -30,7 +31,7 @@ class DeviceRecord:
     last_error: str | None = None  # the error's code, e.g. "timeout"; never a credential
     # What the control loop last made the device do, so a plan made before the next
     # reading sees the commanded state instead of sending the same command again.
-    commanded: str | None = None  # "sleep" | "wake" | None
+    commanded: Literal["sleep", "wake"] | None = None
     commanded_at: float = 0.0
     commanded_limit_w: float | None = None  # GPU nodes: the per-GPU limit last set
     # When the device last went from asleep to running or back (policy dwell), and its wakes.

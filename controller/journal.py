@@ -31,6 +31,7 @@ from typing import Any
 
 from controller import retention
 from controller.errors import ControllerError
+from controller.journal_kinds import JournalKind
 from controller.journal_lock import JournalLock
 from controller.retention import Compaction, Retention
 
@@ -168,7 +169,7 @@ class Journal:
 
     def append(
         self,
-        kind: str,
+        kind: JournalKind,
         subject: str = "",
         data: Mapping[str, Any] | None = None,
         *,
@@ -288,8 +289,8 @@ class Journal:
     async def latest(self, kinds: Sequence[str], *, per_subject: bool = True) -> list[Entry]:
         """The newest row among ``kinds`` (for each subject, with ``per_subject``), in order.
 
-        For state kept as "the last thing said", e.g. ``["override.set",
-        "override.cleared"]`` gives each device's override as it stands.
+        For state kept as "the last thing said", e.g. ``[JournalKind.OVERRIDE_SET,
+        JournalKind.OVERRIDE_CLEARED]`` (or their text) gives each device's override as it stands.
         """
         marks = ", ".join("?" * len(kinds))
         group = "GROUP BY subject" if per_subject else ""
@@ -321,10 +322,12 @@ class Journal:
         The history of price updates and memory snapshots is not read."""
         rows = [
             *await self.entries(["event.", "relay."]),
-            *await self.latest(["override.set", "override.cleared"]),
-            *await self.latest(["control.paused", "control.resumed"], per_subject=False),
+            *await self.latest([JournalKind.OVERRIDE_SET, JournalKind.OVERRIDE_CLEARED]),
+            *await self.latest(
+                [JournalKind.CONTROL_PAUSED, JournalKind.CONTROL_RESUMED], per_subject=False
+            ),
             *await self.newest_with(retention.PRICE_KIND, retention.PRICE_FIELDS),
-            *await self.latest(["memory"]),
+            *await self.latest([JournalKind.MEMORY]),
         ]
         unique = {entry.seq: entry for entry in rows}
         return [unique[seq] for seq in sorted(unique)]
@@ -342,7 +345,7 @@ class Journal:
             log.error("journal compaction failed: %s", exc)  # noqa: TRY400 - no traceback needed
             return None
         self.compaction = result
-        self.append("journal.compacted", "", result.as_json(), at=at)
+        self.append(JournalKind.JOURNAL_COMPACTED, "", result.as_json(), at=at)
         if result.rows_removed:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.removed.items()))
             log.info("journal compacted: %d rows removed in %.1f s (%s)",

@@ -30,6 +30,8 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from controller.journal_kinds import JournalKind
+
 __all__ = [
     "LATEST_PER_SUBJECT_KINDS",
     "PRICE_KIND",
@@ -40,21 +42,21 @@ __all__ = [
 ]
 
 _DAY_S = 86_400.0
-PRICE_KIND = "economics.updated"
+PRICE_KIND = JournalKind.ECONOMICS_UPDATED
 PRICE_FIELDS = ("power_price_usd_per_mwh", "hashprice_usd_per_ph_day")
-METER_KIND = "meter.sample"
+METER_KIND = JournalKind.METER_SAMPLE
 # The loop's memory between plans: only the newest matters to a restart. Others that
 # write one row per change of a remembered value add their kind here.
-SNAPSHOT_KINDS: set[str] = {"memory", "site.other_load"}
+SNAPSHOT_KINDS: set[str] = {JournalKind.MEMORY, JournalKind.SITE_OTHER_LOAD}
 # Operator state a restart rebuilds from the newest row per subject (never deleted).
 LATEST_PER_SUBJECT_KINDS = (
-    "override.set",
-    "override.cleared",
-    "control.paused",
-    "control.resumed",
+    JournalKind.OVERRIDE_SET,
+    JournalKind.OVERRIDE_CLEARED,
+    JournalKind.CONTROL_PAUSED,
+    JournalKind.CONTROL_RESUMED,
 )
 _NEVER = ("relay.",)  # relay clears are rare and cancel trips: always kept
-_EVENT_RECORDS = ("event.created", "event.updated", "event.cancelled")
+_EVENT_RECORDS = (JournalKind.EVENT_CREATED, JournalKind.EVENT_UPDATED, JournalKind.EVENT_CANCELLED)
 _CHUNK = 5000
 
 
@@ -174,7 +176,7 @@ def _events_still_relevant(conn: sqlite3.Connection, cutoff: float) -> set[str]:
     marks = ", ".join("?" * len(_EVENT_RECORDS))
     sql = f"SELECT kind, subject, at, data FROM journal WHERE kind IN ({marks}) ORDER BY seq"  # noqa: S608 - placeholders only
     for kind, subject, at, text in conn.execute(sql, _EVENT_RECORDS):
-        if kind == "event.cancelled":
+        if kind == JournalKind.EVENT_CANCELLED:
             ends[subject] = min(ends.get(subject, at), at)
             continue
         event = _decode(text).get("event")

@@ -19,8 +19,9 @@ from controller import policy
 from controller.errors import ControllerError
 from controller.fleet import Fleet
 from controller.journal import Journal
+from controller.journal_kinds import JournalKind
 from controller.reconcile.loop import Reconciler
-from controller.state import OVERRIDE_ACTIONS, ControlState, EventRecord, Override
+from controller.state import OVERRIDE_ACTIONS, ControlState, EventRecord, Override, OverrideAction
 
 __all__ = ["ControlService", "EventInThePast", "EventSpec", "InvalidRequest", "NotFound"]
 
@@ -64,7 +65,7 @@ class ControlService:
 
     async def _record(
         self,
-        kind: str,
+        kind: JournalKind,
         subject: str,
         data: Mapping[str, Any],
         actor: str,
@@ -102,7 +103,9 @@ class ControlService:
             raise EventInThePast(
                 f"event {event_id} ends at {_utc(record.end)}, before now ({_utc(now)})"
             )
-        await self._record("event.created", event_id, {"event": record.as_json()}, actor, detail)
+        await self._record(
+            JournalKind.EVENT_CREATED, event_id, {"event": record.as_json()}, actor, detail
+        )
         if self.on_event is not None:
             self.on_event(record)
         return record
@@ -125,7 +128,9 @@ class ControlService:
             raise InvalidRequest("end cannot be removed; cancel the event to end it now")
         record = replace(event, updated_at=time.time(), **dict(changes))  # type: ignore[arg-type]
         _validate(record)
-        await self._record("event.updated", event_id, {"event": record.as_json()}, actor, detail)
+        await self._record(
+            JournalKind.EVENT_UPDATED, event_id, {"event": record.as_json()}, actor, detail
+        )
         return record
 
     async def cancel_event(
@@ -133,7 +138,7 @@ class ControlService:
     ) -> EventRecord:
         event = self.event(event_id)
         if event.cancelled_at is None:
-            await self._record("event.cancelled", event_id, {}, actor, detail)
+            await self._record(JournalKind.EVENT_CANCELLED, event_id, {}, actor, detail)
         return self.state.events[event_id]
 
     def event(self, event_id: str) -> EventRecord:
@@ -144,7 +149,7 @@ class ControlService:
 
     async def clear_relay(self, actor: str) -> None:
         """The operator confirms the relay is reset: the latch may be released."""
-        await self._record("relay.cleared", "", {}, actor)
+        await self._record(JournalKind.RELAY_CLEARED, "", {}, actor)
 
     # ---- overrides, pause, prices -------------------------------------------------------
 
@@ -153,23 +158,25 @@ class ControlService:
     ) -> Override:
         if device_id not in self.fleet.records:
             raise NotFound(f"no device {device_id}")
-        if action not in OVERRIDE_ACTIONS:
-            raise InvalidRequest(f"action must be one of {', '.join(OVERRIDE_ACTIONS)}")
+        try:
+            chosen = OverrideAction(action)
+        except ValueError:
+            raise InvalidRequest(f"action must be one of {', '.join(OVERRIDE_ACTIONS)}") from None
         expires = None if ttl_s is None else time.time() + ttl_s
-        data = {"action": action, "expires_at": expires, "reason": reason}
-        await self._record("override.set", device_id, data, actor)
+        data = {"action": chosen.value, "expires_at": expires, "reason": reason}
+        await self._record(JournalKind.OVERRIDE_SET, device_id, data, actor)
         return self.state.overrides[device_id]
 
     async def clear_override(self, device_id: str, actor: str) -> None:
         if device_id not in self.state.overrides:
             raise NotFound(f"no override on {device_id}")
-        await self._record("override.cleared", device_id, {}, actor)
+        await self._record(JournalKind.OVERRIDE_CLEARED, device_id, {}, actor)
 
     async def pause(self, reason: str, actor: str) -> None:
-        await self._record("control.paused", "", {"reason": reason}, actor)
+        await self._record(JournalKind.CONTROL_PAUSED, "", {"reason": reason}, actor)
 
     async def resume(self, actor: str) -> None:
-        await self._record("control.resumed", "", {}, actor)
+        await self._record(JournalKind.CONTROL_RESUMED, "", {}, actor)
 
     async def set_economics(
         self,
@@ -189,7 +196,7 @@ class ControlService:
             "as_of": time.time() if as_of is None else as_of,
             "source": source,
         }
-        await self._record("economics.updated", "", data, actor, detail)
+        await self._record(JournalKind.ECONOMICS_UPDATED, "", data, actor, detail)
 
     async def set_forecast(
         self,
@@ -202,9 +209,9 @@ class ControlService:
     ) -> None:
         """A price forecast: (start, end, USD/MWh) intervals in time order."""
         data = {"intervals": [list(p) for p in points], "as_of": as_of, "source": source}
-        await self._record("economics.forecast", "", data, actor, detail)
+        await self._record(JournalKind.ECONOMICS_FORECAST, "", data, actor, detail)
 
-    async def note_signal(self, kind: str, source: str, data: Mapping[str, Any]) -> None:
+    async def note_signal(self, kind: JournalKind, source: str, data: Mapping[str, Any]) -> None:
         """A signal's observation that changes no state but belongs in the record."""
         self.journal.append(kind, source, data, actor=f"signal:{source}", at=time.time())
         await self.journal.commit()

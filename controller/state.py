@@ -8,6 +8,7 @@ exactly the state the killed one had.
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 from collections.abc import Iterable, Mapping
@@ -16,6 +17,7 @@ from typing import Any
 
 from controller import policy
 from controller.journal import Entry
+from controller.journal_kinds import JournalKind
 
 __all__ = [
     "ControlState",
@@ -27,8 +29,13 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-OverrideAction = str  # "force_sleep" | "exclude"
-OVERRIDE_ACTIONS = ("force_sleep", "exclude")
+
+class OverrideAction(enum.StrEnum):
+    FORCE_SLEEP = "force_sleep"  # sleep now and stay asleep, whatever the plan says
+    EXCLUDE = "exclude"  # leave alone: no command in either direction
+
+
+OVERRIDE_ACTIONS = tuple(action.value for action in OverrideAction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,33 +149,38 @@ class ControlState:
         self, kind: str, subject: str, data: Mapping[str, Any], at: float, actor: str
     ) -> None:
         """One state change, from the API now or from the journal on start."""
-        if kind in {"event.created", "event.updated"}:
+        if kind in {JournalKind.EVENT_CREATED, JournalKind.EVENT_UPDATED}:
             self.events[subject] = EventRecord.from_json(data["event"])
-        elif kind == "event.cancelled":
+        elif kind == JournalKind.EVENT_CANCELLED:
             event = self.events.get(subject)
             if event is not None and event.cancelled_at is None:
                 self.events[subject] = replace(event, cancelled_at=at, updated_at=at)
-        elif kind == "override.set":
+        elif kind == JournalKind.OVERRIDE_SET:
+            try:
+                action = OverrideAction(data["action"])
+            except (KeyError, ValueError):
+                log.warning("ignoring an override with an unknown action in the journal: %r",
+                            data.get("action"))  # fmt: skip
+                return
             self.overrides[subject] = Override(
-                subject, str(data["action"]), data.get("expires_at"), str(data.get("reason", "")),
-                at, actor,
-            )  # fmt: skip
-        elif kind == "override.cleared":
+                subject, action, data.get("expires_at"), str(data.get("reason", "")), at, actor
+            )
+        elif kind == JournalKind.OVERRIDE_CLEARED:
             self.overrides.pop(subject, None)
-        elif kind == "control.paused":
+        elif kind == JournalKind.CONTROL_PAUSED:
             self.paused, self.paused_reason = True, str(data.get("reason", ""))
-        elif kind == "control.resumed":
+        elif kind == JournalKind.CONTROL_RESUMED:
             self.paused, self.paused_reason = False, ""
-        elif kind == "relay.cleared":
+        elif kind == JournalKind.RELAY_CLEARED:
             self.relay_cleared_at = at
             for event_id, event in list(self.events.items()):
                 if event.kind is policy.EventKind.RELAY_TRIP and event.cancelled_at is None:
                     self.events[event_id] = replace(event, cancelled_at=at, updated_at=at)
-        elif kind == "economics.updated":
+        elif kind == JournalKind.ECONOMICS_UPDATED:
             self._economics(data)
-        elif kind == "economics.forecast":
+        elif kind == JournalKind.ECONOMICS_FORECAST:
             self._forecast(data)
-        elif kind == "memory":
+        elif kind == JournalKind.MEMORY:
             try:
                 self.memory = policy.PolicyMemory.from_json(str(data["json"]))
             except policy.InvalidMemory as exc:
@@ -176,9 +188,7 @@ class ControlState:
 
     def _forecast(self, data: Mapping[str, Any]) -> None:
         try:
-            points = tuple(
-                (float(a), float(b), float(p)) for a, b, p in data.get("intervals", ())
-            )
+            points = tuple((float(a), float(b), float(p)) for a, b, p in data.get("intervals", ()))
         except (TypeError, ValueError):
             log.warning("ignoring an unreadable price forecast in the journal")
             return

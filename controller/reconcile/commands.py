@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from typing import Protocol
+from typing import Protocol, assert_never
 
 import drivers.gpu
 from controller import policy
@@ -34,23 +34,32 @@ __all__ = [
 
 
 def command_name(command: policy.PlanCommand) -> str:
-    if isinstance(command, Sleep):
-        return "sleep"
-    if isinstance(command, Wake):
-        return "wake"
-    if isinstance(command, SetPowerTarget):
-        return f"set_power_target:{command.watts:.0f}"
-    if isinstance(command, policy.SetGpuPowerLimit):
-        return f"set_gpu_power_limit:{command.per_gpu_w:.0f}"
-    if isinstance(command, policy.Drain):
-        return "drain"
-    if isinstance(command, policy.Resume):
-        return "resume"
-    if isinstance(command, policy.CheckpointJobs):
-        return "checkpoint_jobs"
-    if isinstance(command, policy.RequeueJobs):
-        return "requeue_jobs"
-    return "suspend_jobs"
+    """The name journaled and used to match a queued job to the next plan's.
+
+    Exhaustive over :data:`policy.PlanCommand`: a new command type fails mypy here
+    (``assert_never``) instead of being sent under another command's name.
+    """
+    match command:
+        case Sleep():
+            return "sleep"
+        case Wake():
+            return "wake"
+        case SetPowerTarget():
+            return f"set_power_target:{command.watts:.0f}"
+        case policy.SetGpuPowerLimit():
+            return f"set_gpu_power_limit:{command.per_gpu_w:.0f}"
+        case policy.Drain():
+            return "drain"
+        case policy.Resume():
+            return "resume"
+        case policy.CheckpointJobs():
+            return "checkpoint_jobs"
+        case policy.RequeueJobs():
+            return "requeue_jobs"
+        case policy.SuspendJobs():
+            return "suspend_jobs"
+        case _:
+            assert_never(command)
 
 
 def is_shed(command: policy.PlanCommand, record: DeviceRecord | None) -> bool:

@@ -19,19 +19,20 @@ from datetime import UTC, datetime
 from typing import Any
 
 from controller.journal import Journal
+from controller.journal_kinds import JournalKind
 from controller.state import EventRecord
 
 __all__ = ["compliance_report", "report_text"]
 
-_OWN_KINDS = ["event.baseline", "event.failed_at_start"]
+_OWN_KINDS = [JournalKind.EVENT_BASELINE, JournalKind.EVENT_FAILED_AT_START]
 _KINDS = [
     "event.",
-    "meter.sample",
-    "command.result",
-    "device.stuck",
-    "device.health",
-    "plan",
-    "daemon.started",
+    JournalKind.METER_SAMPLE,
+    JournalKind.COMMAND_RESULT,
+    JournalKind.DEVICE_STUCK,
+    JournalKind.DEVICE_HEALTH,
+    JournalKind.PLAN,
+    JournalKind.DAEMON_STARTED,
 ]
 
 
@@ -42,11 +43,11 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
     window = [e for e in entries if event.created_at - 1.0 <= e.at <= end + 1.0]
     # The baseline sample may be older than the event itself: found by the event's id.
     own = await journal.entries(_OWN_KINDS, subject=event.event_id)
-    baseline = next((e for e in own if e.kind == "event.baseline"), None)
+    baseline = next((e for e in own if e.kind == JournalKind.EVENT_BASELINE), None)
     milestones: dict[str, dict[str, Any]] = {}
     on_meter = None
     for e in window:
-        if e.kind != "event.milestone" or e.subject != event.event_id:
+        if e.kind != JournalKind.EVENT_MILESTONE or e.subject != event.event_id:
             continue
         milestones.setdefault(str(e.data["pct"]), {
             "at": e.at, "elapsed_s": e.data["elapsed_s"], "watts": e.data["watts"],
@@ -61,7 +62,7 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
         held_from = min(held_from, float(full["at"]))
     samples = [
         e for e in window
-        if e.kind == "meter.sample" and event.event_id in e.data.get("events", ())
+        if e.kind == JournalKind.METER_SAMPLE and event.event_id in e.data.get("events", ())
         and e.at >= held_from
     ]  # fmt: skip
     watts = [float(e.data["watts"]) for e in samples]
@@ -100,9 +101,9 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
         "failed_devices": _failed(own, window),
         "compensation": _compensation(window),
         "commands": dict(
-            Counter(str(e.data["result"]) for e in window if e.kind == "command.result")
+            Counter(str(e.data["result"]) for e in window if e.kind == JournalKind.COMMAND_RESULT)
         ),
-        "restarts": [e.data.get("run") for e in window if e.kind == "daemon.started"],
+        "restarts": [e.data.get("run") for e in window if e.kind == JournalKind.DAEMON_STARTED],
     }
     # True only on the meter's word; None while pending or resting on an estimate.
     verdict = report["compliance"]
@@ -151,7 +152,7 @@ def _confirmed_by(sources: Counter[str], milestones: dict[str, dict[str, Any]]) 
 def _failed(own: list[Any], window: list[Any]) -> list[dict[str, Any]]:
     failed: dict[str, dict[str, Any]] = {}
     for e in own:
-        if e.kind == "event.failed_at_start":
+        if e.kind == JournalKind.EVENT_FAILED_AT_START:
             for device in e.data.get("devices", ()):
                 failed.setdefault(
                     device["device"],
@@ -159,17 +160,17 @@ def _failed(own: list[Any], window: list[Any]) -> list[dict[str, Any]]:
                      "before_event": True},
                 )  # fmt: skip
     for e in window:
-        if e.kind == "device.health" and e.data["health"] == "unreachable":
+        if e.kind == JournalKind.DEVICE_HEALTH and e.data["health"] == "unreachable":
             failed.setdefault(
                 e.subject,
                 {"device": e.subject, "at": e.at, "reason": f"unreachable: {e.data.get('error')}"},
             )
-        if e.kind == "device.stuck":
+        if e.kind == JournalKind.DEVICE_STUCK:
             failed.setdefault(
                 e.subject, {"device": e.subject, "at": e.at, "reason": e.data["reason"]}
             )
         elif (
-            e.kind == "command.result"
+            e.kind == JournalKind.COMMAND_RESULT
             and e.data.get("final")
             and e.data["result"]
             not in {
@@ -192,7 +193,7 @@ def _compensation(window: list[Any]) -> dict[str, Any]:
     covered: set[str] = set()
     shed: set[str] = set()
     for e in window:
-        if e.kind == "plan" and "compensation" in e.data:
+        if e.kind == JournalKind.PLAN and "compensation" in e.data:
             covered.update(e.data["compensation"]["for"])
             shed.update(e.data["compensation"]["shed"])
     return {"for": sorted(covered), "shed_in_their_place": sorted(shed - covered)}

@@ -27,7 +27,7 @@ from dataclasses import dataclass, replace
 from controller.config_sections import ControlSettings
 from controller.domain import MiningState, Sleep, Telemetry, Wake
 from controller.fleet import DeviceRecord, Fleet
-from controller.reconcile.dispatch import CommandResult, Job
+from controller.reconcile.dispatch import CommandResult, Job, JobOrigin
 
 __all__ = ["Expectation", "Verifier", "is_shed_physically"]
 
@@ -164,7 +164,7 @@ class Verifier:
         )
         if exp.resends < len(delays):
             nxt = replace(
-                exp.job, origin="reconfirm", attempt=0, not_before=now + delays[exp.resends]
+                exp.job, origin=JobOrigin.RECONFIRM, attempt=0, not_before=now + delays[exp.resends]
             )
             window = exp.fast if exp.fast is not None else self._settings.confirm_after_s
             self._pending[device_id] = replace(

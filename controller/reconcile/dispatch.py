@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 from collections import deque
@@ -29,12 +30,31 @@ from controller.reconcile.gate import Priority, PriorityGate
 from controller.reconcile.pacing import WakePacer
 from drivers import DriverError, UnsupportedError, WriteRejected
 
-__all__ = ["CommandResult", "Dispatcher", "Job"]
+__all__ = ["CommandResult", "Dispatcher", "Job", "JobOrigin", "SendResult"]
 
 log = logging.getLogger(__name__)
 
 # Retrying these cannot help: the device said no for good, or has no such lever.
 _FINAL = (UnsupportedError, WriteRejected)
+
+
+class JobOrigin(enum.StrEnum):
+    """Why a job was queued; journaled with each command (same text as before)."""
+
+    PLAN = "plan"  # the current plan: replaced when the next plan differs
+    OVERRIDE = "override"  # an operator's force_sleep
+    RECONFIRM = "reconfirm"  # a command whose effect did not show, sent again
+    RESTART = "restart"  # a sleep a restart found unconfirmed in the journal
+
+
+class SendResult(enum.StrEnum):
+    """What sending one command came to; journaled as ``command.result``'s ``result``."""
+
+    APPLIED = "applied"  # the device read back the new setting
+    ACKNOWLEDGED = "acknowledged"  # the device said yes but cannot show it
+    NOT_APPLIED = "not_applied"  # the read-back disagreed; retried
+    FAILED = "failed"
+    UNSUPPORTED = "unsupported"  # the device has no such lever
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +64,7 @@ class Job:
     name: str
     priority: Priority
     not_before: float = 0.0  # wall-clock seconds; staggered restores wait for it
-    origin: str = "plan"  # plan | override | reconfirm
+    origin: JobOrigin = JobOrigin.PLAN
     attempt: int = 0
     plan_seq: int = 0
     paced: bool = False  # a wake that has booked its send slot (not_before)
@@ -53,7 +73,7 @@ class Job:
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     job: Job
-    result: str  # applied | acknowledged | not_applied | failed | unsupported
+    result: SendResult
     code: str
     detail: str
     sent_at: float
@@ -63,7 +83,7 @@ class CommandResult:
 
     @property
     def ok(self) -> bool:
-        return self.result in {"applied", "acknowledged"}
+        return self.result in {SendResult.APPLIED, SendResult.ACKNOWLEDGED}
 
 
 @dataclass(slots=True)
@@ -123,7 +143,7 @@ class Dispatcher:
                     continue
                 slot = self._slots.get(device_id)
                 if slot is not None and slot.queue:
-                    kept = deque(j for j in slot.queue if j.origin != "plan")
+                    kept = deque(j for j in slot.queue if j.origin != JobOrigin.PLAN)
                     if len(kept) != len(slot.queue):
                         slot.queue = kept
                         slot.wake.set()
@@ -150,7 +170,7 @@ class Dispatcher:
             return 0
         old = {j.name: j for j in slot.queue}
         # Keep a queued job's place (attempt, delay) when the new plan asks for the same thing.
-        slot.queue = deque(old.get(j.name, j) if j.origin == "plan" else j for j in wanted)
+        slot.queue = deque(old.get(j.name, j) if j.origin == JobOrigin.PLAN else j for j in wanted)
         slot.wake.set()
         if slot.queue and slot.task is None:
             self._start(device_id, slot)
@@ -209,7 +229,7 @@ class Dispatcher:
         delays = self._settings.retry_delays_s
         retry = not result.final and job.attempt < len(delays)
         # A newer plan that already queued something else for this device wins.
-        if retry and not any(j.origin == "plan" for j in slot.queue):
+        if retry and not any(j.origin == JobOrigin.PLAN for j in slot.queue):
             not_before = time.time() + delays[job.attempt]
             nxt = replace(job, attempt=job.attempt + 1, not_before=not_before, paced=False)
             slot.queue.appendleft(nxt)
@@ -226,20 +246,32 @@ class Dispatcher:
             async with asyncio.timeout(limit_s):
                 outcome = await send(record, job.command, self._gpu)
         except _FINAL as exc:
-            kind = "unsupported" if isinstance(exc, UnsupportedError) else "failed"
+            kind = (
+                SendResult.UNSUPPORTED if isinstance(exc, UnsupportedError) else SendResult.FAILED
+            )
             return CommandResult(job, kind, exc.code, exc.message, sent, time.time())
         except DriverError as exc:
-            result = "not_applied" if exc.code == "not_applied" else "failed"
+            result = SendResult.NOT_APPLIED if exc.code == "not_applied" else SendResult.FAILED
             return CommandResult(job, result, exc.code, exc.message, sent, time.time(), final=False)
         except TimeoutError:
             detail = f"no answer within {limit_s:g} s"
-            return CommandResult(job, "failed", "timeout", detail, sent, time.time(), final=False)
+            return CommandResult(
+                job, SendResult.FAILED, "timeout", detail, sent, time.time(), final=False
+            )
         if not outcome.applied:
             # Acknowledged, but the device cannot show its setting: telemetry will confirm.
             return CommandResult(
-                job, "acknowledged", "unconfirmed", outcome.detail, sent, time.time(), outcome
+                job,
+                SendResult.ACKNOWLEDGED,
+                "unconfirmed",
+                outcome.detail,
+                sent,
+                time.time(),
+                outcome,
             )
-        return CommandResult(job, "applied", "ok", outcome.detail, sent, time.time(), outcome)
+        return CommandResult(
+            job, SendResult.APPLIED, "ok", outcome.detail, sent, time.time(), outcome
+        )
 
     async def close(self) -> None:
         tasks = [s.task for s in self._slots.values() if s.task is not None]

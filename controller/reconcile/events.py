@@ -17,7 +17,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller.journal import Entry, Journal
-from controller.reconcile.meter import SitePower
+from controller.journal_kinds import JournalKind
+from controller.reconcile.meter import PowerSource, SitePower
 from controller.state import EventRecord
 
 __all__ = ["MILESTONES", "EventTracker"]
@@ -51,11 +52,11 @@ class EventTracker:
     def restore(self, entries: Iterable[Entry]) -> None:
         """Baselines and milestones already journaled (a restart keeps measuring, not anew)."""
         for entry in entries:
-            if entry.kind == "event.baseline":
+            if entry.kind == JournalKind.EVENT_BASELINE:
                 self._progress[entry.subject] = _Progress(
                     float(entry.data["watts"]), str(entry.data["source"])
                 )
-            elif entry.kind == "event.milestone" and entry.subject in self._progress:
+            elif entry.kind == JournalKind.EVENT_MILESTONE and entry.subject in self._progress:
                 progress = self._progress[entry.subject]
                 progress.reached.setdefault(int(entry.data["pct"]), entry.at)
                 if int(entry.data["pct"]) == 100 and entry.data.get("source") == "meter":
@@ -79,7 +80,10 @@ class EventTracker:
             return
         if failed:
             self._journal.append(
-                "event.failed_at_start", event.event_id, {"devices": failed}, at=event.created_at
+                JournalKind.EVENT_FAILED_AT_START,
+                event.event_id,
+                {"devices": failed},
+                at=event.created_at,
             )
         self._advance(event, power)
 
@@ -89,7 +93,7 @@ class EventTracker:
             return
         ids = [e.event_id for e in measured]
         self._journal.append(
-            "meter.sample",
+            JournalKind.METER_SAMPLE,
             "",
             {
                 "watts": round(power.watts, 1),
@@ -109,14 +113,14 @@ class EventTracker:
         if progress is None:
             progress = self._progress[event.event_id] = _Progress(power.watts, power.source)
             self._journal.append(
-                "event.baseline", event.event_id,
+                JournalKind.EVENT_BASELINE, event.event_id,
                 {"watts": round(power.watts, 1), "source": power.source, "level_w": level_w},
                 at=power.at,
             )  # fmt: skip
         requested = progress.baseline_w - level_w
         met = power.watts <= level_w + self._tolerance_w
         unconfirmed = progress.on_meter is None and 100 in progress.reached
-        if met and unconfirmed and power.source == "meter":
+        if met and unconfirmed and power.source == PowerSource.METER:
             # Reached on an estimate before: this is the meter confirming it.
             self._confirm_on_meter(event, progress, power)
         share = 1.0 if requested <= 0 or met else (progress.baseline_w - power.watts) / requested
@@ -127,11 +131,11 @@ class EventTracker:
                 continue
             at = max(power.at, event.created_at)
             progress.reached[pct] = at
-            if pct == 100 and power.source == "meter":
+            if pct == 100 and power.source == PowerSource.METER:
                 progress.on_meter = at
             elapsed = at - event.created_at
             self._journal.append(
-                "event.milestone", event.event_id,
+                JournalKind.EVENT_MILESTONE, event.event_id,
                 {"pct": pct, "elapsed_s": round(elapsed, 3), "watts": round(power.watts, 1),
                  "source": power.source},
                 at=at,
@@ -152,7 +156,7 @@ class EventTracker:
         progress.on_meter = at
         elapsed = at - event.created_at
         self._journal.append(
-            "event.milestone", event.event_id,
+            JournalKind.EVENT_MILESTONE, event.event_id,
             {"pct": 100, "elapsed_s": round(elapsed, 3), "watts": round(power.watts, 1),
              "source": power.source, "confirms_estimate": True},
             at=at,

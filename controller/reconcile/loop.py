@@ -23,6 +23,7 @@ from controller.config_sections import ControlSettings, EconomicsConfig, GridCon
 from controller.domain import Control, MiningState, Sleep, Wake
 from controller.fleet import Fleet
 from controller.journal import Entry, Journal
+from controller.journal_kinds import JournalKind
 from controller.reconcile.commands import (
     DriverGpuControl,
     GpuControl,
@@ -31,7 +32,7 @@ from controller.reconcile.commands import (
     priority_of,
 )
 from controller.reconcile.confirm import Expectation, Verifier
-from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
+from controller.reconcile.dispatch import CommandResult, Dispatcher, Job, JobOrigin, SendResult
 from controller.reconcile.gate import Priority
 from controller.reconcile.observe import Observation, ProfileCache, observe
 from controller.reconcile.plans import (
@@ -199,7 +200,7 @@ class Reconciler:
         )
         plan, memory = policy.plan(inputs, state.memory)
         if state.memory is None or memory.to_json() != state.memory.to_json():
-            self.journal.append("memory", "", {"json": memory.to_json()})
+            self.journal.append(JournalKind.MEMORY, "", {"json": memory.to_json()})
             state.memory = memory
         self._grid_binding = grid_binds(plan, self.grid, self.policy_settings.reserve_mw)
         self._plan = plan
@@ -267,7 +268,7 @@ class Reconciler:
         if signature == self._signature:
             return
         self._signature = signature
-        self.journal.append("plan", str(view.seq), summary)
+        self.journal.append(JournalKind.PLAN, str(view.seq), summary)
         log.info(
             "plan %d (%s): %d commands; %s",
             view.seq,
@@ -306,7 +307,7 @@ class Reconciler:
                     command_name(command.command),
                     priority,
                     not_before,
-                    "plan",
+                    JobOrigin.PLAN,
                     0,
                     self._plan_seq,
                 )
@@ -319,7 +320,7 @@ class Reconciler:
                     "sleep",
                     Priority.OVERRIDE,
                     0.0,
-                    "override",
+                    JobOrigin.OVERRIDE,
                     0,
                     self._plan_seq,
                 )
@@ -371,10 +372,10 @@ class Reconciler:
             if record is None:
                 continue
             data = entry.data
-            if entry.kind == "command.confirmed":
+            if entry.kind == JournalKind.COMMAND_CONFIRMED:
                 unconfirmed.pop(entry.subject, None)
                 continue
-            if entry.kind == "device.stuck":
+            if entry.kind == JournalKind.DEVICE_STUCK:
                 unconfirmed.pop(entry.subject, None)
                 until = float(data.get("until", 0.0))
                 if until > now:
@@ -383,21 +384,31 @@ class Reconciler:
             command = data.get("command")
             if command not in {"sleep", "wake"}:
                 continue
-            if entry.kind == "command.sent":
+            if entry.kind == JournalKind.COMMAND_SENT:
                 # Killed before the answer came: it may have taken, so it is checked too.
                 unconfirmed.pop(entry.subject, None)
                 if command == "sleep":
                     unconfirmed[entry.subject] = entry.at
-            elif entry.kind == "command.result" and data.get("result") != "applied":
+            elif (
+                entry.kind == JournalKind.COMMAND_RESULT
+                and data.get("result") != SendResult.APPLIED
+            ):
                 unconfirmed.pop(entry.subject, None)
-            if command == "sleep" and entry.kind in {"command.sent", "command.result"}:
-                if entry.kind == "command.sent" or data.get("result") == "applied":
+            if command == "sleep" and entry.kind in {
+                JournalKind.COMMAND_SENT,
+                JournalKind.COMMAND_RESULT,
+            }:
+                if (
+                    entry.kind == JournalKind.COMMAND_SENT
+                    or data.get("result") == SendResult.APPLIED
+                ):
                     self._shed_for_events(entry.subject, entry.at)
-            elif command == "wake" and data.get("result") == "applied":
+            elif command == "wake" and data.get("result") == SendResult.APPLIED:
                 self.event_sheds.pop(entry.subject, None)
-            if entry.kind != "command.result" or data.get("result") != "applied":
+            if entry.kind != JournalKind.COMMAND_RESULT or data.get("result") != SendResult.APPLIED:
                 continue
-            record.commanded, record.commanded_at = str(command), entry.at
+            record.commanded = "sleep" if command == "sleep" else "wake"
+            record.commanded_at = entry.at
             unconfirmed.pop(entry.subject, None)
             if command == "sleep":
                 unconfirmed[entry.subject] = entry.at
@@ -410,8 +421,8 @@ class Reconciler:
         recent = now - self.control.confirm_after_s - sum(self.control.reconfirm_delays_s)
         for device_id, at in unconfirmed.items():
             if at >= recent and records[device_id].stuck_until <= now:
-                job = Job(device_id, Sleep(), "sleep", Priority.GRID, origin="restart")
-                self.verifier.expect(CommandResult(job, "applied", "ok", "", at, at))
+                job = Job(device_id, Sleep(), "sleep", Priority.GRID, origin=JobOrigin.RESTART)
+                self.verifier.expect(CommandResult(job, SendResult.APPLIED, "ok", "", at, at))
 
     def _forced_sleeps(self, obs: Observation) -> tuple[policy.DeviceCommand, ...]:
         out = []
@@ -434,7 +445,7 @@ class Reconciler:
     def _on_sent(self, job: Job) -> None:
         self.stats.sent += 1
         self.journal.append(
-            "command.sent", job.device_id,
+            JournalKind.COMMAND_SENT, job.device_id,
             {"command": job.name, "priority": job.priority.name.lower(), "origin": job.origin,
              "attempt": job.attempt, "plan": job.plan_seq},
         )  # fmt: skip
@@ -443,7 +454,7 @@ class Reconciler:
         job = result.job
         self.stats.results[result.result] += 1
         self.journal.append(
-            "command.result", job.device_id,
+            JournalKind.COMMAND_RESULT, job.device_id,
             {"command": job.name, "result": result.result, "code": result.code,
              "detail": result.detail[:200], "elapsed_s": round(result.done_at - result.sent_at, 4),
              "attempt": job.attempt, "origin": job.origin, "final": result.final},
@@ -452,7 +463,7 @@ class Reconciler:
         record = self.fleet.records[job.device_id]
         if result.ok:
             if isinstance(job.command, Sleep | Wake):
-                record.commanded = job.name
+                record.commanded = "sleep" if isinstance(job.command, Sleep) else "wake"
                 record.commanded_at = result.done_at
                 if isinstance(job.command, Sleep):
                     self._shed_for_events(job.device_id, result.done_at)
@@ -460,7 +471,7 @@ class Reconciler:
                 record.commanded_limit_w = job.command.per_gpu_w
                 record.commanded_at = result.done_at
             self.verifier.expect(result)
-        elif result.result == "unsupported":
+        elif result.result == SendResult.UNSUPPORTED:
             self._lacks(job, result.detail)
         elif result.final and job.priority <= Priority.ECONOMIC:
             self._mark_stuck(job.device_id, f"{job.name} failed: {result.code}: {result.detail}")
@@ -477,7 +488,9 @@ class Reconciler:
         self.dispatcher.discard(
             job.device_id, [j.name for j in queued if lever_of(j.command)[0] == lever]
         )
-        self.journal.append("device.unsupported", job.device_id, {"lever": lever, "detail": detail})
+        self.journal.append(
+            JournalKind.DEVICE_UNSUPPORTED, job.device_id, {"lever": lever, "detail": detail}
+        )
         log.warning("device %s: %s unsupported (%s); planning without it", job.device_id,
                     lever, detail)  # fmt: skip
         self.trigger("unsupported lever")
@@ -488,7 +501,7 @@ class Reconciler:
     def _confirmed(self, exp: Expectation, at: float) -> None:
         self.stats.confirmed += 1
         self.journal.append(
-            "command.confirmed", exp.job.device_id,
+            JournalKind.COMMAND_CONFIRMED, exp.job.device_id,
             {"command": exp.job.name, "after_s": round(at - exp.acked_at, 3),
              "resends": exp.resends},
         )  # fmt: skip
@@ -510,7 +523,7 @@ class Reconciler:
         was_stuck = record.stuck_until > time.time()
         record.stuck_until, record.stuck_reason = until, reason
         self.stats.stuck += 1
-        self.journal.append("device.stuck", device_id, {"reason": reason, "until": until})
+        self.journal.append(JournalKind.DEVICE_STUCK, device_id, {"reason": reason, "until": until})
         if not was_stuck:
             log.warning(
                 "device %s left out of control until %s: %s",

@@ -27,7 +27,14 @@ from controller.fleet import DeviceRecord, Fleet
 from drivers import DriverError
 from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
 
-__all__ = ["OtherLoadSource", "SiteMeter", "SitePower", "SitePowerWatch", "open_meter"]
+__all__ = [
+    "OtherLoadSource",
+    "PowerSource",
+    "SiteMeter",
+    "SitePower",
+    "SitePowerWatch",
+    "open_meter",
+]
 
 log = logging.getLogger(__name__)
 
@@ -46,16 +53,21 @@ class SiteMeter(Protocol):
     async def close(self) -> None: ...
 
 
+class PowerSource(enum.StrEnum):
+    METER = "meter"
+    ESTIMATED = "estimated"  # device telemetry plus the last known other load
+
+
 @dataclass(frozen=True, slots=True)
 class SitePower:
     watts: float
     at: float
-    source: str  # "meter" | "estimated" (device telemetry plus the last known other load)
+    source: PowerSource
     detail: str = ""
 
     @property
     def estimated(self) -> bool:
-        return self.source != "meter"
+        return self.source != PowerSource.METER
 
 
 class OtherLoadSource(enum.StrEnum):
@@ -186,7 +198,7 @@ class SitePowerWatch:
         """The site estimated without the meter: device readings plus the known other load."""
         watts = self.devices_w() + self.other_load_w()
         detail = self._meter_error or ""
-        return SitePower(watts, time.time(), "estimated", detail)
+        return SitePower(watts, time.time(), PowerSource.ESTIMATED, detail)
 
     def latest(self) -> SitePower:
         last = self._last_meter
@@ -212,7 +224,7 @@ class SitePowerWatch:
         if self._meter_error is not None:
             log.info("site meter answering again; confirming on the meter")
             self._meter_error = None
-        sample = SitePower(watts, time.time(), "meter")
+        sample = SitePower(watts, time.time(), PowerSource.METER)
         self._last_meter = sample
         self._measure(sample)
         return sample

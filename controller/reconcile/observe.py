@@ -24,7 +24,7 @@ from controller import policy
 from controller.domain import Control, Health, Make, MiningState, ModelSpec
 from controller.fleet import DeviceRecord
 from controller.reconcile.scheduler import NodeView
-from controller.state import Override
+from controller.state import Override, OverrideAction
 
 __all__ = ["Observation", "ProfileCache", "observe"]
 
@@ -107,11 +107,11 @@ def observe(
     for record in records:
         device_id = record.identity.device_id
         override = overrides.get(device_id)
-        if override is not None and override.action == "force_sleep":
+        if override is not None and override.action == OverrideAction.FORCE_SLEEP:
             forced.append(device_id)
             continue
         is_stuck = record.stuck_until > now
-        hold = is_stuck or (override is not None and override.action == "exclude")
+        hold = is_stuck or (override is not None and override.action == OverrideAction.EXCLUDE)
         view = nodes(record) if record.identity.make is Make.GPU else NodeView(None)
         if view.foreign is not None:
             foreign.append((device_id, view.foreign))

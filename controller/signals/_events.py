@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller import policy
+from controller.journal_kinds import JournalKind
 from controller.service import ControlService, EventSpec
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate
@@ -123,7 +124,7 @@ class GridEvents:
             log.info("signal %s: relay contact reset; the latch holds until an operator clears it",
                      update.source)  # fmt: skip
             await self.service.note_signal(
-                "signal.relay_reset", update.source, {"origin_at": update.origin_at,
+                JournalKind.SIGNAL_RELAY_RESET, update.source, {"origin_at": update.origin_at,
                                                       "arrived_at": now},
             )  # fmt: skip
         return True

@@ -21,6 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.journal_kinds import JournalKind
 from controller.service import ControlService, InvalidRequest, NotFound
 from controller.signals._events import GridEvents, Limits
 from controller.signals.clock import Clock
@@ -41,7 +42,6 @@ from controller.signals.updates import (
 __all__ = ["Limits", "SignalHub", "SourceStats"]
 
 log = logging.getLogger(__name__)
-
 
 
 @dataclass(slots=True)
@@ -122,7 +122,7 @@ class SignalHub:
     async def emit(self, update: Update) -> None:
         await self.submit(update)
 
-    async def note(self, kind: str, source: str, data: dict[str, Any]) -> None:
+    async def note(self, kind: JournalKind, source: str, data: dict[str, Any]) -> None:
         """Journal what a source decided that changes no state (an OpenADR opt-out)."""
         await self.service.note_signal(kind, source, data)
 

@@ -29,6 +29,7 @@ from typing import Any
 from openleadr import OpenADRClient
 
 from controller import policy
+from controller.journal_kinds import JournalKind
 from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.source import AgeFrom, Sink
@@ -284,5 +285,5 @@ class OpenAdrVen:
         if note is not None:
             data = {"event_id": event_id, "modification_number": version, "opt": opt,
                     "reason": reason}  # fmt: skip
-            await note("signal.openadr_opt", self.name, data)
+            await note(JournalKind.SIGNAL_OPENADR_OPT, self.name, data)
         return opt

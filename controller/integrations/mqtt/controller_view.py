@@ -16,6 +16,7 @@ from controller.fleet import Fleet
 from controller.integrations.mqtt.executor import ACTOR_PREFIX
 from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
 from controller.journal import Journal
+from controller.journal_kinds import JournalKind
 from controller.reconcile.compliance import compliance_report
 from controller.reconcile.events import EventTracker
 from controller.reconcile.loop import Reconciler
@@ -110,8 +111,14 @@ class ControllerView:
             )  # fmt: skip
 
     async def executed_commands(self) -> list[str]:
-        kinds = ["event.created", "event.updated", "event.cancelled", "override.", "control.",
-                 "economics."]  # fmt: skip
+        kinds = [
+            JournalKind.EVENT_CREATED,
+            JournalKind.EVENT_UPDATED,
+            JournalKind.EVENT_CANCELLED,
+            "override.",
+            "control.",
+            "economics.",
+        ]
         rows = await self._journal.entries(kinds)
         return [e.actor.removeprefix(ACTOR_PREFIX) for e in rows
                 if e.actor.startswith(ACTOR_PREFIX)]  # fmt: skip
