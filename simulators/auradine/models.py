@@ -41,40 +41,16 @@ class AuradineModel:
 
 
 AURADINE_MODELS: tuple[AuradineModel, ...] = (
-    AuradineModel(
-        name="AT1500",
-        nameplate_ths=210.0,
-        nameplate_w=3360.0,
-        boards=3,
-        chips_per_board=132,
-        fans=4,
-        eco=(0.75, 0.70),
-        turbo=(1.10, 1.18),
-        internal_type="T0",
-    ),
-    AuradineModel(
-        name="AT2880",
-        nameplate_ths=270.0,
-        nameplate_w=5000.0,
-        boards=3,
-        chips_per_board=132,
-        fans=4,
-        eco=(0.75, 0.70),
-        turbo=(1.10, 1.18),
-        internal_type="T1",
-    ),
-    AuradineModel(
-        name="AH3880",
-        nameplate_ths=500.0,
-        nameplate_w=7250.0,
-        boards=3,
-        chips_per_board=132,
-        fans=0,
-        eco=(0.60, 0.60),
-        turbo=(1.20, 1.20),
-        internal_type="H0",
-    ),
-)
+    AuradineModel(name="AT1500", nameplate_ths=210.0, nameplate_w=3360.0, boards=3,
+                  chips_per_board=132, fans=4, eco=(0.75, 0.7), turbo=(1.1, 1.18),
+                  internal_type="T0"),
+    AuradineModel(name="AT2880", nameplate_ths=270.0, nameplate_w=5000.0, boards=3,
+                  chips_per_board=132, fans=4, eco=(0.75, 0.7), turbo=(1.1, 1.18),
+                  internal_type="T1"),
+    AuradineModel(name="AH3880", nameplate_ths=500.0, nameplate_w=7250.0, boards=3,
+                  chips_per_board=132, fans=0, eco=(0.6, 0.6), turbo=(1.2, 1.2),
+                  internal_type="H0"),
+)  # fmt: skip
 
 
 def _key(name: str) -> str:

@@ -47,55 +47,19 @@ class WhatsminerModel:
 
 
 WHATSMINER_MODELS: tuple[WhatsminerModel, ...] = (
-    WhatsminerModel(
-        name="M30S++",
-        variant="VH30",
-        nameplate_ths=112.0,
-        nameplate_w=3472.0,
-        boards=3,
-        chips_per_board=111,
-        fans=2,
-        frequency_mhz=600,
-        psu_model="P222B",
-        control_board="CB4V10",
-    ),
-    WhatsminerModel(
-        name="M50S",
-        variant="VH55",
-        nameplate_ths=126.0,
-        nameplate_w=3276.0,
-        boards=3,
-        chips_per_board=135,
-        fans=2,
-        frequency_mhz=600,
-        psu_model="P222B",
-        control_board="CB6V10",
-    ),
-    WhatsminerModel(
-        name="M60S",
-        variant="VK30",
-        nameplate_ths=186.0,
-        nameplate_w=3441.0,
-        boards=3,
-        chips_per_board=245,
-        fans=2,
-        frequency_mhz=625,
-        psu_model="P221B",
-        control_board="CB6V10",
-    ),
-    WhatsminerModel(
-        name="M63S",
-        variant="VK30",
-        nameplate_ths=390.0,
-        nameplate_w=7215.0,
-        boards=4,
-        chips_per_board=370,
-        fans=0,
-        frequency_mhz=625,
-        psu_model="P621",
-        control_board="CB6V10",
-    ),
-)
+    WhatsminerModel(name="M30S++", variant="VH30", nameplate_ths=112.0, nameplate_w=3472.0,
+                    boards=3, chips_per_board=111, fans=2, frequency_mhz=600, psu_model="P222B",
+                    control_board="CB4V10"),
+    WhatsminerModel(name="M50S", variant="VH55", nameplate_ths=126.0, nameplate_w=3276.0, boards=3,
+                    chips_per_board=135, fans=2, frequency_mhz=600, psu_model="P222B",
+                    control_board="CB6V10"),
+    WhatsminerModel(name="M60S", variant="VK30", nameplate_ths=186.0, nameplate_w=3441.0, boards=3,
+                    chips_per_board=245, fans=2, frequency_mhz=625, psu_model="P221B",
+                    control_board="CB6V10"),
+    WhatsminerModel(name="M63S", variant="VK30", nameplate_ths=390.0, nameplate_w=7215.0, boards=4,
+                    chips_per_board=370, fans=0, frequency_mhz=625, psu_model="P621",
+                    control_board="CB6V10"),
+)  # fmt: skip
 
 
 def _key(name: str) -> str:
