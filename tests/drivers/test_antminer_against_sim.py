@@ -16,7 +16,6 @@ import pytest
 from drivers import open_driver
 from drivers.antminer.device import AntminerDriver
 from drivers.errors import (
-    ConfigReadError,
     ConnectionFailed,
     DeviceTimeout,
     DriverError,
@@ -25,6 +24,7 @@ from drivers.errors import (
 from drivers.settings import DriverSettings
 from drivers.types import DeviceEndpoint, Make, MiningState, PowerMode, SetPowerMode, Sleep, Wake
 from simulators import Fleet, PortMap, load_site_dict
+from tests.drivers.conftest import assert_unreadable_config_writes_nothing
 
 SETTINGS = DriverSettings(connect_timeout_s=0.5, read_timeout_s=0.5, write_timeout_s=2.0)
 MODELS = ["S19j Pro", "S19 XP", "S21", "S21 XP", "S21 Hydro"]
@@ -139,15 +139,8 @@ async def test_slow_set_miner_conf_uses_the_write_timeout() -> None:
 async def test_failed_config_read_never_overwrites_pools() -> None:
     host = "127.0.63.1"
     async with fleet_of({"model": "S21", "start": host}) as fleet, driver_for(host) as drv:
-        sim = fleet.device(host)
         await drv.identify()
-        pools = sim.pools
-        sim.faults.inject("malformed")
-        with pytest.raises(ConfigReadError):
-            await drv.apply(Sleep())
-        sim.faults.clear()
-        assert sim.pools == pools
-        assert sim.snapshot().mode == "normal"
+        await assert_unreadable_config_writes_nothing(fleet.device(host), drv)
 
 
 async def test_ack_sleep_keep_hashing_is_visible_in_telemetry() -> None:

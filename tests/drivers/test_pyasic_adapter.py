@@ -16,7 +16,6 @@ import pytest
 pytest.importorskip("pyasic")
 
 from drivers import (
-    ConfigReadError,
     DeviceEndpoint,
     DeviceTimeout,
     DriverError,
@@ -32,6 +31,7 @@ from drivers import (
 )
 from drivers.pyasic_adapter import PYASIC_LOGGER, PyasicDriver, load_pyasic
 from simulators import Fleet, PortMap, load_site_dict
+from tests.drivers.conftest import assert_unreadable_config_writes_nothing
 
 SETTINGS = DriverSettings(connect_timeout_s=1.0, read_timeout_s=2.0, write_timeout_s=5.0)
 _hosts = (f"127.0.97.{n}" for n in itertools.count(1))
@@ -95,14 +95,7 @@ async def test_power_target_is_the_nearest_mode() -> None:
 async def test_failed_config_read_writes_nothing() -> None:
     async with adapter() as (fleet, drv):
         await drv.identify()
-        sim = fleet.devices[0]
-        pools = sim.pools
-        sim.faults.inject("malformed")
-        with pytest.raises(ConfigReadError):
-            await drv.apply(Sleep())
-        sim.faults.clear()
-        assert sim.pools == pools
-        assert sim.snapshot().mode == "normal"
+        await assert_unreadable_config_writes_nothing(fleet.devices[0], drv)
 
 
 @pytest.mark.parametrize("fault", ["stall", "refuse", "malformed"])
