@@ -7,6 +7,7 @@ import asyncio
 import logging
 import signal
 import sys
+import textwrap
 from collections.abc import Sequence
 from typing import NoReturn
 
@@ -14,6 +15,7 @@ from simulators.control import ControlPlane
 from simulators.errors import SimulatorError
 from simulators.fleet import Fleet
 from simulators.ports import UNPRIVILEGED_MODBUS_PORT, UNPRIVILEGED_WEB_PORT, PortMap
+from simulators.registry import sim_specs
 from simulators.site import load_site
 
 __all__ = ["main"]
@@ -22,14 +24,11 @@ _DESCRIPTION = """\
 Run a simulated site from a site file: real servers on real loopback sockets, which
 unmodified clients (pyasic, hashpivot's drivers) talk to as if they were devices.
 
-Each device gets its own address (127.x.y.z) on the standard ports: CGMiner-style RPC
-on 4028 for every miner make; Antminers add the CGI web API on 80 (Digest root/root);
-Whatsminers with `api: v3` add length-prefixed JSON frames on 4433; Auradines add the
-FluxOS REST API on 8080 (admin/admin) and the UI page on 80. GPU nodes (`make: gpu`)
-serve the node-agent API on 9862 and dcgm-exporter metrics on 9400; a `make: meter`
-entry serves the site meter over Modbus TCP on 502, summing every device's power plus
-its base load. The command prints one line per device ("antminer S21 127.0.1.21",
-"gpu H200 127.0.4.1", "meter modbus 127.0.100.1"), then "ready".
+Each device gets its own address (127.x.y.z) on the standard ports; by `make:`
+{makes}
+
+The command prints one line per device ("antminer S21 127.0.1.21", "gpu H200 127.0.4.1",
+"meter modbus 127.0.100.1"), then "ready".
 """
 
 _EPILOG = f"""\
@@ -49,9 +48,6 @@ listen modes:
 
 faults (site file `faults:` or the control plane): refuse, stall, slow[=SECONDS],
 malformed, truncated, ack_sleep_keep_hashing, ignore_writes, web_down, rpc_down.
-Antminer quirks (site file `quirks:`): slow_set_conf, partial_body_wipes_pools,
-work_mode_key_ignored. Whatsminer quirks: json_bugs, power_mode_no_reply.
-Whatsminer writes need `api_writes: true` (the API switch); real units ship with it off.
 
 Port 80 needs root or `sysctl net.ipv4.ip_unprivileged_port_start=80`.
 """
@@ -86,10 +82,20 @@ def _speed(text: str) -> float:
     return value
 
 
+def _makes_served() -> str:
+    """One paragraph per registered make (simulators/<make>/make.py), as the help shows it."""
+    return "\n".join(
+        textwrap.fill(
+            spec.serves, width=88, initial_indent=f"  {spec.make:<11} ", subsequent_indent=" " * 14
+        )
+        for spec in sim_specs()
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="hashpivot sim",
-        description=_DESCRIPTION,
+        description=_DESCRIPTION.format(makes=_makes_served()),
         epilog=_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -64,6 +64,7 @@ class SimMakeSpec(Generic[E]):
     """One simulated make, as its package registers it."""
 
     make: str  # the site file's `make:` value; also the package name
+    serves: str  # for `hashpivot sim --help`: its ports, logins and site-file options
     entry: type[E]  # its site-file entry class, with make: Literal["<make>"]
     # Builds the devices of one entry; None: not served as devices (the meter reads them).
     build: Callable[[E, SimClock, PortMap, int], list[SimDevice]] | None

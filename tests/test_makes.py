@@ -22,6 +22,7 @@ from drivers.makes import make_package_names
 from drivers.pyasic_adapter.device import pyasic_makes
 from drivers.types import Make as TypesMake
 from simulators import load_site_dict
+from simulators.cli import main as sim_main
 from simulators.registry import SimMakeSpec, sim_spec, sim_specs
 from tests.contract.registry import CASES, unsupported_reason
 
@@ -147,3 +148,13 @@ def test_hashpivot_probe_offers_each_make_that_registers_for_it(
     offered = [s.make.value for s in specs() if s.probe]
     assert offered  # the GPU node registers probe=False; the miners do not
     assert "{" + ",".join(offered) + "}" in capsys.readouterr().out
+
+
+def test_hashpivot_sim_help_describes_each_simulator_make(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert sim_main(["--help"]) == 0
+    out = capsys.readouterr().out
+    for sim in sim_specs():
+        assert f"  {sim.make} " in out
+        assert sim.serves.split()[0] in out

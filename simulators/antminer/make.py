@@ -12,7 +12,7 @@ from simulators.antminer.models import (
     antminer_physics,
     lookup_antminer_model,
 )
-from simulators.antminer.state import DEFAULT_POOLS
+from simulators.antminer.state import DEFAULT_POOLS, AntminerQuirk
 from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimDevice
 from simulators.entry import per_address
@@ -51,6 +51,10 @@ def _replay(entry: AntminerEntry) -> Replay:
 
 SPEC = SimMakeSpec(
     make="antminer",
+    serves=(
+        "CGMiner-style RPC on 4028 and the CGI web API on 80 (Digest root/root). quirks: "
+        f"{', '.join(AntminerQuirk)}."
+    ),
     entry=AntminerEntry,
     build=_build,
     models=tuple(m.name for m in ANTMINER_MODELS),

@@ -53,6 +53,7 @@ def _replay(entry: AuradineEntry) -> Replay:
 
 SPEC = SimMakeSpec(
     make="auradine",
+    serves="GCMiner RPC on 4028, the FluxOS REST API on 8080 (admin/admin) and the UI page on 80.",
     entry=AuradineEntry,
     build=_build,
     models=tuple(m.name for m in AURADINE_MODELS),

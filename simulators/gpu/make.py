@@ -18,4 +18,10 @@ def _build(entry: GpuEntry, clock: SimClock, ports: PortMap, seed: int) -> list[
 
 
 # pyasic does not speak to GPU nodes: no contract cases.
-SPEC = SimMakeSpec(make="gpu", entry=GpuEntry, build=_build, models=tuple(GPU_MODELS))
+SPEC = SimMakeSpec(
+    make="gpu",
+    serves="an 8-GPU node: the node-agent API on 9862 and dcgm-exporter metrics on 9400.",
+    entry=GpuEntry,
+    build=_build,
+    models=tuple(GPU_MODELS),
+)

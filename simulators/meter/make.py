@@ -11,4 +11,9 @@ from simulators.registry import SimMakeSpec
 
 __all__ = ["SPEC"]
 
-SPEC = SimMakeSpec(make="meter", entry=MeterEntry, build=None)
+SPEC = SimMakeSpec(
+    make="meter",
+    serves="the site meter over Modbus TCP on 502: every device's power plus its base load.",
+    entry=MeterEntry,
+    build=None,
+)

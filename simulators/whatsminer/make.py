@@ -18,7 +18,12 @@ from simulators.whatsminer.models import (
     lookup_whatsminer_model,
     whatsminer_physics,
 )
-from simulators.whatsminer.state import DEFAULT_POOLS, MIN_POWER_LIMIT_W, PowerMode
+from simulators.whatsminer.state import (
+    DEFAULT_POOLS,
+    MIN_POWER_LIMIT_W,
+    PowerMode,
+    WhatsminerQuirk,
+)
 
 __all__ = ["SPEC"]
 
@@ -62,6 +67,11 @@ _WRITABLE = {"api_writes": True, "password": "hashpivot"}
 
 SPEC = SimMakeSpec(
     make="whatsminer",
+    serves=(
+        "CGMiner-style RPC on 4028 (API v2); with `api: v3`, length-prefixed JSON frames on "
+        "4433. Writes need `api_writes: true` (the API switch; real units ship with it off). "
+        f"quirks: {', '.join(WhatsminerQuirk)}."
+    ),
     entry=WhatsminerEntry,
     build=_build,
     models=tuple(m.name for m in WHATSMINER_MODELS),
