@@ -104,6 +104,7 @@ def _report_row(report: Mapping[str, Any]) -> dict[str, Any]:
         "time_to_90_s": report.get("time_to_90_s"),
         "time_to_100_s": report.get("time_to_100_s"),
         "met_by_deadline": report.get("met_by_deadline"),
+        "compliance": report.get("compliance", "pending"),
         "confirmed_by": report.get("confirmed_by"),
         "failed_devices": len(report.get("failed_devices", ())),
         "compensation": report.get("compensation", {"for": [], "shed_in_their_place": []}),

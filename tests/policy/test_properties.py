@@ -16,6 +16,7 @@ from controller.policy import (
     Fleet,
     FleetDevice,
     GridEvent,
+    Plan,
     PolicyMemory,
     PolicySettings,
     SafePolicy,
@@ -238,8 +239,22 @@ def test_higher_price_never_more_hashing(
     a, _ = plan(inputs(fleet, price=low, site=grid(cap), settings=PINNING))
     b, _ = plan(inputs(fleet, price=high, site=grid(cap), settings=PINNING))
     for (device, ta), (_, tb) in zip(pairs(a), pairs(b), strict=True):
+        if device.profile.is_gpu:
+            continue  # a node's level follows its contract class, not the hashprice
         assert planned_level(device, tb) <= planned_level(device, ta) or tb.power_w <= ta.power_w
-    assert b.expected_site_w <= a.expected_site_w + 1e-3
+    # Contracted and idle nodes are never shed for economics, only to fit the cap
+    # (controller/policy/README.md): when a dearer price sheds interruptible work, an idle
+    # node squeezed out at the cheaper price may come back, so the site total can rise.
+    # What follows the price is the load that may be shed for it.
+    assert price_following_w(b) <= price_following_w(a) + 1e-3
+
+
+def price_following_w(plan: Plan) -> float:
+    return sum(
+        target.power_w
+        for device, target in pairs(plan)
+        if not device.profile.is_gpu or device.profile.ai_class is AiClass.INTERRUPTIBLE
+    )
 
 
 @EXAMPLES

@@ -96,7 +96,7 @@ class FakeModel:
         return {
             "requested": {"baseline_w": 400e3, "level_w": 200e3},
             "time_to_50_s": 4.0, "time_to_90_s": 9.0, "time_to_100_s": 12.5,
-            "met_by_deadline": True, "confirmed_by": "meter",
+            "met_by_deadline": True, "compliance": "met", "confirmed_by": "meter",
             "failed_devices": [{"device": "c1"}],
             "compensation": {"for": ["c1"], "shed_in_their_place": ["a2"]},
             "commands": {"applied": 3},

@@ -140,7 +140,9 @@ function render(d) {
 
   fill("event-rows", d.events.map((e) => {
     const r = e.report;
-    const met = r.met_by_deadline === null ? "pending" : r.met_by_deadline ? "met" : "missed";
+    // The report's own verdict: it says "met (estimated)" or "unconfirmed" where the meter
+    // has not confirmed the level, which a yes/no field cannot.
+    const met = r.compliance ?? "pending";
     const comp = r.compensation.for.length
       ? r.compensation.shed_in_their_place.join(", ") + " for " + r.compensation.for.join(", ")
       : "-";
@@ -158,7 +160,7 @@ function render(d) {
       e.event_id, e.kind, e.cancelled_at ? "cancelled" : e.active ? "active" : "over",
       e.level_mw === null ? "-" : kw(e.level_mw * 1e6), clock(e.deadline), kw(r.baseline_w),
       secs(r.time_to_50_s), secs(r.time_to_90_s), secs(r.time_to_100_s),
-      cell(met, met === "missed" ? "bad" : met === "met" ? "good" : "warn"),
+      cell(met, met.startsWith("not met") || met === "unconfirmed" ? "bad" : met === "met" ? "good" : "warn"),
       r.confirmed_by, r.failed_devices, comp, cancel,
     ], e.active ? "active" : "");
   }));
