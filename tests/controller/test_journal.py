@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import Journal
-from controller.state import ControlState
+from controller.journal.store import Journal
+from controller.state.control import ControlState
 
 
 async def test_rows_come_back_in_order_with_their_run(tmp_path: Path) -> None:
@@ -74,7 +74,7 @@ def test_committed_rows_survive_kill_9(tmp_path: Path) -> None:
     path = tmp_path / "j.sqlite"
     script = textwrap.dedent(f"""
         import asyncio, os, signal
-        from controller.journal import Journal
+        from controller.journal.store import Journal
         async def main():
             journal = Journal({str(path)!r})
             await journal.open()

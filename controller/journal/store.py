@@ -9,7 +9,7 @@ process; only a power cut can lose the last transactions.
 
 Triggers refuse UPDATE, and DELETE of any row newer than the horizon the last
 compaction recorded: the table is append-only, and only the retention policy
-(:mod:`controller.retention`) removes old rows, each removal recorded as a
+(:mod:`controller.journal.retention`) removes old rows, each removal recorded as a
 ``journal.compacted`` row. A restart reads only what it needs
 (:meth:`Journal.state_entries`), not the whole history.
 """
@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller import retention
 from controller.errors import ControllerError
-from controller.journal_kinds import JournalKind
-from controller.journal_lock import JournalLock
-from controller.retention import Compaction, Retention
+from controller.journal import retention
+from controller.journal.kinds import JournalKind
+from controller.journal.lock import JournalLock
+from controller.journal.retention import Compaction, Retention
 
 __all__ = ["Entry", "Journal", "JournalError"]
 
@@ -316,7 +316,7 @@ class Journal:
             conn.close()
 
     async def state_entries(self) -> list[Entry]:
-        """What a restart replays into :class:`controller.state.ControlState`, in order:
+        """What a restart replays into :class:`controller.state.control.ControlState`, in order:
         every event's rows (events are few: tens a month, kept for the retention), relay
         clears, and only the newest override per device, pause, prices and policy memory.
         The history of price updates and memory snapshots is not read."""
