@@ -10,14 +10,15 @@ import ipaddress
 import logging
 import math
 import signal
-import time
 from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
 from controller.cli.args import OneLineParser, add_log_level, fail
+from controller.clock import Clock, SystemClock, wait_any
 from controller.config.paths import resolve_state_path
 from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError, ControllerError
@@ -40,7 +41,7 @@ from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
-from controller.signals import SystemClock, build_sources
+from controller.signals import build_sources
 from controller.signals.config import build_webhooks
 from controller.signals.hub import SignalHub
 from controller.signals.metrics import SignalCollector
@@ -51,6 +52,7 @@ from controller.state.fleet import DeviceRecord, Fleet
 from controller.state.poller import Poller, PollStats
 from controller.state.power_history import PowerHistory, PowerPoint
 from drivers import DriverSettings, open_driver
+from drivers.clock import TimeSource
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 
 __all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
@@ -61,9 +63,12 @@ _DAY_S = 86_400.0
 _FIRST_COMPACTION_S = 5.0
 
 
-def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None) -> Fleet:
-    """One driver per configured device; nothing is sent until the first poll."""
-    settings = settings or config.drivers.to_settings()
+def build_fleet(
+    config: ControllerConfig, settings: DriverSettings | None = None, *, clock: TimeSource
+) -> Fleet:
+    """One driver per configured device; nothing is sent until the first poll. The drivers
+    stamp their readings with ``clock``, the controller's."""
+    settings = replace(settings or config.drivers.to_settings(), clock=clock)
     fleet = Fleet(config.site)
     for group in config.devices:
         credentials = config.credentials_for(group)
@@ -88,18 +93,25 @@ class Controller:
         meter: SiteMeter | None = None,
         driver_settings: DriverSettings | None = None,
         scheduler: SchedulerAdapter | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
-        self.fleet = build_fleet(config, driver_settings)
+        # The one clock every part reads (controller/clock.py); tests and the backtest's
+        # hardware-in-the-loop mode hand in the simulated site's.
+        self.clock: Clock = clock or SystemClock()
+        clock = self.clock
+        self.fleet = build_fleet(config, driver_settings, clock=clock)
         # A scheduler adapter handed in (tests) replaces the configured Slurm cluster's.
         self.scheduler: SchedulerControl | None = None
         if config.scheduler is not None:
             adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
-            self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings())
+            self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings(), clock=clock)
         self.state = ControlState.empty()
         # A relative journal path lives in the state directory (controller/config/paths.py).
         journal = config.journal.path
-        self.journal = Journal(None if journal is None else resolve_state_path(journal))
+        self.journal = Journal(
+            None if journal is None else resolve_state_path(journal), clock=clock
+        )
         stats = PollStats()
         self.poller = Poller(
             self.fleet,
@@ -109,6 +121,7 @@ class Controller:
             stats=stats,
             on_sweep=self._on_sweep,
             observe_sweep=self._observe_sweep,
+            clock=clock,
         )
         self.loop = Reconciler(
             self.fleet,
@@ -120,10 +133,11 @@ class Controller:
             economics=config.economics,
             gpu=DriverGpuControl(self.scheduler),
             request_sweep=self.poller.request_sweep,
+            clock=clock,
         )
         # A meter object handed in (tests) replaces opening the configured one.
         if meter is None and config.meter is not None:
-            meter = open_meter(config.meter)
+            meter = open_meter(config.meter, clock)
         meter_config = config.meter
         self.site_power = SitePowerWatch(
             self.fleet,
@@ -134,6 +148,7 @@ class Controller:
             settle_s=meter_config.settle_s if meter_config else 30.0,
             other_load_floor_w=config.grid.other_load_kw * 1e3,
             on_other_load=self._on_other_load,
+            clock=clock,
         )
         self.loop.other_load = self.site_power.other_load_w
         self.loop.other_load_source = lambda: self.site_power.other_load_source.value
@@ -153,12 +168,11 @@ class Controller:
         self.events = EventTracker(
             self.journal, tolerance_w=tolerance_w, on_confirmed=self._on_event_confirmed
         )
-        self.service = ControlService(self.fleet, self.state, self.journal, self.loop)
+        self.service = ControlService(self.fleet, self.state, self.journal, self.loop, clock=clock)
         self.service.on_event = self._on_event_created
-        # One clock for the signals layer; sources are off unless configured.
-        self.clock = SystemClock()
-        self.signals = SignalHub(self.service, self.clock)
-        for source in build_sources(config.signals, self.clock, self._site_kw):
+        # Signal sources are off unless configured.
+        self.signals = SignalHub(self.service, clock)
+        for source in build_sources(config.signals, clock, self._site_kw):
             self.signals.add(source)
         self.webhooks = build_webhooks(config.signals)
         self.metrics.registry.register(SignalCollector(self.signals))
@@ -170,7 +184,7 @@ class Controller:
                 self.fleet, self.state, self.loop, self.site_power, self.events, self.journal,
                 config.economics,
             )  # fmt: skip
-            self.mqtt = MqttBridge(config.mqtt, view, self.service)
+            self.mqtt = MqttBridge(config.mqtt, view, self.service, clock=clock)
             self.metrics.registry.register(MqttCollector(self.mqtt))
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
@@ -211,7 +225,7 @@ class Controller:
 
     def status(self) -> dict[str, Any]:
         """The API's status document: fleet summary, control state, site power, plan."""
-        now = time.time()
+        now = self.clock.time()
         power = self.site_power.latest()
         view = self.loop.view
         data = fleet_status(self.fleet)
@@ -246,7 +260,7 @@ class Controller:
         return data
 
     def economics_json(self) -> dict[str, Any]:
-        economics = economics_now(self.config.economics, self.state, time.time())
+        economics = economics_now(self.config.economics, self.state, self.clock.time())
         return {
             "power_price": {"usd_per_mwh": economics.power_price.usd_per_mwh,
                             "as_of": economics.power_price.as_of,
@@ -290,14 +304,14 @@ class Controller:
     def _on_other_load(self, watts: float) -> None:
         """A measured other load worth keeping: journaled (a restart starts from it)."""
         self.journal.append(JournalKind.SITE_OTHER_LOAD, "", {"watts": round(watts, 1)})
-        if self.loop.level_events(time.time()):
+        if self.loop.level_events(self.clock.time()):
             self.loop.trigger("other load measured", paced=True)
 
     def _on_event_created(self, event: EventRecord) -> None:
         # The baseline is the last meter sample before the instruction (if recent enough),
         # before any command for it; otherwise the estimate, and the report says which.
         last = self.site_power.last_meter
-        now = time.time()
+        now = self.clock.time()
         if last is not None and now - last.at <= self._baseline_max_age_s:
             baseline = last
         else:
@@ -331,10 +345,11 @@ class Controller:
         tracked = {JournalKind.EVENT_BASELINE, JournalKind.EVENT_MILESTONE}
         self.state.replay(e for e in entries if e.kind not in tracked)
         self.events.restore(e for e in entries if e.kind in tracked)
-        await self.cycles.restore(time.time())
-        await self._restore_loop(time.time())
-        active = [e.event_id for e in self.state.active_events(time.time())]
-        overrides = sorted(self.state.live_overrides(time.time()))
+        now = self.clock.time()
+        await self.cycles.restore(now)
+        await self._restore_loop(now)
+        active = [e.event_id for e in self.state.active_events(now)]
+        overrides = sorted(self.state.live_overrides(now))
         self.journal.append(
             JournalKind.DAEMON_STARTED,
             "",
@@ -405,8 +420,7 @@ class Controller:
         policy = self.config.journal.retention.to_retention()
         delay = _FIRST_COMPACTION_S
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            if await wait_any(self.clock, delay, stop):
                 return
             await self.journal.compact(policy)
             delay = policy.every_s

@@ -9,7 +9,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, TypeVar
 
@@ -160,7 +159,7 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
         record = controller.fleet.records.get(request.match_info["device_id"])
         if record is None:
             raise NotFound(f"no device {request.match_info['device_id']}")
-        return web.json_response(device_json(controller, record, time.time()))
+        return web.json_response(device_json(controller, record, controller.clock.time()))
 
     async def plan(request: web.Request) -> web.Response:
         view = controller.loop.view
@@ -170,7 +169,7 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
         return web.json_response(plan_json(view, device=request.query.get("device"), limit=limit))
 
     async def events(request: web.Request) -> web.Response:
-        now = time.time()
+        now = controller.clock.time()
         active = _enum_query(request, "active", {"true", "false"}) == "true"
         rows = [
             {**e.as_json(), "active": not e.is_over(now),
@@ -217,7 +216,7 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
         return web.json_response({"relay_cleared_at": controller.state.relay_cleared_at})
 
     async def overrides(_: web.Request) -> web.Response:
-        live = controller.state.live_overrides(time.time())
+        live = controller.state.live_overrides(controller.clock.time())
         return web.json_response({"overrides": [o.as_json() for o in live.values()]})
 
     async def put_override(request: web.Request) -> web.Response:

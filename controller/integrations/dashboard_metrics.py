@@ -7,7 +7,6 @@ collectors.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable, Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -39,7 +38,7 @@ class DashboardCollector(Collector):
         self._state = state
 
     def collect(self) -> Iterator[Metric]:
-        site, now = self._fleet.site, time.time()
+        site, now = self._fleet.site, self._loop.clock.time()
         labels = ["site"]
         limit = GaugeMetricFamily(
             "hashpivot_site_limit_watts",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from typing import TYPE_CHECKING, Any
 
 from controller.state.fleet import DeviceRecord
@@ -47,7 +46,7 @@ def devices_page(
     limit: int,
     offset: int,
 ) -> dict[str, Any]:
-    now = time.time()
+    now = controller.clock.time()
     matched = []
     for record in controller.fleet:
         telemetry = record.telemetry

@@ -57,5 +57,10 @@ def build_app(controller: Controller) -> web.Application:
     app.router.add_get("/openapi.json", get_openapi)
     add_api_routes(app, controller)
     add_webhook_routes(app, controller.signals, controller.webhooks)
-    add_web_routes(app, ControllerReadModel(controller), span_s=controller.power_history.span_s)
+    add_web_routes(
+        app,
+        ControllerReadModel(controller),
+        span_s=controller.power_history.span_s,
+        clock=controller.clock,
+    )
     return app

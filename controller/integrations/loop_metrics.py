@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -41,7 +40,7 @@ class LoopCollector(Collector):
         self._fleet, self._loop, self._state, self._power = fleet, loop, state, power
 
     def collect(self) -> Iterator[Metric]:
-        site, now = self._fleet.site, time.time()
+        site, now = self._fleet.site, self._loop.clock.time()
         labels = ["site"]
         commanded = GaugeMetricFamily(
             "hashpivot_site_commanded_power_watts",

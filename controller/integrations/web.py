@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
+from controller.clock import Clock
 from controller.integrations.web_chart import power_chart
 from controller.integrations.web_model import SiteReadModel
 from controller.integrations.web_page import ReportCache, page_data
@@ -48,15 +48,17 @@ def _load_assets() -> dict[str, bytes]:
 class _Cached:
     """One value shared by every poller, rebuilt when older than ``ttl_s``."""
 
-    def __init__(self, build: Callable[[float], Awaitable[bytes]], ttl_s: float) -> None:
-        self._build, self._ttl_s = build, ttl_s
+    def __init__(
+        self, build: Callable[[float], Awaitable[bytes]], ttl_s: float, clock: Clock
+    ) -> None:
+        self._build, self._ttl_s, self._clock = build, ttl_s, clock
         self._at = -1e18
         self._value = b""
         self._lock = asyncio.Lock()
 
     async def get(self) -> bytes:
         async with self._lock:
-            now = time.time()
+            now = self._clock.time()
             if now - self._at >= self._ttl_s:
                 self._value = await self._build(now)
                 self._at = now
@@ -64,7 +66,12 @@ class _Cached:
 
 
 def add_web_routes(
-    app: web.Application, model: SiteReadModel, *, span_s: float, ttl_s: float = 1.0
+    app: web.Application,
+    model: SiteReadModel,
+    *,
+    span_s: float,
+    clock: Clock,
+    ttl_s: float = 1.0,
 ) -> None:
     assets = _load_assets()
     reports = ReportCache()
@@ -78,8 +85,8 @@ def add_web_routes(
         svg = power_chart(model.power(now - span_s), model.events(), now, span_s)
         return svg.encode()
 
-    data_cache = _Cached(build_data, ttl_s)
-    chart_cache = _Cached(build_chart, ttl_s)
+    data_cache = _Cached(build_data, ttl_s, clock)
+    chart_cache = _Cached(build_chart, ttl_s, clock)
     no_store = {"Cache-Control": "no-store"}
 
     async def index(_: web.Request) -> web.Response:

@@ -8,7 +8,6 @@ the same command service the HTTP API uses. Each source has its own section unde
 
 from __future__ import annotations
 
-from controller.signals.clock import Clock, SystemClock
 from controller.signals.config import SignalsConfig, build_sources
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.source import AgeFrom, PollingSource, Sink, Source
@@ -28,7 +27,6 @@ from controller.signals.updates import (
 __all__ = [
     "AgeFrom",
     "BadSignal",
-    "Clock",
     "Contact",
     "ErrorKind",
     "EventAction",
@@ -44,7 +42,6 @@ __all__ = [
     "SignalsConfig",
     "Sink",
     "Source",
-    "SystemClock",
     "Update",
     "UpstreamError",
     "build_sources",

@@ -17,7 +17,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from controller.signals.clock import Clock
+from controller.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.source import AgeFrom, PollingSource, fetch
 from controller.signals.updates import Contact, FlagUpdate, Update
@@ -71,7 +71,7 @@ class FourCpSource(PollingSource):
 
     async def poll(self) -> Sequence[Update]:
         body = await fetch(self.session, self.url, timeout_s=self.timeout_s, headers=self.headers)
-        now = self.clock.now()
+        now = self.clock.time()
         updates: list[Update] = [Contact(source=self.name, origin_at=now)]
         for start, end, peak in parse_flags(body):
             if end <= now or self._sent.get((start, end)) == peak:

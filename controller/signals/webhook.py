@@ -118,7 +118,7 @@ def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Pro
             return web.json_response({"error": "no such provider"}, status=404)
         source = provider.source
         body = await request.read()
-        now = hub.clock.now()
+        now = hub.clock.time()
         timestamp = request.headers.get(TIMESTAMP, "")
         try:
             sent_at = float(timestamp)

@@ -14,7 +14,6 @@ FAULT when a GPU is lost. Per-GPU detail is in :meth:`GpuNodeDriver.read_node`.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 from typing import Literal
 
@@ -118,7 +117,7 @@ class GpuNodeDriver(DeviceBase):
 
     async def read(self) -> Telemetry:
         await self._identified()
-        return telemetry(await self.read_node())
+        return telemetry(await self.read_node(), self._settings.clock.time())
 
     async def apply(self, command: Command | GpuCommand) -> CommandOutcome:
         if isinstance(command, SetGpuPowerLimit):
@@ -173,7 +172,7 @@ class GpuNodeDriver(DeviceBase):
         await self._http.close()
 
 
-def telemetry(node: NodeReading) -> Telemetry:
+def telemetry(node: NodeReading, taken_at: float) -> Telemetry:
     errors: list[DeviceError] = []
     for gpu in node.gpus:
         if gpu.lost:
@@ -189,7 +188,7 @@ def telemetry(node: NodeReading) -> Telemetry:
     temps = tuple(g.temp_c for g in node.gpus if g.temp_c is not None)
     lost = any(g.lost for g in node.gpus)
     return Telemetry(
-        taken_at=time.time(),
+        taken_at=taken_at,
         mining_state=MiningState.FAULT if lost else MiningState.HASHING,
         hashrate_hs=None,
         power_w=node.gpu_power_w,

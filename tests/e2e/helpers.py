@@ -77,12 +77,34 @@ def controller_config(
         "journal": {"path": journal},
         "api": {"token": TOKEN},
     }
+    return merge(config, overrides)
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with ``overrides``: sections (dicts) merged key by key, the rest replaced."""
+    out = dict(base)
     for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(config.get(key), dict):
-            config[key] = {**config[key], **value}
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
         else:
-            config[key] = value
-    return config
+            out[key] = value
+    return out
+
+
+# The controller on the site's simulated clock: every figure is simulated seconds, as a
+# real site would have them, scaled only by the simulator's speed. A sweep of the site
+# costs real time (sockets), so the poll interval leaves room for a slow one.
+SIM_TIME_CONFIG: dict[str, Any] = {
+    "poll_interval_s": 5.0,
+    "control": {
+        "confirm_after_s": 15.0,
+        "reconfirm_delays_s": [5.0],
+        "retry_delays_s": [3.0, 6.0],
+        "stuck_hold_s": 3600,
+    },
+    "policy": {"wake_stagger_s": 2.0, "plan_interval_s": 30.0, "max_device_age_s": 120},
+    "meter": {"interval_s": 2.5},
+}
 
 
 class Api:

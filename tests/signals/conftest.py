@@ -24,7 +24,10 @@ class FakeClock:
     def __init__(self, now: float = NOW) -> None:
         self.at = now
 
-    def now(self) -> float:
+    def time(self) -> float:
+        return self.at
+
+    def monotonic(self) -> float:
         return self.at
 
     async def sleep(self, seconds: float) -> None:
@@ -60,8 +63,8 @@ async def rig() -> AsyncIterator[HubRig]:
     journal = Journal(None)
     await journal.open()
     loop = StubLoop()
-    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop)  # type: ignore[arg-type]
     clock = FakeClock()
+    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop, clock=clock)  # type: ignore[arg-type]
     hub = SignalHub(service, clock)
     yield HubRig(hub, service, journal, clock, loop)
     await hub.close()

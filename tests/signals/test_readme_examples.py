@@ -8,7 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.signals import SystemClock, build_sources
+from controller.clock import SystemClock
+from controller.signals import build_sources
 from controller.signals.config import SignalsConfig, build_webhooks
 
 README = Path(__file__).parents[2] / "README.md"

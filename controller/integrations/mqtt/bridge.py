@@ -17,11 +17,11 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 
+from controller.clock import Clock, wait_any, yield_now
 from controller.config.mqtt import MqttConfig
 from controller.errors import ControllerError
 from controller.integrations.mqtt.commands import CommandRefused, parse_command
@@ -56,7 +56,7 @@ class MqttBridge:
         view: SiteView,
         service: ControlService,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
@@ -88,7 +88,7 @@ class MqttBridge:
         """After each poll sweep: the fleet's telemetry, at most once per interval."""
         if not self.config.telemetry:
             return
-        now = self._clock()
+        now = self._clock.time()
         if now - self._last_telemetry < self.config.telemetry_interval_s:
             return
         if self._building is not None and not self._building.done():
@@ -112,10 +112,10 @@ class MqttBridge:
             self.outbox.put(Message(self.topics.telemetry(part), payload,
                                     self.config.telemetry_qos, False, Lane.TELEMETRY))  # fmt: skip
             part += 1
-            await asyncio.sleep(0)
+            await yield_now()
 
     def publish_status(self) -> None:
-        now = self._clock()
+        now = self._clock.time()
         self._last_status = now
         site = self.view.site
         status = status_payload(site, self.view.status(now), now, self._version)
@@ -130,7 +130,7 @@ class MqttBridge:
 
     async def tick(self) -> None:
         """Event transitions, a new plan, and the status when due."""
-        now = self._clock()
+        now = self._clock.time()
         changed = False
         for transition in self.lifecycle.observe(self.view.events(), now):
             report = None
@@ -158,7 +158,7 @@ class MqttBridge:
     # ---- the tasks ----------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.lifecycle.seed(self.view.events(), self._clock())
+        self.lifecycle.seed(self.view.events(), self._clock.time())
         try:
             # A command redelivered after a restart is still a duplicate.
             self.executor.remember(await self.view.executed_commands())
@@ -183,8 +183,7 @@ class MqttBridge:
         while not stop.is_set():
             self._wake.clear()
             await self.tick()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), _TICK_S)
+            await wait_any(self._clock, _TICK_S, self._wake)
 
     async def _connection(self, stop: asyncio.Event) -> None:
         attempt = 0
@@ -204,6 +203,7 @@ class MqttBridge:
             # Equal jitter: never less than half the delay, so a fleet of controllers
             # restarting with one broker spreads out instead of reconnecting in step.
             pause = delay / 2 + self._rng.uniform(0, delay / 2)
+            # Real time, like every wait on the network: the broker does not come back sooner.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
 
@@ -238,7 +238,7 @@ class MqttBridge:
         self.connects += 1
         if self._down_since is not None:
             log.info("MQTT broker %s:%d back after %.1f s", self.config.host, self.config.port,
-                     self._clock() - self._down_since)  # fmt: skip
+                     self._clock.time() - self._down_since)  # fmt: skip
         else:
             log.info("MQTT: connected to %s:%d as %s", self.config.host, self.config.port,
                      self.topics.prefix)  # fmt: skip
@@ -249,7 +249,7 @@ class MqttBridge:
     def _down(self, exc: aiomqtt.MqttError) -> None:
         self.connected = False
         if self._down_since is None:  # a transition, not every failed attempt
-            self._down_since = self._clock()
+            self._down_since = self._clock.time()
             log.warning("MQTT broker %s:%d unavailable: %s; retrying with backoff",
                         self.config.host, self.config.port, exc)  # fmt: skip
 
@@ -317,7 +317,7 @@ class MqttBridge:
         try:
             command = parse_command(
                 name, payload, auth=self.config.commands.auth, secret=self._secret,
-                now=self._clock(), max_skew_s=self.config.commands.max_skew_s,
+                now=self._clock.time(), max_skew_s=self.config.commands.max_skew_s,
             )  # fmt: skip
         except CommandRefused as refused:
             self.executor.count(refused.kind.value)
@@ -345,5 +345,5 @@ async def _room(paho: object, timeout_s: float) -> bool:
     for _ in range(max(1, int(timeout_s / 0.01))):
         if len(getattr(paho, "_out_packet", ())) <= _BACKLOG:
             return True
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # noqa: TID251 - waits on a socket backlog: real time
     return False
