@@ -95,14 +95,18 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 # real site would have them, scaled only by the simulator's speed. A sweep of the site
 # costs real time (sockets), so the poll interval leaves room for a slow one.
 SIM_TIME_CONFIG: dict[str, Any] = {
-    "poll_interval_s": 5.0,
+    "poll_interval_s": 15.0,
     "control": {
-        "confirm_after_s": 15.0,
-        "reconfirm_delays_s": [5.0],
+        # The daemon's defaults: a Whatsminer's reported hashrate is a running average
+        # that takes tens of seconds to fall after it stops.
+        "confirm_after_s": 30.0,
+        "reconfirm_delays_s": [15.0, 60.0],
         "retry_delays_s": [3.0, 6.0],
         "stuck_hold_s": 3600,
     },
-    "policy": {"wake_stagger_s": 2.0, "plan_interval_s": 30.0, "max_device_age_s": 120},
+    # A read that times out costs real seconds (the poll timeout), many simulated ones: a
+    # unit that stalls must not age out of what the plan knows within the test.
+    "policy": {"wake_stagger_s": 1.0, "plan_interval_s": 30.0, "max_device_age_s": 900},
     "meter": {"interval_s": 2.5},
 }
 

@@ -54,7 +54,10 @@ async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
         # Planned at nameplate: 27 miners asleep 0.78 kW, the 3 faulty ones 9.43 kW, the
         # contracted node 10.2 kW; 28.6 kW under the limit leaves the interruptible node
         # 8.2 kW: once the faulty units are found out, it is capped to make up for them.
-        level_mw, within_s = 0.0316, 600.0  # simulated seconds: an ERS-10 deployment
+        # The limit is the level less the reserve (3 kW) and the other load the meter
+        # shows: the 0.5 kW base load and the two GPU nodes' hosts (1.7 kW each), which
+        # their agents do not report; on simulated time the controller has measured it.
+        level_mw, within_s = 0.035, 600.0  # within: simulated seconds, an ERS-10 deployment
         started = site.now()
         event = await site.api.call(
             "POST", "/events",
@@ -114,7 +117,7 @@ async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
         )  # fmt: skip
         assert len(wakes) >= 10
         gaps = [b - a for a, b in itertools.pairwise(wakes)]
-        assert min(gaps) >= 1.5  # wake_stagger_s 2 (simulated), never all at once
+        assert min(gaps) >= 0.75  # wake_stagger_s 1 (simulated), never all at once
         assert not any(
             e["subject"] in stuck and e["at"] >= cancelled_at and e["data"]["command"] == "wake"
             for e in sent["entries"]
@@ -123,7 +126,8 @@ async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
 
 
 async def test_a_relay_trip_latches_until_cleared(running_site: SiteFactory) -> None:
-    async with running_site("127.0.113") as site:
+    """On simulated time: the latch is held over plan intervals, the restore staggered."""
+    async with running_site("127.0.113", sim_time=True) as site:
         trip = await site.api.call(
             "POST", "/events", {"kind": "relay_trip", "level_mw": 0, "source": "relay"},
             status=201,
@@ -132,7 +136,9 @@ async def test_a_relay_trip_latches_until_cleared(running_site: SiteFactory) -> 
         await until(lambda: gpu_limits(site.sim, site.interruptible) == {200.0}, timeout=10)
         # The trip window ends, but nothing comes back until an operator clears the latch.
         await site.api.call("DELETE", f"/events/{trip['event_id']}")
-        await asyncio.sleep(2.5)  # more than a plan interval
+        plans = site.controller.loop.stats.plans
+        await site.sim.clock.sleep(75.0)  # more than two plan intervals (simulated)
+        assert site.controller.loop.stats.plans >= plans + 2
         assert not site.running()
         plan = await site.api.call("GET", "/plan")
         assert plan["relay_latched"] is True

@@ -9,6 +9,7 @@ import asyncio
 import json
 import math
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -120,9 +121,11 @@ async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteF
 
 
 class HashpriceServer:
-    """A direct hashprice URL that answers with a fresh value, or refuses while ``down``."""
+    """A direct hashprice URL that answers with a fresh value, or refuses while ``down``.
+    ``now`` stamps the value (the controller's clock when it runs on simulated time)."""
 
     def __init__(self) -> None:
+        self.now: Callable[[], float] = time.time
         self.down = False
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -132,7 +135,7 @@ class HashpriceServer:
             if self.down:
                 return web.Response(status=503)
             return web.json_response({"hashprice": 45.0, "unit": "USD/PH/day",
-                                      "as_of": time.time()})  # fmt: skip
+                                      "as_of": self.now()})  # fmt: skip
 
         app = web.Application()
         app.router.add_get("/hashprice", answer)
@@ -150,11 +153,13 @@ class HashpriceServer:
 async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_back(
     running_site: SiteFactory,
 ) -> None:
+    """On simulated time: going stale takes minutes of the site's time, seconds of ours."""
     async with HashpriceServer() as server:
         signals = {"hashprice": {"url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
-                                 "interval_s": 0.3, "timeout_s": 1, "stale_after_s": 3}}
+                                 "interval_s": 15, "timeout_s": 1, "stale_after_s": 120}}
         overrides = {"signals": signals, "policy": {"safe_policy": "sleep_miners"}}
-        async with running_site("127.0.212", **overrides) as site:
+        async with running_site("127.0.212", sim_time=True, **overrides) as site:
+            server.now = site.now
             hub = site.controller.signals
             await until(lambda: hub.stats["hashprice_url"].updates > 0, timeout=10)
             assert len(site.running()) == 30
