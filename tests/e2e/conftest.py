@@ -1,6 +1,6 @@
 """A running mixed site under a running controller, with a Modbus meter over it.
 
-``sim_time=True`` runs the controller on the site's own simulated clock (at ``SIM_SPEED``),
+``sim_time=True`` runs the controller on the site's own simulated clock (at ``SPEED``),
 so devices and controller agree on the time and the configuration's figures are
 simulated seconds (``SIM_TIME_CONFIG``): minutes of control pass in seconds. Otherwise the
 controller runs on real time while the devices' physics runs fast."""

@@ -97,10 +97,12 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
 SIM_TIME_CONFIG: dict[str, Any] = {
     "poll_interval_s": 15.0,
     "control": {
-        # The daemon's defaults: a Whatsminer's reported hashrate is a running average
-        # that takes tens of seconds to fall after it stops.
-        "confirm_after_s": 30.0,
-        "reconfirm_delays_s": [15.0, 60.0],
+        # A Whatsminer's reported hashrate is a running average that takes tens of
+        # seconds to fall after it stops; and a real timeout lasts 50 times longer in
+        # simulated seconds (a stalled unit's 1 s poll timeout holds a sweep for 50 s), so
+        # the windows leave room for a reading after such a sweep.
+        "confirm_after_s": 60.0,
+        "reconfirm_delays_s": [30.0, 120.0],
         "retry_delays_s": [3.0, 6.0],
         "stuck_hold_s": 3600,
     },
