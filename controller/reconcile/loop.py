@@ -468,7 +468,7 @@ class Reconciler:
                 if isinstance(job.command, Sleep):
                     self._shed_for_events(job.device_id, result.done_at)
             elif isinstance(job.command, policy.SetGpuPowerLimit):
-                record.commanded_limit_w = job.command.per_gpu_w
+                record.commanded_limit_w = job.command.watts_per_gpu
                 record.commanded_at = result.done_at
             self.verifier.expect(result)
         elif result.result == SendResult.UNSUPPORTED:
