@@ -72,6 +72,8 @@ class Reconciler:
         economics: EconomicsConfig,
         gpu: GpuControl | None = None,
         request_sweep: Callable[[], None] | None = None,
+        other_load: Callable[[], float] | None = None,
+        other_load_source: Callable[[], str] | None = None,
     ) -> None:
         self.fleet = fleet
         self.state = state
@@ -97,9 +99,9 @@ class Reconciler:
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
         self.gpu = gpu or DriverGpuControl()
-        # Site load outside the fleet (the meter less the devices); the app wires the meter in.
-        self.other_load: Callable[[], float] = lambda: 0.0
-        self.other_load_source: Callable[[], str] = lambda: "measured"
+        # Site load outside the fleet (the meter less the devices), from the meter watch.
+        self.other_load: Callable[[], float] = other_load or (lambda: 0.0)
+        self.other_load_source: Callable[[], str] = other_load_source or (lambda: "measured")
         self._withheld: tuple[str, ...] = ()  # wakes the last dispatch held back
         # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
         # once, then planned without (a GPU node with no scheduler is only power-capped).

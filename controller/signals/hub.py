@@ -182,7 +182,7 @@ class SignalHub:
             else:
                 stale_signals.pop(name, None)
         if changed:
-            self.service.loop.trigger("signal")
+            self.service.replan("signal")
 
     # ---- checks and effects -----------------------------------------------------------
 

@@ -60,7 +60,7 @@ async def rig() -> AsyncIterator[HubRig]:
     journal = Journal(None)
     await journal.open()
     loop = StubLoop()
-    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop)  # type: ignore[arg-type]
+    service = ControlService(Fleet("t"), ControlState.empty(), journal, trigger=loop.trigger)
     clock = FakeClock()
     hub = SignalHub(service, clock)
     yield HubRig(hub, service, journal, clock, loop)
