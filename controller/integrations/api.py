@@ -255,20 +255,29 @@ async def _events(api: Api, call: Call) -> web.StreamResponse:
     now = time.time()
     active = call.text("active") == "true"
     rows = [
-        {**e.as_json(), "active": not e.is_over(now),
-         "confirmed": api.read.event_confirmed(e.event_id)}
+        {
+            **e.as_json(),
+            "active": not e.is_over(now),
+            "confirmed": api.read.event_confirmed(e.event_id),
+        }
         for e in api.read.events()
         if not active or not e.is_over(now)
-    ]  # fmt: skip
+    ]
     return _json({"events": rows})
 
 
 async def _create_event(api: Api, call: Call) -> web.StreamResponse:
     body = await call.body(EventBody)
     spec = EventSpec(
-        policy.EventKind(body.kind), body.level_mw, body.start, body.end, body.deadline,
-        body.within_s, body.event_id, body.source,
-    )  # fmt: skip
+        policy.EventKind(body.kind),
+        body.level_mw,
+        body.start,
+        body.end,
+        body.deadline,
+        body.within_s,
+        body.event_id,
+        body.source,
+    )
     event = await api.commands.create_event(spec, call.actor)
     log.info("event %s created by %s: %s", event.event_id, call.actor, body.kind)
     return _json(event.as_json(), status=201)
@@ -339,18 +348,23 @@ async def _economics(api: Api, _: Call) -> web.StreamResponse:
 async def _put_economics(api: Api, call: Call) -> web.StreamResponse:
     body = await call.body(EconomicsBody)
     await api.commands.set_economics(
-        power_price=body.power_price_usd_per_mwh, hashprice=body.hashprice_usd_per_ph_day,
-        as_of=body.as_of, source=body.source, actor=call.actor,
-    )  # fmt: skip
+        power_price=body.power_price_usd_per_mwh,
+        hashprice=body.hashprice_usd_per_ph_day,
+        as_of=body.as_of,
+        source=body.source,
+        actor=call.actor,
+    )
     return _json(api.read.economics_document(time.time()))
 
 
 async def _journal(api: Api, call: Call) -> web.StreamResponse:
     kind = call.text("kind")
     rows = await api.read.journal_entries(
-        [kind] if kind else None, subject=call.text("subject"), since_seq=call.number("since"),
+        [kind] if kind else None,
+        subject=call.text("subject"),
+        since_seq=call.number("since"),
         limit=call.number("limit"),
-    )  # fmt: skip
+    )
     return _json({"entries": [e.as_json() for e in rows]})
 
 

@@ -37,21 +37,24 @@ class DashboardCollector(Collector):
         limit = site_gauge(
             "hashpivot_site_limit_watts",
             "The most the current plan lets the whole site draw (cap or event, less reserve)",
-            site, limit_w,
-        )  # fmt: skip
+            site,
+            limit_w,
+        )
         plan_time = site_gauge(
             "hashpivot_plan_duration_seconds", "Wall time of the last plan", site, plan_s
         )
         economics = read.economics(now)
         price = GaugeMetricFamily(
-            "hashpivot_power_price_usd_per_mwh", "Power price the policy uses",
+            "hashpivot_power_price_usd_per_mwh",
+            "Power price the policy uses",
             labels=["site", "source"],
-        )  # fmt: skip
+        )
         price.add_metric([site, economics.power_price.source], economics.power_price.usd_per_mwh)
         hashprice = GaugeMetricFamily(
-            "hashpivot_hashprice_usd_per_ph_day", "Hashprice the policy uses",
+            "hashpivot_hashprice_usd_per_ph_day",
+            "Hashprice the policy uses",
             labels=["site", "source"],
-        )  # fmt: skip
+        )
         hashprice.add_metric([site, economics.hashprice.source], economics.hashprice.usd_per_ph_day)
         break_even = GaugeMetricFamily(
             "hashpivot_model_break_even_hashprice_usd_per_ph_day",

@@ -65,30 +65,54 @@ class LoopCollector(Collector):
         curtailable = curtailable_w(read.records(), read.overrides(now), now)
         stuck = sum(1 for r in read.records() if r.stuck_until > now)
         yield from (
-            site_gauge("hashpivot_site_commanded_power_watts",
-                       "Site draw the current plan expects once its commands take effect",
-                       site, None if view is None else view.plan.expected_site_w),
+            site_gauge(
+                "hashpivot_site_commanded_power_watts",
+                "Site draw the current plan expects once its commands take effect",
+                site,
+                None if view is None else view.plan.expected_site_w,
+            ),
             metered,
-            site_gauge("hashpivot_meter_up", "1 while the site meter answers", site,
-                       1.0 if read.meter_ok() else 0.0),
-            site_gauge("hashpivot_curtailable_power_watts",
-                       "Draw that sleeping every running controllable miner would remove now",
-                       site, curtailable),
+            site_gauge(
+                "hashpivot_meter_up",
+                "1 while the site meter answers",
+                site,
+                1.0 if read.meter_ok() else 0.0,
+            ),
+            site_gauge(
+                "hashpivot_curtailable_power_watts",
+                "Draw that sleeping every running controllable miner would remove now",
+                site,
+                curtailable,
+            ),
             events,
             results,
             site_counter("hashpivot_commands_sent", "Commands sent", site, float(stats.sent)),
-            site_counter("hashpivot_commands_confirmed",
-                         "Commands whose physical effect later telemetry confirmed", site,
-                         float(stats.confirmed)),
+            site_counter(
+                "hashpivot_commands_confirmed",
+                "Commands whose physical effect later telemetry confirmed",
+                site,
+                float(stats.confirmed),
+            ),
             site_counter("hashpivot_plans", "Plans computed", site, float(stats.plans)),
-            site_gauge("hashpivot_devices_stuck",
-                       "Devices left out of control after failing to shed", site, float(stuck)),
-            site_gauge("hashpivot_control_paused", "1 while an operator paused control", site,
-                       1.0 if read.control().paused else 0.0),
-            site_gauge("hashpivot_last_plan_timestamp_seconds",
-                       "When the control loop last computed a plan (unix seconds)", site,
-                       None if view is None else view.at),
-        )  # fmt: skip
+            site_gauge(
+                "hashpivot_devices_stuck",
+                "Devices left out of control after failing to shed",
+                site,
+                float(stuck),
+            ),
+            site_gauge(
+                "hashpivot_control_paused",
+                "1 while an operator paused control",
+                site,
+                1.0 if read.control().paused else 0.0,
+            ),
+            site_gauge(
+                "hashpivot_last_plan_timestamp_seconds",
+                "When the control loop last computed a plan (unix seconds)",
+                site,
+                None if view is None else view.at,
+            ),
+        )
         yield from event_level_families(site, active, sample.watts, now)
         yield from _journal(site, read.journal_health())
 
@@ -118,11 +142,22 @@ def event_level_families(
 
 def _journal(site: str, journal: JournalHealth) -> Iterator[Metric]:
     yield from (
-        site_gauge("hashpivot_journal_up", "1 while the audit journal's writes succeed", site,
-                   0.0 if journal.error else 1.0),
-        site_counter("hashpivot_journal_rows_written", "Rows written to the audit journal",
-                     site, float(journal.rows_written)),
-        site_counter("hashpivot_journal_rows_failed",
-                     "Rows a failed journal write could not record", site,
-                     float(journal.rows_failed)),
-    )  # fmt: skip
+        site_gauge(
+            "hashpivot_journal_up",
+            "1 while the audit journal's writes succeed",
+            site,
+            0.0 if journal.error else 1.0,
+        ),
+        site_counter(
+            "hashpivot_journal_rows_written",
+            "Rows written to the audit journal",
+            site,
+            float(journal.rows_written),
+        ),
+        site_counter(
+            "hashpivot_journal_rows_failed",
+            "Rows a failed journal write could not record",
+            site,
+            float(journal.rows_failed),
+        ),
+    )

@@ -164,15 +164,21 @@ class FleetCollector(Collector):
         for kind, count in sorted(stats.errors_by_kind.items()):
             errors.add_metric([site, kind], float(count))
         yield from (
-            site_gauge("hashpivot_site_hashrate_hashes_per_second",
-                       "Sum of reachable devices' hashrate", site, total_hashrate),
-            site_gauge("hashpivot_site_power_watts", "Sum of reachable devices' power", site,
-                       total_power),
+            site_gauge(
+                "hashpivot_site_hashrate_hashes_per_second",
+                "Sum of reachable devices' hashrate",
+                site,
+                total_hashrate,
+            ),
+            site_gauge(
+                "hashpivot_site_power_watts", "Sum of reachable devices' power", site, total_power
+            ),
             devices,
             errors,
-            site_counter("hashpivot_poll_sweeps", "Completed fleet sweeps", site,
-                         float(stats.sweeps)),
-        )  # fmt: skip
+            site_counter(
+                "hashpivot_poll_sweeps", "Completed fleet sweeps", site, float(stats.sweeps)
+            ),
+        )
 
 
 def collectors(read: ReadModel) -> list[Collector]:

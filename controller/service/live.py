@@ -120,17 +120,21 @@ class LiveReadModel:
             telemetry = record.telemetry
             levers = unsupported.get(device_id)
             override = overrides.get(device_id)
-            rows.append(DeviceRow(
-                device=device_id, make=record.identity.make.value, model=record.model,
-                rack=record.identity.rack,
-                state=telemetry.mining_state.value if telemetry else "unknown",
-                health=record.health.value,
-                power_w=telemetry.power_w if telemetry else None,
-                stuck=(record.stuck_reason or "stuck") if record.stuck_until > now else None,
-                refusing=", ".join(sorted(levers)) if levers else None,
-                last_error=record.last_error,
-                override=override.action if override else None,
-            ))  # fmt: skip
+            rows.append(
+                DeviceRow(
+                    device=device_id,
+                    make=record.identity.make.value,
+                    model=record.model,
+                    rack=record.identity.rack,
+                    state=telemetry.mining_state.value if telemetry else "unknown",
+                    health=record.health.value,
+                    power_w=telemetry.power_w if telemetry else None,
+                    stuck=(record.stuck_reason or "stuck") if record.stuck_until > now else None,
+                    refusing=", ".join(sorted(levers)) if levers else None,
+                    last_error=record.last_error,
+                    override=override.action if override else None,
+                )
+            )
         return rows
 
     def telemetry(self) -> Iterator[TelemetryRow]:
@@ -214,13 +218,18 @@ class LiveReadModel:
         )
         limit = _finite(plan.limit_w)
         return PlanRow(
-            seq=view.seq, at=view.at, trigger=view.reason,
+            seq=view.seq,
+            at=view.at,
+            trigger=view.reason,
             limit_w=None if limit is None else limit + plan.other_load_w,
             expected_w=plan.expected_site_w + plan.other_load_w,
-            other_load_w=plan.other_load_w, grid_binding=view.grid_binding,
-            infeasible=plan.infeasible, notes=view.notes, groups=groups,
+            other_load_w=plan.other_load_w,
+            grid_binding=view.grid_binding,
+            infeasible=plan.infeasible,
+            notes=view.notes,
+            groups=groups,
             commands=dict(Counter(command_name(c.command).split(":")[0] for c in view.commands)),
-        )  # fmt: skip
+        )
 
     def plan_summary(self) -> PlanSummary | None:
         view = self._loop.view
@@ -266,24 +275,45 @@ class LiveReadModel:
         economics = self.economics(now)
         power = self._power.latest()
         rows = [
-            SignalRow(name="power price", value=economics.power_price.usd_per_mwh,
-                      unit="USD/MWh", as_of=economics.power_price.as_of,
-                      source=economics.power_price.source,
-                      max_age_s=self._max_ages_s.get("power_price")),
-            SignalRow(name="hashprice", value=economics.hashprice.usd_per_ph_day,
-                      unit="USD/PH/day", as_of=economics.hashprice.as_of,
-                      source=economics.hashprice.source,
-                      max_age_s=self._max_ages_s.get("hashprice")),
-            SignalRow(name="site power", value=power.watts, unit="W", as_of=power.at,
-                      source=power.source, max_age_s=None),
-        ]  # fmt: skip
+            SignalRow(
+                name="power price",
+                value=economics.power_price.usd_per_mwh,
+                unit="USD/MWh",
+                as_of=economics.power_price.as_of,
+                source=economics.power_price.source,
+                max_age_s=self._max_ages_s.get("power_price"),
+            ),
+            SignalRow(
+                name="hashprice",
+                value=economics.hashprice.usd_per_ph_day,
+                unit="USD/PH/day",
+                as_of=economics.hashprice.as_of,
+                source=economics.hashprice.source,
+                max_age_s=self._max_ages_s.get("hashprice"),
+            ),
+            SignalRow(
+                name="site power",
+                value=power.watts,
+                unit="W",
+                as_of=power.at,
+                source=power.source,
+                max_age_s=None,
+            ),
+        ]
         forecast = self.forecast()
         if forecast is not None:
             # The price forecast's value for the hour ahead.
             ahead = next((p for s, e, p in forecast.intervals if s <= now + 3600 < e), None)
-            rows.append(SignalRow(name="price forecast, +1 h", value=ahead, unit="USD/MWh",
-                                  as_of=forecast.as_of, source=forecast.source,
-                                  max_age_s=None))  # fmt: skip
+            rows.append(
+                SignalRow(
+                    name="price forecast, +1 h",
+                    value=ahead,
+                    unit="USD/MWh",
+                    as_of=forecast.as_of,
+                    source=forecast.source,
+                    max_age_s=None,
+                )
+            )
         return tuple(rows)
 
     def signal_ages(self, now: float) -> dict[str, float | None]:
@@ -396,5 +426,6 @@ class LiveReadModel:
 
     async def executed_commands(self, actor_prefix: str) -> list[str]:
         rows = await self._journal.entries(_COMMAND_KINDS)
-        return [e.actor.removeprefix(actor_prefix) for e in rows
-                if e.actor.startswith(actor_prefix)]  # fmt: skip
+        return [
+            e.actor.removeprefix(actor_prefix) for e in rows if e.actor.startswith(actor_prefix)
+        ]

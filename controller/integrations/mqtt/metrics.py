@@ -37,14 +37,30 @@ class MqttCollector(Collector):
         for result, count in sorted(bridge.executor.results.items()):
             commands.add_metric([site, result], float(count))
         yield from (
-            site_gauge("hashpivot_mqtt_connected", "1 while the MQTT broker connection is up",
-                       site, 1.0 if bridge.connected else 0.0),
-            site_counter("hashpivot_mqtt_connects", "Connections made to the MQTT broker", site,
-                         float(bridge.connects)),
-            site_counter("hashpivot_mqtt_published_messages", "Messages handed to the broker",
-                         site, float(bridge.published)),
+            site_gauge(
+                "hashpivot_mqtt_connected",
+                "1 while the MQTT broker connection is up",
+                site,
+                1.0 if bridge.connected else 0.0,
+            ),
+            site_counter(
+                "hashpivot_mqtt_connects",
+                "Connections made to the MQTT broker",
+                site,
+                float(bridge.connects),
+            ),
+            site_counter(
+                "hashpivot_mqtt_published_messages",
+                "Messages handed to the broker",
+                site,
+                float(bridge.published),
+            ),
             dropped,
-            site_gauge("hashpivot_mqtt_queued_messages", "Outbound messages waiting", site,
-                       float(len(bridge.outbox))),
+            site_gauge(
+                "hashpivot_mqtt_queued_messages",
+                "Outbound messages waiting",
+                site,
+                float(len(bridge.outbox)),
+            ),
             commands,
-        )  # fmt: skip
+        )
