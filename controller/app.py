@@ -38,9 +38,10 @@ from controller.reconcile import (
 )
 from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.scheduler import SchedulerControl
-from controller.service import ControlService, LiveReadModel
-from controller.signals import SystemClock, build_sources
-from controller.signals.config import build_webhooks
+from controller.service.control import ControlService
+from controller.service.live import LiveReadModel
+from controller.signals.clock import SystemClock
+from controller.signals.config import build_sources, build_webhooks
 from controller.signals.hub import SignalHub
 from controller.signals.metrics import SignalCollector
 from controller.signals.webhook import webhook_handler

@@ -13,7 +13,7 @@ from collections import Counter
 from typing import Any
 
 from controller import policy
-from controller.service import ReadModel
+from controller.service.read_model import ReadModel
 from controller.state.domain import Make, MiningState
 
 __all__ = ["OTHER_LOAD_LEGEND", "GpuState", "gpu_state", "summary"]

@@ -35,7 +35,8 @@ from controller.integrations.api_models import (
 )
 from controller.reconcile.compliance import report_text
 from controller.reconcile.plans import plan_json
-from controller.service import ControlService, EventSpec, InvalidRequest, NotFound, ReadModel
+from controller.service.control import ControlService, EventSpec, InvalidRequest, NotFound
+from controller.service.read_model import ReadModel
 from controller.signals.webhook import PREFIX as WEBHOOK_PREFIX
 from controller.signals.webhook import Handler as WebhookHandler
 from controller.signals.webhook import WebhookBody

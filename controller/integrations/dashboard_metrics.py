@@ -7,27 +7,21 @@ collectors.
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from controller.integrations.families import site_gauge
-from controller.service import Forecast, ReadModel
+from controller.integrations.families import ReadModelCollector, site_gauge
+from controller.service.read_model import Forecast, ReadModel
 
 __all__ = ["DashboardCollector"]
 
 _HORIZONS = (("0h", 0.0), ("1h", 3600.0), ("4h", 4 * 3600.0), ("24h", 86_400.0))
 
 
-class DashboardCollector(Collector):
-    def __init__(self, read: ReadModel) -> None:
-        self._read = read
-
-    def collect(self) -> Iterator[Metric]:
-        read = self._read
-        site, now = read.site, time.time()
+class DashboardCollector(ReadModelCollector):
+    def families(self, read: ReadModel, now: float) -> Iterator[Metric]:
+        site = read.site
         view = read.plan_view()
         limit_w = plan_s = None
         if view is not None:

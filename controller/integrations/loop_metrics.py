@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from controller.integrations.families import site_counter, site_gauge
-from controller.service import JournalHealth, ReadModel
+from controller.integrations.families import (
+    ReadModelCollector,
+    site_counter,
+    site_gauge,
+    site_labelled,
+)
+from controller.service.read_model import JournalHealth, ReadModel
 from controller.state.control import EventRecord, Override
 from controller.state.domain import Control, Health, MiningState
 from controller.state.fleet import DeviceRecord
@@ -35,13 +38,9 @@ def curtailable_w(
     return total
 
 
-class LoopCollector(Collector):
-    def __init__(self, read: ReadModel) -> None:
-        self._read = read
-
-    def collect(self) -> Iterator[Metric]:
-        read = self._read
-        site, now = read.site, time.time()
+class LoopCollector(ReadModelCollector):
+    def families(self, read: ReadModel, now: float) -> Iterator[Metric]:
+        site = read.site
         view = read.plan_view()
         sample = read.site_power()
         metered = GaugeMetricFamily(
@@ -51,17 +50,21 @@ class LoopCollector(Collector):
         )
         metered.add_metric([site, sample.source], sample.watts)
         active = read.active_events(now)
-        events = GaugeMetricFamily(
-            "hashpivot_events_active", "Grid events running or ahead", labels=["site", "kind"]
+        kinds = sorted(Counter(e.kind.value for e in active).items())
+        events = site_labelled(
+            GaugeMetricFamily,
+            "hashpivot_events_active",
+            "Grid events running or ahead",
+            site,
+            "kind",
+            kinds,
         )
-        for kind, count in sorted(Counter(e.kind.value for e in active).items()):
-            events.add_metric([site, kind], float(count))
         stats = read.loop_stats()
-        results = CounterMetricFamily(
-            "hashpivot_commands", "Command attempts by result", labels=["site", "result"]
+        by_result = sorted(stats.results.items())
+        doc = "Command attempts by result"
+        results = site_labelled(
+            CounterMetricFamily, "hashpivot_commands", doc, site, "result", by_result
         )
-        for result, count in sorted(stats.results.items()):
-            results.add_metric([site, result], float(count))
         curtailable = curtailable_w(read.records(), read.overrides(now), now)
         stuck = sum(1 for r in read.records() if r.stuck_until > now)
         yield from (

@@ -16,9 +16,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from controller.integrations.dashboard_metrics import DashboardCollector
-from controller.integrations.families import site_counter, site_gauge
+from controller.integrations.families import site_counter, site_gauge, site_labelled
 from controller.integrations.loop_metrics import LoopCollector
-from controller.service import ReadModel
+from controller.service.read_model import ReadModel
 from controller.state.domain import Health, MiningState
 from controller.state.fleet import DeviceRecord
 from controller.state.poller import PollStats
@@ -153,16 +153,15 @@ class FleetCollector(Collector):
     def _site_families(self) -> Iterator[Metric]:
         site, stats = self._read.site, self._read.poll_stats()
         total_hashrate, total_power = self._read.totals()
-        devices = GaugeMetricFamily(
-            "hashpivot_devices", "Devices by health", labels=["site", "health"]
+        health = [(h.value, n) for h, n in sorted(self._read.by_health().items())]
+        devices = site_labelled(
+            GaugeMetricFamily, "hashpivot_devices", "Devices by health", site, "health", health
         )
-        for health, count in sorted(self._read.by_health().items()):
-            devices.add_metric([site, health.value], float(count))
-        errors = CounterMetricFamily(
-            "hashpivot_poll_errors", "Failed device polls by kind", labels=["site", "kind"]
+        kinds = sorted(stats.errors_by_kind.items())
+        doc = "Failed device polls by kind"
+        errors = site_labelled(
+            CounterMetricFamily, "hashpivot_poll_errors", doc, site, "kind", kinds
         )
-        for kind, count in sorted(stats.errors_by_kind.items()):
-            errors.add_metric([site, kind], float(count))
         yield from (
             site_gauge(
                 "hashpivot_site_hashrate_hashes_per_second",
@@ -193,20 +192,20 @@ class ControllerMetrics:
 
     def __init__(self, site: str) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.confirmation = Histogram(
-            "hashpivot_event_confirmation_seconds",
-            "Time from a grid event's arrival to its level confirmed on the meter",
-            labelnames=["site"],
-            registry=self.registry,
-            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800),
-        ).labels(site=site)
-        self.poll_duration = Histogram(
-            "hashpivot_poll_duration_seconds",
-            "Wall time of one sweep over the whole fleet",
-            labelnames=["site"],
-            registry=self.registry,
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-        ).labels(site=site)
+        histograms = {
+            name: Histogram(name, documentation, labelnames=["site"], registry=self.registry,
+                            buckets=buckets).labels(site=site)
+            for name, documentation, buckets in (
+                ("hashpivot_event_confirmation_seconds",
+                 "Time from a grid event's arrival to its level confirmed on the meter",
+                 (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)),
+                ("hashpivot_poll_duration_seconds",
+                 "Wall time of one sweep over the whole fleet",
+                 (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)),
+            )
+        }  # fmt: skip
+        self.confirmation = histograms["hashpivot_event_confirmation_seconds"]
+        self.poll_duration = histograms["hashpivot_poll_duration_seconds"]
 
         self.scheduler_read_errors = Counter(
             "hashpivot_scheduler_read_errors",

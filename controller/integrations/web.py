@@ -22,7 +22,7 @@ from aiohttp import web
 
 from controller.integrations.web_chart import power_chart
 from controller.integrations.web_page import ReportCache, page_data
-from controller.service import ReadModel
+from controller.service.read_model import ReadModel
 
 __all__ = ["POLL_INTERVAL_S", "add_web_routes"]
 

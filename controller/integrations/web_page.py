@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from controller.service import DeviceRow, PlanRow, ReadModel, SignalRow
+from controller.service.read_model import DeviceRow, PlanRow, ReadModel, SignalRow
 from controller.state.control import EventRecord
 
 __all__ = ["ReportCache", "page_data"]

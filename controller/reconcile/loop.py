@@ -43,6 +43,7 @@ from controller.reconcile.plans import (
 from controller.state.control import ControlState, EventRecord
 from controller.state.domain import Control, MiningState, Sleep, Wake
 from controller.state.fleet import Fleet
+from controller.waits import first_of
 
 __all__ = ["LoopStats", "Reconciler"]
 
@@ -157,11 +158,11 @@ class Reconciler:
             # journal says was applied, not after the slowest device's first answer.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    _first(stop, self.first_sweep), self.control.restart_plan_wait_s
+                    first_of(stop, self.first_sweep), self.control.restart_plan_wait_s
                 )
             first = ["restart during an event"]
         else:
-            await _first(stop, self.first_sweep)
+            await first_of(stop, self.first_sweep)
         await self.gpu.ready()
         self._reasons = self._reasons or first
         while not stop.is_set():
@@ -174,13 +175,13 @@ class Reconciler:
             self.cycle(", ".join(reasons))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    _first(stop, self._trigger), self.policy_settings.plan_interval_s
+                    first_of(stop, self._trigger), self.policy_settings.plan_interval_s
                 )
 
     async def confirm_sweeps(self, stop: asyncio.Event) -> None:
         """When a burst of commands is done, read the fleet at once to confirm it."""
         while not stop.is_set():
-            await _first(stop, self.dispatcher.started)
+            await first_of(stop, self.dispatcher.started)
             self.dispatcher.started.clear()
             await self.dispatcher.idle()
             if self._request_sweep is not None:
@@ -537,12 +538,3 @@ class Reconciler:
 
     async def close(self) -> None:
         await self.dispatcher.close()
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -6,48 +6,7 @@
   operator page, the MQTT bridge and the demo's summary read the site through it, never
   through the controller's parts; :class:`LiveReadModel` (``live.py``) is the one
   implementation, over the running parts.
+
+Import from the modules: the package re-exports nothing, so each name has one list, the
+module's ``__all__``.
 """
-
-from __future__ import annotations
-
-from controller.service.control import (
-    ControlService,
-    EventInThePast,
-    EventSpec,
-    InvalidRequest,
-    NotFound,
-)
-from controller.service.live import LiveReadModel
-from controller.service.read_model import (
-    ControlRow,
-    DeviceRow,
-    Forecast,
-    JournalHealth,
-    PlanGroup,
-    PlanRow,
-    PlanSummary,
-    ReadModel,
-    SignalRow,
-    SiteStatus,
-    TelemetryRow,
-)
-
-__all__ = [
-    "ControlRow",
-    "ControlService",
-    "DeviceRow",
-    "EventInThePast",
-    "EventSpec",
-    "Forecast",
-    "InvalidRequest",
-    "JournalHealth",
-    "LiveReadModel",
-    "NotFound",
-    "PlanGroup",
-    "PlanRow",
-    "PlanSummary",
-    "ReadModel",
-    "SignalRow",
-    "SiteStatus",
-    "TelemetryRow",
-]

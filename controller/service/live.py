@@ -273,48 +273,26 @@ class LiveReadModel:
 
     def signals(self, now: float) -> tuple[SignalRow, ...]:
         economics = self.economics(now)
-        power = self._power.latest()
-        rows = [
-            SignalRow(
-                name="power price",
-                value=economics.power_price.usd_per_mwh,
-                unit="USD/MWh",
-                as_of=economics.power_price.as_of,
-                source=economics.power_price.source,
-                max_age_s=self._max_ages_s.get("power_price"),
-            ),
-            SignalRow(
-                name="hashprice",
-                value=economics.hashprice.usd_per_ph_day,
-                unit="USD/PH/day",
-                as_of=economics.hashprice.as_of,
-                source=economics.hashprice.source,
-                max_age_s=self._max_ages_s.get("hashprice"),
-            ),
-            SignalRow(
-                name="site power",
-                value=power.watts,
-                unit="W",
-                as_of=power.at,
-                source=power.source,
-                max_age_s=None,
-            ),
-        ]
+        price, hashprice = economics.power_price, economics.hashprice
+        power, ages = self._power.latest(), self._max_ages_s
+        rows: list[tuple[str, float | None, str, float, str, float | None]] = [
+            # name, value, unit, as of, source, trusted for
+            ("power price", price.usd_per_mwh, "USD/MWh", price.as_of, price.source,
+             ages.get("power_price")),
+            ("hashprice", hashprice.usd_per_ph_day, "USD/PH/day", hashprice.as_of,
+             hashprice.source, ages.get("hashprice")),
+            ("site power", power.watts, "W", power.at, power.source, None),
+        ]  # fmt: skip
         forecast = self.forecast()
         if forecast is not None:
             # The price forecast's value for the hour ahead.
             ahead = next((p for s, e, p in forecast.intervals if s <= now + 3600 < e), None)
-            rows.append(
-                SignalRow(
-                    name="price forecast, +1 h",
-                    value=ahead,
-                    unit="USD/MWh",
-                    as_of=forecast.as_of,
-                    source=forecast.source,
-                    max_age_s=None,
-                )
-            )
-        return tuple(rows)
+            rows.append(("price forecast, +1 h", ahead, "USD/MWh", forecast.as_of,
+                         forecast.source, None))  # fmt: skip
+        return tuple(
+            SignalRow(name=n, value=v, unit=u, as_of=a, source=s, max_age_s=m)
+            for n, v, u, a, s, m in rows
+        )
 
     def signal_ages(self, now: float) -> dict[str, float | None]:
         economics = self.economics(now)

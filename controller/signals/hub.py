@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller.journal.kinds import JournalKind
-from controller.service import ControlService, InvalidRequest, NotFound
+from controller.service.control import ControlService, InvalidRequest, NotFound
 from controller.signals._events import GridEvents, Limits
 from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError

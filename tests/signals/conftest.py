@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from controller.journal.store import Journal
-from controller.service import ControlService
+from controller.service.control import ControlService
 from controller.signals.hub import SignalHub
 from controller.state.control import ControlState
 from controller.state.fleet import Fleet

@@ -38,7 +38,8 @@ from controller.integrations.mqtt.payloads import (
     version,
 )
 from controller.integrations.mqtt.topics import EventPhase, Topics
-from controller.service import ControlService, ReadModel
+from controller.service.control import ControlService
+from controller.service.read_model import ReadModel
 
 __all__ = ["MqttBridge"]
 

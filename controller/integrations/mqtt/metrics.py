@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 from prometheus_client.core import CounterMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from controller.integrations.families import site_counter, site_gauge
+from controller.integrations.families import site_counter, site_gauge, site_labelled
 
 if TYPE_CHECKING:
     from controller.integrations.mqtt.bridge import MqttBridge
@@ -28,14 +28,15 @@ class MqttCollector(Collector):
             labels=["site", "lane"],
         )
         dropped.add_metric([site, "telemetry"], float(bridge.outbox.dropped_telemetry))
-        commands = CounterMetricFamily(
+        commands = site_labelled(
+            CounterMetricFamily,
             "hashpivot_mqtt_commands",
             "Commands received over MQTT by outcome (accepted, duplicate, malformed, "
             "unauthorised, not_found, invalid, failed)",
-            labels=["site", "result"],
+            site,
+            "result",
+            sorted(bridge.executor.results.items()),
         )
-        for result, count in sorted(bridge.executor.results.items()):
-            commands.add_metric([site, result], float(count))
         yield from (
             site_gauge(
                 "hashpivot_mqtt_connected",

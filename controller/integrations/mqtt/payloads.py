@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from controller.integrations.mqtt.topics import EventPhase
-from controller.service import PlanSummary, SiteStatus, TelemetryRow
+from controller.service.read_model import PlanSummary, SiteStatus, TelemetryRow
 from controller.state.control import EventRecord
 
 __all__ = [
