@@ -165,9 +165,11 @@ class Controller:
         )
         # One clock for the signals layer; sources are off unless configured.
         self.clock = SystemClock()
-        self.signals = SignalHub(self.service, self.clock)
-        for source in build_sources(config.signals, self.clock, self._site_kw):
-            self.signals.add(source)
+        self.signals = SignalHub(
+            self.service,
+            self.clock,
+            sources=build_sources(config.signals, self.clock, self._site_kw),
+        )
         self.api_token = config.api.resolve()
         # The operator page's chart of the last hours (controller.integrations.web).
         self.power_history = PowerHistory()
