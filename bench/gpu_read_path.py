@@ -193,7 +193,7 @@ def _load_nvml(args: argparse.Namespace) -> Any:
 
 
 def _backend(args: argparse.Namespace) -> Any:
-    from drivers.gpu.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - the tree under test
+    from drivers.gpu_agent.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - the tree under test
 
     backend = PynvmlBackend(host="bench", nvml=_load_nvml(args))
     real = list(backend._handles)
@@ -234,8 +234,8 @@ def serve(args: argparse.Namespace) -> None:
     """The child: the agent over the chosen backend, plus two bench-only routes."""
     from aiohttp import web  # noqa: PLC0415
 
-    from drivers.gpu.agent import make_app  # noqa: PLC0415
-    from drivers.gpu.nvml import GpuNode  # noqa: PLC0415
+    from drivers.gpu_agent.nvml import GpuNode  # noqa: PLC0415
+    from drivers.gpu_agent.server import make_app  # noqa: PLC0415
 
     node = GpuNode(_backend(args))
     read_s: list[float] = []

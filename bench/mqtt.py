@@ -33,7 +33,7 @@ import paho.mqtt.client as paho
 
 from bench.sweep import RESULTS, start_simulator, write_site
 from controller.app import Controller
-from controller.settings import parse_config
+from controller.config.settings import parse_config
 
 SECRET = "bench-secret"
 PREFIX = "hashpivot/bench/"

@@ -18,7 +18,6 @@ import sys
 import time
 from pathlib import Path
 
-from controller.domain import Health, Make, MiningState, lookup_model
 from controller.policy import (
     AiClass,
     AiValue,
@@ -36,6 +35,7 @@ from controller.policy import (
     diff,
     plan,
 )
+from controller.state.domain import Health, Make, MiningState, lookup_model
 
 NOW = 1_750_000_000.0
 MINERS = [

@@ -82,7 +82,7 @@ def build_journal(path: Path, rows: int, now: float) -> dict[str, Any]:
     """Rows in the shapes the daemon writes, oldest first; returns what must come back."""
     import asyncio  # noqa: PLC0415
 
-    from controller.journal import Journal  # noqa: PLC0415 - the schema, created its way
+    from controller.journal.store import Journal  # noqa: PLC0415 - the schema, created its way
 
     async def create() -> None:
         journal = Journal(path)
@@ -213,8 +213,8 @@ def restore_s(path: Path) -> tuple[float, float]:
     a restart did before the journal was bounded) and from ``state_entries`` alone."""
     import asyncio  # noqa: PLC0415
 
-    from controller.journal import Journal  # noqa: PLC0415
-    from controller.state import ControlState  # noqa: PLC0415
+    from controller.journal.store import Journal  # noqa: PLC0415
+    from controller.state.control import ControlState  # noqa: PLC0415
 
     async def both() -> tuple[float, float]:
         journal = Journal(path)

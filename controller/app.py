@@ -17,21 +17,17 @@ from typing import Any, Self
 
 from aiohttp import web
 
-from controller.cli_args import OneLineParser, add_log_level, fail
-from controller.cycles import CycleJournal
-from controller.domain import DeviceIdentity, Health
+from controller.cli.args import OneLineParser, add_log_level, fail
+from controller.config.paths import resolve_state_path
+from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError, ControllerError
-from controller.fleet import DeviceRecord, Fleet
 from controller.integrations.dashboard_metrics import DashboardCollector
 from controller.integrations.http import build_app, fleet_status
 from controller.integrations.metrics import ControllerMetrics
 from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
-from controller.journal import Journal
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Journal
 from controller.logs import configure_logging
-from controller.paths import resolve_state_path
-from controller.poller import Poller, PollStats
-from controller.power_history import PowerHistory, PowerPoint
 from controller.reconcile import (
     EventTracker,
     Reconciler,
@@ -44,12 +40,16 @@ from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service import ControlService
-from controller.settings import ControllerConfig, load_config
 from controller.signals import SystemClock, build_sources
 from controller.signals.config import build_webhooks
 from controller.signals.hub import SignalHub
 from controller.signals.metrics import SignalCollector
-from controller.state import ControlState, EventRecord
+from controller.state.control import ControlState, EventRecord
+from controller.state.cycles import CycleJournal
+from controller.state.domain import DeviceIdentity, Health
+from controller.state.fleet import DeviceRecord, Fleet
+from controller.state.poller import Poller, PollStats
+from controller.state.power_history import PowerHistory, PowerPoint
 from drivers import DriverSettings, open_driver
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 
@@ -97,7 +97,7 @@ class Controller:
             adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
             self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings())
         self.state = ControlState.empty()
-        # A relative journal path lives in the state directory (controller/paths.py).
+        # A relative journal path lives in the state directory (controller/config/paths.py).
         journal = config.journal.path
         self.journal = Journal(None if journal is None else resolve_state_path(journal))
         stats = PollStats()

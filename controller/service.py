@@ -17,11 +17,17 @@ from typing import Any
 
 from controller import policy
 from controller.errors import ControllerError
-from controller.fleet import Fleet
-from controller.journal import Journal
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Journal
 from controller.reconcile.loop import Reconciler
-from controller.state import OVERRIDE_ACTIONS, ControlState, EventRecord, Override, OverrideAction
+from controller.state.control import (
+    OVERRIDE_ACTIONS,
+    ControlState,
+    EventRecord,
+    Override,
+    OverrideAction,
+)
+from controller.state.fleet import Fleet
 
 __all__ = ["ControlService", "EventInThePast", "EventSpec", "InvalidRequest", "NotFound"]
 

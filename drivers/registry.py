@@ -3,7 +3,7 @@
 Every make package ``drivers/<make>/`` has a ``make.py`` module whose ``SPEC`` is a
 :class:`MakeSpec`. Everything that used to list the makes by hand reads them from
 here: :func:`drivers.open_driver`, discovery (``drivers.discovery``), default
-credentials (``controller.settings``), the pyasic adapter's make names, the OpenAPI
+credentials (``controller.config.settings``), the pyasic adapter's make names, the OpenAPI
 enum and the contract suite. A make's modules are imported on first lookup, so a
 process that never opens a driver never loads one. See docs/adding-a-make.md.
 """

@@ -12,7 +12,7 @@ import yaml
 from prometheus_client import generate_latest
 
 from controller.app import Controller
-from controller.settings import load_config
+from controller.config.settings import load_config
 from tests.conftest import require_tool
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
+from controller.cli.probe import main as probe_main
+from controller.config.settings import CredentialsConfig
 from controller.integrations.openapi import openapi_document
-from controller.probe import main as probe_main
-from controller.settings import CredentialsConfig
 from drivers import DeviceEndpoint, DriverSettings, Make, open_driver, spec, specs
 from drivers.discovery import classify_rpc_text
 from drivers.makes import make_package_names

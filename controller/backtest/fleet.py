@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 
 from controller.backtest.site import BacktestSite
 from controller.backtest.units import MinerUnit, NodeUnit, SteppedClock, Unit
-from controller.domain import Health
 from controller.policy import DeviceCommand, Fleet, FleetDevice, PlanCommand
+from controller.state.domain import Health
 
 __all__ = ["Cohort", "SimFleet", "Totals"]
 

@@ -13,9 +13,9 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from controller.backtest.errors import BacktestError
+from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError
 from controller.policy import AiClass, DeviceProfile, PolicySettings
-from controller.settings import ControllerConfig, load_config
 from drivers import Make
 from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model
 from simulators.entry import MinerEntryBase, SiteEntry

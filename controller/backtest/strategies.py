@@ -14,7 +14,6 @@ from typing import Protocol
 from controller.backtest.fleet import SimFleet
 from controller.backtest.inputs import Inputs
 from controller.backtest.units import MinerUnit
-from controller.domain import Sleep, Wake
 from controller.policy import (
     AiValue,
     DeviceCommand,
@@ -27,6 +26,7 @@ from controller.policy import (
     diff,
     plan,
 )
+from controller.state.domain import Sleep, Wake
 from simulators.physics import WorkMode
 
 __all__ = ["AlwaysMine", "FixedStrike", "Hashpivot", "Strategy", "fleet_break_even"]

@@ -15,7 +15,6 @@ import copy
 from collections import deque
 
 from controller.backtest.site import DeviceKind
-from controller.domain import MiningState, SetPowerTarget, Sleep, Wake
 from controller.policy import (
     CheckpointJobs,
     Drain,
@@ -24,6 +23,7 @@ from controller.policy import (
     Resume,
     SetGpuPowerLimit,
 )
+from controller.state.domain import MiningState, SetPowerTarget, Sleep, Wake
 from simulators.clock import SimClock
 from simulators.gpu.models import node_base_power_w
 from simulators.gpu.state import GpuState, throughput_fraction

@@ -17,7 +17,6 @@ from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
 from controller import policy
-from controller.domain import Health, Make, MiningState
 from controller.integrations.api_models import (
     EconomicsBody,
     EventBody,
@@ -30,6 +29,7 @@ from controller.reconcile.compliance import compliance_report, report_text
 from controller.reconcile.plans import plan_json
 from controller.service import EventSpec, InvalidRequest, NotFound
 from controller.signals.webhook import PREFIX as WEBHOOK_PREFIX
+from controller.state.domain import Health, Make, MiningState
 
 if TYPE_CHECKING:
     from controller.app import Controller

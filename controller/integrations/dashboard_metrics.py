@@ -14,10 +14,10 @@ from prometheus_client.core import GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
 from controller import policy
-from controller.fleet import Fleet
 from controller.reconcile.loop import Reconciler
 from controller.reconcile.meter import SitePowerWatch
-from controller.state import ControlState
+from controller.state.control import ControlState
+from controller.state.fleet import Fleet
 
 __all__ = ["DashboardCollector"]
 

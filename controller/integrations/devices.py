@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from typing import TYPE_CHECKING, Any
 
-from controller.fleet import DeviceRecord
+from controller.state.fleet import DeviceRecord
 
 if TYPE_CHECKING:
     from controller.app import Controller

@@ -8,12 +8,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from controller.fleet import Fleet
 from controller.integrations.api import add_api_routes
 from controller.integrations.openapi import openapi_document
 from controller.integrations.web import add_web_routes
 from controller.integrations.web_source import ControllerReadModel
 from controller.signals.webhook import add_webhook_routes
+from controller.state.fleet import Fleet
 
 if TYPE_CHECKING:
     from controller.app import Controller

@@ -8,12 +8,12 @@ from collections.abc import Iterator
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from controller.domain import Control, Health, MiningState
-from controller.fleet import Fleet
-from controller.journal import Journal
+from controller.journal.store import Journal
 from controller.reconcile.loop import Reconciler
 from controller.reconcile.meter import SitePowerWatch
-from controller.state import ControlState
+from controller.state.control import ControlState
+from controller.state.domain import Control, Health, MiningState
+from controller.state.fleet import Fleet
 
 __all__ = ["LoopCollector", "curtailable_w", "event_level_families"]
 

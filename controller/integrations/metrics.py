@@ -15,14 +15,14 @@ from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
-from controller.domain import Health, MiningState
-from controller.fleet import Fleet
-from controller.poller import PollStats
+from controller.state.domain import Health, MiningState
+from controller.state.fleet import Fleet
+from controller.state.poller import PollStats
 
 if TYPE_CHECKING:
     from controller.reconcile.loop import Reconciler
     from controller.reconcile.meter import SitePowerWatch
-    from controller.state import ControlState
+    from controller.state.control import ControlState
 
 __all__ = ["ControllerMetrics"]
 

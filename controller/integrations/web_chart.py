@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from html import escape
 
-from controller.power_history import PowerPoint
-from controller.state import EventRecord
+from controller.state.control import EventRecord
+from controller.state.power_history import PowerPoint
 
 __all__ = ["power_chart"]
 

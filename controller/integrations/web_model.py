@@ -11,8 +11,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from controller.power_history import PowerPoint
-from controller.state import EventRecord
+from controller.state.control import EventRecord
+from controller.state.power_history import PowerPoint
 
 __all__ = [
     "ControlRow",

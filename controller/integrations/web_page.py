@@ -14,7 +14,7 @@ from dataclasses import asdict
 from typing import Any
 
 from controller.integrations.web_model import DeviceRow, PlanRow, SignalRow, SiteReadModel
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 __all__ = ["ReportCache", "page_data"]
 

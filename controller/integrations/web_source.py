@@ -18,11 +18,11 @@ from controller.integrations.web_model import (
     PlanRow,
     SignalRow,
 )
-from controller.power_history import PowerPoint
 from controller.reconcile.commands import command_name
 from controller.reconcile.compliance import compliance_report
 from controller.reconcile.plans import economics_now
-from controller.state import EventRecord
+from controller.state.control import EventRecord
+from controller.state.power_history import PowerPoint
 
 if TYPE_CHECKING:
     from controller.app import Controller

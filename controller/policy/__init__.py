@@ -6,7 +6,7 @@ The control loop calls it once per planning interval::
     for command in policy.diff(plan, fleet):      # the minimal command set
         ...
 
-Imports only :mod:`controller.domain` and the standard library (import-linter checks it).
+Imports only :mod:`controller.state.domain` and the standard library (import-linter checks it).
 """
 
 from __future__ import annotations

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.domain import Control
 from controller.policy.economics import Economics, break_even_usd_per_mwh
 from controller.policy.fleet import AiClass, DeviceProfile
 from controller.policy.plan import Action, JobAction
 from controller.policy.settings import PolicySettings
+from controller.state.domain import Control
 
 __all__ = ["Level", "ProfileModel", "Step", "build_model", "megawatts", "money"]
 

@@ -9,11 +9,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from controller.domain import Health, MiningState
 from controller.policy._levers import ProfileModel
 from controller.policy.fleet import DeviceProfile, FleetDevice
 from controller.policy.plan import Action
 from controller.policy.settings import PolicySettings
+from controller.state.domain import Health, MiningState
 
 __all__ = ["PIN_CYCLES", "PIN_DWELL", "PIN_FREE", "Group", "Scan", "scan_fleet"]
 

@@ -1,6 +1,6 @@
 """The minimal command set that takes the site from what it does now to the plan.
 
-Miner commands are the drivers' own (:mod:`controller.domain`); GPU-node and
+Miner commands are the drivers' own (:mod:`controller.state.domain`); GPU-node and
 scheduler commands are defined here, matching the node agent's API
 (``PUT /v1/power-limit``, ``POST /v1/drain``, ``POST /v1/resume``).
 """
@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from controller.domain import MiningState, SetPowerTarget, Sleep, Wake
 from controller.policy.errors import PolicyError
 from controller.policy.fleet import Fleet, FleetDevice
 from controller.policy.plan import Action, DeviceTarget, JobAction, Plan
+from controller.state.domain import MiningState, SetPowerTarget, Sleep, Wake
 
 __all__ = [
     "CheckpointJobs",

@@ -12,8 +12,8 @@ import math
 from dataclasses import dataclass, field
 from itertools import pairwise
 
-from controller.domain import Control, Health, Make, MiningState, ModelSpec, PowerMode
 from controller.policy.errors import InvalidFleet
+from controller.state.domain import Control, Health, Make, MiningState, ModelSpec, PowerMode
 
 __all__ = ["AiClass", "DeviceProfile", "Fleet", "FleetDevice"]
 

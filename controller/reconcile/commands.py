@@ -15,10 +15,10 @@ from typing import Protocol, assert_never
 
 import drivers.gpu
 from controller import policy
-from controller.domain import CommandOutcome, Control, SetPowerTarget, Sleep, Wake
-from controller.fleet import DeviceRecord
 from controller.reconcile.gate import Priority
 from controller.reconcile.scheduler import NodeView, SchedulerControl
+from controller.state.domain import CommandOutcome, Control, SetPowerTarget, Sleep, Wake
+from controller.state.fleet import DeviceRecord
 from drivers import UnsupportedError
 
 __all__ = [

@@ -18,9 +18,9 @@ from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
-from controller.journal import Journal
-from controller.journal_kinds import JournalKind
-from controller.state import EventRecord
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Journal
+from controller.state.control import EventRecord
 
 __all__ = ["compliance_report", "report_text"]
 

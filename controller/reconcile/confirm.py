@@ -24,10 +24,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from controller.config_sections import ControlSettings
-from controller.domain import MiningState, Sleep, Telemetry, Wake
-from controller.fleet import DeviceRecord, Fleet
+from controller.config.sections import ControlSettings
 from controller.reconcile.dispatch import CommandResult, Job, JobOrigin
+from controller.state.domain import MiningState, Sleep, Telemetry, Wake
+from controller.state.fleet import DeviceRecord, Fleet
 
 __all__ = ["Expectation", "Verifier", "is_shed_physically"]
 

@@ -22,12 +22,12 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from controller import policy
-from controller.config_sections import ControlSettings
-from controller.domain import Wake
-from controller.fleet import Fleet
+from controller.config.sections import ControlSettings
 from controller.reconcile.commands import GpuControl, Outcome, send
 from controller.reconcile.gate import Priority, PriorityGate
 from controller.reconcile.pacing import WakePacer
+from controller.state.domain import Wake
+from controller.state.fleet import Fleet
 from drivers import DriverError, UnsupportedError, WriteRejected
 
 __all__ = ["CommandResult", "Dispatcher", "Job", "JobOrigin", "SendResult"]

@@ -16,10 +16,10 @@ import logging
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from controller.journal import Entry, Journal
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Entry, Journal
 from controller.reconcile.meter import PowerSource, SitePower
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 __all__ = ["MILESTONES", "EventTracker"]
 

@@ -19,11 +19,9 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller import policy
-from controller.config_sections import ControlSettings, EconomicsConfig, GridConfig
-from controller.domain import Control, MiningState, Sleep, Wake
-from controller.fleet import Fleet
-from controller.journal import Entry, Journal
-from controller.journal_kinds import JournalKind
+from controller.config.sections import ControlSettings, EconomicsConfig, GridConfig
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Entry, Journal
 from controller.reconcile.commands import (
     DriverGpuControl,
     GpuControl,
@@ -42,7 +40,9 @@ from controller.reconcile.plans import (
     grid_now,
     plan_summary,
 )
-from controller.state import ControlState, EventRecord
+from controller.state.control import ControlState, EventRecord
+from controller.state.domain import Control, MiningState, Sleep, Wake
+from controller.state.fleet import Fleet
 
 __all__ = ["LoopStats", "Reconciler"]
 

@@ -20,10 +20,10 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from controller.config_sections import MeterConfig
-from controller.domain import Health, MiningState
+from controller.config.sections import MeterConfig
 from controller.errors import ConfigError
-from controller.fleet import DeviceRecord, Fleet
+from controller.state.domain import Health, MiningState
+from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DriverError
 from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
 

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 
 from controller import policy
-from controller.domain import Control, Health, Make, MiningState, ModelSpec
-from controller.fleet import DeviceRecord
 from controller.reconcile.scheduler import NodeView
-from controller.state import Override, OverrideAction
+from controller.state.control import Override, OverrideAction
+from controller.state.domain import Control, Health, Make, MiningState, ModelSpec
+from controller.state.fleet import DeviceRecord
 
 __all__ = ["Observation", "ProfileCache", "observe"]
 

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from typing import Any
 
 from controller import policy
-from controller.config_sections import EconomicsConfig, GridConfig
+from controller.config.sections import EconomicsConfig, GridConfig
 from controller.reconcile.commands import command_name
 from controller.reconcile.observe import Observation
-from controller.state import ControlState
+from controller.state.control import ControlState
 
 __all__ = ["PlanView", "economics_now", "grid_binds", "grid_now", "plan_json", "plan_summary"]
 

@@ -19,8 +19,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller import policy
-from controller.config_drivers import SchedulerSettings
-from controller.fleet import DeviceRecord
+from controller.config.drivers import SchedulerSettings
+from controller.state.fleet import DeviceRecord
 from drivers import DriverError, UnsupportedError
 from drivers.scheduler import (
     ActionReport,

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from controller import policy
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
 from controller.service import ControlService, EventSpec
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate

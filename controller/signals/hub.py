@@ -21,7 +21,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
 from controller.service import ControlService, InvalidRequest, NotFound
 from controller.signals._events import GridEvents, Limits
 from controller.signals.clock import Clock

@@ -29,7 +29,7 @@ from typing import Any
 from openleadr import OpenADRClient
 
 from controller import policy
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
 from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.source import AgeFrom, Sink

@@ -1,8 +1,8 @@
-"""NVIDIA GPU nodes: the node agent (NVML over HTTP) and the driver that talks to it.
+"""NVIDIA GPU nodes: the driver that talks to a node's agent or its dcgm-exporter.
 
-The driver reads from the agent or from dcgm-exporter and writes power limits
-through the agent. NVML itself (``pynvml``) is imported only by the agent's real
-backend, so nothing here needs a GPU to import.
+The driver reads from the agent (``drivers/gpu_agent/``, a daemon on each GPU node)
+or from dcgm-exporter and writes power limits through the agent. NVML itself
+(``pynvml``) is imported only by the agent's real backend, never here.
 """
 
 from __future__ import annotations

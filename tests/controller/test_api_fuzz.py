@@ -24,8 +24,8 @@ schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
 
 from controller.app import Controller  # noqa: E402
+from controller.config.settings import parse_config  # noqa: E402
 from controller.integrations.openapi import openapi_document  # noqa: E402
-from controller.settings import parse_config  # noqa: E402
 from simulators import Fleet, load_site_dict  # noqa: E402
 from tests.conftest import free_port  # noqa: E402
 from tests.e2e.helpers import TOKEN, controller_config  # noqa: E402

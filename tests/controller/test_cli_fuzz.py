@@ -22,9 +22,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import controller.app
-import controller.demo
-import controller.probe
-import drivers.gpu.cli
+import controller.cli.probe
+import controller.demo.run
+import drivers.gpu_agent.cli
 import simulators.cli
 from controller.cli import main
 from drivers import ConnectionFailed
@@ -70,18 +70,18 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
             return []
         raise socket.gaierror(socket.EAI_NONAME, "Name or service not known")
 
-    monkeypatch.setattr(controller.probe, "probe", probe)
+    monkeypatch.setattr(controller.cli.probe, "probe", probe)
     monkeypatch.setattr(controller.app, "serve", serve)
     monkeypatch.setattr(simulators.cli, "_run", sim_run)
-    monkeypatch.setattr(controller.demo, "_run", demo_run)
-    monkeypatch.setattr(drivers.gpu.cli.socket, "getaddrinfo", getaddrinfo)
-    monkeypatch.setattr(drivers.gpu.cli.web, "run_app", lambda *_, **__: None)
+    monkeypatch.setattr(controller.demo.run, "_run", demo_run)
+    monkeypatch.setattr(drivers.gpu_agent.cli.socket, "getaddrinfo", getaddrinfo)
+    monkeypatch.setattr(drivers.gpu_agent.cli.web, "run_app", lambda *_, **__: None)
 
     def dump_node(*_: Any, **__: Any) -> dict[str, Any]:
         # --dump-node FILE would write wherever the fuzzer points it (as root: anywhere).
         raise ConnectionFailed("gpu-agent", "no dump in the fuzz test")
 
-    monkeypatch.setattr(drivers.gpu.cli, "dump_node", dump_node)
+    monkeypatch.setattr(drivers.gpu_agent.cli, "dump_node", dump_node)
 
 
 @contextlib.contextmanager

@@ -7,12 +7,12 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from controller.journal import Journal
+from controller.journal.store import Journal
 from controller.policy import EventKind
 from controller.reconcile.compliance import compliance_report, report_text
 from controller.reconcile.events import EventTracker
 from controller.reconcile.meter import SitePower
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 LEVEL_MW = 0.085
 

@@ -16,9 +16,9 @@ import yaml
 from hypothesis import HealthCheck, given, settings
 
 from controller.app import build_fleet
+from controller.config.settings import parse_config
 from controller.errors import ConfigError
 from controller.reconcile.meter import open_meter
-from controller.settings import parse_config
 from tests.edits import edited
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "hashpivot-small.yaml"

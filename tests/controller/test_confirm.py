@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from controller.config_sections import ControlSettings
-from controller.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState, Sleep
-from controller.fleet import DeviceRecord, Fleet
+from controller.config.sections import ControlSettings
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Job
 from controller.reconcile.gate import Priority
+from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState, Sleep
+from controller.state.fleet import DeviceRecord, Fleet
 from drivers.types import Telemetry
 
 T0 = 1_750_000_000.0

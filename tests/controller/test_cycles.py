@@ -15,7 +15,7 @@ import aiohttp
 import yaml
 
 from controller.app import Controller
-from controller.settings import parse_config
+from controller.config.settings import parse_config
 from simulators import Fleet, load_site_dict
 from tests.conftest import free_port
 from tests.e2e.helpers import FAST_TIMINGS, Api, api_up, controller_config, running, until

@@ -10,8 +10,8 @@ import aiohttp
 import pytest
 
 from controller.app import Controller
-from controller.domain import Health, MiningState
-from controller.settings import parse_config
+from controller.config.settings import parse_config
+from controller.state.domain import Health, MiningState
 from simulators import Fleet, load_site_dict
 from tests.conftest import free_port, require_tool
 
@@ -106,7 +106,7 @@ async def test_metrics_pass_promtool(sim: Fleet) -> None:
 async def test_health_transitions_are_logged_once(
     sim: Fleet, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.INFO, logger="controller.fleet")
+    caplog.set_level(logging.INFO, logger="controller.state.fleet")
     async with Controller(parse_config(_config(free_port()))) as controller:
         await _until(lambda: controller.poller.stats.sweeps >= 1)
         sick = sim.device("127.0.70.4")

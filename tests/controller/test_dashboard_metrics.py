@@ -10,7 +10,7 @@ from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
 
 from controller.app import Controller
-from controller.settings import load_config
+from controller.config.settings import load_config
 from drivers.models import MODELS
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -65,7 +65,7 @@ async def test_demo_runs_the_small_site_and_stops_on_ctrl_c(tmp_path: Path) -> N
 def test_the_story_fits_in_the_time_the_readme_gives() -> None:
     """Its steps and the bounded wait for the restore add up to at most STORY_S, the
     "under three minutes" of the README (measured: 2 min 46 s on a 2-core machine)."""
-    from controller import demo_scenario  # noqa: PLC0415
+    from controller.demo import scenario as demo_scenario  # noqa: PLC0415
 
     longest = sum(step.after_s for step in demo_scenario.steps())
     longest += demo_scenario._RESTORE_WAIT_S

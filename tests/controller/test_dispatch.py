@@ -8,12 +8,19 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from controller.config_sections import ControlSettings
-from controller.domain import CommandOutcome, DeviceEndpoint, DeviceIdentity, Make, Sleep, Wake
-from controller.fleet import DeviceRecord, Fleet
+from controller.config.sections import ControlSettings
 from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
 from controller.reconcile.gate import Priority, PriorityGate
+from controller.state.domain import (
+    CommandOutcome,
+    DeviceEndpoint,
+    DeviceIdentity,
+    Make,
+    Sleep,
+    Wake,
+)
+from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceTimeout
 
 

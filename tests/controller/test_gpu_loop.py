@@ -15,8 +15,8 @@ import pytest
 
 from controller import app
 from controller.app import Controller
+from controller.config.settings import parse_config
 from controller.errors import ConfigError
-from controller.settings import parse_config
 from drivers import DriverSettings
 from drivers.scheduler import (
     ActionReport,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from controller.integrations.loop_metrics import event_level_families
 from controller.policy import EventKind
-from controller.state import ControlState, EventRecord
+from controller.state.control import ControlState, EventRecord
 
 NOW = 1_800_000_000.0
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, replace
 
-from controller.config_sections import GridConfig
-from controller.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState
-from controller.fleet import DeviceRecord, Fleet
+from controller.config.sections import GridConfig
 from controller.policy import EventKind, GridEvent, plan
 from controller.reconcile.meter import OtherLoadSource, SitePowerWatch
 from controller.reconcile.plans import grid_binds
+from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState
+from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceTimeout
 from drivers.types import Telemetry
 from tests.policy.site import T0, grid, inputs, miner

@@ -6,12 +6,12 @@ from __future__ import annotations
 import time
 
 from controller import policy
-from controller.config_sections import ControlSettings, EconomicsConfig, GridConfig
-from controller.domain import DeviceEndpoint, DeviceIdentity, Make, Sleep, Wake
-from controller.fleet import DeviceRecord, Fleet
-from controller.journal import Entry, Journal
+from controller.config.sections import ControlSettings, EconomicsConfig, GridConfig
+from controller.journal.store import Entry, Journal
 from controller.reconcile.loop import Reconciler
-from controller.state import ControlState, EventRecord
+from controller.state.control import ControlState, EventRecord
+from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, Sleep, Wake
+from controller.state.fleet import DeviceRecord, Fleet
 
 
 class _Driver:

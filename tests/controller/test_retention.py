@@ -18,10 +18,10 @@ from hypothesis import strategies as st
 
 from controller import policy
 from controller.app import Controller
-from controller.journal import Journal
-from controller.retention import Retention
-from controller.settings import parse_config
-from controller.state import ControlState
+from controller.config.settings import parse_config
+from controller.journal.retention import Retention
+from controller.journal.store import Journal
+from controller.state.control import ControlState
 from tests.conftest import free_port
 from tests.e2e.helpers import controller_config
 

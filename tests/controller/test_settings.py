@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from controller.config.settings import load_config, parse_config
 from controller.errors import ConfigError
-from controller.settings import load_config, parse_config
 from drivers import Make
 
 MINIMAL = {"site": "s1", "devices": [{"make": "antminer", "start": "127.0.1.1", "count": 3}]}

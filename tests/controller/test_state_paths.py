@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.journal import Journal
-from controller.journal_lock import JournalHeld
-from controller.paths import example, resolve_state_path, state_dir
+from controller.config.paths import example, resolve_state_path, state_dir
+from controller.journal.lock import JournalHeld
+from controller.journal.store import Journal
 from tests.conftest import free_port
 
 
@@ -92,7 +92,7 @@ async def test_a_killed_holder_leaves_no_stale_lock(tmp_path: Path) -> None:
     path = tmp_path / "journal.sqlite"
     script = (
         "import asyncio, sys\n"
-        "from controller.journal import Journal\n"
+        "from controller.journal.store import Journal\n"
         "async def main():\n"
         f"    j = Journal({str(path)!r}); await j.open(); print('open', flush=True)\n"
         "    await asyncio.sleep(60)\n"

@@ -15,13 +15,13 @@ from pathlib import Path
 import pytest
 
 from controller import policy
-from controller.domain import SetPowerTarget, Sleep, Wake
-from controller.journal import Journal
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Journal
 from controller.reconcile.commands import command_name
 from controller.reconcile.dispatch import JobOrigin, SendResult
 from controller.reconcile.meter import PowerSource
-from controller.state import ControlState, OverrideAction
+from controller.state.control import ControlState, OverrideAction
+from controller.state.domain import SetPowerTarget, Sleep, Wake
 
 # Every kind any release wrote, as stored: changing one breaks old journals.
 OLD_KINDS = {

@@ -16,12 +16,12 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 
-from controller.domain import DeviceIdentity
-from controller.fleet import DeviceRecord, Fleet
+from controller.cli.probe import probe
+from controller.config.settings import CredentialsConfig
 from controller.integrations.metrics import ControllerMetrics
-from controller.poller import PollStats
-from controller.probe import probe
-from controller.settings import CredentialsConfig
+from controller.state.domain import DeviceIdentity
+from controller.state.fleet import DeviceRecord, Fleet
+from controller.state.poller import PollStats
 from drivers.antminer.device import AntminerDriver
 from drivers.identity import Claim, Evidence, decide_model
 from drivers.settings import DriverSettings

@@ -12,7 +12,7 @@ import aiohttp
 import pytest
 
 from controller.app import Controller
-from controller.settings import parse_config
+from controller.config.settings import parse_config
 from simulators import Fleet, load_site_dict
 from simulators.meter import SimMeter
 from tests.conftest import free_port

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from controller.power_history import PowerHistory
+from controller.state.power_history import PowerHistory
 from tests.e2e.browser import chromium
 from tests.e2e.conftest import SiteFactory
 from tests.e2e.helpers import TOKEN, device_groups, mixed_site

@@ -7,9 +7,9 @@ from collections.abc import AsyncIterator
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from drivers.gpu.agent import make_app
-from drivers.gpu.nvml import GpuNode
-from drivers.gpu.nvml_sim import SimulatedNvml
+from drivers.gpu_agent.nvml import GpuNode
+from drivers.gpu_agent.nvml_sim import SimulatedNvml
+from drivers.gpu_agent.server import make_app
 
 TOKEN = "s3cret-token"
 AUTH = {"Authorization": f"Bearer {TOKEN}"}

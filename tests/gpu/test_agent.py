@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from drivers.gpu.api import openapi_document
-from drivers.gpu.nvml_sim import SimulatedNvml
+from drivers.gpu_agent.api import openapi_document
+from drivers.gpu_agent.nvml_sim import SimulatedNvml
 from tests.gpu.conftest import AUTH
 
 Client = TestClient[Any, Any]

@@ -18,10 +18,10 @@ from drivers.errors import (
     WriteNotApplied,
 )
 from drivers.gpu import LimitOutOfRange, NoGpuPrivilege, RestoreGpuPowerLimits, SetGpuPowerLimit
-from drivers.gpu.agent import make_app
 from drivers.gpu.device import GpuNodeDriver
-from drivers.gpu.nvml import GpuNode
-from drivers.gpu.nvml_sim import SimulatedNvml
+from drivers.gpu_agent.nvml import GpuNode
+from drivers.gpu_agent.nvml_sim import SimulatedNvml
+from drivers.gpu_agent.server import make_app
 from drivers.settings import DriverSettings
 from drivers.types import Control, DeviceEndpoint, Make, MiningState, Sleep
 from simulators.gpu.serve import GpuNodeFleet

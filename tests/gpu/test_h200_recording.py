@@ -13,11 +13,11 @@ from pathlib import Path
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
-from drivers.gpu.agent import make_app
-from drivers.gpu.nvml import GpuNode
 from drivers.gpu.parse import node_from_agent
-from drivers.gpu.recorded import RecordedNvml
 from drivers.gpu.types import GpuReading
+from drivers.gpu_agent.nvml import GpuNode
+from drivers.gpu_agent.recorded import RecordedNvml
+from drivers.gpu_agent.server import make_app
 from tests.gpu.nvsmi import parse_query
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from drivers.gpu import cli
 from drivers.gpu.errors import LimitOutOfRange, NoGpuPrivilege, NvmlUnavailable
-from drivers.gpu.nvml import GpuNode
-from drivers.gpu.nvml_pynvml import PynvmlBackend
-from drivers.gpu.recorded import RecordedNvml, dump_node
+from drivers.gpu_agent import cli
+from drivers.gpu_agent.nvml import GpuNode
+from drivers.gpu_agent.nvml_pynvml import PynvmlBackend
+from drivers.gpu_agent.recorded import RecordedNvml, dump_node
 from tests.gpu.fake_pynvml import FakeNvml
 
 

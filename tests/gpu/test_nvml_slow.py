@@ -15,9 +15,9 @@ from typing import Any
 import pytest
 
 from drivers.gpu.errors import NvmlError
-from drivers.gpu.nvml import GpuNode
-from drivers.gpu.nvml_pynvml import PynvmlBackend
-from drivers.gpu.nvml_slow import SlowFields
+from drivers.gpu_agent.nvml import GpuNode
+from drivers.gpu_agent.nvml_pynvml import PynvmlBackend
+from drivers.gpu_agent.nvml_slow import SlowFields
 from tests.gpu.fake_pynvml import FakeNvml, NVMLError
 
 
@@ -105,7 +105,7 @@ def test_a_failing_refresh_is_logged_once_and_reads_report_the_error(
     node.read()
     fake.energy_error = 999  # NVML_ERROR_UNKNOWN
     assert backend._slow is not None
-    with caplog.at_level(logging.WARNING, logger="drivers.gpu.nvml_slow"):
+    with caplog.at_level(logging.WARNING, logger="drivers.gpu_agent.nvml_slow"):
         backend._slow.refresh()
         backend._slow.refresh()
     failed = [r.getMessage() for r in caplog.records if "refresh failed" in r.message]

@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from drivers.gpu.nvml import reading_from_raw
+from drivers.gpu_agent.nvml import reading_from_raw
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "tests" / "fixtures" / "gpu" / "record-on-device.sh"

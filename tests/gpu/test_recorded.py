@@ -16,9 +16,9 @@ import pytest
 from aiohttp.test_utils import TestClient, TestServer
 
 from drivers.errors import UnsupportedError
-from drivers.gpu.agent import make_app
-from drivers.gpu.nvml import GpuNode, reading_from_raw
-from drivers.gpu.recorded import RecordedNvml
+from drivers.gpu_agent.nvml import GpuNode, reading_from_raw
+from drivers.gpu_agent.recorded import RecordedNvml
+from drivers.gpu_agent.server import make_app
 
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "gpu"
 DUMPS = sorted(FIXTURES.glob("nvml_*_*.json"))

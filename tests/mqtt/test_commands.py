@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.config_mqtt import CommandAuth
+from controller.config.mqtt import CommandAuth
 from controller.integrations.api_models import PauseBody
 from controller.integrations.mqtt.commands import (
     CommandRefused,

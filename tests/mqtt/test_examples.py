@@ -6,7 +6,7 @@ from pathlib import Path
 
 import yaml
 
-from controller.settings import load_config
+from controller.config.settings import load_config
 
 ROOT = Path(__file__).parents[2]
 

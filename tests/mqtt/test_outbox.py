@@ -6,7 +6,7 @@ from controller.integrations.mqtt.lifecycle import LifecycleWatch
 from controller.integrations.mqtt.outbox import Lane, Message, Outbox
 from controller.integrations.mqtt.topics import EventPhase
 from controller.policy import EventKind
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 
 def message(topic: str, lane: Lane) -> Message:

@@ -15,7 +15,7 @@ import aiohttp
 import pytest
 
 from controller.app import Controller
-from controller.settings import parse_config
+from controller.config.settings import parse_config
 from tests.conftest import free_port
 from tests.mqtt.broker import PASSWORDS, Broker
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import replace
 
-from controller.domain import Health, MiningState
 from controller.policy import (
     Action,
     AiClass,
@@ -24,6 +23,7 @@ from controller.policy import (
     PolicySettings,
     plan,
 )
+from controller.state.domain import Health, MiningState
 from tests.policy.site import economics, grid, profile
 
 DAY = 1_750_032_000.0  # 00:00 UTC

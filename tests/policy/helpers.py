@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from controller.domain import MiningState
 from controller.policy import Action, AiClass, DeviceTarget, FleetDevice, Plan
+from controller.state.domain import MiningState
 
 
 def observed_level(device: FleetDevice) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from functools import cache
 
-from controller.domain import Health, Make, MiningState, lookup_model
 from controller.policy import (
     AiClass,
     AiValue,
@@ -19,6 +18,7 @@ from controller.policy import (
     PolicySettings,
     PowerPrice,
 )
+from controller.state.domain import Health, Make, MiningState, lookup_model
 
 T0 = 1_750_000_000.0  # a fixed "now"; no test reads a clock
 MINER_MAKES = {

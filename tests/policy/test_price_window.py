@@ -9,9 +9,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.domain import Sleep
+from controller.config.settings import parse_config
 from controller.policy import PolicyMemory, PolicySettings
-from controller.settings import parse_config
+from controller.state.domain import Sleep
 from tests.policy.site import T0, inputs, miner
 
 HIGH = 500.0  # USD/MWh: far above any miner's break-even

@@ -8,7 +8,6 @@ from dataclasses import replace
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.domain import Health, MiningState
 from controller.policy import (
     Action,
     AiClass,
@@ -22,6 +21,7 @@ from controller.policy import (
     SafePolicy,
     plan,
 )
+from controller.state.domain import Health, MiningState
 from tests.policy.helpers import observed_level, pairs, planned_level
 from tests.policy.site import FAST, T0, gpu, grid, inputs, miner
 from tests.policy.strategies import devices

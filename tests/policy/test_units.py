@@ -9,7 +9,6 @@ from pathlib import Path
 
 import pytest
 
-from controller.domain import Health, MiningState, SetPowerTarget, Sleep, Wake
 from controller.policy import (
     Action,
     AiClass,
@@ -32,6 +31,7 @@ from controller.policy import (
     plan,
 )
 from controller.policy.fleet import Fleet
+from controller.state.domain import Health, MiningState, SetPowerTarget, Sleep, Wake
 from tests.policy.site import T0, gpu, grid, inputs, miner
 
 
@@ -136,7 +136,7 @@ def test_policy_imports_only_the_domain_and_the_standard_library() -> None:
             for name in names:
                 top = name.split(".")[0]
                 allowed = (
-                    name == "controller.domain"
+                    name == "controller.state.domain"
                     or name.startswith("controller.policy")
                     or top in sys.stdlib_module_names
                     or top == "__future__"

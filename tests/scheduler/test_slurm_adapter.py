@@ -127,7 +127,7 @@ async def test_errors_slurm_reports_in_its_json_are_command_failures(tmp_path: P
 async def test_a_failed_refresh_is_logged_once_and_counted_every_time(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from controller.config_drivers import SchedulerSettings  # noqa: PLC0415
+    from controller.config.drivers import SchedulerSettings  # noqa: PLC0415
     from controller.reconcile.scheduler import SchedulerControl  # noqa: PLC0415
 
     _tool(tmp_path, "sinfo", """echo '{"sinfo": [{"node": {"state": ["IDLE"]}}]}'""")

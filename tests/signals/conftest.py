@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from controller.fleet import Fleet
-from controller.journal import Journal
+from controller.journal.store import Journal
 from controller.service import ControlService
 from controller.signals.hub import SignalHub
-from controller.state import ControlState
+from controller.state.control import ControlState
+from controller.state.fleet import Fleet
 
 NOW = float(int(time.time()))  # the service stamps arrival with the wall clock
 

@@ -19,8 +19,8 @@ from controller.integrations.web_model import (
     SignalRow,
 )
 from controller.integrations.web_page import ReportCache, page_data
-from controller.power_history import PowerHistory, PowerPoint
-from controller.state import EventRecord
+from controller.state.control import EventRecord
+from controller.state.power_history import PowerHistory, PowerPoint
 
 NOW = 1_800_000_000.0
 

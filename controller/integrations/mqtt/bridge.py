@@ -22,7 +22,7 @@ from typing import Any
 
 import aiomqtt
 
-from controller.config_mqtt import MqttConfig
+from controller.config.mqtt import MqttConfig
 from controller.errors import ControllerError
 from controller.integrations.mqtt.commands import CommandRefused, parse_command
 from controller.integrations.mqtt.discovery import discovery_messages

@@ -24,7 +24,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from controller.config_mqtt import CommandAuth
+from controller.config.mqtt import CommandAuth
 from controller.errors import ControllerError
 from controller.integrations.api_models import (
     EconomicsBody,

@@ -11,18 +11,18 @@ from collections import Counter
 from collections.abc import Iterator, Mapping
 from typing import Any
 
-from controller.config_sections import EconomicsConfig
-from controller.fleet import Fleet
+from controller.config.sections import EconomicsConfig
 from controller.integrations.mqtt.executor import ACTOR_PREFIX
 from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
-from controller.journal import Journal
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Journal
 from controller.reconcile.compliance import compliance_report
 from controller.reconcile.events import EventTracker
 from controller.reconcile.loop import Reconciler
 from controller.reconcile.meter import SitePowerWatch
 from controller.reconcile.plans import economics_now
-from controller.state import ControlState, EventRecord
+from controller.state.control import ControlState, EventRecord
+from controller.state.fleet import Fleet
 
 __all__ = ["ControllerView"]
 

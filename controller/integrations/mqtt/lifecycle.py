@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from controller.integrations.mqtt.topics import EventPhase
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 __all__ = ["LifecycleWatch", "Transition"]
 

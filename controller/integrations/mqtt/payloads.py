@@ -9,7 +9,7 @@ from typing import Any
 
 from controller.integrations.mqtt.topics import EventPhase
 from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 __all__ = [
     "DEVICE_COLUMNS",

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from controller.state import EventRecord
+from controller.state.control import EventRecord
 
 __all__ = ["DeviceRow", "PlanSummary", "SiteStatus", "SiteView"]
 

@@ -3,7 +3,7 @@
 A :class:`~enum.StrEnum`, so a member *is* its string: rows written before this enum
 existed (and rows it writes now) hold the same text, old journals load unchanged, and
 ``entry.kind == JournalKind.PLAN`` holds for a row read back as plain text. Writers
-must name a member (:meth:`controller.journal.Journal.append` takes only these);
+must name a member (:meth:`controller.journal.store.Journal.append` takes only these);
 readers compare against members or ask for a prefix such as ``"event."``.
 """
 

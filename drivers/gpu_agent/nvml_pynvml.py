@@ -19,8 +19,8 @@ from collections.abc import Callable
 from typing import Any
 
 from drivers.gpu.errors import GpuLost, NoGpuPrivilege, NvmlError, NvmlUnavailable
-from drivers.gpu.nvml import RawGpu
-from drivers.gpu.nvml_slow import SlowFields
+from drivers.gpu_agent.nvml import RawGpu
+from drivers.gpu_agent.nvml_slow import SlowFields
 
 __all__ = ["PynvmlBackend"]
 

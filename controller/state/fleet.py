@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from controller.domain import DeviceIdentity, DeviceInfo, Health, MiningState, Telemetry
+from controller.state.domain import DeviceIdentity, DeviceInfo, Health, MiningState, Telemetry
 from drivers import DriverError, MinerDriver
 
 __all__ = ["DeviceRecord", "Fleet"]

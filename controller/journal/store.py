@@ -9,7 +9,7 @@ process; only a power cut can lose the last transactions.
 
 Triggers refuse UPDATE, and DELETE of any row newer than the horizon the last
 compaction recorded: the table is append-only, and only the retention policy
-(:mod:`controller.retention`) removes old rows, each removal recorded as a
+(:mod:`controller.journal.retention`) removes old rows, each removal recorded as a
 ``journal.compacted`` row. A restart reads only what it needs
 (:meth:`Journal.state_entries`), not the whole history.
 """
@@ -29,11 +29,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from controller import retention
 from controller.errors import ControllerError
-from controller.journal_kinds import JournalKind
-from controller.journal_lock import JournalLock
-from controller.retention import Compaction, Retention
+from controller.journal import retention
+from controller.journal.kinds import JournalKind
+from controller.journal.lock import JournalLock
+from controller.journal.retention import Compaction, Retention
 
 __all__ = ["Entry", "Journal", "JournalError"]
 
@@ -110,6 +110,12 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._uri = f"file:hashpivot-journal-{id(self)}?mode=memory&cache=shared"
         self._keep: sqlite3.Connection | None = None  # keeps a memory database alive
+        # A shared-cache memory database locks whole tables and fails at once with
+        # "database table is locked" (busy_timeout does not apply), so its readers and
+        # the writer take turns; a file journal's WAL lets them run side by side.
+        self._turns: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if self.path is None else contextlib.nullcontext()
+        )
         self.rows_written = 0
         self.failed: str | None = None  # the last write's error; None while writes work
         self.rows_failed = 0  # rows a failed write could not record
@@ -205,7 +211,8 @@ class Journal:
                     except queue.Empty:
                         break
                 stop = _STOP in batch
-                self._write(conn, batch)
+                with self._turns:
+                    self._write(conn, batch)
                 if stop:
                     return
         finally:
@@ -308,15 +315,16 @@ class Journal:
     def _newest_with(self, kind: str, fields: tuple[str, ...]) -> list[Entry]:
         conn = self._connect()
         try:
-            seqs = {retention.newest_with_number(conn, kind, name) for name in fields}
-            found = sorted(seq for seq in seqs if seq is not None)
-            sql = "SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE seq = ?"
-            return [_entry(conn.execute(sql, (seq,)).fetchone()) for seq in found]
+            with self._turns:
+                seqs = {retention.newest_with_number(conn, kind, name) for name in fields}
+                found = sorted(seq for seq in seqs if seq is not None)
+                sql = "SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE seq = ?"
+                return [_entry(conn.execute(sql, (seq,)).fetchone()) for seq in found]
         finally:
             conn.close()
 
     async def state_entries(self) -> list[Entry]:
-        """What a restart replays into :class:`controller.state.ControlState`, in order:
+        """What a restart replays into :class:`controller.state.control.ControlState`, in order:
         every event's rows (events are few: tens a month, kept for the retention), relay
         clears, and only the newest override per device, pause, prices and policy memory.
         The history of price updates and memory snapshots is not read."""
@@ -366,7 +374,8 @@ class Journal:
     def _query(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         conn = self._connect()
         try:
-            return conn.execute(sql, args).fetchall()
+            with self._turns:
+                return conn.execute(sql, args).fetchall()
         finally:
             conn.close()
 

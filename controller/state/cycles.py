@@ -9,10 +9,10 @@ restart rebuilds the last day's wakes and last change from those rows.
 
 from __future__ import annotations
 
-from controller.domain import MiningState
-from controller.fleet import Fleet
-from controller.journal import Journal
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
+from controller.journal.store import Journal
+from controller.state.domain import MiningState
+from controller.state.fleet import Fleet
 
 __all__ = ["CycleJournal"]
 

@@ -10,7 +10,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from controller.fleet import DeviceRecord, Fleet
+from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceTimeout, DriverError
 
 __all__ = ["PollStats", "Poller"]

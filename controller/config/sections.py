@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller import policy
 from controller.errors import ConfigError
-from controller.retention import Retention
+from controller.journal.retention import Retention
 
 __all__ = [
     "ApiConfig",
@@ -161,7 +161,7 @@ class MeterConfig(_Strict):
 
 
 class RetentionConfig(_Strict):
-    """How long the journal keeps rows (controller.retention): every event, its commands
+    """How long the journal keeps rows (controller.journal.retention): every event, its commands
     and its evidence for ``days`` (a grid program's retention); price updates, memory
     snapshots and full-resolution meter samples for less."""
 

@@ -14,10 +14,10 @@ from collections.abc import Sequence
 from dataclasses import asdict
 from typing import Any
 
-from controller.cli_args import OneLineParser, add_log_level, fail, host, positive_float
+from controller.cli.args import OneLineParser, add_log_level, fail, host, positive_float
+from controller.config.settings import CredentialsConfig
 from controller.errors import ConfigError
 from controller.logs import configure_logging
-from controller.settings import CredentialsConfig
 from drivers import (
     ConnectionFailed,
     DeviceEndpoint,

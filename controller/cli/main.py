@@ -60,11 +60,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return run_main(rest)
     if command == "probe":
-        from controller.probe import main as probe_main  # noqa: PLC0415
+        from controller.cli.probe import main as probe_main  # noqa: PLC0415
 
         return probe_main(rest)
     if command == "gpu-agent":
-        from drivers.gpu.cli import main as agent_main  # noqa: PLC0415 - runs on GPU nodes only
+        from drivers.gpu_agent.cli import main as agent_main  # noqa: PLC0415 - runs on GPU nodes only
 
         return agent_main(rest)
     if command == "backtest":
@@ -72,7 +72,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
         return backtest_main(rest)
     if command == "demo":
-        from controller.demo import main as demo_main  # noqa: PLC0415
+        from controller.demo.run import main as demo_main  # noqa: PLC0415
 
         return demo_main(rest)
     print(

@@ -5,9 +5,9 @@ data, so a real read can be dumped to a file and replayed bit for bit in tests.
 :class:`GpuNode` does the unit conversions and validates every power limit against
 the GPU's own constraints before anything is written.
 
-Backends: :mod:`drivers.gpu.nvml_pynvml` (real NVML through ``pynvml``),
-:mod:`drivers.gpu.nvml_sim` (a simulated 8-GPU node) and
-:mod:`drivers.gpu.recorded` (a replayed dump).
+Backends: :mod:`drivers.gpu_agent.nvml_pynvml` (real NVML through ``pynvml``),
+:mod:`drivers.gpu_agent.nvml_sim` (a simulated 8-GPU node) and
+:mod:`drivers.gpu_agent.recorded` (a replayed dump).
 """
 
 from __future__ import annotations

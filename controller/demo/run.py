@@ -22,14 +22,14 @@ from pathlib import Path
 from pydantic import SecretStr, ValidationError
 
 from controller.app import Controller
-from controller.cli_args import OneLineParser, add_log_level, fail, positive_float
-from controller.config_sections import ApiConfig
-from controller.demo_scenario import DEMO_SPEED, demo_config, run_scenario
-from controller.demo_summary import summary
+from controller.cli.args import OneLineParser, add_log_level, fail, positive_float
+from controller.config.paths import example
+from controller.config.sections import ApiConfig
+from controller.config.settings import ControllerConfig, load_config
+from controller.demo.scenario import DEMO_SPEED, demo_config, run_scenario
+from controller.demo.summary import summary
 from controller.errors import ConfigError, ControllerError
 from controller.logs import configure_logging
-from controller.paths import example
-from controller.settings import ControllerConfig, load_config
 
 __all__ = ["main"]
 

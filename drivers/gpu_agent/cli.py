@@ -19,10 +19,10 @@ from typing import NoReturn
 from aiohttp import web
 
 from drivers.errors import DriverError
-from drivers.gpu.agent import DEFAULT_PORT, make_app
 from drivers.gpu.errors import NvmlUnavailable
-from drivers.gpu.nvml import GpuNode, NvmlBackend
-from drivers.gpu.recorded import dump_node
+from drivers.gpu_agent.nvml import GpuNode, NvmlBackend
+from drivers.gpu_agent.recorded import dump_node
+from drivers.gpu_agent.server import DEFAULT_PORT, make_app
 
 __all__ = ["TOKEN_ENV", "main", "parse_listen"]
 
@@ -131,10 +131,10 @@ def _token(args: argparse.Namespace) -> str | None:
 
 def _backend(args: argparse.Namespace) -> NvmlBackend:
     if args.simulated:
-        from drivers.gpu.nvml_sim import SimulatedNvml  # noqa: PLC0415
+        from drivers.gpu_agent.nvml_sim import SimulatedNvml  # noqa: PLC0415
 
         return SimulatedNvml(args.simulated)
-    from drivers.gpu.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - pynvml only when used
+    from drivers.gpu_agent.nvml_pynvml import PynvmlBackend  # noqa: PLC0415 - pynvml only when used
 
     # A dump reads every field at one moment; a serving agent refreshes the slow ones aside.
     return PynvmlBackend(slow_refresh_s=None if args.dump_node is not None else 1.0)

@@ -22,9 +22,9 @@ from pydantic import (
     model_validator,
 )
 
-from controller.config_drivers import DriversConfig, SchedulerConfig
-from controller.config_mqtt import MqttConfig
-from controller.config_sections import (
+from controller.config.drivers import DriversConfig, SchedulerConfig
+from controller.config.mqtt import MqttConfig
+from controller.config.sections import (
     AiClassName,
     ApiConfig,
     ControlConfig,

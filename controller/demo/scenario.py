@@ -16,8 +16,8 @@ from dataclasses import dataclass
 
 from controller import policy
 from controller.app import Controller
+from controller.config.settings import ControllerConfig
 from controller.service import EventSpec
-from controller.settings import ControllerConfig
 from drivers import Make, MiningState
 
 __all__ = ["DEMO_POLICY", "DEMO_SPEED", "STORY_S", "Step", "demo_config", "run_scenario"]

@@ -14,7 +14,7 @@ from typing import Any
 
 from drivers.errors import ProtocolError, UnsupportedError
 from drivers.gpu.errors import UnknownGpu
-from drivers.gpu.nvml import RAW_FORMAT, NvmlBackend, RawGpu
+from drivers.gpu_agent.nvml import RAW_FORMAT, NvmlBackend, RawGpu
 
 __all__ = ["RecordedNvml", "dump_node"]
 

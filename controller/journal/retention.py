@@ -30,7 +30,7 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from controller.journal_kinds import JournalKind
+from controller.journal.kinds import JournalKind
 
 __all__ = [
     "LATEST_PER_SUBJECT_KINDS",

@@ -21,10 +21,10 @@ from aiohttp import web
 from pydantic import ValidationError
 
 from drivers.errors import AuthError, DriverError, UnsupportedError, WriteNotApplied
-from drivers.gpu.api import PowerLimitRequest, openapi_document
 from drivers.gpu.errors import LimitOutOfRange, NoGpuPrivilege, UnknownGpu
-from drivers.gpu.nvml import GpuNode
 from drivers.gpu.types import NodeReading
+from drivers.gpu_agent.api import PowerLimitRequest, openapi_document
+from drivers.gpu_agent.nvml import GpuNode
 
 __all__ = ["DEFAULT_PORT", "MAX_BODY_BYTES", "make_app"]
 

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from drivers.gpu.errors import GpuLost, LimitOutOfRange, NoGpuPrivilege
-from drivers.gpu.nvml import RawGpu
+from drivers.gpu_agent.nvml import RawGpu
 
 __all__ = ["SIMULATED_MODELS", "SimulatedNvml"]
 
