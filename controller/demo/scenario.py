@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from controller import policy
 from controller.app import Controller
 from controller.config.settings import ControllerConfig
-from controller.service import EventSpec
+from controller.service.control import EventSpec
 from drivers import Make, MiningState
 
 __all__ = ["DEMO_POLICY", "DEMO_SPEED", "STORY_S", "Step", "demo_config", "run_scenario"]
@@ -67,7 +67,7 @@ async def _price(controller: Controller, usd_per_mwh: float) -> None:
 async def _event(controller: Controller, fraction: float) -> None:
     """An instructed curtailment to ``fraction`` of what the site draws now, within
     ``_EVENT_WITHIN_S``, lasting ``_EVENT_S``."""
-    level_w = fraction * controller.site_power.latest().watts
+    level_w = fraction * controller.read.site_power().watts
     spec = EventSpec(policy.EventKind.INSTRUCTED, level_mw=level_w / 1e6, within_s=_EVENT_WITHIN_S,
                      end=time.time() + _EVENT_S, event_id="demo-ERS-10", source="demo")  # fmt: skip
     await controller.service.create_event(spec, actor="demo")
@@ -76,7 +76,7 @@ async def _event(controller: Controller, fraction: float) -> None:
 def _hashing_miners(controller: Controller) -> int:
     return sum(
         1
-        for record in controller.fleet
+        for record in controller.read.records()
         if record.identity.make is not Make.GPU
         and record.telemetry is not None
         and record.telemetry.mining_state is MiningState.HASHING
@@ -109,7 +109,7 @@ def steps() -> tuple[Step, ...]:
 
 async def run_scenario(controller: Controller, say: Callable[[str], None]) -> None:
     """Play the steps once, after the first plan; returns when the story is told."""
-    while controller.loop.view is None and not controller.stop_event.is_set():  # noqa: ASYNC110 - the loop offers no first-plan event
+    while controller.read.plan_view() is None and not controller.stop_event.is_set():  # noqa: ASYNC110 - the loop offers no first-plan event
         await asyncio.sleep(0.2)
     miners = _hashing_miners(controller)
     for step in steps():

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from controller.journal.store import Journal
-from controller.service import ControlService
+from controller.service.control import ControlService
 from controller.signals.hub import SignalHub
 from controller.state.control import ControlState
 from controller.state.fleet import Fleet
@@ -60,7 +60,7 @@ async def rig() -> AsyncIterator[HubRig]:
     journal = Journal(None)
     await journal.open()
     loop = StubLoop()
-    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop)  # type: ignore[arg-type]
+    service = ControlService(Fleet("t"), ControlState.empty(), journal, trigger=loop.trigger)
     clock = FakeClock()
     hub = SignalHub(service, clock)
     yield HubRig(hub, service, journal, clock, loop)

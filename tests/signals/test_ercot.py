@@ -11,10 +11,11 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.signals import BadSignal, ErrorKind, PriceMarket, PriceUpdate, SignalError
 from controller.signals.ercot import parse_day_ahead, parse_real_time
+from controller.signals.errors import BadSignal, ErrorKind, SignalError
 from controller.signals.price_url import parse_price_feed
 from controller.signals.prices import ErcotPrices, PriceFeed
+from controller.signals.updates import PriceMarket, PriceUpdate
 from tests.signals.conftest import FakeClock, HubRig
 from tests.signals.ercot_server import RT_FIELDS, ErcotServer, utc
 
@@ -57,7 +58,8 @@ def test_day_ahead_api_json() -> None:
                        "_meta": {"totalPages": 1}}).encode()  # fmt: skip
     report = parse_day_ahead(body, "LZ_WEST")
     assert [(i.start, i.end - i.start) for i in report.intervals] == [
-        (utc("2023-08-18T00:00:00"), 3600), (utc("2023-08-18T04:00:00"), 3600)
+        (utc("2023-08-18T00:00:00"), 3600),
+        (utc("2023-08-18T04:00:00"), 3600),
     ]
 
 
@@ -163,7 +165,8 @@ async def test_upstream_failures_back_off_and_recover(fault: str) -> None:
         for _ in range(3):
             await source.poll_once(sink)
         assert [e.kind.value for e in sink.errors] == [
-            "malformed" if fault == "garbage" else "upstream"] * 3
+            "malformed" if fault == "garbage" else "upstream"
+        ] * 3
         assert source.delay_s() == 80  # 10 s doubled per failure
         server.fault = None
         await source.poll_once(sink)

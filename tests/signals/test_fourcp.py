@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.signals import BadSignal
+from controller.signals.errors import BadSignal
 from controller.signals.fourcp import FourCpSource, parse_flags
 from tests.signals.conftest import HubRig
 
@@ -65,4 +65,3 @@ async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) ->
 def test_fuzz_the_flag_parser(body: bytes) -> None:
     with contextlib.suppress(BadSignal):
         parse_flags(body)
-

@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from controller import policy
-from controller.signals import (
-    AgeFrom,
+from controller.signals.errors import ErrorKind
+from controller.signals.source import AgeFrom
+from controller.signals.updates import (
     Contact,
-    ErrorKind,
     EventAction,
     EventUpdate,
     FlagUpdate,
@@ -112,9 +112,17 @@ async def test_hashprice_bounds_and_order(rig: HubRig) -> None:
 
 
 def event(now: float, seq: int, **kw: object) -> EventUpdate:
-    values: dict[str, object] = {"source": "vtn", "origin_at": now, "action": EventAction.CREATE,
-                                 "provider_event_id": "ev/1", "sequence": seq, "level_mw": 0.5,
-                                 "start": now + 60, "end": now + 3600, "deadline": now + 600}
+    values: dict[str, object] = {
+        "source": "vtn",
+        "origin_at": now,
+        "action": EventAction.CREATE,
+        "provider_event_id": "ev/1",
+        "sequence": seq,
+        "level_mw": 0.5,
+        "start": now + 60,
+        "end": now + 3600,
+        "deadline": now + 600,
+    }
     values.update(kw)
     return EventUpdate(**values)  # type: ignore[arg-type]
 

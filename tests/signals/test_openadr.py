@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.signals import BadSignal, ErrorKind
+from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.openadr import OpenAdrVen, event_update
 from tests.conftest import free_port
 from tests.signals.conftest import HubRig
@@ -66,7 +66,9 @@ async def test_events_opts_reports_and_cancellation(vtn: Vtn, rig: HubRig) -> No
         assert vtn.reports[-1] == pytest.approx(950.0)
         opts = await rig.journal.entries(["signal.openadr_opt"])
         assert {(e.data["event_id"], e.data["opt"]) for e in opts} >= {
-            ("ev-1", "optIn"), ("ev-2", "optOut")}
+            ("ev-1", "optIn"),
+            ("ev-2", "optOut"),
+        }
         assert any("below what the site cannot shed" in e.data["reason"] for e in opts)
     finally:
         stop.set()

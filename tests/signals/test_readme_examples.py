@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.signals import SystemClock, build_sources
-from controller.signals.config import SignalsConfig, build_webhooks
+from controller.signals.clock import SystemClock
+from controller.signals.config import SignalsConfig, build_sources, build_webhooks
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -30,6 +30,15 @@ def test_every_signals_example_builds(monkeypatch: pytest.MonkeyPatch) -> None:
         sources = build_sources(config, SystemClock())
         kinds.update(s.name for s in sources)
         kinds.update(p.source for p in build_webhooks(config))
-    assert kinds == {"ercot_rt", "ercot_dam", "price_url", "hashprice_mempool",
-                     "hashprice_bitcoind", "hashprice_url", "webhook_acme", "relay",
-                     "four_cp", "openadr"}
+    assert kinds == {
+        "ercot_rt",
+        "ercot_dam",
+        "price_url",
+        "hashprice_mempool",
+        "hashprice_bitcoind",
+        "hashprice_url",
+        "webhook_acme",
+        "relay",
+        "four_cp",
+        "openadr",
+    }

@@ -11,14 +11,8 @@ from hypothesis import strategies as st
 
 from controller import policy
 from controller.integrations.web_chart import power_chart
-from controller.integrations.web_model import (
-    ControlRow,
-    DeviceRow,
-    PlanGroup,
-    PlanRow,
-    SignalRow,
-)
 from controller.integrations.web_page import ReportCache, page_data
+from controller.service.read_model import ControlRow, DeviceRow, PlanGroup, PlanRow, SignalRow
 from controller.state.control import EventRecord
 from controller.state.power_history import PowerHistory, PowerPoint
 
@@ -156,8 +150,9 @@ async def test_reports_of_finished_events_are_built_once() -> None:
 def test_history_keeps_one_point_per_step_and_a_bounded_span() -> None:
     history = PowerHistory(span_s=100.0, step_s=10.0)
     kept = [
-        history.add(PowerPoint(at=NOW + t, metered_w=1.0, source="meter", commanded_w=None,
-                               limit_w=None))
+        history.add(
+            PowerPoint(at=NOW + t, metered_w=1.0, source="meter", commanded_w=None, limit_w=None)
+        )
         for t in range(0, 400, 2)
     ]
     assert sum(kept) == 40
@@ -167,8 +162,13 @@ def test_history_keeps_one_point_per_step_and_a_bounded_span() -> None:
 
 def test_chart_draws_lines_event_level_and_deadline() -> None:
     points = [
-        PowerPoint(at=NOW - 600 + 10 * i, metered_w=400e3 - 1e3 * i, source="meter",
-                   commanded_w=380e3, limit_w=200e3 if i > 30 else 1e6)
+        PowerPoint(
+            at=NOW - 600 + 10 * i,
+            metered_w=400e3 - 1e3 * i,
+            source="meter",
+            commanded_w=380e3,
+            limit_w=200e3 if i > 30 else 1e6,
+        )
         for i in range(60)
     ]
     svg = power_chart(points, [event()], NOW, 3600.0)
@@ -186,8 +186,7 @@ def test_chart_draws_lines_event_level_and_deadline() -> None:
 @given(st.text(max_size=40), st.lists(st.floats(0, 1e9), max_size=20))
 def test_chart_is_valid_svg_for_any_event_id_and_values(event_id: str, watts: list[float]) -> None:
     points = [
-        PowerPoint(at=NOW - 100 + i, metered_w=w, source="meter", commanded_w=w / 2,
-                   limit_w=None)
+        PowerPoint(at=NOW - 100 + i, metered_w=w, source="meter", commanded_w=w / 2, limit_w=None)
         for i, w in enumerate(watts)
     ]
     svg = power_chart(points, [event(event_id.replace("\x00", ""))], NOW, 3600.0)

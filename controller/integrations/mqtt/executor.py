@@ -19,7 +19,7 @@ from controller.integrations.mqtt.commands import (
     OverrideSet,
 )
 from controller.integrations.mqtt.topics import CommandName
-from controller.service import ControlService, EventSpec, InvalidRequest, NotFound
+from controller.service.control import ControlService, EventSpec, InvalidRequest, NotFound
 
 __all__ = ["ACTOR_PREFIX", "CommandExecutor", "Outcome", "error_reply"]
 
