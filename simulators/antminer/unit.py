@@ -12,11 +12,10 @@ from typing import Protocol
 
 from simulators.antminer.models import ANTMINER_TIMINGS, AntminerModel
 from simulators.antminer.state import DEFAULT_POOLS, AntminerQuirk, MinerConf
-from simulators.clock import SimClock
-from simulators.device import PoolEntry
+from simulators.device import MinerUnit, PoolEntry
 from simulators.faults import Fault, FaultSet
 from simulators.httpserve import DigestAuth
-from simulators.physics import MinerPhysics, PhysicsSample, Timings, WorkMode
+from simulators.physics import PhysicsSample, Timings, WorkMode
 
 __all__ = ["AntminerOptions", "AntminerUnit", "ShareCounters"]
 
@@ -45,22 +44,13 @@ class ShareCounters:
     best_share: int
 
 
-class AntminerUnit(Protocol):
+class AntminerUnit(MinerUnit, Protocol):
     # Written by the web API: the configuration it saves, the locate LED.
     conf: MinerConf
     blinking: bool
 
     @property
-    def address(self) -> str: ...
-
-    @property
-    def clock(self) -> SimClock: ...
-
-    @property
     def spec(self) -> AntminerModel: ...
-
-    @property
-    def physics(self) -> MinerPhysics: ...
 
     @property
     def options(self) -> AntminerOptions: ...
@@ -75,15 +65,6 @@ class AntminerUnit(Protocol):
     def pools(self) -> tuple[PoolEntry, ...]: ...
 
     @property
-    def hostname(self) -> str: ...
-
-    @property
-    def mac(self) -> str: ...
-
-    @property
-    def serial(self) -> str: ...
-
-    @property
     def miner_id(self) -> str: ...
 
     def counters(self, uptime_s: float) -> ShareCounters: ...
@@ -93,7 +74,3 @@ class AntminerUnit(Protocol):
     ) -> tuple[tuple[int, int, int, int], tuple[int, int, int, int]]: ...
 
     def set_conf_delay_s(self) -> float: ...
-
-    def ignores_writes(self) -> bool: ...
-
-    def reboot(self) -> None: ...

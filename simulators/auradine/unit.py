@@ -10,39 +10,20 @@ from typing import Protocol
 
 from simulators.auradine.models import AuradineModel
 from simulators.auradine.state import AuradineControl, RestTokens
-from simulators.clock import SimClock
-from simulators.physics import MinerPhysics
+from simulators.device import MinerUnit
 
 __all__ = ["AuradineUnit"]
 
 
-class AuradineUnit(Protocol):
-    @property
-    def address(self) -> str: ...
-
-    @property
-    def clock(self) -> SimClock: ...
-
+class AuradineUnit(MinerUnit, Protocol):
     @property
     def spec(self) -> AuradineModel: ...
-
-    @property
-    def physics(self) -> MinerPhysics: ...
 
     @property
     def control(self) -> AuradineControl: ...
 
     @property
     def tokens(self) -> RestTokens: ...
-
-    @property
-    def hostname(self) -> str: ...
-
-    @property
-    def mac(self) -> str: ...
-
-    @property
-    def serial(self) -> str: ...
 
     @property
     def firmware(self) -> str: ...
@@ -61,7 +42,3 @@ class AuradineUnit(Protocol):
 
     @property
     def pout_max_w(self) -> float: ...
-
-    def ignores_writes(self) -> bool: ...
-
-    def reboot(self) -> None: ...
