@@ -35,7 +35,7 @@ $(APT_STAMP): $(STAMP)
 apt: $(APT_STAMP)
 
 lint: $(STAMP)
-	$(BIN)/ruff check controller drivers simulators tests bench
+	$(BIN)/ruff check controller drivers simulators tests bench deploy
 	$(BIN)/mypy
 	$(BIN)/lint-imports
 
