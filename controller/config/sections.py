@@ -72,11 +72,20 @@ class ControlConfig(_Strict):
 
     def to_settings(self) -> ControlSettings:
         return ControlSettings(
-            self.enabled, self.dry_run, self.concurrency, self.command_timeout_s,
-            tuple(self.retry_delays_s), self.confirm_after_s, tuple(self.reconfirm_delays_s),
-            self.stuck_hold_s, self.sleeping_share, True, self.min_plan_spacing_s,
-            self.confirm_min_s, self.restart_plan_wait_s,
-        )  # fmt: skip
+            self.enabled,
+            self.dry_run,
+            self.concurrency,
+            self.command_timeout_s,
+            tuple(self.retry_delays_s),
+            self.confirm_after_s,
+            tuple(self.reconfirm_delays_s),
+            self.stuck_hold_s,
+            self.sleeping_share,
+            True,
+            self.min_plan_spacing_s,
+            self.confirm_min_s,
+            self.restart_plan_wait_s,
+        )
 
 
 class PolicyConfig(_Strict):

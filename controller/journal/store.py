@@ -348,8 +348,12 @@ class Journal:
         self.append(JournalKind.JOURNAL_COMPACTED, "", result.as_json(), at=at)
         if result.rows_removed:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.removed.items()))
-            log.info("journal compacted: %d rows removed in %.1f s (%s)",
-                     result.rows_removed, result.seconds, kinds)  # fmt: skip
+            log.info(
+                "journal compacted: %d rows removed in %.1f s (%s)",
+                result.rows_removed,
+                result.seconds,
+                kinds,
+            )
         return result
 
     def _compact(self, policy: Retention, now: float) -> Compaction:

@@ -98,9 +98,15 @@ def build_model(
         if Control.POWER_TARGET in profile.controls and profile.power_target_range_w:
             floor = min(profile.power_target_range_w[0], run_w)
         step = Step(
-            1, "run", value, run_w - spec.sleep_w, f"{base_key}/run",
-            f"break-even {money(value)}", always_on=False, partial_floor_w=floor,
-        )  # fmt: skip
+            1,
+            "run",
+            value,
+            run_w - spec.sleep_w,
+            f"{base_key}/run",
+            f"break-even {money(value)}",
+            always_on=False,
+            partial_floor_w=floor,
+        )
         levels = (Level(spec.sleep_w, Action.SLEEP), Level(run_w, Action.RUN))
         return ProfileModel(number, profile, levels, (step,), nameplate, tier, priority)
     return _gpu_model(number, profile, economics, settings, base_key, nameplate, tier, priority)
@@ -144,9 +150,15 @@ def _gpu_model(
 
     def step(index: int, name: str, value: float, delta_w: float, floor: float | None) -> Step:
         return Step(
-            index, name, value, delta_w, f"{base_key}/{name}",
-            f"{who} {money(value)}", always, floor,
-        )  # fmt: skip
+            index,
+            name,
+            value,
+            delta_w,
+            f"{base_key}/{name}",
+            f"{who} {money(value)}",
+            always,
+            floor,
+        )
 
     if can_cap:
         assert rng is not None

@@ -65,8 +65,9 @@ class _Templates:
             return found
         word = action.value
         jobs = model.levels[0].job_actions if model.levels and action is not Action.HOLD else ()
-        return self._add(key, DeviceTarget("", action, model.nameplate_w, f"{word}: {why}", None,
-                                           None, jobs))  # fmt: skip
+        return self._add(
+            key, DeviceTarget("", action, model.nameplate_w, f"{word}: {why}", None, None, jobs)
+        )
 
     def held(self, model: ProfileModel, power_w: float) -> int:
         """A device without a lever that still reports: counted at what it draws."""
@@ -111,9 +112,18 @@ def render(
     settings = inputs.settings
     for group in scan.groups:
         rest = templates.level(
-            group.model, group.level, _rest_why(group, market, latch, restore_block, deferred_shed,
-                                                settings.max_cycles_per_day, inputs)
-        )  # fmt: skip
+            group.model,
+            group.level,
+            _rest_why(
+                group,
+                market,
+                latch,
+                restore_block,
+                deferred_shed,
+                settings.max_cycles_per_day,
+                inputs,
+            ),
+        )
         for i in group.indices:
             index[i] = rest
     for shed in sheds:
@@ -139,8 +149,9 @@ def render(
     unknown_n = sum(len(v) for v in scan.unknown.values())
     if unknown_n:
         unknown_w = sum(scan.models[m].nameplate_w * len(v) for m, v in scan.unknown.items())
-        notes.append(f"{unknown_n} devices in unknown state counted at nameplate "
-                     f"({unknown_w / 1e6:.3f} MW)")  # fmt: skip
+        notes.append(
+            f"{unknown_n} devices in unknown state counted at nameplate ({unknown_w / 1e6:.3f} MW)"
+        )
     return Plan(
         now=inputs.now,
         expected_site_w=planned_w,

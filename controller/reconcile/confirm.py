@@ -170,8 +170,12 @@ class Verifier:
             self._pending[device_id] = replace(
                 exp, resends=exp.resends + 1, due=nxt.not_before + window
             )
-            log.info("%s: %s acknowledged but not in effect (%s); sending again",
-                     device_id, exp.job.name, seen)  # fmt: skip
+            log.info(
+                "%s: %s acknowledged but not in effect (%s); sending again",
+                device_id,
+                exp.job.name,
+                seen,
+            )
             self._resend(nxt)
             return
         del self._pending[device_id]

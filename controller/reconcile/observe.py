@@ -123,9 +123,12 @@ def observe(
         profile = profiles.profile(record, hold, without.get(device_id, frozenset()))
         devices.append(_device(record, profile, now, day_ago, view.schedulable, is_stuck))
     return Observation(
-        policy.Fleet(tuple(devices), now), tuple(held), tuple(forced), tuple(stuck),
+        policy.Fleet(tuple(devices), now),
+        tuple(held),
+        tuple(forced),
+        tuple(stuck),
         tuple(foreign),
-    )  # fmt: skip
+    )
 
 
 def _device(
@@ -147,16 +150,28 @@ def _device(
         # back so: counted asleep, so the first plan neither repeats nor undoes the sleep.
         spec = profile.spec
         return policy.FleetDevice(
-            device_id, profile, MiningState.SLEEPING, Health.HEALTHY,
-            spec.sleep_w if spec else None, record.commanded_at,
+            device_id,
+            profile,
+            MiningState.SLEEPING,
+            Health.HEALTHY,
+            spec.sleep_w if spec else None,
+            record.commanded_at,
             last_state_change_at=record.state_changed_at,
-            cycles_today=record.wakes_since(day_ago), schedulable=schedulable, stuck=stuck,
-        )  # fmt: skip
+            cycles_today=record.wakes_since(day_ago),
+            schedulable=schedulable,
+            stuck=stuck,
+        )
     if telemetry is None:
         return policy.FleetDevice(
-            device_id, profile, MiningState.UNKNOWN, record.health, None, now,
-            schedulable=schedulable, stuck=stuck,
-        )  # fmt: skip
+            device_id,
+            profile,
+            MiningState.UNKNOWN,
+            record.health,
+            None,
+            now,
+            schedulable=schedulable,
+            stuck=stuck,
+        )
     state, power, observed_at = telemetry.mining_state, telemetry.power_w, telemetry.taken_at
     spec = profile.spec
     if record.commanded is not None and record.commanded_at > telemetry.taken_at:

@@ -123,11 +123,15 @@ def plan_json(view: PlanView, *, device: str | None = None, limit: int = 500) ->
         target = plan.target_at(index)
         if device is not None and target.device_id != device:
             continue
-        targets.append({
-            "device": target.device_id, "action": target.action.value,
-            "power_w": round(target.power_w, 1), "reason": target.reason,
-            "delay_s": target.delay_s,
-        })  # fmt: skip
+        targets.append(
+            {
+                "device": target.device_id,
+                "action": target.action.value,
+                "power_w": round(target.power_w, 1),
+                "reason": target.reason,
+                "delay_s": target.delay_s,
+            }
+        )
         if len(targets) >= limit:
             break
     data["targets"] = targets

@@ -60,11 +60,19 @@ class FourCpSource(PollingSource):
     age_from = AgeFrom.CONTACT
 
     def __init__(
-        self, name: str, clock: Clock, *, url: str, headers: dict[str, str], interval_s: float,
-        timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        headers: dict[str, str],
+        interval_s: float,
+        timeout_s: float,
+        stale_after_s: float | None,
+    ) -> None:
+        super().__init__(
+            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
+        )
         self.url = url
         self.headers = headers
         self._sent: dict[tuple[float, float], bool] = {}
@@ -80,8 +88,9 @@ class FourCpSource(PollingSource):
                 self._sent[(start, end)] = peak
                 continue  # a "no" for a window never flagged: nothing to withdraw
             self._sent[(start, end)] = peak
-            updates.append(FlagUpdate(source=self.name, origin_at=now, active=peak,
-                                      start=start, end=end))  # fmt: skip
+            updates.append(
+                FlagUpdate(source=self.name, origin_at=now, active=peak, start=start, end=end)
+            )
         for key in [k for k in self._sent if k[1] <= now]:
             del self._sent[key]
         return updates

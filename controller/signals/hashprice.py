@@ -162,8 +162,10 @@ def parse_hashprice_doc(body: bytes) -> tuple[float, float | None]:
         raise BadSignal(f"hashprice {where}: {first['msg']}", ErrorKind.MALFORMED) from None
     scale = _UNITS.get(doc.unit.strip().lower())
     if scale is None:
-        raise BadSignal(f"hashprice unit {doc.unit[:20]!r} is not USD/PH/day, USD/TH/day or "
-                        "USD/EH/day", ErrorKind.UNITS)  # fmt: skip
+        raise BadSignal(
+            f"hashprice unit {doc.unit[:20]!r} is not USD/PH/day, USD/TH/day or USD/EH/day",
+            ErrorKind.UNITS,
+        )
     value = doc.hashprice * scale
     if not math.isfinite(value):
         raise BadSignal("hashprice is not a number", ErrorKind.MALFORMED)
@@ -178,31 +180,53 @@ def parse_hashprice_doc(body: bytes) -> tuple[float, float | None]:
 
 
 def _update(
-    name: str, origin: float, difficulty: float, height: int, subsidy: float, fees: float,
+    name: str,
+    origin: float,
+    difficulty: float,
+    height: int,
+    subsidy: float,
+    fees: float,
     btc_usd: float,
-) -> HashpriceUpdate:  # fmt: skip
+) -> HashpriceUpdate:
     try:
         hashprice = policy.Hashprice.from_network(
-            difficulty=difficulty, subsidy_btc=subsidy / _SATS, mean_fees_btc=fees / _SATS,
-            btc_usd=btc_usd, as_of=origin, source=name,
-        )  # fmt: skip
+            difficulty=difficulty,
+            subsidy_btc=subsidy / _SATS,
+            mean_fees_btc=fees / _SATS,
+            btc_usd=btc_usd,
+            as_of=origin,
+            source=name,
+        )
     except policy.InvalidEconomics as exc:
         raise BadSignal(str(exc), ErrorKind.ABSURD) from None
     detail = (
-        ("difficulty", difficulty), ("height", float(height)), ("subsidy_sats", subsidy),
-        ("mean_fees_sats", fees), ("btc_usd", btc_usd),
-    )  # fmt: skip
-    return HashpriceUpdate(source=name, origin_at=origin,
-                           usd_per_ph_day=hashprice.usd_per_ph_day, detail=detail)  # fmt: skip
+        ("difficulty", difficulty),
+        ("height", float(height)),
+        ("subsidy_sats", subsidy),
+        ("mean_fees_sats", fees),
+        ("btc_usd", btc_usd),
+    )
+    return HashpriceUpdate(
+        source=name, origin_at=origin, usd_per_ph_day=hashprice.usd_per_ph_day, detail=detail
+    )
 
 
 class MempoolHashprice(PollingSource):
     def __init__(
-        self, name: str, clock: Clock, *, url: str, blocks: int, currency: str,
-        interval_s: float, timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        blocks: int,
+        currency: str,
+        interval_s: float,
+        timeout_s: float,
+        stale_after_s: float | None,
+    ) -> None:
+        super().__init__(
+            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
+        )
         self.url = url.rstrip("/")
         self.blocks = blocks
         self.currency = currency
@@ -224,12 +248,24 @@ class BitcoindHashprice(PollingSource):
     """bitcoind JSON-RPC; the cookie file is read at each poll (the node rewrites it)."""
 
     def __init__(
-        self, name: str, clock: Clock, *, url: str, cookie_file: str | None,
-        user: str | None, password: str | None, blocks: int, price_url: str, currency: str,
-        interval_s: float, timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        cookie_file: str | None,
+        user: str | None,
+        password: str | None,
+        blocks: int,
+        price_url: str,
+        currency: str,
+        interval_s: float,
+        timeout_s: float,
+        stale_after_s: float | None,
+    ) -> None:
+        super().__init__(
+            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
+        )
         self.url = url
         self.cookie_file = cookie_file
         self.user, self.password = user, password
@@ -255,8 +291,14 @@ class BitcoindHashprice(PollingSource):
     async def _call(self, method: str, *params: Any) -> Any:
         self._id += 1
         body = {"jsonrpc": "1.0", "id": self._id, "method": method, "params": list(params)}
-        answer = await fetch(self.session, self.url, timeout_s=self.timeout_s, method="POST",
-                             json_body=body, headers=self._auth())  # fmt: skip
+        answer = await fetch(
+            self.session,
+            self.url,
+            timeout_s=self.timeout_s,
+            method="POST",
+            json_body=body,
+            headers=self._auth(),
+        )
         return parse_rpc(answer, self._id)
 
     async def poll(self) -> Sequence[Update]:
@@ -264,8 +306,9 @@ class BitcoindHashprice(PollingSource):
         fees, subsidy, oldest = 0.0, 0.0, math.inf
         count = max(1, min(self.blocks, height + 1))
         for offset in range(count):
-            stats = await self._call("getblockstats", height - offset,
-                                     ["subsidy", "totalfee", "time"])  # fmt: skip
+            stats = await self._call(
+                "getblockstats", height - offset, ["subsidy", "totalfee", "time"]
+            )
             block_subsidy, fee, at = parse_block_stats(stats)
             if offset == 0:
                 subsidy = block_subsidy
@@ -280,11 +323,19 @@ class BitcoindHashprice(PollingSource):
 
 class HashpriceUrl(PollingSource):
     def __init__(
-        self, name: str, clock: Clock, *, url: str, headers: dict[str, str],
-        interval_s: float, timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        headers: dict[str, str],
+        interval_s: float,
+        timeout_s: float,
+        stale_after_s: float | None,
+    ) -> None:
+        super().__init__(
+            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
+        )
         self.url = url
         self.headers = headers
         self._last: float | None = None

@@ -25,9 +25,10 @@ class SignalCollector(Collector):
             labels=["source"],
         )
         stale = GaugeMetricFamily(
-            "hashpivot_signal_stale", "1 while a source is past its staleness limit",
+            "hashpivot_signal_stale",
+            "1 while a source is past its staleness limit",
             labels=["source"],
-        )  # fmt: skip
+        )
         updates = CounterMetricFamily(
             "hashpivot_signal_updates", "Updates accepted from each source", labels=["source"]
         )

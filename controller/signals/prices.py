@@ -38,10 +38,13 @@ class _PriceSource(PollingSource):
 
     def _bad_rows(self, report: Report) -> None:
         if report.bad_rows and self._sink is not None:
-            self._sink.error(self.name, BadSignal(
-                f"{report.bad_rows} rows did not parse; first: {report.first_error}",
-                ErrorKind.MALFORMED,
-            ))  # fmt: skip
+            self._sink.error(
+                self.name,
+                BadSignal(
+                    f"{report.bad_rows} rows did not parse; first: {report.first_error}",
+                    ErrorKind.MALFORMED,
+                ),
+            )
 
     def updates(self, intervals: Sequence[PriceInterval]) -> list[Update]:
         now = self.clock.now()
@@ -50,14 +53,23 @@ class _PriceSource(PollingSource):
             if not new:
                 return []
             self._last_end = new[-1].end
-            return [PriceUpdate(source=self.name, origin_at=new[-1].end, market=self.market,
-                                intervals=new)]  # fmt: skip
+            return [
+                PriceUpdate(
+                    source=self.name, origin_at=new[-1].end, market=self.market, intervals=new
+                )
+            ]
         ahead = tuple(i for i in intervals if i.end > now)
         if not ahead or ahead == self._last_curve:
             return []
         self._last_curve = ahead
-        return [PriceUpdate(source=self.name, origin_at=min(now, ahead[0].start),
-                            market=self.market, intervals=ahead)]  # fmt: skip
+        return [
+            PriceUpdate(
+                source=self.name,
+                origin_at=min(now, ahead[0].start),
+                market=self.market,
+                intervals=ahead,
+            )
+        ]
 
 
 class ErcotPrices(_PriceSource):
@@ -76,8 +88,14 @@ class ErcotPrices(_PriceSource):
         timeout_s: float,
         stale_after_s: float | None,
     ) -> None:
-        super().__init__(name, clock, market, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        super().__init__(
+            name,
+            clock,
+            market,
+            interval_s=interval_s,
+            timeout_s=timeout_s,
+            stale_after_s=stale_after_s,
+        )
         self.url = url
         self.settlement_point = settlement_point
         self.headers = headers
@@ -89,13 +107,21 @@ class ErcotPrices(_PriceSource):
         intervals: list[PriceInterval] = []
         page, pages = 1, 1
         while page <= min(pages, _MAX_PAGES):
-            params = {"deliveryDateFrom": first, "deliveryDateTo": last,
-                      "settlementPoint": self.settlement_point, "page": str(page),
-                      "size": "1000"}  # fmt: skip
+            params = {
+                "deliveryDateFrom": first,
+                "deliveryDateTo": last,
+                "settlementPoint": self.settlement_point,
+                "page": str(page),
+                "size": "1000",
+            }
             query = "&".join(f"{k}={v}" for k, v in params.items())
             sep = "&" if "?" in self.url else "?"
-            body = await fetch(self.session, f"{self.url}{sep}{query}", timeout_s=self.timeout_s,
-                               headers=self.headers)  # fmt: skip
+            body = await fetch(
+                self.session,
+                f"{self.url}{sep}{query}",
+                timeout_s=self.timeout_s,
+                headers=self.headers,
+            )
             report = parse(body, self.settlement_point)
             self._bad_rows(report)
             intervals.extend(report.intervals)
@@ -120,8 +146,14 @@ class PriceFeed(_PriceSource):
         timeout_s: float,
         stale_after_s: float | None,
     ) -> None:
-        super().__init__(name, clock, market, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        super().__init__(
+            name,
+            clock,
+            market,
+            interval_s=interval_s,
+            timeout_s=timeout_s,
+            stale_after_s=stale_after_s,
+        )
         self.url = url
         self.headers = headers
 

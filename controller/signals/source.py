@@ -146,8 +146,9 @@ class PollingSource:
             sink.error(self.name, exc)
             return
         if self.failures:
-            log.info("signal %s: upstream answers again after %d failures", self.name,
-                     self.failures)  # fmt: skip
+            log.info(
+                "signal %s: upstream answers again after %d failures", self.name, self.failures
+            )
         self.failures = 0
         for update in updates:
             await sink.emit(update)

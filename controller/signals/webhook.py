@@ -95,12 +95,17 @@ def to_update(source: str, body: WebhookBody, sent_at: float) -> EventUpdate:
         raise BadSignal(f"unit {body.unit[:10]!r} is not kW or MW", ErrorKind.UNITS)
     level = None if body.level is None else body.level * scale
     return EventUpdate(
-        source=source, origin_at=sent_at,
+        source=source,
+        origin_at=sent_at,
         action=EventAction.CANCEL if body.action == "cancel" else EventAction.CREATE,
-        provider_event_id=body.event_id, sequence=body.sequence,
-        kind=policy.EventKind(body.kind), level_mw=level, start=_seconds(body.start),
-        end=_seconds(body.end), deadline=_seconds(body.deadline),
-    )  # fmt: skip
+        provider_event_id=body.event_id,
+        sequence=body.sequence,
+        kind=policy.EventKind(body.kind),
+        level_mw=level,
+        start=_seconds(body.start),
+        end=_seconds(body.end),
+        deadline=_seconds(body.deadline),
+    )
 
 
 def _refuse(status: int, message: str, kind: ErrorKind) -> web.Response:
@@ -148,14 +153,18 @@ def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Pro
             return web.json_response({"event_id": event_id, "duplicate": True})
         error = await hub.submit(update)
         if error is not None:
-            return _refuse(409 if error.kind is ErrorKind.REJECTED else 422, str(error),
-                           error.kind)  # fmt: skip
+            return _refuse(409 if error.kind is ErrorKind.REJECTED else 422, str(error), error.kind)
         provider.delivered[key] = now
         # Deliveries older than the window can no longer pass the timestamp check.
         for old in [k for k, at in provider.delivered.items() if at < now - provider.window_s]:
             del provider.delivered[old]
-        log.info("webhook %s: event %s %s (sequence %d)", provider.name, event_id,
-                 parsed.action, parsed.sequence)  # fmt: skip
+        log.info(
+            "webhook %s: event %s %s (sequence %d)",
+            provider.name,
+            event_id,
+            parsed.action,
+            parsed.sequence,
+        )
         return web.json_response({"event_id": event_id, "duplicate": False}, status=202)
 
     app.router.add_post(PREFIX + "{provider}", webhook)

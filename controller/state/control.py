@@ -58,9 +58,15 @@ class EventRecord:
         end = max(end, self.start + 1e-3)
         deadline = None if self.deadline is None else min(max(self.deadline, self.start), end)
         return policy.GridEvent(
-            self.event_id, self.kind, self.start, end, self.updated_at, self.source,
-            self.level_mw, deadline,
-        )  # fmt: skip
+            self.event_id,
+            self.kind,
+            self.start,
+            end,
+            self.updated_at,
+            self.source,
+            self.level_mw,
+            deadline,
+        )
 
     def is_over(self, now: float) -> bool:
         return self.cancelled_at is not None or now >= self.end
@@ -159,8 +165,10 @@ class ControlState:
             try:
                 action = OverrideAction(data["action"])
             except (KeyError, ValueError):
-                log.warning("ignoring an override with an unknown action in the journal: %r",
-                            data.get("action"))  # fmt: skip
+                log.warning(
+                    "ignoring an override with an unknown action in the journal: %r",
+                    data.get("action"),
+                )
                 return
             self.overrides[subject] = Override(
                 subject, action, data.get("expires_at"), str(data.get("reason", "")), at, actor
@@ -201,9 +209,11 @@ class ControlState:
         as_of, source = float(data["as_of"]), str(data.get("source", "api"))
         price = data.get("power_price_usd_per_mwh")
         if price is not None and math.isfinite(float(price)):
-            self.price = EconomicsUpdate(power_price_usd_per_mwh=float(price), as_of=as_of,
-                                         source=source)  # fmt: skip
+            self.price = EconomicsUpdate(
+                power_price_usd_per_mwh=float(price), as_of=as_of, source=source
+            )
         hashprice = data.get("hashprice_usd_per_ph_day")
         if hashprice is not None and math.isfinite(float(hashprice)):
-            self.hashprice = EconomicsUpdate(hashprice_usd_per_ph_day=float(hashprice),
-                                             as_of=as_of, source=source)  # fmt: skip
+            self.hashprice = EconomicsUpdate(
+                hashprice_usd_per_ph_day=float(hashprice), as_of=as_of, source=source
+            )

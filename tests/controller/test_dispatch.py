@@ -162,16 +162,28 @@ async def test_wakes_keep_their_spacing_across_plans_retries_and_a_busy_gate() -
     spacing = 0.05
     settings = ControlSettings(concurrency=2, retry_delays_s=(0.0,))
     dispatcher = Dispatcher(
-        fleet, settings, DriverGpuControl(), lambda j: None, lambda r: None,
+        fleet,
+        settings,
+        DriverGpuControl(),
+        lambda j: None,
+        lambda r: None,
         wake_spacing_s=spacing,
-    )  # fmt: skip
+    )
     hosts = [d.endpoint.host for d in drivers]
     now = time.time()
     # Plan A staggers its wakes; plan B, a moment later, queues its own at the same times.
-    dispatcher.submit({h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
-                       for i, h in enumerate(hosts[:4])})  # fmt: skip
-    dispatcher.submit({h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
-                       for i, h in enumerate(hosts[4:8])})  # fmt: skip
+    dispatcher.submit(
+        {
+            h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
+            for i, h in enumerate(hosts[:4])
+        }
+    )
+    dispatcher.submit(
+        {
+            h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
+            for i, h in enumerate(hosts[4:8])
+        }
+    )
     dispatcher.submit({h: [_job(h, Sleep())] for h in hosts[8:]})
     await asyncio.wait_for(dispatcher.idle(), 10)
     wakes = sorted(t for d in drivers for c, t in d.calls if c == "Wake")

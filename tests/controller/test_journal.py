@@ -51,10 +51,17 @@ async def test_state_replays_events_overrides_and_pause(tmp_path: Path) -> None:
     journal = Journal(None)
     await journal.open()
     event = {
-        "event_id": "e1", "kind": "instructed", "start": 10.0, "end": 1e10, "level_mw": 0.5,
-        "deadline": 600.0, "source": "test", "created_at": 10.0, "updated_at": 10.0,
+        "event_id": "e1",
+        "kind": "instructed",
+        "start": 10.0,
+        "end": 1e10,
+        "level_mw": 0.5,
+        "deadline": 600.0,
+        "source": "test",
+        "created_at": 10.0,
+        "updated_at": 10.0,
         "cancelled_at": None,
-    }  # fmt: skip
+    }
     journal.append("event.created", "e1", {"event": event}, at=10.0)
     journal.append("override.set", "d1", {"action": "exclude", "expires_at": None}, at=11.0)
     journal.append("control.paused", "", {"reason": "maintenance"}, at=12.0)

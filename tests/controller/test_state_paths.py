@@ -75,9 +75,16 @@ async def test_a_journal_held_by_another_live_process_stops_run_with_one_line(
     )
     try:
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "controller.cli", "run", str(config), "--log-level", "error",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "run",
+            str(config),
+            "--log-level",
+            "error",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await asyncio.wait_for(process.communicate(), 60)
     finally:
         await holder.close()

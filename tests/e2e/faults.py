@@ -69,8 +69,12 @@ def small_config(
             group["addresses"] = [_moved(a, prefix) for a in group["addresses"]]
     config.update(FAST)
     config["listen"] = f"127.0.0.1:{port}"
-    config["meter"] = {"host": f"{prefix}.250", "port": meter_port, "interval_s": 0.5,
-                       "settle_s": 2.0}  # fmt: skip
+    config["meter"] = {
+        "host": f"{prefix}.250",
+        "port": meter_port,
+        "interval_s": 0.5,
+        "settle_s": 2.0,
+    }
     config["journal"] = {"path": str(journal)}
     config["api"] = {"token": TOKEN}
     for key, value in overrides.items():
@@ -160,9 +164,16 @@ class Daemon:
     async def start(self, api: Api) -> None:
         with self.log.open("a") as log:
             self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "controller.cli", "run", str(self.path),
-                "--log-level", "info", stdout=log, stderr=log,
-            )  # fmt: skip
+                sys.executable,
+                "-m",
+                "controller.cli",
+                "run",
+                str(self.path),
+                "--log-level",
+                "info",
+                stdout=log,
+                stderr=log,
+            )
         await api_up(api)
 
     async def kill(self) -> None:

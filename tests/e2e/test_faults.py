@@ -61,10 +61,11 @@ async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
             await _measured_other_load(daemon)
             assert sim.truth.samples[-1][1] > LEVEL_W + 50_000  # the whole site runs
             event = await api.call(
-                "POST", "/events",
+                "POST",
+                "/events",
                 {"kind": "instructed", "level_mw": LEVEL_W / 1e6, "within_s": DEADLINE_S},
                 status=201,
-            )  # fmt: skip
+            )
             created = float(event["created_at"])
             deadline = created + DEADLINE_S
             if kill_at is not None:
@@ -132,10 +133,11 @@ async def test_meter_stalled_for_the_whole_event_never_claims_met(tmp_path: Path
             sim.fleet.meters[0].faults.inject("stall")
             await _meter_down(api)
             event = await api.call(
-                "POST", "/events",
+                "POST",
+                "/events",
                 {"kind": "instructed", "level_mw": LEVEL_W / 1e6, "within_s": within_s},
                 status=201,
-            )  # fmt: skip
+            )
             created = float(event["created_at"])
             await asyncio.sleep(created + within_s + 2.0 - time.time())
             report = await api.call("GET", f"/events/{event['event_id']}/report")
@@ -180,15 +182,27 @@ def _large_site() -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     faulty: dict[str, str] = {}
     n = 0
     for make, model, prefix, count, extra in makes:
-        entries.append({"make": make, "model": model, "count": count, "start": f"{prefix}.1",
-                        "timings": FAST_TIMINGS, **extra})  # fmt: skip
+        entries.append(
+            {
+                "make": make,
+                "model": model,
+                "count": count,
+                "start": f"{prefix}.1",
+                "timings": FAST_TIMINGS,
+                **extra,
+            }
+        )
         groups.append({"make": make, "start": f"{prefix}.1", "count": count})
         for i in range(count):
             if n % 5 == 0:
                 faulty[f"{prefix}.{i + 1}"] = FAULTS[(n // 5) % len(FAULTS)]
             n += 1
-    meter = {"make": "meter", "address": "127.0.143.250", "base_load_w": 100_000.0,
-             "port": free_port("127.0.143.250")}  # fmt: skip
+    meter = {
+        "make": "meter",
+        "address": "127.0.143.250",
+        "base_load_w": 100_000.0,
+        "port": free_port("127.0.143.250"),
+    }
     return {"site": "large", "devices": [*entries, meter]}, {"groups": groups}, faulty
 
 
@@ -204,14 +218,24 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
             sim.fleet.device(address).faults.inject(fault)
         port = free_port()
         config = controller_config(
-            port, config_devices["groups"], str(tmp_path / "journal.sqlite"),
-            poll_interval_s=1.0, poll_timeout_s=2.0,
-            meter={"host": "127.0.143.250", "port": site["devices"][-1]["port"],
-                   "interval_s": 0.5, "settle_s": 2.0},
-            control={"confirm_after_s": 30.0, "reconfirm_delays_s": [15.0, 60.0],
-                     "stuck_hold_s": 600},
+            port,
+            config_devices["groups"],
+            str(tmp_path / "journal.sqlite"),
+            poll_interval_s=1.0,
+            poll_timeout_s=2.0,
+            meter={
+                "host": "127.0.143.250",
+                "port": site["devices"][-1]["port"],
+                "interval_s": 0.5,
+                "settle_s": 2.0,
+            },
+            control={
+                "confirm_after_s": 30.0,
+                "reconfirm_delays_s": [15.0, 60.0],
+                "stuck_hold_s": 600,
+            },
             policy={"plan_interval_s": 300.0, "max_device_age_s": 60},
-        )  # fmt: skip
+        )
         config["credentials"] = {"whatsminer": {"password": "admin"}}
         daemon = Daemon(config, tmp_path)
         api = Api(session, port, TOKEN)
@@ -228,10 +252,11 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
                     await asyncio.sleep(0.5)
             await _measured_other_load(daemon)
             event = await api.call(
-                "POST", "/events",
+                "POST",
+                "/events",
                 {"kind": "instructed", "level_mw": level_w / 1e6, "within_s": DEADLINE_S},
                 status=201,
-            )  # fmt: skip
+            )
             created = float(event["created_at"])
             deadline = created + DEADLINE_S
 
@@ -240,8 +265,10 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
 
             await until(met, timeout=deadline - time.time() + HOLD_S)
             liars = {a for a, f in faulty.items() if f == "ack_sleep_keep_hashing"}
-            await until(lambda: liars <= {r["subject"] for r in daemon.rows("device.stuck")},
-                        timeout=deadline - time.time())  # fmt: skip
+            await until(
+                lambda: liars <= {r["subject"] for r in daemon.rows("device.stuck")},
+                timeout=deadline - time.time(),
+            )
             await asyncio.sleep(max(0.0, deadline + 1.0 - time.time()))
             report = await api.call("GET", f"/events/{event['event_id']}/report")
         finally:

@@ -76,10 +76,16 @@ def _site() -> dict[str, object]:
         ("auradine", "AT1500", 4, {}),
     ]
     devices: list[dict[str, object]] = [
-        {"make": make, "model": model, "count": 1, "start": f"{PREFIX}.{last}",
-         "timings": FAST_TIMINGS, **extra}
+        {
+            "make": make,
+            "model": model,
+            "count": 1,
+            "start": f"{PREFIX}.{last}",
+            "timings": FAST_TIMINGS,
+            **extra,
+        }
         for make, model, last, extra in miners
-    ]  # fmt: skip
+    ]
     devices += [
         {"make": "gpu", "model": "H200", "count": 1, "start": address, "settle_s": 0.1}
         for address in (CONTRACTED, INTERRUPTIBLE)
@@ -98,21 +104,27 @@ async def _controller(
         def power() -> float:
             return sum(d.snapshot().power_w for d in sim.devices)
 
-        meter = SimMeter(power, base_load_w=500, address=address, port=free_port(address),
-                         clock=sim.clock)  # fmt: skip
+        meter = SimMeter(
+            power, base_load_w=500, address=address, port=free_port(address), clock=sim.clock
+        )
         async with meter:
             port = free_port()
             scheduler = {
-                "cluster": "hashpivot-test", "slurm_conf": str(cluster.conf), "poll_s": 0.2,
-                "interval_s": 0.5, "checkpoint_grace_s": 1.0,
+                "cluster": "hashpivot-test",
+                "slurm_conf": str(cluster.conf),
+                "poll_s": 0.2,
+                "interval_s": 0.5,
+                "checkpoint_grace_s": 1.0,
                 "class_rule": {"by": "partition", "interruptible": ["interruptible"]},
                 "nodes": {CONTRACTED: "gpu01", INTERRUPTIBLE: "gpu02"},
-            }  # fmt: skip
+            }
             config = controller_config(
-                port, device_groups(site), str(tmp_path / "slurm.sqlite"),
+                port,
+                device_groups(site),
+                str(tmp_path / "slurm.sqlite"),
                 meter={"host": address, "port": meter.port, "interval_s": 0.25},
                 scheduler=scheduler,
-            )  # fmt: skip
+            )
             async with (
                 Controller(parse_config(config)) as controller,
                 aiohttp.ClientSession() as session,
@@ -126,17 +138,24 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
 ) -> None:
     paid = cluster.submit(node="gpu01", partition="contracted")
     spot = cluster.submit(node="gpu02", partition="interruptible")
-    cluster.wait_for("jobs running", lambda: cluster.job_state(paid) == ("RUNNING", "gpu01")
-                     and cluster.job_state(spot) == ("RUNNING", "gpu02"))  # fmt: skip
+    cluster.wait_for(
+        "jobs running",
+        lambda: (
+            cluster.job_state(paid) == ("RUNNING", "gpu01")
+            and cluster.job_state(spot) == ("RUNNING", "gpu02")
+        ),
+    )
     cluster.wait_for("spot job started", (cluster.jobs_dir / f"start.{spot}").exists)
 
     async with _controller(cluster, tmp_path) as (sim, controller, api):
         # Planned: four miners asleep 0.13 kW, the contracted node 10.2 kW, the
         # interruptible one 6.2 kW capped or 2 kW drained: 13.8 kW needs the drain.
         event = await api.call(
-            "POST", "/events", {"kind": "instructed", "level_mw": 0.0138, "within_s": 30},
+            "POST",
+            "/events",
+            {"kind": "instructed", "level_mw": 0.0138, "within_s": 30},
             status=201,
-        )  # fmt: skip
+        )
         await until(lambda: "drain" in _sinfo(cluster)["gpu02"][0], timeout=20)
         assert _sinfo(cluster)["gpu02"][1].startswith("hashpivot: ")
         await until(lambda: cluster.job_state(spot)[0] == "PENDING", timeout=20)
@@ -155,8 +174,7 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
             while (INTERRUPTIBLE, "requeue_jobs") not in done:  # Slurm shows it, then we log
                 await asyncio.sleep(0.2)
                 results = await api.call("GET", "/journal?kind=command.result&limit=1000")
-                done = {(e["subject"], e["data"]["command"]): e["data"]
-                        for e in results["entries"]}  # fmt: skip
+                done = {(e["subject"], e["data"]["command"]): e["data"] for e in results["entries"]}
         assert done[(INTERRUPTIBLE, "drain")]["result"] == "applied"
         requeue = done[(INTERRUPTIBLE, "requeue_jobs")]
         assert requeue["result"] == "applied"

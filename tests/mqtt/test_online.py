@@ -36,21 +36,36 @@ async def test_online_then_offline_on_a_clean_stop_and_by_the_will_on_a_kill(
     broker = Broker(tmp_path / "mosquitto")
     broker.start()
     config = tmp_path / "hashpivot.yaml"
-    config.write_text(yaml.safe_dump({
-        "site": "will",
-        "listen": f"127.0.0.1:{free_port()}",
-        # Nothing answers there: the daemon runs with the unit unreachable.
-        "devices": [{"make": "antminer", "address": "127.0.182.1"}],
-        "mqtt": {"host": "127.0.0.1", "port": broker.port, "username": "hashpivot",
-                 "password_env": "HP_TEST_MQTT_PASSWORD", "keepalive_s": 5},
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "site": "will",
+                "listen": f"127.0.0.1:{free_port()}",
+                # Nothing answers there: the daemon runs with the unit unreachable.
+                "devices": [{"make": "antminer", "address": "127.0.182.1"}],
+                "mqtt": {
+                    "host": "127.0.0.1",
+                    "port": broker.port,
+                    "username": "hashpivot",
+                    "password_env": "HP_TEST_MQTT_PASSWORD",
+                    "keepalive_s": 5,
+                },
+            }
+        )
+    )
     env = {"HP_TEST_MQTT_PASSWORD": PASSWORDS["hashpivot"], "PATH": "/usr/bin:/bin"}
 
     async def start() -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "controller.cli", "run", str(config),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "run",
+            str(config),
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
 
     try:
         daemon = await start()

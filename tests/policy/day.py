@@ -33,9 +33,13 @@ PRICES = [  # (from HH:MM, USD/MWh) for the 5-minute settlement price
     ("17:00", 1000.0), ("17:30", 30.0),
 ]  # fmt: skip
 SETTINGS = PolicySettings(
-    curtail_after_windows=2, resume_after_windows=2, min_on_dwell_s=0, min_off_dwell_s=0,
-    max_cycles_per_day=10, wake_stagger_s=0,
-)  # fmt: skip
+    curtail_after_windows=2,
+    resume_after_windows=2,
+    min_on_dwell_s=0,
+    min_off_dwell_s=0,
+    max_cycles_per_day=10,
+    wake_stagger_s=0,
+)
 
 
 def at(hhmm: str) -> float:
@@ -62,16 +66,30 @@ def site() -> list[FleetDevice]:
     devices = []
     for model, tag in (("S19j Pro", "a"), ("S19 XP", "b"), ("S21", "c")):
         for n in range(10):
-            devices.append(FleetDevice(
-                f"{tag}-{model.replace(' ', '')}-{n:02d}", profile(model), MiningState.HASHING,
-                Health.HEALTHY, None, DAY,
-            ))  # fmt: skip
+            devices.append(
+                FleetDevice(
+                    f"{tag}-{model.replace(' ', '')}-{n:02d}",
+                    profile(model),
+                    MiningState.HASHING,
+                    Health.HEALTHY,
+                    None,
+                    DAY,
+                )
+            )
     for ai, tag in ((AiClass.CONTRACTED, "gc"), (AiClass.INTERRUPTIBLE, "gi")):
         for n in range(2):
-            devices.append(FleetDevice(
-                f"{tag}-h200-{n}", profile("HGX H200 8-GPU", ai), MiningState.HASHING,
-                Health.HEALTHY, None, DAY, gpu_power_limit_w=5600.0, schedulable=True,
-            ))  # fmt: skip
+            devices.append(
+                FleetDevice(
+                    f"{tag}-h200-{n}",
+                    profile("HGX H200 8-GPU", ai),
+                    MiningState.HASHING,
+                    Health.HEALTHY,
+                    None,
+                    DAY,
+                    gpu_power_limit_w=5600.0,
+                    schedulable=True,
+                )
+            )
     return devices
 
 

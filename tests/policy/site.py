@@ -46,9 +46,15 @@ def miner(
     now: float = T0,
 ) -> FleetDevice:
     return FleetDevice(
-        device_id, profile(model, None, group), state, health, None, now,
-        last_state_change_at=last_change, cycles_today=cycles,
-    )  # fmt: skip
+        device_id,
+        profile(model, None, group),
+        state,
+        health,
+        None,
+        now,
+        last_state_change_at=last_change,
+        cycles_today=cycles,
+    )
 
 
 def gpu(
@@ -66,10 +72,17 @@ def gpu(
     lo, hi = prof.gpu_power_limit_range_w
     limit = lo if level == "capped" else hi
     return FleetDevice(
-        device_id, prof, MiningState.HASHING, health, None, now,
-        last_state_change_at=last_change, cycles_today=cycles,
-        gpu_power_limit_w=limit, schedulable=level != "drained",
-    )  # fmt: skip
+        device_id,
+        prof,
+        MiningState.HASHING,
+        health,
+        None,
+        now,
+        last_state_change_at=last_change,
+        cycles_today=cycles,
+        gpu_power_limit_w=limit,
+        schedulable=level != "drained",
+    )
 
 
 def economics(
@@ -97,9 +110,12 @@ def grid(
 
 
 FAST = PolicySettings(
-    curtail_after_windows=1, resume_after_windows=1, min_on_dwell_s=0, min_off_dwell_s=0,
+    curtail_after_windows=1,
+    resume_after_windows=1,
+    min_on_dwell_s=0,
+    min_off_dwell_s=0,
     wake_stagger_s=0,
-)  # fmt: skip
+)
 
 
 def inputs(

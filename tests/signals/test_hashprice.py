@@ -55,17 +55,25 @@ def test_subsidy_halvings() -> None:
 
 
 def test_the_worked_check_from_the_reference() -> None:
-    value = Hashprice.from_network(difficulty=1e14, subsidy_btc=3.125, mean_fees_btc=0,
-                                   btc_usd=100_000, as_of=0, source="t")  # fmt: skip
+    value = Hashprice.from_network(
+        difficulty=1e14, subsidy_btc=3.125, mean_fees_btc=0, btc_usd=100_000, as_of=0, source="t"
+    )
     assert value.usd_per_ph_day == pytest.approx(62.9, abs=0.05)
 
 
 async def test_mempool_api() -> None:
     async with MempoolServer() as server:
         clock = FakeClock(1_767_226_000.0)
-        source = MempoolHashprice("hashprice_mempool", clock, url=server.base, blocks=144,
-                                  currency="USD", interval_s=600, timeout_s=1,
-                                  stale_after_s=3600)  # fmt: skip
+        source = MempoolHashprice(
+            "hashprice_mempool",
+            clock,
+            url=server.base,
+            blocks=144,
+            currency="USD",
+            interval_s=600,
+            timeout_s=1,
+            stale_after_s=3600,
+        )
         sink = Sink()
         await source.poll_once(sink)
         server.prices = {**server.prices, "USD": -1}  # mempool's "no price"
@@ -82,9 +90,16 @@ async def test_mempool_api() -> None:
 async def test_mempool_failures_are_counted_and_back_off(fault: str) -> None:
     async with MempoolServer() as server:
         server.fault = fault
-        source = MempoolHashprice("hm", FakeClock(), url=server.base, blocks=144,
-                                  currency="USD", interval_s=5, timeout_s=0.3,
-                                  stale_after_s=3600)  # fmt: skip
+        source = MempoolHashprice(
+            "hm",
+            FakeClock(),
+            url=server.base,
+            blocks=144,
+            currency="USD",
+            interval_s=5,
+            timeout_s=0.3,
+            stale_after_s=3600,
+        )
         sink = Sink()
         await source.poll_once(sink)
         await source.poll_once(sink)
@@ -104,10 +119,19 @@ async def test_bitcoind_with_a_cookie_file(tmp_path: Path) -> None:
     async with BitcoindServer("__cookie__", secret) as node, MempoolServer() as prices:
         clock = FakeClock(1_767_226_000.0)
         source = BitcoindHashprice(
-            "hashprice_bitcoind", clock, url=node.base + "/", cookie_file=str(cookie), user=None,
-            password=None, blocks=3, price_url=f"{prices.base}/api/v1/prices", currency="USD",
-            interval_s=600, timeout_s=1, stale_after_s=3600,
-        )  # fmt: skip
+            "hashprice_bitcoind",
+            clock,
+            url=node.base + "/",
+            cookie_file=str(cookie),
+            user=None,
+            password=None,
+            blocks=3,
+            price_url=f"{prices.base}/api/v1/prices",
+            currency="USD",
+            interval_s=600,
+            timeout_s=1,
+            stale_after_s=3600,
+        )
         sink = Sink()
         await source.poll_once(sink)
         cookie.write_text("__cookie__:" + "00" * 32, encoding="ascii")  # the node restarted
@@ -122,10 +146,19 @@ async def test_bitcoind_with_a_cookie_file(tmp_path: Path) -> None:
 async def test_bitcoind_user_password() -> None:
     async with BitcoindServer("rpc", "pw") as node, MempoolServer() as prices:
         source = BitcoindHashprice(
-            "hb", FakeClock(1_767_226_000.0), url=node.base + "/", cookie_file=None, user="rpc",
-            password="pw", blocks=1, price_url=f"{prices.base}/api/v1/prices", currency="USD",
-            interval_s=600, timeout_s=1, stale_after_s=3600,
-        )  # fmt: skip
+            "hb",
+            FakeClock(1_767_226_000.0),
+            url=node.base + "/",
+            cookie_file=None,
+            user="rpc",
+            password="pw",
+            blocks=1,
+            price_url=f"{prices.base}/api/v1/prices",
+            currency="USD",
+            interval_s=600,
+            timeout_s=1,
+            stale_after_s=3600,
+        )
         sink = Sink()
         await source.poll_once(sink)
         await source.stop()
@@ -148,8 +181,15 @@ async def test_direct_url_with_units() -> None:
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    source = HashpriceUrl("hu", FakeClock(), url=f"http://127.0.0.1:{runner.addresses[0][1]}/hp",
-                          headers={}, interval_s=60, timeout_s=1, stale_after_s=3600)  # fmt: skip
+    source = HashpriceUrl(
+        "hu",
+        FakeClock(),
+        url=f"http://127.0.0.1:{runner.addresses[0][1]}/hp",
+        headers={},
+        interval_s=60,
+        timeout_s=1,
+        stale_after_s=3600,
+    )
     sink = Sink()
     for _ in range(3):
         await source.poll_once(sink)
@@ -162,21 +202,50 @@ async def test_direct_url_with_units() -> None:
 
 _JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["currentDifficulty", "startBlock", "endBlock", "totalFee", "USD",
-                         "time", "id", "result", "error", "blocks", "difficulty", "subsidy",
-                         "totalfee", "hashprice", "unit", "as_of", "message"]), inner,
-        max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "currentDifficulty",
+                    "startBlock",
+                    "endBlock",
+                    "totalFee",
+                    "USD",
+                    "time",
+                    "id",
+                    "result",
+                    "error",
+                    "blocks",
+                    "difficulty",
+                    "subsidy",
+                    "totalfee",
+                    "hashprice",
+                    "unit",
+                    "as_of",
+                    "message",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 _BODIES = st.one_of(st.binary(max_size=200), _JSONISH.map(lambda v: json.dumps(v).encode()))
 
 
 @settings(max_examples=300, deadline=None)
 @given(_BODIES, _JSONISH)
 def test_fuzz_every_hashprice_parser_only_raises_signal_errors(body: bytes, value: object) -> None:
-    parsers = [parse_difficulty, parse_tip_height, parse_reward_stats, parse_prices,
-               lambda b: parse_rpc(b, 1), parse_hashprice_doc]  # fmt: skip
+    parsers = [
+        parse_difficulty,
+        parse_tip_height,
+        parse_reward_stats,
+        parse_prices,
+        lambda b: parse_rpc(b, 1),
+        parse_hashprice_doc,
+    ]
     results = []
     for parse in parsers:
         try:
