@@ -70,10 +70,17 @@ def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None
         for endpoint in group.endpoints():
             device_id = f"{group.name_prefix or ''}{endpoint.host}"
             identity = DeviceIdentity(
-                device_id, group.make, None, endpoint, config.site, rack=group.rack
+                device_id=device_id,
+                make=group.make,
+                model=None,
+                endpoint=endpoint,
+                site=config.site,
+                rack=group.rack,
             )
             driver = open_driver(group.make, endpoint, credentials=credentials, settings=settings)
-            record = DeviceRecord(identity, driver, ai_class=group.ai_class, group=group.group)
+            record = DeviceRecord(
+                identity=identity, driver=driver, ai_class=group.ai_class, group=group.group
+            )
             fleet.add(record)
     return fleet
 

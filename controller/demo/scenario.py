@@ -71,7 +71,7 @@ async def _event(controller: Controller, fraction: float) -> None:
     ``_EVENT_WITHIN_S``, lasting ``_EVENT_S``."""
     level_w = fraction * controller.site_power.latest().watts
     spec = EventSpec(
-        policy.EventKind.INSTRUCTED,
+        kind=policy.EventKind.INSTRUCTED,
         level_mw=level_w / 1e6,
         within_s=_EVENT_WITHIN_S,
         end=time.time() + _EVENT_S,

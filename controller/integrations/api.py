@@ -183,9 +183,15 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
     async def create_event(request: web.Request) -> web.Response:
         body = await _body(request, EventBody)
         spec = EventSpec(
-            policy.EventKind(body.kind), body.level_mw, body.start, body.end, body.deadline,
-            body.within_s, body.event_id, body.source,
-        )  # fmt: skip
+            kind=policy.EventKind(body.kind),
+            level_mw=body.level_mw,
+            start=body.start,
+            end=body.end,
+            deadline=body.deadline,
+            within_s=body.within_s,
+            event_id=body.event_id,
+            source=body.source,
+        )
         event = await service.create_event(spec, actor(request))
         log.info("event %s created by %s: %s", event.event_id, actor(request), body.kind)
         return web.json_response(event.as_json(), status=201)

@@ -73,7 +73,7 @@ class JournalError(ControllerError):
     """The journal file cannot be opened or written."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     seq: int
     at: float
@@ -376,7 +376,15 @@ class Journal:
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+    return Entry(
+        seq=row[0],
+        at=row[1],
+        actor=row[2],
+        kind=row[3],
+        subject=row[4],
+        data=json.loads(row[5]),
+        run=row[6],
+    )
 
 
 def _entries(rows: list[tuple[Any, ...]]) -> list[Entry]:

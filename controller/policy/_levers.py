@@ -35,7 +35,7 @@ class Level:
     job_actions: tuple[JobAction, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     """The lever from level ``index - 1`` up to level ``index``."""
 
@@ -49,7 +49,7 @@ class Step:
     partial_floor_w: float | None  # lowest draw of the upper level when set part-way
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileModel:
     number: int  # position in the plan's profile table
     profile: DeviceProfile
@@ -72,7 +72,15 @@ def build_model(
     priority = settings.priority_of(profile.group)
     tier = 1 if profile.ai_class is AiClass.CONTRACTED else 0
     if spec is None:
-        return ProfileModel(number, profile, (), (), nameplate, tier, priority)
+        return ProfileModel(
+            number=number,
+            profile=profile,
+            levels=(),
+            steps=(),
+            nameplate_w=nameplate,
+            tier=tier,
+            priority=priority,
+        )
     base_key = "/".join(
         (
             profile.make.value,
@@ -89,7 +97,15 @@ def build_model(
             base_key += f"/{tag}{rng[0]:g}-{rng[1]:g}"
     if not profile.is_gpu:
         if not {Control.SLEEP, Control.WAKE} <= profile.controls or spec.nameplate_ths <= 0:
-            return ProfileModel(number, profile, (), (), nameplate, tier, priority)
+            return ProfileModel(
+                number=number,
+                profile=profile,
+                levels=(),
+                steps=(),
+                nameplate_w=nameplate,
+                tier=tier,
+                priority=priority,
+            )
         run_w = spec.nameplate_w
         value = break_even_usd_per_mwh(
             economics.hashprice.usd_per_ph_day, run_w / spec.nameplate_ths
@@ -98,17 +114,25 @@ def build_model(
         if Control.POWER_TARGET in profile.controls and profile.power_target_range_w:
             floor = min(profile.power_target_range_w[0], run_w)
         step = Step(
-            1,
-            "run",
-            value,
-            run_w - spec.sleep_w,
-            f"{base_key}/run",
-            f"break-even {money(value)}",
+            index=1,
+            name="run",
+            value=value,
+            delta_w=run_w - spec.sleep_w,
+            key=f"{base_key}/run",
+            label=f"break-even {money(value)}",
             always_on=False,
             partial_floor_w=floor,
         )
         levels = (Level(spec.sleep_w, Action.SLEEP), Level(run_w, Action.RUN))
-        return ProfileModel(number, profile, levels, (step,), nameplate, tier, priority)
+        return ProfileModel(
+            number=number,
+            profile=profile,
+            levels=levels,
+            steps=(step,),
+            nameplate_w=nameplate,
+            tier=tier,
+            priority=priority,
+        )
     return _gpu_model(number, profile, economics, settings, base_key, nameplate, tier, priority)
 
 
@@ -150,14 +174,14 @@ def _gpu_model(
 
     def step(index: int, name: str, value: float, delta_w: float, floor: float | None) -> Step:
         return Step(
-            index,
-            name,
-            value,
-            delta_w,
-            f"{base_key}/{name}",
-            f"{who} {money(value)}",
-            always,
-            floor,
+            index=index,
+            name=name,
+            value=value,
+            delta_w=delta_w,
+            key=f"{base_key}/{name}",
+            label=f"{who} {money(value)}",
+            always_on=always,
+            partial_floor_w=floor,
         )
 
     if can_cap:
@@ -168,13 +192,45 @@ def _gpu_model(
         cap_value = usd_per_hour * (1 - thr) / ((full_w - capped_w) / 1e6)
         cap = step(2 if can_drain else 1, "cap", cap_value, full_w - capped_w, capped_w)
         if not can_drain:
-            return ProfileModel(number, profile, (capped, full), (cap,), nameplate, tier, priority)
+            return ProfileModel(
+                number=number,
+                profile=profile,
+                levels=(capped, full),
+                steps=(cap,),
+                nameplate_w=nameplate,
+                tier=tier,
+                priority=priority,
+            )
         drain_value = max(cap_value, usd_per_hour * thr / ((capped_w - idle_w) / 1e6))
         drain = step(1, "drain", drain_value, capped_w - idle_w, None)
         levels = (drained, capped, full)
-        return ProfileModel(number, profile, levels, (drain, cap), nameplate, tier, priority)
+        return ProfileModel(
+            number=number,
+            profile=profile,
+            levels=levels,
+            steps=(drain, cap),
+            nameplate_w=nameplate,
+            tier=tier,
+            priority=priority,
+        )
     if can_drain:
         name = "schedule" if profile.ai_class is AiClass.IDLE else "drain"
         only = step(1, name, usd_per_hour / ((full_w - idle_w) / 1e6), full_w - idle_w, None)
-        return ProfileModel(number, profile, (drained, full), (only,), nameplate, tier, priority)
-    return ProfileModel(number, profile, (), (), nameplate, tier, priority)
+        return ProfileModel(
+            number=number,
+            profile=profile,
+            levels=(drained, full),
+            steps=(only,),
+            nameplate_w=nameplate,
+            tier=tier,
+            priority=priority,
+        )
+    return ProfileModel(
+        number=number,
+        profile=profile,
+        levels=(),
+        steps=(),
+        nameplate_w=nameplate,
+        tier=tier,
+        priority=priority,
+    )

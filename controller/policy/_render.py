@@ -16,7 +16,7 @@ from controller.policy.plan import Action, Compensation, DeviceTarget, Plan
 __all__ = ["Shed", "compensate", "render"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Shed:
     """Positions ``[start, end)`` of a group end at ``level`` for ``why``.
 
@@ -54,7 +54,13 @@ class _Templates:
                 target_w = power
                 word = f"run at {power:,.0f} W"
         target = DeviceTarget(
-            "", spec.action, power, f"{word}: {why}", target_w, limit_w, spec.job_actions
+            device_id="",
+            action=spec.action,
+            power_w=power,
+            reason=f"{word}: {why}",
+            power_target_w=target_w,
+            gpu_power_limit_w=limit_w,
+            job_actions=spec.job_actions,
         )
         return self._add(key, target)
 
@@ -66,7 +72,16 @@ class _Templates:
         word = action.value
         jobs = model.levels[0].job_actions if model.levels and action is not Action.HOLD else ()
         return self._add(
-            key, DeviceTarget("", action, model.nameplate_w, f"{word}: {why}", None, None, jobs)
+            key,
+            DeviceTarget(
+                device_id="",
+                action=action,
+                power_w=model.nameplate_w,
+                reason=f"{word}: {why}",
+                power_target_w=None,
+                gpu_power_limit_w=None,
+                job_actions=jobs,
+            ),
         )
 
     def held(self, model: ProfileModel, power_w: float) -> int:
@@ -76,7 +91,9 @@ class _Templates:
         if found is not None:
             return found
         why = f"hold: no lever, counted at its observed {power_w:,.0f} W"
-        return self._add(key, DeviceTarget("", Action.HOLD, power_w, why))
+        return self._add(
+            key, DeviceTarget(device_id="", action=Action.HOLD, power_w=power_w, reason=why)
+        )
 
     def _add(self, key: tuple[int, int, str, float | None], target: DeviceTarget) -> int:
         self._index[key] = len(self.targets)

@@ -130,7 +130,16 @@ class _Run:
     def _shed(self, group: Group, step: Step, count: int, why: str) -> None:
         start, _ = group.span_at(step.index)
         group.down[step.index - 1] = start + count
-        self.sheds.append(Shed(group, start, start + count, step.index - 1, why, None))
+        self.sheds.append(
+            Shed(
+                group=group,
+                start=start,
+                end=start + count,
+                level=step.index - 1,
+                why=why,
+                partial_w=None,
+            )
+        )
         self.planned_w -= count * step.delta_w
         self.shed_w += count * step.delta_w
 
@@ -220,7 +229,16 @@ class _Run:
             self._shed(group, step, count, why)
         if partial:
             position = group.down[step.index - 1]
-            self.sheds.append(Shed(group, position, position + 1, step.index, why, partial))
+            self.sheds.append(
+                Shed(
+                    group=group,
+                    start=position,
+                    end=position + 1,
+                    level=step.index,
+                    why=why,
+                    partial_w=partial,
+                )
+            )
             self.planned_w -= partial
             self.shed_w += partial
         return need - count * step.delta_w - partial
@@ -276,7 +294,16 @@ class _Run:
                 if count:
                     group.up[step.index] = start + count
                     why = self.market.verdicts[step.key].on_text
-                    self.sheds.append(Shed(group, start, start + count, step.index, why, None))
+                    self.sheds.append(
+                        Shed(
+                            group=group,
+                            start=start,
+                            end=start + count,
+                            level=step.index,
+                            why=why,
+                            partial_w=None,
+                        )
+                    )
                     self.planned_w += count * step.delta_w
                 if count < end - start:
                     cause = min(fits, key=lambda k: fits[k])

@@ -57,7 +57,7 @@ class SendResult(enum.StrEnum):
     UNSUPPORTED = "unsupported"  # the device has no such lever
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     device_id: str
     command: policy.PlanCommand
@@ -70,7 +70,7 @@ class Job:
     paced: bool = False  # a wake that has booked its send slot (not_before)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandResult:
     job: Job
     result: SendResult
@@ -249,28 +249,55 @@ class Dispatcher:
             kind = (
                 SendResult.UNSUPPORTED if isinstance(exc, UnsupportedError) else SendResult.FAILED
             )
-            return CommandResult(job, kind, exc.code, exc.message, sent, time.time())
+            return CommandResult(
+                job=job,
+                result=kind,
+                code=exc.code,
+                detail=exc.message,
+                sent_at=sent,
+                done_at=time.time(),
+            )
         except DriverError as exc:
             result = SendResult.NOT_APPLIED if exc.code == "not_applied" else SendResult.FAILED
-            return CommandResult(job, result, exc.code, exc.message, sent, time.time(), final=False)
+            return CommandResult(
+                job=job,
+                result=result,
+                code=exc.code,
+                detail=exc.message,
+                sent_at=sent,
+                done_at=time.time(),
+                final=False,
+            )
         except TimeoutError:
             detail = f"no answer within {limit_s:g} s"
             return CommandResult(
-                job, SendResult.FAILED, "timeout", detail, sent, time.time(), final=False
+                job=job,
+                result=SendResult.FAILED,
+                code="timeout",
+                detail=detail,
+                sent_at=sent,
+                done_at=time.time(),
+                final=False,
             )
         if not outcome.applied:
             # Acknowledged, but the device cannot show its setting: telemetry will confirm.
             return CommandResult(
-                job,
-                SendResult.ACKNOWLEDGED,
-                "unconfirmed",
-                outcome.detail,
-                sent,
-                time.time(),
-                outcome,
+                job=job,
+                result=SendResult.ACKNOWLEDGED,
+                code="unconfirmed",
+                detail=outcome.detail,
+                sent_at=sent,
+                done_at=time.time(),
+                outcome=outcome,
             )
         return CommandResult(
-            job, SendResult.APPLIED, "ok", outcome.detail, sent, time.time(), outcome
+            job=job,
+            result=SendResult.APPLIED,
+            code="ok",
+            detail=outcome.detail,
+            sent_at=sent,
+            done_at=time.time(),
+            outcome=outcome,
         )
 
     async def close(self) -> None:

@@ -49,7 +49,7 @@ __all__ = ["LoopStats", "Reconciler"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LoopStats:
     plans: int = 0
     sent: int = 0
@@ -200,11 +200,11 @@ class Reconciler:
         obs = self._observe(now)
         state = self.state
         inputs = policy.PolicyInputs(
-            now,
-            obs.fleet,
-            economics_now(self.economics, state, now),
-            grid_now(self.grid, state, now, self.other_load()),
-            self.policy_settings,
+            now=now,
+            fleet=obs.fleet,
+            economics=economics_now(self.economics, state, now),
+            grid=grid_now(self.grid, state, now, self.other_load()),
+            settings=self.policy_settings,
         )
         plan, memory = policy.plan(inputs, state.memory)
         if state.memory is None or memory.to_json() != state.memory.to_json():
@@ -216,16 +216,16 @@ class Reconciler:
         self.stats.plans += 1
         commands = self._dispatch(plan, obs, reason=reason)
         self.view = PlanView(
-            self._plan_seq,
-            now,
-            reason,
-            plan,
-            obs,
-            commands,
-            self._notes(plan, obs),
-            state.paused,
-            self.control.dry_run or not self.control.enabled,
-            self._grid_binding,
+            seq=self._plan_seq,
+            at=now,
+            reason=reason,
+            plan=plan,
+            observation=obs,
+            commands=commands,
+            notes=self._notes(plan, obs),
+            paused=state.paused,
+            dry_run=self.control.dry_run or not self.control.enabled,
+            grid_binding=self._grid_binding,
         )
         self._journal_plan(self.view)
         self.stats.last_plan_s = time.perf_counter() - started
@@ -328,27 +328,27 @@ class Reconciler:
                 not_before = 0.0
             jobs.setdefault(command.device_id, []).append(
                 Job(
-                    command.device_id,
-                    command.command,
-                    command_name(command.command),
-                    priority,
-                    not_before,
-                    JobOrigin.PLAN,
-                    0,
-                    self._plan_seq,
+                    device_id=command.device_id,
+                    command=command.command,
+                    name=command_name(command.command),
+                    priority=priority,
+                    not_before=not_before,
+                    origin=JobOrigin.PLAN,
+                    attempt=0,
+                    plan_seq=self._plan_seq,
                 )
             )
         for command in forced:
             jobs.setdefault(command.device_id, []).append(
                 Job(
-                    command.device_id,
-                    command.command,
-                    "sleep",
-                    Priority.OVERRIDE,
-                    0.0,
-                    JobOrigin.OVERRIDE,
-                    0,
-                    self._plan_seq,
+                    device_id=command.device_id,
+                    command=command.command,
+                    name="sleep",
+                    priority=Priority.OVERRIDE,
+                    not_before=0.0,
+                    origin=JobOrigin.OVERRIDE,
+                    attempt=0,
+                    plan_seq=self._plan_seq,
                 )
             )
         self.dispatcher.submit(jobs, scope=records)
@@ -447,8 +447,23 @@ class Reconciler:
         recent = now - self.control.confirm_after_s - sum(self.control.reconfirm_delays_s)
         for device_id, at in unconfirmed.items():
             if at >= recent and records[device_id].stuck_until <= now:
-                job = Job(device_id, Sleep(), "sleep", Priority.GRID, origin=JobOrigin.RESTART)
-                self.verifier.expect(CommandResult(job, SendResult.APPLIED, "ok", "", at, at))
+                job = Job(
+                    device_id=device_id,
+                    command=Sleep(),
+                    name="sleep",
+                    priority=Priority.GRID,
+                    origin=JobOrigin.RESTART,
+                )
+                self.verifier.expect(
+                    CommandResult(
+                        job=job,
+                        result=SendResult.APPLIED,
+                        code="ok",
+                        detail="",
+                        sent_at=at,
+                        done_at=at,
+                    )
+                )
 
     def _forced_sleeps(self, obs: Observation) -> tuple[policy.DeviceCommand, ...]:
         out = []

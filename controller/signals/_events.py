@@ -94,14 +94,14 @@ class GridEvents:
             self._check(update, now)
             if known is None:
                 spec = EventSpec(
-                    update.kind,
-                    update.level_mw,
-                    update.start,
-                    update.end,
-                    update.deadline,
-                    None,
-                    event_id,
-                    update.source,
+                    kind=update.kind,
+                    level_mw=update.level_mw,
+                    start=update.start,
+                    end=update.end,
+                    deadline=update.deadline,
+                    within_s=None,
+                    event_id=event_id,
+                    source=update.source,
                 )
                 await self.service.create_event(spec, actor, detail=detail)
             else:
@@ -125,7 +125,14 @@ class GridEvents:
             log.warning("signal %s: relay tripped: shedding the site and latching", update.source)
             event_id = self.event_id(update.source, f"trip-{update.origin_at:.3f}")
             spec = EventSpec(
-                policy.EventKind.RELAY_TRIP, 0.0, None, None, None, None, event_id, update.source
+                kind=policy.EventKind.RELAY_TRIP,
+                level_mw=0.0,
+                start=None,
+                end=None,
+                deadline=None,
+                within_s=None,
+                event_id=event_id,
+                source=update.source,
             )
             await self.service.create_event(
                 spec,

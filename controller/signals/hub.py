@@ -44,7 +44,7 @@ __all__ = ["Limits", "SignalHub", "SourceStats"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class SourceStats:
     """What the metrics and the status document show about one source."""
 
@@ -89,7 +89,7 @@ class SignalHub:
         """Stats for a source that is not a :class:`Source` object (the webhook route)."""
         stats = self.stats.get(name)
         if stats is None:
-            stats = self.stats[name] = SourceStats(stale_after_s, age_from)
+            stats = self.stats[name] = SourceStats(stale_after_s=stale_after_s, age_from=age_from)
         return stats
 
     async def run(self, stop: asyncio.Event) -> None:

@@ -38,7 +38,7 @@ class OverrideAction(enum.StrEnum):
 OVERRIDE_ACTIONS = tuple(action.value for action in OverrideAction)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventRecord:
     """A grid event as the controller keeps it; ``cancelled_at`` ends it early."""
 
@@ -58,14 +58,14 @@ class EventRecord:
         end = max(end, self.start + 1e-3)
         deadline = None if self.deadline is None else min(max(self.deadline, self.start), end)
         return policy.GridEvent(
-            self.event_id,
-            self.kind,
-            self.start,
-            end,
-            self.updated_at,
-            self.source,
-            self.level_mw,
-            deadline,
+            event_id=self.event_id,
+            kind=self.kind,
+            start=self.start,
+            end=end,
+            as_of=self.updated_at,
+            source=self.source,
+            level_mw=self.level_mw,
+            deadline=deadline,
         )
 
     def is_over(self, now: float) -> bool:
@@ -83,7 +83,7 @@ class EventRecord:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Override:
     device_id: str
     action: OverrideAction
@@ -109,7 +109,7 @@ class EconomicsUpdate:
     source: str = "api"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ControlState:
     events: dict[str, EventRecord]
     overrides: dict[str, Override]
@@ -129,7 +129,7 @@ class ControlState:
 
     @classmethod
     def empty(cls) -> ControlState:
-        return cls({}, {})
+        return cls(events={}, overrides={})
 
     def active_events(self, now: float) -> list[EventRecord]:
         """Events that still constrain a plan (ahead of us or running), oldest first."""
@@ -171,7 +171,12 @@ class ControlState:
                 )
                 return
             self.overrides[subject] = Override(
-                subject, action, data.get("expires_at"), str(data.get("reason", "")), at, actor
+                device_id=subject,
+                action=action,
+                expires_at=data.get("expires_at"),
+                reason=str(data.get("reason", "")),
+                set_at=at,
+                actor=actor,
             )
         elif kind == JournalKind.OVERRIDE_CLEARED:
             self.overrides.pop(subject, None)

@@ -70,7 +70,7 @@ async def test_events_in_1970_or_the_past_are_refused(daemon: tuple[Controller, 
     past = {"kind": "instructed", "level_mw": 0.5, "start": hour_ago, "end": hour_ago + 60}
     answer = await api.call("POST", "/events", past, 409)
     assert "before now" in answer["error"]
-    spec = EventSpec(policy.EventKind.INSTRUCTED, level_mw=0.5, start=10.0, end=20.0)
+    spec = EventSpec(kind=policy.EventKind.INSTRUCTED, level_mw=0.5, start=10.0, end=20.0)
     with pytest.raises(EventInThePast):
         await controller.service.create_event(spec, "test")
     assert controller.state.events == {}

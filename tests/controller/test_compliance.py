@@ -27,15 +27,15 @@ async def journal() -> AsyncIterator[Journal]:
 
 def _event(created: float, within_s: float = 60.0) -> EventRecord:
     return EventRecord(
-        "ERS-1",
-        EventKind.INSTRUCTED,
-        created,
-        created + 3600,
-        LEVEL_MW,
-        created + within_s,
-        "test",
-        created,
-        created,
+        event_id="ERS-1",
+        kind=EventKind.INSTRUCTED,
+        start=created,
+        end=created + 3600,
+        level_mw=LEVEL_MW,
+        deadline=created + within_s,
+        source="test",
+        created_at=created,
+        updated_at=created,
     )
 
 

@@ -80,14 +80,22 @@ def _fleet(n: int, **kwargs: Any) -> tuple[Fleet, list[FakeDriver]]:
     for i in range(n):
         endpoint = DeviceEndpoint(f"127.0.110.{i + 1}")
         driver = FakeDriver(endpoint=endpoint, **kwargs)
-        identity = DeviceIdentity(endpoint.host, Make.ANTMINER, None, endpoint, "t")
-        fleet.add(DeviceRecord(identity, driver))  # type: ignore[arg-type]
+        identity = DeviceIdentity(
+            device_id=endpoint.host, make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+        )
+        fleet.add(DeviceRecord(identity=identity, driver=driver))  # type: ignore[arg-type]
         drivers.append(driver)
     return fleet, drivers
 
 
 def _job(device: str, command: Any, priority: Priority = Priority.GRID, **kw: Any) -> Job:
-    return Job(device, command, type(command).__name__.lower(), priority, **kw)
+    return Job(
+        device_id=device,
+        command=command,
+        name=type(command).__name__.lower(),
+        priority=priority,
+        **kw,
+    )
 
 
 async def test_one_command_at_a_time_per_device_and_bounded_overall() -> None:

@@ -13,7 +13,15 @@ def _event(
     event_id: str, start: float, deadline: float | None, level_mw: float | None
 ) -> EventRecord:
     return EventRecord(
-        event_id, EventKind.INSTRUCTED, start, NOW + 3600, level_mw, deadline, "test", start, start
+        event_id=event_id,
+        kind=EventKind.INSTRUCTED,
+        start=start,
+        end=NOW + 3600,
+        level_mw=level_mw,
+        deadline=deadline,
+        source="test",
+        created_at=start,
+        updated_at=start,
     )
 
 

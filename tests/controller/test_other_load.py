@@ -50,8 +50,10 @@ def _fleet(*watts: float) -> Fleet:
     for i, w in enumerate(watts):
         endpoint = DeviceEndpoint(f"127.0.130.{i + 1}")
         record = DeviceRecord(
-            DeviceIdentity(endpoint.host, Make.ANTMINER, None, endpoint, "t"),
-            _Driver(),  # type: ignore[arg-type]
+            identity=DeviceIdentity(
+                device_id=endpoint.host, make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+            ),
+            driver=_Driver(),  # type: ignore[arg-type]
         )
         record.record_success(
             Telemetry(
@@ -123,12 +125,12 @@ def test_other_load_alone_does_not_make_the_grid_bind() -> None:
     assert quiet.limit_w == 960_000.0
     assert not grid_binds(quiet, config, reserve_mw=0.0)
     event = GridEvent(
-        "ERS-10",
-        EventKind.INSTRUCTED,
-        T0 - 60,
-        T0 + 3600,
-        T0 - 60,
-        "test",
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=T0 - 60,
+        end=T0 + 3600,
+        as_of=T0 - 60,
+        source="test",
         level_mw=0.060,
         deadline=T0 - 60,
     )

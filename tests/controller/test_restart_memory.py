@@ -24,19 +24,24 @@ def _reconciler(now: float, *ids: str) -> Reconciler:
     for n, device_id in enumerate(ids):
         endpoint = DeviceEndpoint(f"127.0.130.{n + 1}")
         fleet.add(
-            DeviceRecord(DeviceIdentity(device_id, Make.ANTMINER, None, endpoint, "t"), _Driver())
+            DeviceRecord(
+                identity=DeviceIdentity(
+                    device_id=device_id, make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+                ),
+                driver=_Driver(),
+            )
         )  # type: ignore[arg-type]
     state = ControlState.empty()
     state.events["ERS-1"] = EventRecord(
-        "ERS-1",
-        policy.EventKind.INSTRUCTED,
-        now - 10,
-        now + 3600,
-        0.085,
-        now + 50,
-        "t",
-        now - 10,
-        now - 10,
+        event_id="ERS-1",
+        kind=policy.EventKind.INSTRUCTED,
+        start=now - 10,
+        end=now + 3600,
+        level_mw=0.085,
+        deadline=now + 50,
+        source="t",
+        created_at=now - 10,
+        updated_at=now - 10,
     )
     return Reconciler(
         fleet,
@@ -50,7 +55,7 @@ def _reconciler(now: float, *ids: str) -> Reconciler:
 
 
 def _row(seq: int, at: float, kind: str, subject: str, **data: object) -> Entry:
-    return Entry(seq, at, "controller", kind, subject, data, 1)
+    return Entry(seq=seq, at=at, actor="controller", kind=kind, subject=subject, data=data, run=1)
 
 
 def test_applied_and_sent_commands_rebuild_what_the_policy_remembers() -> None:

@@ -62,12 +62,12 @@ def _floor_w(device: FleetDevice, target: DeviceTarget) -> float:
 
 def _instructed(level_mw: float) -> GridEvent:
     return GridEvent(
-        "ERS-10",
-        EventKind.INSTRUCTED,
-        T0 - 900,
-        T0 + 3600,
-        T0,
-        "test",
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=T0 - 900,
+        end=T0 + 3600,
+        as_of=T0,
+        source="test",
         level_mw=level_mw,
         deadline=T0 - 300,
     )

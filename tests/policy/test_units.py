@@ -65,7 +65,9 @@ def test_bad_inputs_raise_typed_errors() -> None:
     with pytest.raises(InvalidFleet):
         Fleet((miner("a"), miner("a")), T0)
     with pytest.raises(InvalidGrid):
-        GridEvent("x", EventKind.INSTRUCTED, T0, T0 + 60, T0, "t")  # no level
+        GridEvent(
+            event_id="x", kind=EventKind.INSTRUCTED, start=T0, end=T0 + 60, as_of=T0, source="t"
+        )  # no level
     with pytest.raises(InvalidSettings):
         PolicySettings(plan_interval_s=0)
 
@@ -154,12 +156,12 @@ def test_site_load_outside_the_fleet_comes_off_the_devices_budget() -> None:
     """The meter sees cooling and offices too; a level applies to all of it."""
     fleet = [miner(f"m{i:02}", "S21") for i in range(10)]  # 35 kW of miners
     event = GridEvent(
-        "ERS-10",
-        EventKind.INSTRUCTED,
-        T0 - 60,
-        T0 + 3600,
-        T0 - 60,
-        "test",
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=T0 - 60,
+        end=T0 + 3600,
+        as_of=T0 - 60,
+        source="test",
         level_mw=0.040,
         deadline=T0 - 60,
     )

@@ -109,8 +109,15 @@ class MqttBridge:
             self.telemetry_cpu_s += time.thread_time() - started
             if payload is None:
                 return
-            self.outbox.put(Message(self.topics.telemetry(part), payload,
-                                    self.config.telemetry_qos, False, Lane.TELEMETRY))  # fmt: skip
+            self.outbox.put(
+                Message(
+                    topic=self.topics.telemetry(part),
+                    payload=payload,
+                    qos=self.config.telemetry_qos,
+                    retain=False,
+                    lane=Lane.TELEMETRY,
+                )
+            )
             part += 1
             await asyncio.sleep(0)
 
@@ -123,10 +130,12 @@ class MqttBridge:
         self._state(self.topics.signals, signals_payload(site, self.view.signal_ages(now), now))
 
     def _state(self, topic: str, payload: bytes) -> None:
-        self.outbox.put(Message(topic, payload, 1, True, Lane.STATE))
+        self.outbox.put(Message(topic=topic, payload=payload, qos=1, retain=True, lane=Lane.STATE))
 
     def _reliable(self, topic: str, payload: bytes) -> None:
-        self.outbox.put(Message(topic, payload, 1, False, Lane.RELIABLE))
+        self.outbox.put(
+            Message(topic=topic, payload=payload, qos=1, retain=False, lane=Lane.RELIABLE)
+        )
 
     async def tick(self) -> None:
         """Event transitions, a new plan, and the status when due."""

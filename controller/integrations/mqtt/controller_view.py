@@ -99,16 +99,30 @@ class ControllerView:
             identity, telemetry = record.identity, record.telemetry
             if telemetry is None:
                 yield DeviceRow(
-                    identity.device_id, identity.make.value, record.model, record.health.value,
-                    None, None, None, None, None, None,
-                )  # fmt: skip
+                    device=identity.device_id,
+                    make=identity.make.value,
+                    model=record.model,
+                    health=record.health.value,
+                    state=None,
+                    hashrate_hs=None,
+                    power_w=None,
+                    power_limit_w=None,
+                    temperature_c=None,
+                    uptime_s=None,
+                )
                 continue
             yield DeviceRow(
-                identity.device_id, identity.make.value, record.model, record.health.value,
-                telemetry.mining_state.value, _finite(telemetry.hashrate_hs),
-                _finite(telemetry.power_w), _finite(telemetry.power_limit_w),
-                _finite(telemetry.max_temp_c), _finite(telemetry.uptime_s),
-            )  # fmt: skip
+                device=identity.device_id,
+                make=identity.make.value,
+                model=record.model,
+                health=record.health.value,
+                state=telemetry.mining_state.value,
+                hashrate_hs=_finite(telemetry.hashrate_hs),
+                power_w=_finite(telemetry.power_w),
+                power_limit_w=_finite(telemetry.power_limit_w),
+                temperature_c=_finite(telemetry.max_temp_c),
+                uptime_s=_finite(telemetry.uptime_s),
+            )
 
     async def executed_commands(self) -> list[str]:
         kinds = [

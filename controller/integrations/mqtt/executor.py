@@ -95,9 +95,15 @@ class CommandExecutor:
             case CommandName.EVENT_CREATE:
                 assert isinstance(args, EventBody)
                 spec = EventSpec(
-                    policy.EventKind(args.kind), args.level_mw, args.start, args.end,
-                    args.deadline, args.within_s, args.event_id, args.source,
-                )  # fmt: skip
+                    kind=policy.EventKind(args.kind),
+                    level_mw=args.level_mw,
+                    start=args.start,
+                    end=args.end,
+                    deadline=args.deadline,
+                    within_s=args.within_s,
+                    event_id=args.event_id,
+                    source=args.source,
+                )
                 return (await service.create_event(spec, actor)).as_json()
             case CommandName.EVENT_UPDATE:
                 assert isinstance(args, EventUpdate)

@@ -15,7 +15,7 @@ from controller.state.control import EventRecord
 __all__ = ["DeviceRow", "PlanSummary", "SiteStatus", "SiteView"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SiteStatus:
     metered_w: float
     metered_source: str
@@ -29,7 +29,7 @@ class SiteStatus:
     paused_reason: str
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanSummary:
     seq: int
     at: float
@@ -40,7 +40,7 @@ class PlanSummary:
     notes: Sequence[str]  # the reasons the plan gives
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceRow:
     """One device's telemetry, in the order of ``DEVICE_COLUMNS`` (payloads.py)."""
 
