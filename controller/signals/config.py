@@ -77,6 +77,11 @@ class SecretConfig(_Strict):
             raise ConfigError(f"{where}: cannot read {self.file}: {exc.strerror}") from None
 
 
+def bearer(token: SecretConfig | None, where: str) -> dict[str, str]:
+    """The ``Authorization: Bearer`` header for ``token`` (none when there is no token)."""
+    return {} if token is None else {"Authorization": f"Bearer {token.resolve(where)}"}
+
+
 class ErcotConfig(_Strict):
     """ERCOT's public API (or a mirror serving the same report shapes)."""
 
@@ -93,13 +98,10 @@ class ErcotConfig(_Strict):
     stale_after_s: _Age = 1800.0  # the real-time price; the day-ahead curve is not aged
 
     def headers(self) -> dict[str, str]:
-        headers = {}
+        headers = bearer(self.bearer_token, "signals.ercot.bearer_token")
         if self.subscription_key is not None:
             key = self.subscription_key.resolve("signals.ercot.subscription_key")
             headers["Ocp-Apim-Subscription-Key"] = key
-        if self.bearer_token is not None:
-            token = self.bearer_token.resolve("signals.ercot.bearer_token")
-            headers["Authorization"] = f"Bearer {token}"
         return headers
 
 
@@ -269,10 +271,7 @@ def _hashprice_source(config: HashpriceConfig, clock: Clock) -> Source:
             **common,
         )
     assert config.url is not None
-    headers = {}
-    if config.url.bearer_token is not None:
-        token = config.url.bearer_token.resolve("signals.hashprice.url.bearer_token")
-        headers["Authorization"] = f"Bearer {token}"
+    headers = bearer(config.url.bearer_token, "signals.hashprice.url.bearer_token")
     return HashpriceUrl("hashprice_url", clock, url=config.url.url, headers=headers, **common)
 
 
@@ -313,10 +312,7 @@ def build_sources(
                 )
             )
     if (feed := config.price_url) is not None:
-        headers = {}
-        if feed.bearer_token is not None:
-            token = feed.bearer_token.resolve("signals.price_url.bearer_token")
-            headers["Authorization"] = f"Bearer {token}"
+        headers = bearer(feed.bearer_token, "signals.price_url.bearer_token")
         sources.append(
             PriceFeed(
                 "price_url",
@@ -332,10 +328,7 @@ def build_sources(
     if config.hashprice is not None:
         sources.append(_hashprice_source(config.hashprice, clock))
     if (four_cp := config.four_cp) is not None:
-        headers = {}
-        if four_cp.bearer_token is not None:
-            token = four_cp.bearer_token.resolve("signals.four_cp.bearer_token")
-            headers["Authorization"] = f"Bearer {token}"
+        headers = bearer(four_cp.bearer_token, "signals.four_cp.bearer_token")
         sources.append(
             FourCpSource(
                 "four_cp",

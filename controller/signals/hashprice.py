@@ -21,15 +21,16 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller import policy
+from controller.signals._json import malformed
 from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, UpstreamError
-from controller.signals.source import PollingSource, fetch
+from controller.signals.source import PollingSource, Upstream, UrlSource, fetch
 from controller.signals.updates import HashpriceUpdate, Update
 
 __all__ = [
@@ -157,9 +158,7 @@ def parse_hashprice_doc(body: bytes) -> tuple[float, float | None]:
     try:
         doc = _HashpriceDoc.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise BadSignal(f"hashprice {where}: {first['msg']}", ErrorKind.MALFORMED) from None
+        raise malformed("hashprice", exc) from None
     scale = _UNITS.get(doc.unit.strip().lower())
     if scale is None:
         raise BadSignal(
@@ -321,27 +320,13 @@ class BitcoindHashprice(PollingSource):
         return [_update(self.name, origin, difficulty, height, subsidy, fees / count, price)]
 
 
-class HashpriceUrl(PollingSource):
-    def __init__(
-        self,
-        name: str,
-        clock: Clock,
-        *,
-        url: str,
-        headers: dict[str, str],
-        interval_s: float,
-        timeout_s: float,
-        stale_after_s: float | None,
-    ) -> None:
-        super().__init__(
-            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
-        )
-        self.url = url
-        self.headers = headers
+class HashpriceUrl(UrlSource):
+    def __init__(self, name: str, clock: Clock, **upstream: Unpack[Upstream]) -> None:
+        super().__init__(name, clock, **upstream)
         self._last: float | None = None
 
     async def poll(self) -> Sequence[Update]:
-        body = await fetch(self.session, self.url, timeout_s=self.timeout_s, headers=self.headers)
+        body = await self.get()
         value, at = parse_hashprice_doc(body)
         origin = self.clock.now() if at is None else at
         if at is not None and at == self._last:

@@ -14,7 +14,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 import aiohttp
 
@@ -22,7 +22,7 @@ from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.updates import Update
 
-__all__ = ["AgeFrom", "PollingSource", "Sink", "Source", "fetch"]
+__all__ = ["AgeFrom", "PollingSource", "Sink", "Source", "Upstream", "UrlSource", "fetch"]
 
 log = logging.getLogger(__name__)
 
@@ -152,3 +152,34 @@ class PollingSource:
         self.failures = 0
         for update in updates:
             await sink.emit(update)
+
+
+class Upstream(TypedDict):
+    """Where a URL source reads, with what headers, and how often."""
+
+    url: str
+    headers: dict[str, str]
+    interval_s: float
+    timeout_s: float
+    stale_after_s: float | None
+
+
+class UrlSource(PollingSource):
+    """A polling source that reads one configured URL (prices, hashprice, 4CP flags)."""
+
+    def __init__(self, name: str, clock: Clock, **upstream: Unpack[Upstream]) -> None:
+        super().__init__(
+            name,
+            clock,
+            interval_s=upstream["interval_s"],
+            timeout_s=upstream["timeout_s"],
+            stale_after_s=upstream["stale_after_s"],
+        )
+        self.url = upstream["url"]
+        self.headers = upstream["headers"]
+
+    async def get(self, url: str | None = None) -> bytes:
+        """The body at ``url`` (the configured one by default), with the configured headers."""
+        return await fetch(
+            self.session, url or self.url, timeout_s=self.timeout_s, headers=self.headers
+        )

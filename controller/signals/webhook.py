@@ -27,6 +27,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller import policy
+from controller.signals._json import epoch_seconds, malformed
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.hub import SignalHub
 from controller.signals.source import AgeFrom
@@ -80,13 +81,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _seconds(value: float | datetime | None) -> float | None:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadSignal("a time without a UTC offset", ErrorKind.MALFORMED)
-        return value.timestamp()
-    if value is not None and not math.isfinite(value):
+    if value is None:
+        return None
+    seconds = epoch_seconds(value)
+    if not math.isfinite(seconds):
         raise BadSignal("a time that is not a number", ErrorKind.MALFORMED)
-    return value
+    return seconds
 
 
 def to_update(source: str, body: WebhookBody, sent_at: float) -> EventUpdate:
@@ -139,10 +139,9 @@ def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Pro
             parsed = WebhookBody.model_validate_json(body)
             update = to_update(source, parsed, sent_at)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            hub.reject(source, BadSignal(f"{where}: {first['msg']}", ErrorKind.MALFORMED))
-            return _refuse(422, f"{where}: {first['msg']}", ErrorKind.MALFORMED)
+            refused = malformed("", exc)
+            hub.reject(source, refused)
+            return _refuse(422, str(refused), ErrorKind.MALFORMED)
         except BadSignal as exc:
             hub.reject(source, exc)
             return _refuse(422, str(exc), exc.kind)
