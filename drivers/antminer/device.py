@@ -20,7 +20,7 @@ from dataclasses import replace
 from drivers._device_base import DeviceBase
 from drivers.antminer.api import AntminerApi
 from drivers.antminer.make import SPEC
-from drivers.antminer.protocol import (
+from drivers.antminer.records import (
     MinerConf,
     StatsReading,
     SummaryReading,
