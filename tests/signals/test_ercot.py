@@ -5,17 +5,18 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.signals import BadSignal, ErrorKind, PriceMarket, PriceUpdate, SignalError
+from controller.signals import BadSignal, ErrorKind, PriceMarket, PriceUpdate
 from controller.signals.ercot import parse_day_ahead, parse_real_time
 from controller.signals.price_url import parse_price_feed
 from controller.signals.prices import ErcotPrices, PriceFeed
-from tests.signals.conftest import FakeClock, HubRig
+from tests.signals.conftest import FakeClock, HubRig, Sink
 from tests.signals.ercot_server import RT_FIELDS, ErcotServer, utc
 
 CSV_RT = (
@@ -140,17 +141,24 @@ def test_generic_feed_units_and_shapes() -> None:
     assert interval.start == utc("2023-08-18T00:30:00")
 
 
-class Sink:
-    def __init__(self) -> None:
-        self.updates: list[PriceUpdate] = []
-        self.errors: list[SignalError] = []
+RT_PATH = "/np6-905-cd/spp_node_zone_hub"
+DAM_PATH = "/np4-190-cd/dam_stlmnt_pnt_prices"
 
-    async def emit(self, update: object) -> None:
-        assert isinstance(update, PriceUpdate)
-        self.updates.append(update)
 
-    def error(self, source: str, error: SignalError) -> None:
-        self.errors.append(error)
+def ercot(
+    server: ErcotServer, clock: FakeClock, market: PriceMarket, **overrides: Any
+) -> ErcotPrices:
+    """LZ_WEST from ``server``'s report for ``market``, polled each second unless overridden."""
+    real_time = market is PriceMarket.REAL_TIME
+    upstream: dict[str, Any] = {
+        "url": server.base + (RT_PATH if real_time else DAM_PATH),
+        "headers": {},
+        "interval_s": 1,
+        "timeout_s": 1,
+        "stale_after_s": 1800 if real_time else None,
+    }
+    name = "ercot_rt" if real_time else "ercot_dam"
+    return ErcotPrices(name, clock, market, settlement_point="LZ_WEST", **(upstream | overrides))
 
 
 async def test_real_time_source_polls_the_real_data_without_duplicates() -> None:
@@ -158,18 +166,8 @@ async def test_real_time_source_polls_the_real_data_without_duplicates() -> None
     async with ErcotServer() as server:
         clock = FakeClock(utc("2023-08-16T05:20:00"))
         server.rt_published_until = utc("2023-08-16T05:00:00")
-        source = ErcotPrices(
-            "ercot_rt",
-            clock,
-            PriceMarket.REAL_TIME,
-            url=f"{server.base}/np6-905-cd/spp_node_zone_hub",
-            settlement_point="LZ_WEST",
-            headers={},
-            interval_s=1,
-            timeout_s=1,
-            stale_after_s=1800,
-        )
-        sink = Sink()
+        source = ercot(server, clock, PriceMarket.REAL_TIME)
+        sink = Sink(PriceUpdate)
         await source.poll_once(sink)
         await source.poll_once(sink)  # nothing new published: nothing emitted
         server.rt_published_until = utc("2023-08-16T05:30:00")
@@ -188,18 +186,8 @@ async def test_real_time_source_polls_the_real_data_without_duplicates() -> None
 async def test_day_ahead_source_emits_the_curve_when_it_changes() -> None:
     async with ErcotServer() as server:
         clock = FakeClock(utc("2023-08-17T18:30:00"))
-        source = ErcotPrices(
-            "ercot_dam",
-            clock,
-            PriceMarket.DAY_AHEAD,
-            url=f"{server.base}/np4-190-cd/dam_stlmnt_pnt_prices",
-            settlement_point="LZ_WEST",
-            headers={},
-            interval_s=1,
-            timeout_s=1,
-            stale_after_s=None,
-        )
-        sink = Sink()
+        source = ercot(server, clock, PriceMarket.DAY_AHEAD)
+        sink = Sink(PriceUpdate)
         await source.poll_once(sink)
         await source.poll_once(sink)
         await source.stop()
@@ -213,18 +201,8 @@ async def test_day_ahead_source_emits_the_curve_when_it_changes() -> None:
 async def test_upstream_failures_back_off_and_recover(fault: str) -> None:
     async with ErcotServer() as server:
         clock = FakeClock(utc("2023-08-16T05:20:00"))
-        source = ErcotPrices(
-            "ercot_rt",
-            clock,
-            PriceMarket.REAL_TIME,
-            url=f"{server.base}/np6-905-cd/spp_node_zone_hub",
-            settlement_point="LZ_WEST",
-            headers={},
-            interval_s=10,
-            timeout_s=0.3,
-            stale_after_s=1800,
-        )
-        sink = Sink()
+        source = ercot(server, clock, PriceMarket.REAL_TIME, interval_s=10, timeout_s=0.3)
+        sink = Sink(PriceUpdate)
         server.fault = fault
         for _ in range(3):
             await source.poll_once(sink)
