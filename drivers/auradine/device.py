@@ -16,6 +16,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from drivers._device_base import DeviceBase
@@ -229,13 +230,7 @@ class AuradineDriver(DeviceBase):
             f"custom power target {watts} W",
         )
         substituted = SetPowerTarget(watts) if watts != command.watts else None
-        return CommandOutcome(
-            command=command,
-            applied=outcome.applied,
-            detail=outcome.detail,
-            substituted=substituted,
-            notes=notes,
-        )
+        return replace(outcome, substituted=substituted, notes=notes)
 
     async def _post(self, command: str, params: dict[str, Any]) -> None:
         host = self.endpoint.host
