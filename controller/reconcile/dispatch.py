@@ -242,6 +242,26 @@ class Dispatcher:
         sent = time.time()
         self._on_sent(job)
         limit_s = self._gpu.timeout_s(job.command, self._settings.command_timeout_s)
+
+        def result(
+            kind: SendResult,
+            code: str,
+            detail: str,
+            *,
+            final: bool = True,
+            outcome: Outcome | None = None,
+        ) -> CommandResult:
+            return CommandResult(
+                job=job,
+                result=kind,
+                code=code,
+                detail=detail,
+                sent_at=sent,
+                done_at=time.time(),
+                outcome=outcome,
+                final=final,
+            )
+
         try:
             async with asyncio.timeout(limit_s):
                 outcome = await send(record, job.command, self._gpu)
@@ -249,56 +269,18 @@ class Dispatcher:
             kind = (
                 SendResult.UNSUPPORTED if isinstance(exc, UnsupportedError) else SendResult.FAILED
             )
-            return CommandResult(
-                job=job,
-                result=kind,
-                code=exc.code,
-                detail=exc.message,
-                sent_at=sent,
-                done_at=time.time(),
-            )
+            return result(kind, exc.code, exc.message)
         except DriverError as exc:
-            result = SendResult.NOT_APPLIED if exc.code == "not_applied" else SendResult.FAILED
-            return CommandResult(
-                job=job,
-                result=result,
-                code=exc.code,
-                detail=exc.message,
-                sent_at=sent,
-                done_at=time.time(),
-                final=False,
-            )
+            kind = SendResult.NOT_APPLIED if exc.code == "not_applied" else SendResult.FAILED
+            return result(kind, exc.code, exc.message, final=False)
         except TimeoutError:
-            detail = f"no answer within {limit_s:g} s"
-            return CommandResult(
-                job=job,
-                result=SendResult.FAILED,
-                code="timeout",
-                detail=detail,
-                sent_at=sent,
-                done_at=time.time(),
-                final=False,
+            return result(
+                SendResult.FAILED, "timeout", f"no answer within {limit_s:g} s", final=False
             )
         if not outcome.applied:
             # Acknowledged, but the device cannot show its setting: telemetry will confirm.
-            return CommandResult(
-                job=job,
-                result=SendResult.ACKNOWLEDGED,
-                code="unconfirmed",
-                detail=outcome.detail,
-                sent_at=sent,
-                done_at=time.time(),
-                outcome=outcome,
-            )
-        return CommandResult(
-            job=job,
-            result=SendResult.APPLIED,
-            code="ok",
-            detail=outcome.detail,
-            sent_at=sent,
-            done_at=time.time(),
-            outcome=outcome,
-        )
+            return result(SendResult.ACKNOWLEDGED, "unconfirmed", outcome.detail, outcome=outcome)
+        return result(SendResult.APPLIED, "ok", outcome.detail, outcome=outcome)
 
     async def close(self) -> None:
         tasks = [s.task for s in self._slots.values() if s.task is not None]
