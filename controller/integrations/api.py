@@ -16,7 +16,6 @@ from typing import TYPE_CHECKING, TypeVar
 from aiohttp import web
 from pydantic import BaseModel, ValidationError
 
-from controller import policy
 from controller.integrations.api_models import (
     EconomicsBody,
     EventBody,
@@ -27,7 +26,7 @@ from controller.integrations.api_models import (
 from controller.integrations.devices import device_json, devices_page
 from controller.reconcile.compliance import compliance_report, report_text
 from controller.reconcile.plans import plan_json
-from controller.service import EventSpec, InvalidRequest, NotFound
+from controller.service import InvalidRequest, NotFound
 from controller.signals.webhook import PREFIX as WEBHOOK_PREFIX
 from controller.state.domain import Health, Make, MiningState
 
@@ -182,17 +181,7 @@ def add_api_routes(app: web.Application, controller: Controller) -> None:
 
     async def create_event(request: web.Request) -> web.Response:
         body = await _body(request, EventBody)
-        spec = EventSpec(
-            kind=policy.EventKind(body.kind),
-            level_mw=body.level_mw,
-            start=body.start,
-            end=body.end,
-            deadline=body.deadline,
-            within_s=body.within_s,
-            event_id=body.event_id,
-            source=body.source,
-        )
-        event = await service.create_event(spec, actor(request))
+        event = await service.create_event(body.to_spec(), actor(request))
         log.info("event %s created by %s: %s", event.event_id, actor(request), body.kind)
         return web.json_response(event.as_json(), status=201)
 

@@ -99,7 +99,6 @@ class GridEvents:
                     start=update.start,
                     end=update.end,
                     deadline=update.deadline,
-                    within_s=None,
                     event_id=event_id,
                     source=update.source,
                 )
@@ -124,13 +123,9 @@ class GridEvents:
         if update.tripped:
             log.warning("signal %s: relay tripped: shedding the site and latching", update.source)
             event_id = self.event_id(update.source, f"trip-{update.origin_at:.3f}")
-            spec = EventSpec(
+            spec = EventSpec(  # from now, latched until an operator clears it
                 kind=policy.EventKind.RELAY_TRIP,
                 level_mw=0.0,
-                start=None,
-                end=None,
-                deadline=None,
-                within_s=None,
                 event_id=event_id,
                 source=update.source,
             )

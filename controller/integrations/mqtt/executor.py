@@ -6,7 +6,6 @@ import logging
 from collections import Counter, OrderedDict
 from typing import Any
 
-from controller import policy
 from controller.errors import ControllerError
 from controller.integrations.api_models import EconomicsBody, EventBody, PauseBody
 from controller.integrations.mqtt.commands import (
@@ -19,7 +18,7 @@ from controller.integrations.mqtt.commands import (
     OverrideSet,
 )
 from controller.integrations.mqtt.topics import CommandName
-from controller.service import ControlService, EventSpec, InvalidRequest, NotFound
+from controller.service import ControlService, InvalidRequest, NotFound
 
 __all__ = ["ACTOR_PREFIX", "CommandExecutor", "Outcome", "error_reply"]
 
@@ -94,17 +93,7 @@ class CommandExecutor:
         match command.name:
             case CommandName.EVENT_CREATE:
                 assert isinstance(args, EventBody)
-                spec = EventSpec(
-                    kind=policy.EventKind(args.kind),
-                    level_mw=args.level_mw,
-                    start=args.start,
-                    end=args.end,
-                    deadline=args.deadline,
-                    within_s=args.within_s,
-                    event_id=args.event_id,
-                    source=args.source,
-                )
-                return (await service.create_event(spec, actor)).as_json()
+                return (await service.create_event(args.to_spec(), actor)).as_json()
             case CommandName.EVENT_UPDATE:
                 assert isinstance(args, EventUpdate)
                 changes = args.model_dump(exclude_unset=True, exclude={"event_id"})
