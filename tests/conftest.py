@@ -2,11 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
+import sys
+from pathlib import Path
+from typing import Any
 
 import pytest
+
+# The command line, as this interpreter runs it (no reliance on a console script on PATH).
+HASHPIVOT = (sys.executable, "-m", "controller.cli")
+
+
+async def hashpivot_run(config: Path, *args: str, **kwargs: Any) -> asyncio.subprocess.Process:
+    """``hashpivot run CONFIG ARGS`` as a child process; ``kwargs`` go to
+    :func:`asyncio.create_subprocess_exec` (stdout, stderr, env)."""
+    return await asyncio.create_subprocess_exec(*HASHPIVOT, "run", str(config), *args, **kwargs)
 
 
 def free_port(host: str = "127.0.0.1") -> int:

@@ -11,19 +11,17 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from simulators import load_site
-from tests.conftest import free_port, require_tool
+from tests.conftest import HASHPIVOT, free_port, require_tool
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 SITE = ROOT / "deploy" / "examples" / "site-small.yaml"
 CONFIG = ROOT / "deploy" / "examples" / "hashpivot-small.yaml"
-HASHPIVOT = [sys.executable, "-m", "controller.cli"]
 TOKEN = "readme-token"
 
 

@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
 from simulators import Fleet, load_site_dict
-from tests.conftest import free_port
+from tests.conftest import HASHPIVOT, free_port
 
 MODELS = ["S19j Pro", "S19 XP", "S21", "S21 XP", "S21 Hydro"]
-HASHPIVOT = [sys.executable, "-m", "controller.cli"]
 
 
 async def _hashpivot(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:

@@ -77,6 +77,12 @@ def controller_config(
         "journal": {"path": journal},
         "api": {"token": TOKEN},
     }
+    return with_overrides(config, overrides)
+
+
+def with_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with each top-level key of ``overrides`` set; a section given as a mapping
+    is merged into the section there, key by key."""
     for key, value in overrides.items():
         if isinstance(value, dict) and isinstance(config.get(key), dict):
             config[key] = {**config[key], **value}

@@ -9,7 +9,6 @@ import asyncio
 import json
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import yaml
 
 from simulators import Fleet, load_site_dict
 from simulators.meter import SimMeter
-from tests.conftest import free_port
+from tests.conftest import free_port, hashpivot_run
 from tests.e2e.helpers import FAST_TIMINGS, TOKEN, Api, api_up, controller_config, until
 
 PREFIX = "127.0.117"
@@ -28,12 +27,8 @@ COUNT = 12
 
 
 async def _start(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "controller.cli",
-        "run",
-        str(config),
+    return await hashpivot_run(
+        config,
         "--log-level",
         "warning",
         stdout=asyncio.subprocess.DEVNULL,

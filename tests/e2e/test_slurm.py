@@ -10,7 +10,7 @@ Skipped without Slurm or root unless CI is set, exactly like tests/scheduler.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,41 +31,14 @@ from tests.e2e.helpers import (
     gpu_limits,
     until,
 )
-from tests.scheduler.conftest import slurm_cluster
+from tests.scheduler.conftest import cluster, slurm_cluster
 from tests.scheduler.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slow
-__all__ = ["slurm_cluster"]  # the session fixture, shared with tests/scheduler
+__all__ = ["cluster", "slurm_cluster"]  # the fixtures, shared with tests/scheduler
 
 PREFIX = "127.0.124"
 CONTRACTED, INTERRUPTIBLE = f"{PREFIX}.61", f"{PREFIX}.62"
-
-
-@pytest.fixture
-def cluster(slurm_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
-    yield slurm_cluster
-    # Leave the cluster as other tests expect it: no jobs, no drained nodes.
-    ids = slurm_cluster.run("squeue", "-h", "-o", "%i").split()
-    if ids:
-        slurm_cluster.run("scancel", *ids)
-    slurm_cluster.wait_for("no jobs", lambda: not slurm_cluster.run("squeue", "-h").strip())
-
-    def all_resumed() -> bool:
-        for name, state in _sinfo(slurm_cluster).items():
-            if "drain" in state[0]:
-                try:
-                    slurm_cluster.run("scontrol", "update", f"NodeName={name}", "State=RESUME")
-                except RuntimeError:
-                    return False
-        return all(state == "idle" for state, _ in _sinfo(slurm_cluster).values())
-
-    slurm_cluster.wait_for("every node idle again", all_resumed)
-
-
-def _sinfo(cluster: SlurmCluster) -> dict[str, tuple[str, str]]:
-    out = cluster.run("sinfo", "-h", "-N", "-o", "%N|%T|%E")
-    rows = (line.split("|") for line in out.splitlines())
-    return {name: (state, reason) for name, state, reason in rows}
 
 
 def _site() -> dict[str, object]:
@@ -156,8 +129,8 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
             {"kind": "instructed", "level_mw": 0.0138, "within_s": 30},
             status=201,
         )
-        await until(lambda: "drain" in _sinfo(cluster)["gpu02"][0], timeout=20)
-        assert _sinfo(cluster)["gpu02"][1].startswith("hashpivot: ")
+        await until(lambda: "drain" in cluster.nodes()["gpu02"][0], timeout=20)
+        assert cluster.nodes()["gpu02"][1].startswith("hashpivot: ")
         await until(lambda: cluster.job_state(spot)[0] == "PENDING", timeout=20)
         assert cluster.checkpointed(spot), "the job never saw the checkpoint signal"
         # The spot job is off the node: its GPUs go idle (the simulator knows no Slurm).
@@ -167,7 +140,7 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
         # The contracted node and its job are untouched, in Slurm and on the node.
         assert cluster.job_state(paid) == ("RUNNING", "gpu01")
         assert not cluster.checkpointed(paid)
-        assert "drain" not in _sinfo(cluster)["gpu01"][0]
+        assert "drain" not in cluster.nodes()["gpu01"][0]
         assert gpu_limits(sim, CONTRACTED) == {700.0}
         done: dict[tuple[str, str], dict[str, Any]] = {}
         async with asyncio.timeout(20):
@@ -187,7 +160,7 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
         # After the event the node is resumed: schedulable, idle, the requeued job waiting
         # for it (Slurm holds a requeued job back for its begin time before it runs again).
         await api.call("DELETE", f"/events/{event['event_id']}")
-        await until(lambda: _sinfo(cluster)["gpu02"][0] == "idle", timeout=20)
+        await until(lambda: cluster.nodes()["gpu02"][0] == "idle", timeout=20)
         assert cluster.job_state(spot)[0] == "PENDING"
         assert cluster.job_state(paid) == ("RUNNING", "gpu01")
         await until(lambda: gpu_limits(sim, INTERRUPTIBLE) == {700.0}, timeout=10)

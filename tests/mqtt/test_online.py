@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port, hashpivot_run
 from tests.mqtt.broker import PASSWORDS, Broker
 from tests.mqtt.watcher import retained
 
@@ -56,12 +55,8 @@ async def test_online_then_offline_on_a_clean_stop_and_by_the_will_on_a_kill(
     env = {"HP_TEST_MQTT_PASSWORD": PASSWORDS["hashpivot"], "PATH": "/usr/bin:/bin"}
 
     async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "controller.cli",
-            "run",
-            str(config),
+        return await hashpivot_run(
+            config,
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.PIPE,
             env=env,
