@@ -6,14 +6,14 @@ import time
 from dataclasses import dataclass, replace
 
 from controller.config.sections import GridConfig
-from controller.policy import EventKind, GridEvent, plan
+from controller.policy import plan
 from controller.reconcile.meter import OtherLoadSource, SitePowerWatch
 from controller.reconcile.plans import grid_binds
 from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceTimeout
 from drivers.types import Telemetry
-from tests.policy.site import T0, grid, inputs, miner
+from tests.policy.site import grid, inputs, instructed, miner
 
 
 @dataclass
@@ -124,15 +124,6 @@ def test_other_load_alone_does_not_make_the_grid_bind() -> None:
     quiet, _ = plan(inputs(fleet, price=20.0, site=busy_site))
     assert quiet.limit_w == 960_000.0
     assert not grid_binds(quiet, config, reserve_mw=0.0)
-    event = GridEvent(
-        event_id="ERS-10",
-        kind=EventKind.INSTRUCTED,
-        start=T0 - 60,
-        end=T0 + 3600,
-        as_of=T0 - 60,
-        source="test",
-        level_mw=0.060,
-        deadline=T0 - 60,
-    )
+    event = instructed(0.060)
     called, _ = plan(inputs(fleet, price=20.0, site=replace(busy_site, events=(event,))))
     assert grid_binds(called, config, reserve_mw=0.0)

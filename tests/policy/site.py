@@ -9,6 +9,7 @@ from controller.policy import (
     AiValue,
     DeviceProfile,
     Economics,
+    EventKind,
     Fleet,
     FleetDevice,
     Grid,
@@ -99,6 +100,27 @@ def economics(
             as_of=at,
             source="test",
         ),
+    )
+
+
+def instructed(
+    level_mw: float,
+    start: float = T0 - 60,
+    *,
+    as_of: float | None = None,
+    deadline: float | None = None,
+) -> GridEvent:
+    """An ERS-10 instruction to ``level_mw`` from ``start`` to an hour after T0, due at
+    ``deadline`` (default: at once); ``as_of`` defaults to ``start``."""
+    return GridEvent(
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=start,
+        end=T0 + 3600,
+        as_of=start if as_of is None else as_of,
+        source="test",
+        level_mw=level_mw,
+        deadline=start if deadline is None else deadline,
     )
 
 

@@ -12,7 +12,6 @@ from controller.policy import (
     Action,
     AiClass,
     DeviceTarget,
-    EventKind,
     Fleet,
     FleetDevice,
     GridEvent,
@@ -24,7 +23,7 @@ from controller.policy import (
 )
 from controller.state.domain import Control, Health, MiningState
 from tests.policy.helpers import observed_level, pairs, planned_level
-from tests.policy.site import FAST, T0, gpu, grid, inputs, miner
+from tests.policy.site import FAST, T0, gpu, grid, inputs, instructed, miner
 from tests.policy.strategies import devices
 
 EXAMPLES = settings(max_examples=100, deadline=None)
@@ -61,16 +60,7 @@ def _floor_w(device: FleetDevice, target: DeviceTarget) -> float:
 
 
 def _instructed(level_mw: float) -> GridEvent:
-    return GridEvent(
-        event_id="ERS-10",
-        kind=EventKind.INSTRUCTED,
-        start=T0 - 900,
-        end=T0 + 3600,
-        as_of=T0,
-        source="test",
-        level_mw=level_mw,
-        deadline=T0 - 300,
-    )
+    return instructed(level_mw, T0 - 900, as_of=T0, deadline=T0 - 300)
 
 
 @EXAMPLES

@@ -32,7 +32,7 @@ from controller.policy import (
 )
 from controller.policy.fleet import Fleet
 from controller.state.domain import Health, MiningState, SetPowerTarget, Sleep, Wake
-from tests.policy.site import T0, gpu, grid, inputs, miner
+from tests.policy.site import T0, gpu, grid, inputs, instructed, miner
 
 
 def test_hashprice_from_network_matches_domain_worked_check() -> None:
@@ -155,16 +155,7 @@ def test_policy_imports_only_the_domain_and_the_standard_library() -> None:
 def test_site_load_outside_the_fleet_comes_off_the_devices_budget() -> None:
     """The meter sees cooling and offices too; a level applies to all of it."""
     fleet = [miner(f"m{i:02}", "S21") for i in range(10)]  # 35 kW of miners
-    event = GridEvent(
-        event_id="ERS-10",
-        kind=EventKind.INSTRUCTED,
-        start=T0 - 60,
-        end=T0 + 3600,
-        as_of=T0 - 60,
-        source="test",
-        level_mw=0.040,
-        deadline=T0 - 60,
-    )
+    event = instructed(0.040)
     without, _ = plan(inputs(fleet, price=20.0, site=grid(1.0, (event,))))
     base = replace(grid(1.0, (event,)), other_load_w=20_000.0)
     with_other, _ = plan(inputs(fleet, price=20.0, site=base))
