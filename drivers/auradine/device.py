@@ -44,6 +44,7 @@ from drivers.errors import (
     UnsupportedError,
     WriteRejected,
 )
+from drivers.models import stock_controls
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -64,9 +65,6 @@ __all__ = ["AuradineDriver"]
 
 _log = logging.getLogger(__name__)
 
-_DEFAULT_CONTROLS = frozenset(
-    {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
-)
 _PRESETS = {PowerMode.LOW: "eco", PowerMode.NORMAL: "normal", PowerMode.HIGH: "turbo"}
 _MODES = {preset: mode for mode, preset in _PRESETS.items()}
 _LIMIT_SLACK_W = 1.0
@@ -75,7 +73,7 @@ _SETTLED_SHARE = 0.9
 
 class AuradineDriver(DeviceBase):
     make = SPEC.make
-    default_controls = _DEFAULT_CONTROLS
+    default_controls = stock_controls(SPEC.make)
 
     logger = _log
 

@@ -24,6 +24,7 @@ from drivers.errors import (
     ProtocolError,
     UnsupportedError,
 )
+from drivers.models import stock_controls
 from drivers.settings import Credentials
 from drivers.types import (
     Command,
@@ -51,15 +52,12 @@ _log = logging.getLogger(__name__)
 
 _V2_CREDENTIALS = Credentials("admin", "admin")  # stock; writes stay off until it is changed
 _V3_CREDENTIALS = Credentials("super", "super")
-_DEFAULT_CONTROLS = frozenset(
-    {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
-)
 _LIMIT_SLACK_W = 1.0
 
 
 class WhatsminerDriver(DeviceBase):
     make = SPEC.make
-    default_controls = _DEFAULT_CONTROLS
+    default_controls = stock_controls(SPEC.make)
 
     logger = _log
 
