@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from simulators.cgminer_rpc import RpcRequest, error_reply, status_entry
+from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
 
 if TYPE_CHECKING:
     from simulators.antminer.device import AntminerDevice
@@ -38,9 +38,12 @@ def _sensor_string(values: tuple[int, ...]) -> str:
 
 def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
     m = dev.spec
-    return {
-        "STATUS": [status_entry("S", 22, "CGMiner versions", when=when, description=_DESCRIPTION)],
-        "VERSION": [
+    return ok_reply(
+        22,
+        "CGMiner versions",
+        when=when,
+        description=_DESCRIPTION,
+        VERSION=[
             {
                 "API": "3.1",
                 "BMMiner": "1.0.0",
@@ -49,16 +52,18 @@ def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
                 "Type": m.type_string,
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
-    return {
-        "STATUS": [status_entry("S", 11, "Summary", when=when, description=_DESCRIPTION)],
-        "SUMMARY": [
+    return ok_reply(
+        11,
+        "Summary",
+        when=when,
+        description=_DESCRIPTION,
+        SUMMARY=[
             {
                 "Accepted": c.accepted,
                 "Best Share": c.best_share,
@@ -89,8 +94,7 @@ def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
                 "Work Utility": round(s.hashrate_avg_hs / 2**32 * 60, 2),
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
@@ -142,9 +146,12 @@ def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
         if i < 3:
             data[f"temp{n}"] = pcb[0] if present else 0
             data[f"temp2_{n}"] = chip[0] if present else 0
-    return {
-        "STATUS": [status_entry("S", 70, "CGMiner stats", when=when, description=_DESCRIPTION)],
-        "STATS": [
+    return ok_reply(
+        70,
+        "CGMiner stats",
+        when=when,
+        description=_DESCRIPTION,
+        STATS=[
             {
                 "BMMiner": "1.0.0",
                 "CompileTime": m.compile_time,
@@ -153,8 +160,7 @@ def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
             },
             dict(sorted(data.items())),
         ],
-        "id": 1,
-    }
+    )
 
 
 def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
@@ -199,19 +205,18 @@ def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
             }
         )
     n = len(entries)
-    return {
-        "STATUS": [status_entry("S", 7, f"{n} Pool(s)", when=when, description=_DESCRIPTION)],
-        "POOLS": entries,
-        "id": 1,
-    }
+    return ok_reply(7, f"{n} Pool(s)", when=when, description=_DESCRIPTION, POOLS=entries)
 
 
 def _devs(dev: AntminerDevice, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
-    return {
-        "STATUS": [status_entry("S", 9, "1 ASC(s)", when=when, description=_DESCRIPTION)],
-        "DEVS": [
+    return ok_reply(
+        9,
+        "1 ASC(s)",
+        when=when,
+        description=_DESCRIPTION,
+        DEVS=[
             {
                 "ASC": 0,
                 "Accepted": c.accepted,
@@ -238,8 +243,7 @@ def _devs(dev: AntminerDevice, when: float) -> dict[str, Any]:
                 "Utility": 0.0,
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 _BUILDERS = {

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from simulators.cgminer_rpc import RpcRequest, error_reply, status_entry
+from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
 
 if TYPE_CHECKING:
     from simulators.auradine.device import AuradineDevice
@@ -123,11 +123,7 @@ def rpc_sections(dev: AuradineDevice, command: str, description: str) -> dict[st
         return None
     code, msg, sections = builder(dev)
     when = dev.clock.unix()
-    return {
-        "STATUS": [status_entry("S", code, msg, when=when, description=description)],
-        **sections,
-        "id": 1,
-    }
+    return ok_reply(code, msg, when=when, description=description, **sections)
 
 
 def _single(dev: AuradineDevice, command: str) -> dict[str, Any]:
