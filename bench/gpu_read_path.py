@@ -130,7 +130,7 @@ def _paced(pay: Callable[[str], None], name: str, call: Callable[..., Any]) -> C
 
 def _load_nvml(args: argparse.Namespace) -> Any:
     if args.backend == "nvml":
-        import pynvml  # noqa: PLC0415 - only on a GPU node
+        import pynvml  # type: ignore[import-untyped]  # noqa: PLC0415 - only on a GPU node
 
         return pynvml
     cost = json.loads(Path(args.call_us).read_text())["calls_us"] if args.call_us else {}

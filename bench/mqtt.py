@@ -139,7 +139,7 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
             marks.append((time.process_time(), meter.cpu_s + bridge.telemetry_cpu_s))
             sweep_done.set()
 
-        controller.poller._on_sweep = on_sweep  # type: ignore[attr-defined]
+        controller.poller._on_sweep = on_sweep
         # Warm-up: two sweeps (the first builds every session), then measure.
         await _until(lambda: bridge.connected and len(marks) >= 2)
         commander = await asyncio.create_subprocess_exec(

@@ -41,7 +41,7 @@ NOW = 1_750_000_000.0
 MINERS = [
     (Make.ANTMINER, "S19j Pro"), (Make.ANTMINER, "S19 XP"), (Make.ANTMINER, "S21"),
     (Make.ANTMINER, "S21 XP"), (Make.WHATSMINER, "M30S++"), (Make.WHATSMINER, "M50S"),
-    (Make.WHATSMINER, "M60S"), (Make.AURADINE, "AT2880"),
+    (Make.WHATSMINER, "M60S"), (Make("auradine"), "AT2880"),
 ]  # fmt: skip
 
 

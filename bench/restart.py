@@ -105,7 +105,9 @@ def build_journal(path: Path, rows: int, now: float) -> dict[str, Any]:
     devices = [f"{HOST_PREFIX}.{i + 1}" for i in range(DEVICES)]
     out: list[tuple[float, str, str, str, str, int]] = []
 
-    def add(at: float, kind: str, subject: str, data: dict[str, Any], actor: str = "controller"):
+    def add(
+        at: float, kind: str, subject: str, data: dict[str, Any], actor: str = "controller"
+    ) -> None:
         run = 1 + int((at - start) / (DAYS * 86_400) * 5)  # five daemon runs over the days
         out.append((at, actor, kind, subject, json.dumps(data, separators=(",", ":")), run))
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from controller import policy
 from controller.app import Controller
 from controller.config.settings import ControllerConfig
-from controller.service import EventSpec
+from controller.service.control import EventSpec
 from drivers import Make, MiningState
 
 __all__ = ["DEMO_POLICY", "DEMO_SPEED", "STORY_S", "Step", "demo_config", "run_scenario"]
@@ -51,13 +51,11 @@ class Step:
 
 def demo_config(config: ControllerConfig, journal_path: str) -> ControllerConfig:
     """The operator's config with demo timings and a journal of the demo's own."""
-    return config.model_copy(
-        update={
-            "policy": config.policy.model_copy(update=DEMO_POLICY),
-            "control": config.control.model_copy(update={"confirm_after_s": 20.0}),
-            "journal": config.journal.model_copy(update={"path": journal_path}),
-        }
-    )
+    return config.model_copy(update={
+        "policy": config.policy.model_copy(update=DEMO_POLICY),
+        "control": config.control.model_copy(update={"confirm_after_s": 20.0}),
+        "journal": config.journal.model_copy(update={"path": journal_path}),
+    })  # fmt: skip
 
 
 async def _price(controller: Controller, usd_per_mwh: float) -> None:
@@ -69,7 +67,7 @@ async def _price(controller: Controller, usd_per_mwh: float) -> None:
 async def _event(controller: Controller, fraction: float) -> None:
     """An instructed curtailment to ``fraction`` of what the site draws now, within
     ``_EVENT_WITHIN_S``, lasting ``_EVENT_S``."""
-    level_w = fraction * controller.site_power.latest().watts
+    level_w = fraction * controller.read.site_power().watts
     spec = EventSpec(
         kind=policy.EventKind.INSTRUCTED,
         level_mw=level_w / 1e6,
@@ -84,7 +82,7 @@ async def _event(controller: Controller, fraction: float) -> None:
 def _hashing_miners(controller: Controller) -> int:
     return sum(
         1
-        for record in controller.fleet
+        for record in controller.read.records()
         if record.identity.make is not Make.GPU
         and record.telemetry is not None
         and record.telemetry.mining_state is MiningState.HASHING
@@ -105,28 +103,19 @@ async def _until_restored(controller: Controller, miners: int, say: Callable[[st
 
 def steps() -> tuple[Step, ...]:
     return (
-        Step(
-            10,
-            "power price jumps to $95/MWh: miners whose break-even is lower go to sleep",
-            lambda c: _price(c, 95.0),
-        ),
+        Step(10, "power price jumps to $95/MWh: miners whose break-even is lower go to sleep",
+             lambda c: _price(c, 95.0)),
         Step(25, "price back to $30/MWh: they wake, staggered", lambda c: _price(c, 30.0)),
-        Step(
-            30,
-            "grid event ERS-10: the site must fall to 40% of its draw within 30 s",
-            lambda c: _event(c, 0.40),
-        ),
-        Step(
-            _EVENT_S,
-            "the event has ended: the site restores, staggered and most valuable first",
-            lambda c: None,
-        ),
-    )
+        Step(30, "grid event ERS-10: the site must fall to 40% of its draw within 30 s",
+             lambda c: _event(c, 0.40)),
+        Step(_EVENT_S, "the event has ended: the site restores, staggered and most valuable first",
+             lambda c: None),
+    )  # fmt: skip
 
 
 async def run_scenario(controller: Controller, say: Callable[[str], None]) -> None:
     """Play the steps once, after the first plan; returns when the story is told."""
-    while controller.loop.view is None and not controller.stop_event.is_set():  # noqa: ASYNC110 - the loop offers no first-plan event
+    while controller.read.plan_view() is None and not controller.stop_event.is_set():  # noqa: ASYNC110 - the loop offers no first-plan event
         await asyncio.sleep(0.2)
     miners = _hashing_miners(controller)
     for step in steps():

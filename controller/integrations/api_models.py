@@ -12,7 +12,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.policy import EventKind
-from controller.service import EventSpec
+from controller.service.control import EventSpec
 
 __all__ = [
     "BODIES",

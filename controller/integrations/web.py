@@ -21,8 +21,8 @@ from typing import Any
 from aiohttp import web
 
 from controller.integrations.web_chart import power_chart
-from controller.integrations.web_model import SiteReadModel
 from controller.integrations.web_page import ReportCache, page_data
+from controller.service.read_model import ReadModel
 
 __all__ = ["POLL_INTERVAL_S", "add_web_routes"]
 
@@ -64,7 +64,7 @@ class _Cached:
 
 
 def add_web_routes(
-    app: web.Application, model: SiteReadModel, *, span_s: float, ttl_s: float = 1.0
+    app: web.Application, model: ReadModel, *, span_s: float, ttl_s: float = 1.0
 ) -> None:
     assets = _load_assets()
     reports = ReportCache()

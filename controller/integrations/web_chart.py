@@ -54,9 +54,7 @@ def power_chart(
     shown = [p for p in points if p.at >= now - span_s]
     t0 = min((shown[0].at if shown else now - 60.0), now - 60.0)
     t1 = now
-    levels = [
-        e.level_mw * 1e6 for e in events if e.level_mw is not None and not e.is_over(t0)
-    ]
+    levels = [e.level_mw * 1e6 for e in events if e.level_mw is not None and not e.is_over(t0)]
     values = [p.metered_w for p in shown]
     values += [p.commanded_w for p in shown if p.commanded_w is not None]
     values += [p.limit_w for p in shown if p.limit_w is not None]
@@ -109,18 +107,18 @@ def power_chart(
                    f'{_text(event.event_id)} level</text>')  # fmt: skip
         if event.deadline is not None and t0 <= event.deadline <= t1:
             dx = x(event.deadline)
-            out.append(f'<line x1="{dx:.1f}" x2="{dx:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
-                       f'stroke="{color}" stroke-dasharray="4 3"/>'
-                       f'<text x="{dx + 3:.1f}" y="{_TOP + 12}" fill="{color}">deadline</text>')
+            out.append(
+                f'<line x1="{dx:.1f}" x2="{dx:.1f}" y1="{_TOP}" y2="{_TOP + plot_h}" '
+                f'stroke="{color}" stroke-dasharray="4 3"/>'
+                f'<text x="{dx + 3:.1f}" y="{_TOP + 12}" fill="{color}">deadline</text>'
+            )
     lines: tuple[tuple[str, Callable[[PowerPoint], float | None], str], ...] = (
         ("limit", lambda p: p.limit_w, ""),
         ("commanded", lambda p: p.commanded_w, ' stroke-dasharray="6 3"'),
         ("metered", lambda p: p.metered_w, ""),
     )
     for name, pick, dash in lines:
-        coords = " ".join(
-            f"{x(p.at):.1f},{y(v):.1f}" for p in shown if (v := pick(p)) is not None
-        )
+        coords = " ".join(f"{x(p.at):.1f},{y(v):.1f}" for p in shown if (v := pick(p)) is not None)
         if coords:
             out.append(f'<polyline fill="none" stroke="{_COLORS[name]}" stroke-width="1.6"'
                        f'{dash} points="{coords}"/>')  # fmt: skip

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from controller.integrations.web_model import DeviceRow, PlanRow, SignalRow, SiteReadModel
+from controller.service.read_model import DeviceRow, PlanRow, ReadModel, SignalRow
 from controller.state.control import EventRecord
 
 __all__ = ["ReportCache", "page_data"]
@@ -29,9 +29,7 @@ class ReportCache:
         self.ttl_s = ttl_s
         self._reports: dict[str, tuple[float, tuple[Any, ...], Mapping[str, Any]]] = {}
 
-    async def get(
-        self, model: SiteReadModel, event: EventRecord, now: float
-    ) -> Mapping[str, Any]:
+    async def get(self, model: ReadModel, event: EventRecord, now: float) -> Mapping[str, Any]:
         key = (event.updated_at, event.cancelled_at, event.end)
         found = self._reports.get(event.event_id)
         if found is not None and found[1] == key:
@@ -112,7 +110,7 @@ def _report_row(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def page_data(model: SiteReadModel, cache: ReportCache, now: float) -> dict[str, Any]:
+async def page_data(model: ReadModel, cache: ReportCache, now: float) -> dict[str, Any]:
     rows = model.devices(now)
     plan = model.plan()
     events = list(model.events())[-_EVENTS_SHOWN:]

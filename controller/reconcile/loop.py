@@ -43,6 +43,7 @@ from controller.reconcile.plans import (
 from controller.state.control import ControlState, EventRecord
 from controller.state.domain import Control, MiningState, Sleep, Wake
 from controller.state.fleet import Fleet
+from controller.waits import first_of
 
 __all__ = ["LoopStats", "Reconciler"]
 
@@ -72,6 +73,8 @@ class Reconciler:
         economics: EconomicsConfig,
         gpu: GpuControl | None = None,
         request_sweep: Callable[[], None] | None = None,
+        other_load: Callable[[], float] | None = None,
+        other_load_source: Callable[[], str] | None = None,
     ) -> None:
         self.fleet = fleet
         self.state = state
@@ -97,9 +100,9 @@ class Reconciler:
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
         self.gpu = gpu or DriverGpuControl()
-        # Site load outside the fleet (the meter less the devices); the app wires the meter in.
-        self.other_load: Callable[[], float] = lambda: 0.0
-        self.other_load_source: Callable[[], str] = lambda: "measured"
+        # Site load outside the fleet (the meter less the devices), from the meter watch.
+        self.other_load: Callable[[], float] = other_load or (lambda: 0.0)
+        self.other_load_source: Callable[[], str] = other_load_source or (lambda: "measured")
         self._withheld: tuple[str, ...] = ()  # wakes the last dispatch held back
         # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
         # once, then planned without (a GPU node with no scheduler is only power-capped).
@@ -163,11 +166,11 @@ class Reconciler:
             # journal says was applied, not after the slowest device's first answer.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    _first(stop, self.first_sweep), self.control.restart_plan_wait_s
+                    first_of(stop, self.first_sweep), self.control.restart_plan_wait_s
                 )
             first = ["restart during an event"]
         else:
-            await _first(stop, self.first_sweep)
+            await first_of(stop, self.first_sweep)
         await self.gpu.ready()
         self._reasons = self._reasons or first
         while not stop.is_set():
@@ -180,13 +183,13 @@ class Reconciler:
             self.cycle(", ".join(reasons))
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(
-                    _first(stop, self._trigger), self.policy_settings.plan_interval_s
+                    first_of(stop, self._trigger), self.policy_settings.plan_interval_s
                 )
 
     async def confirm_sweeps(self, stop: asyncio.Event) -> None:
         """When a burst of commands is done, read the fleet at once to confirm it."""
         while not stop.is_set():
-            await _first(stop, self.dispatcher.started)
+            await first_of(stop, self.dispatcher.started)
             self.dispatcher.started.clear()
             await self.dispatcher.idle()
             if self._request_sweep is not None:
@@ -523,7 +526,7 @@ class Reconciler:
                 if isinstance(job.command, Sleep):
                     self._shed_for_events(job.device_id, result.done_at)
             elif isinstance(job.command, policy.SetGpuPowerLimit):
-                record.commanded_limit_w = job.command.per_gpu_w
+                record.commanded_limit_w = job.command.watts_per_gpu
                 record.commanded_at = result.done_at
             self.verifier.expect(result)
         elif result.result == SendResult.UNSUPPORTED:
@@ -595,12 +598,3 @@ class Reconciler:
 
     async def close(self) -> None:
         await self.dispatcher.close()
-
-
-async def _first(*events: asyncio.Event) -> None:
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()

@@ -65,13 +65,20 @@ def _view(status: NodeStatus) -> NodeView:
 class SchedulerControl:
     """One scheduler (a Slurm cluster) behind the loop's GPU commands."""
 
-    def __init__(self, adapter: SchedulerAdapter, settings: SchedulerSettings) -> None:
+    def __init__(
+        self,
+        adapter: SchedulerAdapter,
+        settings: SchedulerSettings,
+        *,
+        on_read_error: Callable[[str], None] | None = None,
+    ) -> None:
         self.adapter = adapter
         self.settings = settings
         self._views: dict[str, NodeView] = {}  # scheduler node name -> view
         self.error: str | None = None  # the last refresh's failure; None when it worked
         self.refreshed = asyncio.Event()  # set after the first read that worked
-        self.on_read_error: Callable[[str], None] = lambda code: None  # the metrics' counter
+        # Counts a failed read by its error code (the metrics' counter).
+        self.on_read_error: Callable[[str], None] = on_read_error or (lambda code: None)
 
     # ---- mapping and observation -------------------------------------------------------
 

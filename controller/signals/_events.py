@@ -17,7 +17,7 @@ from typing import Any
 
 from controller import policy
 from controller.journal.kinds import JournalKind
-from controller.service import ControlService, EventSpec
+from controller.service.control import ControlService, EventSpec
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate
 

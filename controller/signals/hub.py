@@ -18,11 +18,12 @@ import asyncio
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from controller.journal.kinds import JournalKind
-from controller.service import ControlService, InvalidRequest, NotFound
+from controller.service.control import ControlService, InvalidRequest, NotFound
 from controller.signals._events import GridEvents, Limits
 from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError
@@ -63,7 +64,12 @@ class SourceStats:
 
 class SignalHub:
     def __init__(
-        self, service: ControlService, clock: Clock, *, limits: Limits | None = None
+        self,
+        service: ControlService,
+        clock: Clock,
+        *,
+        limits: Limits | None = None,
+        sources: Iterable[Source] = (),
     ) -> None:
         self.service = service
         self.clock = clock
@@ -76,6 +82,8 @@ class SignalHub:
         self._last_hashprice: dict[str, float] = {}
         self.events = GridEvents(service, self.limits)
         self._lock = asyncio.Lock()  # one update at a time: checks and effects stay in order
+        for source in sources:
+            self.add(source)
 
     # ---- sources --------------------------------------------------------------------
 
@@ -186,7 +194,7 @@ class SignalHub:
             else:
                 stale_signals.pop(name, None)
         if changed:
-            self.service.loop.trigger("signal")
+            self.service.replan("signal")
 
     # ---- checks and effects -----------------------------------------------------------
 

@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -33,7 +34,15 @@ from controller.signals.hub import SignalHub
 from controller.signals.source import AgeFrom
 from controller.signals.updates import EventAction, EventUpdate
 
-__all__ = ["PREFIX", "Provider", "WebhookBody", "add_webhook_routes", "sign"]
+__all__ = [
+    "PREFIX",
+    "Handler",
+    "Provider",
+    "WebhookBody",
+    "add_webhook_routes",
+    "sign",
+    "webhook_handler",
+]
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +121,12 @@ def _refuse(status: int, message: str, kind: ErrorKind) -> web.Response:
     return web.json_response({"error": message, "kind": kind.value}, status=status)
 
 
-def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Provider]) -> None:
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def webhook_handler(hub: SignalHub, providers: list[Provider]) -> Handler:
+    """The endpoint ``POST PREFIX{provider}``; the HTTP API lists it in its operation table
+    (controller/integrations/api.py), so it is in the OpenAPI document too."""
     by_name = {p.name: p for p in providers}
     for provider in providers:
         hub.track(provider.source, None, AgeFrom.CONTACT)
@@ -166,4 +180,9 @@ def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Pro
         )
         return web.json_response({"event_id": event_id, "duplicate": False}, status=202)
 
-    app.router.add_post(PREFIX + "{provider}", webhook)
+    return webhook
+
+
+def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Provider]) -> None:
+    """The endpoint alone, on an app of its own (the tests)."""
+    app.router.add_post(PREFIX + "{provider}", webhook_handler(hub, providers))

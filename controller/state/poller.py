@@ -11,6 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from controller.state.fleet import DeviceRecord, Fleet
+from controller.waits import first_of
 from drivers import DeviceTimeout, DriverError
 
 __all__ = ["PollStats", "Poller"]
@@ -114,14 +115,4 @@ class Poller:
             if remaining <= 0:
                 continue
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(_first(stop, self._soon), timeout=remaining)
-
-
-async def _first(*events: asyncio.Event) -> None:
-    """Return when any of ``events`` is set."""
-    waiters = [asyncio.ensure_future(event.wait()) for event in events]
-    try:
-        await asyncio.wait(waiters, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for waiter in waiters:
-            waiter.cancel()
+                await asyncio.wait_for(first_of(stop, self._soon), timeout=remaining)

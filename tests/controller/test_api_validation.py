@@ -18,7 +18,7 @@ from controller import policy
 from controller.app import Controller, exposure_warnings
 from controller.config.settings import parse_config
 from controller.logs import EscapingFormatter
-from controller.service import EventInThePast, EventSpec, InvalidRequest
+from controller.service.control import EventInThePast, EventSpec, InvalidRequest
 from tests.conftest import free_port
 from tests.e2e.helpers import TOKEN, Api, controller_config
 

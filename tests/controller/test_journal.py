@@ -135,3 +135,25 @@ async def test_failed_writes_are_counted_and_reported_until_writes_work_again(
     assert any("journal writing again" in r.getMessage() for r in caplog.records)
     assert [e.subject for e in await journal.entries(["plan"])] == ["3"]
     await journal.close()
+
+
+async def test_a_memory_journal_reads_while_it_writes() -> None:
+    """A shared-cache memory database refuses a reader while the writer holds the table
+    ("database table is locked"); that once stopped the daemon's MQTT bridge."""
+    journal = Journal(None)
+    await journal.open()
+
+    async def write() -> None:
+        for i in range(400):
+            journal.append("command.sent", f"dev{i}", {"i": i}, actor="test")
+            if i % 20 == 0:
+                await journal.commit()
+
+    async def read() -> None:
+        for _ in range(200):
+            await journal.entries(["command."])
+
+    await asyncio.gather(write(), read(), read(), read())
+    await journal.commit()
+    assert len(await journal.entries(["command."])) == 400
+    await journal.close()

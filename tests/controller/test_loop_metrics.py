@@ -27,7 +27,7 @@ def _event(
 
 def _samples(state: ControlState, site_w: float) -> dict[tuple[str, str], float]:
     out = {}
-    for family in event_level_families("s1", state, site_w, NOW):
+    for family in event_level_families("s1", state.active_events(NOW), site_w, NOW):
         for sample in family.samples:
             out[(sample.name, sample.labels["event"])] = sample.value
     return out

@@ -139,7 +139,7 @@ def _instance(cls: type[object]) -> policy.PlanCommand:
     if cls is SetPowerTarget:
         return SetPowerTarget(watts=3000.0)
     if cls is policy.SetGpuPowerLimit:
-        return policy.SetGpuPowerLimit(per_gpu_w=300.0)
+        return policy.SetGpuPowerLimit(watts_per_gpu=300.0)
     if cls is policy.Drain:
         return policy.Drain(reason="event")
     return typing.cast("policy.PlanCommand", cls())

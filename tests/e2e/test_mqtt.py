@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from controller.integrations.mqtt.executor import ACTOR_PREFIX
 from tests.e2e.conftest import SiteFactory
 from tests.e2e.helpers import until
 from tests.mqtt.broker import PASSWORDS, Broker
@@ -151,7 +152,7 @@ async def test_publishes_the_site_and_carries_out_every_command(
             assert by_actor == {f"mqtt:c-{i}" for i in range(len(steps))} | {"mqtt:c-cancel"}
             assert sum(1 for e in rows if e.actor == "mqtt:c-1") == 1
             # What a restarted daemon reads back so a redelivery is still a duplicate.
-            executed = await bridge.view.executed_commands()
+            executed = await bridge.view.executed_commands(ACTOR_PREFIX)
             assert set(executed) == {f"c-{i}" for i in range(len(steps))} | {"c-cancel"}
 
             # Malformed and unauthorised: refused, answered, counted, never executed.

@@ -101,7 +101,7 @@ def test_marginal_gpu_node_is_capped_part_way() -> None:
     # 20.4 kW of GPU nodes under 18 kW: the interruptible node's limit drops 2.4 kW
     result, _ = plan(inputs([gpu("g1"), gpu("g2", AiClass.CONTRACTED)], site=grid(0.018)))
     commands = [(c.device_id, c.command) for c in diff(result, result.fleet)]
-    assert commands == [("g1", SetGpuPowerLimit(400.0))]
+    assert commands == [("g1", SetGpuPowerLimit(watts_per_gpu=400.0))]
 
 
 def test_marginal_miner_runs_at_a_lower_power_target() -> None:

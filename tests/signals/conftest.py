@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from controller.journal.store import Journal
-from controller.service import ControlService
+from controller.service.control import ControlService
 from controller.signals.errors import SignalError
 from controller.signals.hub import SignalHub
 from controller.signals.updates import Update
@@ -79,7 +79,7 @@ async def rig() -> AsyncIterator[HubRig]:
     journal = Journal(None)
     await journal.open()
     loop = StubLoop()
-    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop)  # type: ignore[arg-type]
+    service = ControlService(Fleet("t"), ControlState.empty(), journal, trigger=loop.trigger)
     clock = FakeClock()
     hub = SignalHub(service, clock)
     yield HubRig(hub, service, journal, clock, loop)

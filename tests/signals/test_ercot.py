@@ -12,10 +12,11 @@ from aiohttp import web
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from controller.signals import BadSignal, ErrorKind, PriceMarket, PriceUpdate
 from controller.signals.ercot import parse_day_ahead, parse_real_time
+from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.price_url import parse_price_feed
 from controller.signals.prices import ErcotPrices, PriceFeed
+from controller.signals.updates import PriceMarket, PriceUpdate
 from tests.signals.conftest import FakeClock, HubRig, Sink
 from tests.signals.ercot_server import RT_FIELDS, ErcotServer, utc
 

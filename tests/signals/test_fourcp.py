@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.signals import BadSignal
+from controller.signals.errors import BadSignal
 from controller.signals.fourcp import FourCpSource, parse_flags
 from tests.signals.conftest import HubRig
 

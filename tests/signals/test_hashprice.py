@@ -13,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.policy import Hashprice
-from controller.signals import HashpriceUpdate, SignalError
+from controller.signals.errors import SignalError
 from controller.signals.hashprice import (
     BitcoindHashprice,
     HashpriceUrl,
@@ -28,6 +28,7 @@ from controller.signals.hashprice import (
     parse_tip_height,
     subsidy_sats,
 )
+from controller.signals.updates import HashpriceUpdate
 from tests.signals.bitcoin_servers import BitcoindServer, MempoolServer
 from tests.signals.conftest import FakeClock, Sink
 

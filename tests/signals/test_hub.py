@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from controller import policy
-from controller.signals import (
-    AgeFrom,
+from controller.signals.errors import ErrorKind
+from controller.signals.source import AgeFrom
+from controller.signals.updates import (
     Contact,
-    ErrorKind,
     EventAction,
     EventUpdate,
     FlagUpdate,

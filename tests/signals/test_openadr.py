@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.signals import BadSignal, ErrorKind
+from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.openadr import OpenAdrVen, event_update
 from tests.conftest import free_port
 from tests.signals.conftest import HubRig

@@ -11,14 +11,8 @@ from hypothesis import strategies as st
 
 from controller import policy
 from controller.integrations.web_chart import power_chart
-from controller.integrations.web_model import (
-    ControlRow,
-    DeviceRow,
-    PlanGroup,
-    PlanRow,
-    SignalRow,
-)
 from controller.integrations.web_page import ReportCache, page_data
+from controller.service.read_model import ControlRow, DeviceRow, PlanGroup, PlanRow, SignalRow
 from controller.state.control import EventRecord
 from controller.state.power_history import PowerHistory, PowerPoint
 

@@ -26,7 +26,7 @@ from controller.config.mqtt import MqttConfig
 from controller.errors import ControllerError
 from controller.integrations.mqtt.commands import CommandRefused, parse_command
 from controller.integrations.mqtt.discovery import discovery_messages
-from controller.integrations.mqtt.executor import CommandExecutor, error_reply
+from controller.integrations.mqtt.executor import ACTOR_PREFIX, CommandExecutor, error_reply
 from controller.integrations.mqtt.lifecycle import LifecycleWatch
 from controller.integrations.mqtt.outbox import Lane, Message, Outbox
 from controller.integrations.mqtt.payloads import (
@@ -38,8 +38,8 @@ from controller.integrations.mqtt.payloads import (
     version,
 )
 from controller.integrations.mqtt.topics import EventPhase, Topics
-from controller.integrations.mqtt.view import SiteView
-from controller.service import ControlService
+from controller.service.control import ControlService
+from controller.service.read_model import ReadModel
 
 __all__ = ["MqttBridge"]
 
@@ -53,7 +53,7 @@ class MqttBridge:
     def __init__(
         self,
         config: MqttConfig,
-        view: SiteView,
+        view: ReadModel,
         service: ControlService,
         *,
         clock: Callable[[], float] = time.time,
@@ -100,7 +100,7 @@ class MqttBridge:
         """One message at a time, yielding between them: 10,000 devices never hold the
         event loop (commands, the API, the control loop) for the whole batch at once."""
         payloads = telemetry_payloads(
-            self.view.site, self.view.devices(), now, self.config.telemetry_chunk
+            self.view.site, self.view.telemetry(), now, self.config.telemetry_chunk
         )
         part = 0
         while True:
@@ -125,7 +125,7 @@ class MqttBridge:
         now = self._clock()
         self._last_status = now
         site = self.view.site
-        status = status_payload(site, self.view.status(now), now, self._version)
+        status = status_payload(site, self.view.site_status(now), now, self._version)
         self._state(self.topics.status, status)
         self._state(self.topics.signals, signals_payload(site, self.view.signal_ages(now), now))
 
@@ -148,7 +148,7 @@ class MqttBridge:
             payload = event_payload(self.view.site, transition.phase, transition.event, now, report)
             self._reliable(self.topics.event(transition.phase), payload)
             changed = True
-        plan = self.view.plan()
+        plan = self.view.plan_summary()
         if plan is not None and plan.seq != self._plan_seq:
             self._plan_seq = plan.seq
             self._state(self.topics.plan, plan_payload(self.view.site, plan))
@@ -158,7 +158,7 @@ class MqttBridge:
 
     async def _report(self, event: Any) -> dict[str, Any] | None:
         try:
-            return await self.view.compliance(event)
+            return dict(await self.view.report(event))
         except (ControllerError, LookupError, TypeError, ValueError) as exc:
             # The report is extra: the lifecycle message goes out without it.
             log.warning("compliance report for event %s failed: %s", event.event_id, exc)
@@ -170,7 +170,7 @@ class MqttBridge:
         self.lifecycle.seed(self.view.events(), self._clock())
         try:
             # A command redelivered after a restart is still a duplicate.
-            self.executor.remember(await self.view.executed_commands())
+            self.executor.remember(await self.view.executed_commands(ACTOR_PREFIX))
         except ControllerError as exc:
             log.warning("MQTT: cannot read past command ids from the journal: %s", exc)
         if self.config.homeassistant.enabled:

@@ -18,7 +18,7 @@ from controller.integrations.mqtt.commands import (
     OverrideSet,
 )
 from controller.integrations.mqtt.topics import CommandName
-from controller.service import ControlService, InvalidRequest, NotFound
+from controller.service.control import ControlService, InvalidRequest, NotFound
 
 __all__ = ["ACTOR_PREFIX", "CommandExecutor", "Outcome", "error_reply"]
 

@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from controller.integrations.mqtt.topics import EventPhase
-from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
+from controller.service.read_model import PlanSummary, SiteStatus, TelemetryRow
 from controller.state.control import EventRecord
 
 __all__ = [
@@ -105,7 +105,7 @@ def signals_payload(site: str, ages: Mapping[str, float | None], now: float) -> 
 
 
 def telemetry_payloads(
-    site: str, rows: Iterable[DeviceRow], now: float, chunk: int
+    site: str, rows: Iterable[TelemetryRow], now: float, chunk: int
 ) -> Iterator[bytes]:
     """One message per ``chunk`` devices; each one stands alone (site, time, columns)."""
     columns = json.dumps(DEVICE_COLUMNS, separators=(",", ":"))

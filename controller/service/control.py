@@ -1,4 +1,6 @@
-"""Operations on the control state, shared by the HTTP API and the command line.
+"""The command service: what the inputs and outputs may ask for (events, overrides,
+pause, prices, relay acknowledgement), shared by the HTTP API, MQTT, the signal sources
+and the demo.
 
 Every change is written to the journal and committed *before* it takes effect and
 before the caller is answered, so an accepted event or override survives a
@@ -19,7 +21,6 @@ from controller import policy
 from controller.errors import ControllerError
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
-from controller.reconcile.loop import Reconciler
 from controller.state.control import (
     OVERRIDE_ACTIONS,
     ControlState,
@@ -60,14 +61,21 @@ class EventSpec:
 
 class ControlService:
     def __init__(
-        self, fleet: Fleet, state: ControlState, journal: Journal, loop: Reconciler
+        self,
+        fleet: Fleet,
+        state: ControlState,
+        journal: Journal,
+        *,
+        trigger: Callable[[str], None],
+        on_event: Callable[[EventRecord], None] | None = None,
     ) -> None:
         self.fleet = fleet
         self.state = state
         self.journal = journal
-        self.loop = loop
+        # Plans again at once (the control loop's trigger), after each accepted change.
+        self._trigger = trigger
         # Called after an event is accepted, before the loop plans for it (the baseline).
-        self.on_event: Callable[[EventRecord], None] | None = None
+        self._on_event = on_event
 
     async def _record(
         self,
@@ -84,7 +92,11 @@ class ControlService:
         self.journal.append(kind, subject, data, actor=actor, at=at)
         await self.journal.commit()
         self.state.apply(kind, subject, data, at, actor)
-        self.loop.trigger(kind)
+        self._trigger(kind)
+
+    def replan(self, reason: str) -> None:
+        """Plan again at once for a change that is not journaled (a signal gone stale)."""
+        self._trigger(reason)
 
     # ---- events --------------------------------------------------------------------
 
@@ -120,8 +132,8 @@ class ControlService:
         await self._record(
             JournalKind.EVENT_CREATED, event_id, {"event": record.as_json()}, actor, detail
         )
-        if self.on_event is not None:
-            self.on_event(record)
+        if self._on_event is not None:
+            self._on_event(record)
         return record
 
     async def update_event(
