@@ -262,10 +262,15 @@ class Controller:
             commanded = view.plan.expected_site_w + view.plan.other_load_w
             if math.isfinite(view.plan.limit_w):
                 limit = view.plan.limit_w + view.plan.other_load_w
-        self.power_history.add(PowerPoint(
-            at=sample.at, metered_w=sample.watts, source=sample.source,
-            commanded_w=commanded, limit_w=limit,
-        ))  # fmt: skip
+        self.power_history.add(
+            PowerPoint(
+                at=sample.at,
+                metered_w=sample.watts,
+                source=sample.source,
+                commanded_w=commanded,
+                limit_w=limit,
+            )
+        )
         if sample.estimated:
             return
         reserve_w = self.config.policy.reserve_mw * 1e6
@@ -326,9 +331,14 @@ class Controller:
         self.journal.append(
             JournalKind.DAEMON_STARTED,
             "",
-            {"run": self.journal.run, "active_events": active, "overrides": overrides,
-             "paused": self.state.paused, "devices": len(self.fleet)},
-        )  # fmt: skip
+            {
+                "run": self.journal.run,
+                "active_events": active,
+                "overrides": overrides,
+                "paused": self.state.paused,
+                "devices": len(self.fleet),
+            },
+        )
         if self.config.journal.path is None:
             log.warning("journal in memory: events and overrides will not survive a restart")
         if active or overrides:

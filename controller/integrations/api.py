@@ -523,8 +523,14 @@ def _guard(api: Api) -> Middleware:
         """Every refused request is counted and logged (the log formatter escapes the
         client's text); the daemon answers it and carries on."""
         api.on_refused(response.status)
-        log.info("api %s %s from %s refused (%d): %s", request.method, request.path,
-                 request.remote, response.status, why)  # fmt: skip
+        log.info(
+            "api %s %s from %s refused (%d): %s",
+            request.method,
+            request.path,
+            request.remote,
+            response.status,
+            why,
+        )
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:

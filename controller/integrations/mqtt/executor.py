@@ -80,8 +80,12 @@ class CommandExecutor:
             return self._refused(command, CommandRefused(ErrorKind.FAILED, str(exc)))
         self.count("accepted")
         log.info("command %s (%s) carried out", command.command_id, command.name.value)
-        return {"id": command.command_id, "command": command.name.value, "ok": True,
-                "result": result}  # fmt: skip
+        return {
+            "id": command.command_id,
+            "command": command.name.value,
+            "ok": True,
+            "result": result,
+        }
 
     def _refused(self, command: Command, refused: CommandRefused) -> Outcome:
         self.count(refused.kind.value)
@@ -123,7 +127,11 @@ class CommandExecutor:
                 await service.set_economics(
                     power_price=args.power_price_usd_per_mwh,
                     hashprice=args.hashprice_usd_per_ph_day,
-                    as_of=args.as_of, source=args.source, actor=actor,
-                )  # fmt: skip
-                return {"power_price_usd_per_mwh": args.power_price_usd_per_mwh,
-                        "hashprice_usd_per_ph_day": args.hashprice_usd_per_ph_day}  # fmt: skip
+                    as_of=args.as_of,
+                    source=args.source,
+                    actor=actor,
+                )
+                return {
+                    "power_price_usd_per_mwh": args.power_price_usd_per_mwh,
+                    "hashprice_usd_per_ph_day": args.hashprice_usd_per_ph_day,
+                }
