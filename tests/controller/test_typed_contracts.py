@@ -22,6 +22,7 @@ from controller.reconcile.dispatch import JobOrigin, SendResult
 from controller.reconcile.meter import PowerSource
 from controller.state.control import ControlState, OverrideAction
 from controller.state.domain import SetPowerTarget, Sleep, Wake
+from tests.controller.journal_rows import EVENT_E1
 
 # Every kind any release wrote, as stored: changing one breaks old journals.
 OLD_KINDS = {
@@ -80,18 +81,7 @@ async def test_a_journal_written_with_the_old_strings_replays(tmp_path: Path) ->
     journal = Journal(path)
     await journal.open()  # the schema
     await journal.close()
-    event = {
-        "event_id": "e1",
-        "kind": "instructed",
-        "start": 10.0,
-        "end": 1e10,
-        "level_mw": 0.5,
-        "deadline": 600.0,
-        "source": "test",
-        "created_at": 10.0,
-        "updated_at": 10.0,
-        "cancelled_at": None,
-    }
+    event = dict(EVENT_E1)
     rows = [
         (10.0, "api", "event.created", "e1", json.dumps({"event": event})),
         (11.0, "api", "override.set", "d1", json.dumps({"action": "exclude", "expires_at": None})),

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from controller.integrations.mqtt.lifecycle import LifecycleWatch
 from controller.integrations.mqtt.outbox import Lane, Message, Outbox
 from controller.integrations.mqtt.topics import EventPhase
@@ -58,16 +60,8 @@ def test_lifecycle_announces_each_phase_once_and_one_verdict() -> None:
         created_at=100.0,
         updated_at=100.0,
     )
-    old = EventRecord(
-        event_id="e0",
-        kind=EventKind.INSTRUCTED,
-        start=0.0,
-        end=50.0,
-        level_mw=1.0,
-        deadline=None,
-        source="t",
-        created_at=0.0,
-        updated_at=0.0,
+    old = replace(
+        event, event_id="e0", start=0.0, end=50.0, deadline=None, created_at=0.0, updated_at=0.0
     )
     watch.seed([old], 60.0)
     phases = [t.phase for t in watch.observe([old, event], 100.0)]
