@@ -30,7 +30,7 @@ from controller import policy
 from controller.signals._json import malformed
 from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, UpstreamError
-from controller.signals.source import PollingSource, Upstream, UrlSource, fetch
+from controller.signals.source import Cadence, PollingSource, Upstream, UrlSource, fetch
 from controller.signals.updates import HashpriceUpdate, Update
 
 __all__ = [
@@ -219,13 +219,9 @@ class MempoolHashprice(PollingSource):
         url: str,
         blocks: int,
         currency: str,
-        interval_s: float,
-        timeout_s: float,
-        stale_after_s: float | None,
+        **cadence: Unpack[Cadence],
     ) -> None:
-        super().__init__(
-            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
-        )
+        super().__init__(name, clock, **cadence)
         self.url = url.rstrip("/")
         self.blocks = blocks
         self.currency = currency
@@ -258,13 +254,9 @@ class BitcoindHashprice(PollingSource):
         blocks: int,
         price_url: str,
         currency: str,
-        interval_s: float,
-        timeout_s: float,
-        stale_after_s: float | None,
+        **cadence: Unpack[Cadence],
     ) -> None:
-        super().__init__(
-            name, clock, interval_s=interval_s, timeout_s=timeout_s, stale_after_s=stale_after_s
-        )
+        super().__init__(name, clock, **cadence)
         self.url = url
         self.cookie_file = cookie_file
         self.user, self.password = user, password

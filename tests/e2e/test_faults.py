@@ -43,6 +43,18 @@ async def _measured_other_load(daemon: Daemon) -> None:
     await until(lambda: bool(daemon.rows("site.other_load")), timeout=30)
 
 
+async def _instruct(api: Api, level_w: float, within_s: float) -> tuple[dict[str, Any], float]:
+    """An instructed event to ``level_w`` due ``within_s`` after it is made: the event as
+    the API answers it, and when it was made."""
+    event = await api.call(
+        "POST",
+        "/events",
+        {"kind": "instructed", "level_mw": level_w / 1e6, "within_s": within_s},
+        status=201,
+    )
+    return event, float(event["created_at"])
+
+
 @asynccontextmanager
 async def _small_site_running(
     prefix: str, tmp_path: Path
@@ -75,13 +87,7 @@ async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
     liar = f"{prefix}.{LIAR}"
     async with _small_site_running(prefix, tmp_path) as (sim, daemon, api):
         assert sim.truth.samples[-1][1] > LEVEL_W + 50_000  # the whole site runs
-        event = await api.call(
-            "POST",
-            "/events",
-            {"kind": "instructed", "level_mw": LEVEL_W / 1e6, "within_s": DEADLINE_S},
-            status=201,
-        )
-        created = float(event["created_at"])
+        event, created = await _instruct(api, LEVEL_W, DEADLINE_S)
         deadline = created + DEADLINE_S
         if kill_at is not None:
             await asyncio.sleep(max(0.0, created + kill_at - time.time()))
@@ -136,13 +142,7 @@ async def test_meter_stalled_for_the_whole_event_never_claims_met(tmp_path: Path
     async with _small_site_running(prefix, tmp_path) as (sim, daemon, api):
         sim.fleet.meters[0].faults.inject("stall")
         await _meter_down(api)
-        event = await api.call(
-            "POST",
-            "/events",
-            {"kind": "instructed", "level_mw": LEVEL_W / 1e6, "within_s": within_s},
-            status=201,
-        )
-        created = float(event["created_at"])
+        event, created = await _instruct(api, LEVEL_W, within_s)
         await asyncio.sleep(created + within_s + 2.0 - time.time())
         report = await api.call("GET", f"/events/{event['event_id']}/report")
         status = await api.call("GET", "/status")
@@ -253,13 +253,7 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
                 while await unreachable() < len(down):
                     await asyncio.sleep(0.5)
             await _measured_other_load(daemon)
-            event = await api.call(
-                "POST",
-                "/events",
-                {"kind": "instructed", "level_mw": level_w / 1e6, "within_s": DEADLINE_S},
-                status=201,
-            )
-            created = float(event["created_at"])
+            event, created = await _instruct(api, level_w, DEADLINE_S)
             deadline = created + DEADLINE_S
 
             def met() -> bool:
