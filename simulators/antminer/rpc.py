@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulators.antminer.unit import AntminerUnit
 from simulators.cgminer_rpc import RpcRequest, error_reply, status_entry
-
-if TYPE_CHECKING:
-    from simulators.antminer.device import AntminerDevice
 
 __all__ = ["ALLOWED_COMMANDS", "rpc_reply"]
 
@@ -36,7 +34,7 @@ def _sensor_string(values: tuple[int, ...]) -> str:
     return "-".join(str(v) for v in values)
 
 
-def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _version(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
     return {
         "STATUS": [status_entry("S", 22, "CGMiner versions", when=when, description=_DESCRIPTION)],
@@ -53,7 +51,7 @@ def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _summary(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     return {
@@ -93,7 +91,7 @@ def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _stats(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
     s = dev.physics.sample()
     running = s.hashrate_hs > 0
@@ -157,7 +155,7 @@ def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _pools(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     entries = []
@@ -206,7 +204,7 @@ def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _devs(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _devs(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     return {
@@ -251,7 +249,7 @@ _BUILDERS = {
 }
 
 
-def _single(dev: AntminerDevice, command: str, when: float) -> dict[str, Any]:
+def _single(dev: AntminerUnit, command: str, when: float) -> dict[str, Any]:
     builder = _BUILDERS.get(command)
     if builder is not None:
         return builder(dev, when)
@@ -262,7 +260,7 @@ def _single(dev: AntminerDevice, command: str, when: float) -> dict[str, Any]:
     return error_reply(14, "Invalid command", when=when, description=_DESCRIPTION)
 
 
-def rpc_reply(dev: AntminerDevice, request: RpcRequest) -> dict[str, Any]:
+def rpc_reply(dev: AntminerUnit, request: RpcRequest) -> dict[str, Any]:
     when = dev.clock.unix()
     if request.invalid_json:
         return error_reply(23, "Invalid JSON", when=when, description=_DESCRIPTION)

@@ -8,13 +8,11 @@ array; the Whatsminer-specific commands are flat (``"STATUS":"S"``, ``"Code":131
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.cgminer_rpc import status_entry
 from simulators.physics import Phase, PhysicsSample
-
-if TYPE_CHECKING:
-    from simulators.whatsminer.device import WhatsminerDevice
+from simulators.whatsminer.unit import WhatsminerUnit
 
 __all__ = ["CGMINER_DESCRIPTION", "READS", "flat_error", "flat_ok"]
 
@@ -42,12 +40,12 @@ def _chip_temps(s: PhysicsSample) -> tuple[float, float, float]:
     return round(min(s.chip_temps_c) - 8.0, 1), round(max(s.chip_temps_c) + 6.0, 1), round(avg, 1)
 
 
-def _shares(dev: WhatsminerDevice, s: PhysicsSample) -> tuple[int, int]:
+def _shares(dev: WhatsminerUnit, s: PhysicsSample) -> tuple[int, int]:
     accepted = int(s.hashrate_avg_hs * s.uptime_s / (_SHARE_DIFFICULTY * 2**32))
     return accepted, accepted // 500
 
 
-def _summary(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _summary(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     accepted, rejected = _shares(dev, s)
     cmin, cmax, cavg = _chip_temps(s)
@@ -93,7 +91,7 @@ def _summary(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _devs(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _devs(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     accepted, rejected = _shares(dev, s)
     mining = s.hashrate_hs > 0
@@ -140,7 +138,7 @@ def _devs(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _devdetails(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _devdetails(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     details = [
         {
             "DEVDETAILS": i,
@@ -159,7 +157,7 @@ def _devdetails(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _version(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _version(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     return {
         "STATUS": [status_entry("S", 22, "CGMiner versions", when=when, description="btminer")],
         "VERSION": [{"API": "3.7", "Miner": "btminer", "CompileTime": dev.firmware}],
@@ -167,7 +165,7 @@ def _version(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _pools(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _pools(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     accepted, rejected = _shares(dev, s)
     entries = []
@@ -200,11 +198,11 @@ def _pools(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     }
 
 
-def _get_version(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _get_version(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     return flat_ok({"api_ver": _API_VERSION, "fw_ver": dev.firmware, "platform": "H616"}, when)
 
 
-def _get_psu(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _get_psu(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     vin = 230.0
     msg = {
@@ -222,7 +220,7 @@ def _get_psu(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     return flat_ok(msg, when)
 
 
-def _status(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _status(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     c = dev.control
     return flat_ok(
         {
@@ -238,11 +236,11 @@ def _status(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     )
 
 
-def _error_code(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _error_code(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     return flat_ok({"error_code": [{str(code): stamp} for code, stamp in dev.error_codes]}, when)
 
 
-def miner_info(dev: WhatsminerDevice, fields: str | None) -> dict[str, str]:
+def miner_info(dev: WhatsminerUnit, fields: str | None) -> dict[str, str]:
     every = {
         "ip": dev.address,
         "proto": "dhcp",
