@@ -71,10 +71,17 @@ def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None
         for endpoint in group.endpoints():
             device_id = f"{group.name_prefix or ''}{endpoint.host}"
             identity = DeviceIdentity(
-                device_id, group.make, None, endpoint, config.site, rack=group.rack
+                device_id=device_id,
+                make=group.make,
+                model=None,
+                endpoint=endpoint,
+                site=config.site,
+                rack=group.rack,
             )
             driver = open_driver(group.make, endpoint, credentials=credentials, settings=settings)
-            record = DeviceRecord(identity, driver, ai_class=group.ai_class, group=group.group)
+            record = DeviceRecord(
+                identity=identity, driver=driver, ai_class=group.ai_class, group=group.group
+            )
             fleet.add(record)
     return fleet
 
@@ -257,10 +264,15 @@ class Controller:
             commanded = view.plan.expected_site_w + view.plan.other_load_w
             if math.isfinite(view.plan.limit_w):
                 limit = view.plan.limit_w + view.plan.other_load_w
-        self.power_history.add(PowerPoint(
-            at=sample.at, metered_w=sample.watts, source=sample.source,
-            commanded_w=commanded, limit_w=limit,
-        ))  # fmt: skip
+        self.power_history.add(
+            PowerPoint(
+                at=sample.at,
+                metered_w=sample.watts,
+                source=sample.source,
+                commanded_w=commanded,
+                limit_w=limit,
+            )
+        )
         if sample.estimated:
             return
         reserve_w = self.config.policy.reserve_mw * 1e6
@@ -321,9 +333,14 @@ class Controller:
         self.journal.append(
             JournalKind.DAEMON_STARTED,
             "",
-            {"run": self.journal.run, "active_events": active, "overrides": overrides,
-             "paused": self.state.paused, "devices": len(self.fleet)},
-        )  # fmt: skip
+            {
+                "run": self.journal.run,
+                "active_events": active,
+                "overrides": overrides,
+                "paused": self.state.paused,
+                "devices": len(self.fleet),
+            },
+        )
         if self.config.journal.path is None:
             log.warning("journal in memory: events and overrides will not survive a restart")
         if active or overrides:

@@ -48,9 +48,10 @@ def panel_queries(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(panel title, PromQL) for every target of every panel."""
     return [
         (panel["title"], target["expr"])
-        for panel in data["panels"] if panel["type"] != "row"
+        for panel in data["panels"]
+        if panel["type"] != "row"
         for target in panel.get("targets", [])
-    ]  # fmt: skip
+    ]
 
 
 def test_committed_json_is_what_the_generator_writes() -> None:

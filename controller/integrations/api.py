@@ -25,7 +25,6 @@ from aiohttp import web
 from aiohttp.typedefs import Middleware
 from pydantic import BaseModel, ValidationError
 
-from controller import policy
 from controller.integrations.api_models import (
     EconomicsBody,
     EventBody,
@@ -35,7 +34,7 @@ from controller.integrations.api_models import (
 )
 from controller.reconcile.compliance import report_text
 from controller.reconcile.plans import plan_json
-from controller.service.control import ControlService, EventSpec, InvalidRequest, NotFound
+from controller.service.control import ControlService, InvalidRequest, NotFound
 from controller.service.read_model import ReadModel
 from controller.signals.webhook import PREFIX as WEBHOOK_PREFIX
 from controller.signals.webhook import Handler as WebhookHandler
@@ -58,7 +57,7 @@ class Auth(enum.Enum):
     SIGNATURE = "signature"  # a provider's webhook: its HMAC signature (signals/webhook.py)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Api:
     """What the handlers may use: the read model, the command service, and the edge's own
     settings. Built once by the composition root (controller/app.py)."""
@@ -269,17 +268,7 @@ async def _events(api: Api, call: Call) -> web.StreamResponse:
 
 async def _create_event(api: Api, call: Call) -> web.StreamResponse:
     body = await call.body(EventBody)
-    spec = EventSpec(
-        policy.EventKind(body.kind),
-        body.level_mw,
-        body.start,
-        body.end,
-        body.deadline,
-        body.within_s,
-        body.event_id,
-        body.source,
-    )
-    event = await api.commands.create_event(spec, call.actor)
+    event = await api.commands.create_event(body.to_spec(), call.actor)
     log.info("event %s created by %s: %s", event.event_id, call.actor, body.kind)
     return _json(event.as_json(), status=201)
 
@@ -534,8 +523,14 @@ def _guard(api: Api) -> Middleware:
         """Every refused request is counted and logged (the log formatter escapes the
         client's text); the daemon answers it and carries on."""
         api.on_refused(response.status)
-        log.info("api %s %s from %s refused (%d): %s", request.method, request.path,
-                 request.remote, response.status, why)  # fmt: skip
+        log.info(
+            "api %s %s from %s refused (%d): %s",
+            request.method,
+            request.path,
+            request.remote,
+            response.status,
+            why,
+        )
 
     @web.middleware
     async def guard(request: web.Request, handler: Handler) -> web.StreamResponse:

@@ -193,17 +193,22 @@ class ControllerMetrics:
     def __init__(self, site: str) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
         histograms = {
-            name: Histogram(name, documentation, labelnames=["site"], registry=self.registry,
-                            buckets=buckets).labels(site=site)
+            name: Histogram(
+                name, documentation, labelnames=["site"], registry=self.registry, buckets=buckets
+            ).labels(site=site)
             for name, documentation, buckets in (
-                ("hashpivot_event_confirmation_seconds",
-                 "Time from a grid event's arrival to its level confirmed on the meter",
-                 (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800)),
-                ("hashpivot_poll_duration_seconds",
-                 "Wall time of one sweep over the whole fleet",
-                 (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60)),
+                (
+                    "hashpivot_event_confirmation_seconds",
+                    "Time from a grid event's arrival to its level confirmed on the meter",
+                    (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800),
+                ),
+                (
+                    "hashpivot_poll_duration_seconds",
+                    "Wall time of one sweep over the whole fleet",
+                    (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+                ),
             )
-        }  # fmt: skip
+        }
         self.confirmation = histograms["hashpivot_event_confirmation_seconds"]
         self.poll_duration = histograms["hashpivot_poll_duration_seconds"]
 

@@ -21,8 +21,7 @@ __all__ = ["openapi_document"]
 
 # Response bodies, so the fuzz test can check every answer against the document.
 def _obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    return {"type": "object", "required": sorted(required),
-            "properties": {**required, **optional}}  # fmt: skip
+    return {"type": "object", "required": sorted(required), "properties": {**required, **optional}}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -149,10 +148,14 @@ def openapi_document() -> dict[str, Any]:
         if op.text_answer:
             operation["responses"]["200"]["content"]["text/plain"] = {"schema": {"type": "string"}}
         params = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
             for name in op.path_names
-        ]  # fmt: skip
+        ]
         params += [
             {"name": q.name, "in": "query", "required": False, "schema": q.schema()}
             for q in op.query

@@ -84,18 +84,22 @@ def add_web_routes(
 
     async def index(_: web.Request) -> web.Response:
         return web.Response(
-            body=assets["index.html"], content_type="text/html", charset="utf-8",
+            body=assets["index.html"],
+            content_type="text/html",
+            charset="utf-8",
             headers={"Content-Security-Policy": _CSP, **no_store},
-        )  # fmt: skip
+        )
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in assets or name == "index.html":
             raise web.HTTPNotFound()
         return web.Response(
-            body=assets[name], content_type=_ASSETS[name], charset="utf-8",
+            body=assets[name],
+            content_type=_ASSETS[name],
+            charset="utf-8",
             headers={"Cache-Control": "max-age=300"},
-        )  # fmt: skip
+        )
 
     async def data(_: web.Request) -> web.Response:
         body = await data_cache.get()

@@ -73,7 +73,7 @@ class JournalError(ControllerError):
     """The journal file cannot be opened or written."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     seq: int
     at: float
@@ -356,8 +356,12 @@ class Journal:
         self.append(JournalKind.JOURNAL_COMPACTED, "", result.as_json(), at=at)
         if result.rows_removed:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.removed.items()))
-            log.info("journal compacted: %d rows removed in %.1f s (%s)",
-                     result.rows_removed, result.seconds, kinds)  # fmt: skip
+            log.info(
+                "journal compacted: %d rows removed in %.1f s (%s)",
+                result.rows_removed,
+                result.seconds,
+                kinds,
+            )
         return result
 
     def _compact(self, policy: Retention, now: float) -> Compaction:
@@ -381,7 +385,15 @@ class Journal:
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+    return Entry(
+        seq=row[0],
+        at=row[1],
+        actor=row[2],
+        kind=row[3],
+        subject=row[4],
+        data=json.loads(row[5]),
+        run=row[6],
+    )
 
 
 def _entries(rows: list[tuple[Any, ...]]) -> list[Entry]:

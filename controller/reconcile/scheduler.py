@@ -122,8 +122,13 @@ class SchedulerControl:
             old = self._views.get(name)
             if old is not None and old != view:
                 why = f" (drained: {view.foreign})" if view.foreign else ""
-                log.info("scheduler node %s: schedulable %s -> %s%s", name, old.schedulable,
-                         view.schedulable, why)  # fmt: skip
+                log.info(
+                    "scheduler node %s: schedulable %s -> %s%s",
+                    name,
+                    old.schedulable,
+                    view.schedulable,
+                    why,
+                )
         self._views = found
         self.refreshed.set()
 

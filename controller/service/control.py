@@ -47,7 +47,7 @@ class NotFound(ControllerError):
     """No such event or device (HTTP 404)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
     kind: policy.EventKind
     level_mw: float | None = None
@@ -114,7 +114,15 @@ class ControlService:
         if deadline is None and spec.within_s is not None:
             deadline = start + spec.within_s
         record = EventRecord(
-            event_id, spec.kind, start, end, spec.level_mw, deadline, spec.source, now, now
+            event_id=event_id,
+            kind=spec.kind,
+            start=start,
+            end=end,
+            level_mw=spec.level_mw,
+            deadline=deadline,
+            source=spec.source,
+            created_at=now,
+            updated_at=now,
         )
         _validate(record)
         if record.end <= now:
@@ -256,8 +264,14 @@ def _validate(record: EventRecord) -> None:
     try:
         record.to_policy()
         policy.GridEvent(
-            record.event_id, record.kind, record.start, record.end, record.updated_at,
-            record.source, record.level_mw, record.deadline,
-        )  # fmt: skip
+            event_id=record.event_id,
+            kind=record.kind,
+            start=record.start,
+            end=record.end,
+            as_of=record.updated_at,
+            source=record.source,
+            level_mw=record.level_mw,
+            deadline=record.deadline,
+        )
     except policy.InvalidGrid as exc:
         raise InvalidRequest(str(exc)) from None

@@ -277,18 +277,31 @@ class LiveReadModel:
         power, ages = self._power.latest(), self._max_ages_s
         rows: list[tuple[str, float | None, str, float, str, float | None]] = [
             # name, value, unit, as of, source, trusted for
-            ("power price", price.usd_per_mwh, "USD/MWh", price.as_of, price.source,
-             ages.get("power_price")),
-            ("hashprice", hashprice.usd_per_ph_day, "USD/PH/day", hashprice.as_of,
-             hashprice.source, ages.get("hashprice")),
+            (
+                "power price",
+                price.usd_per_mwh,
+                "USD/MWh",
+                price.as_of,
+                price.source,
+                ages.get("power_price"),
+            ),
+            (
+                "hashprice",
+                hashprice.usd_per_ph_day,
+                "USD/PH/day",
+                hashprice.as_of,
+                hashprice.source,
+                ages.get("hashprice"),
+            ),
             ("site power", power.watts, "W", power.at, power.source, None),
-        ]  # fmt: skip
+        ]
         forecast = self.forecast()
         if forecast is not None:
             # The price forecast's value for the hour ahead.
             ahead = next((p for s, e, p in forecast.intervals if s <= now + 3600 < e), None)
-            rows.append(("price forecast, +1 h", ahead, "USD/MWh", forecast.as_of,
-                         forecast.source, None))  # fmt: skip
+            rows.append(
+                ("price forecast, +1 h", ahead, "USD/MWh", forecast.as_of, forecast.source, None)
+            )
         return tuple(
             SignalRow(name=n, value=v, unit=u, as_of=a, source=s, max_age_s=m)
             for n, v, u, a, s, m in rows
@@ -318,32 +331,50 @@ class LiveReadModel:
             "by_state": dict(sorted(by_state.items())),
             "hashrate_hs": hashrate,
             "power_w": watts,
-            "control": {"paused": state.paused, "reason": state.paused_reason,
-                        "dry_run": self._dry_run, "enabled": self._enabled},
-            "site_power": {"watts": power.watts, "source": power.source, "at": power.at,
-                           "detail": power.detail,
-                           "other_load_w": round(self._power.other_load_w(), 1),
-                           "other_load_source": self._power.other_load_source.value},
-            "plan": None if view is None else {
-                "seq": view.seq, "at": view.at, "expected_site_w": view.plan.expected_site_w,
+            "control": {
+                "paused": state.paused,
+                "reason": state.paused_reason,
+                "dry_run": self._dry_run,
+                "enabled": self._enabled,
+            },
+            "site_power": {
+                "watts": power.watts,
+                "source": power.source,
+                "at": power.at,
+                "detail": power.detail,
+                "other_load_w": round(self._power.other_load_w(), 1),
+                "other_load_source": self._power.other_load_source.value,
+            },
+            "plan": None
+            if view is None
+            else {
+                "seq": view.seq,
+                "at": view.at,
+                "expected_site_w": view.plan.expected_site_w,
                 "limit_w": view.plan.limit_w if view.plan.limit_w != float("inf") else None,
                 "other_load_w": view.plan.other_load_w,
-                "notes": list(view.notes)},
+                "notes": list(view.notes),
+            },
             "events_active": [e.event_id for e in state.active_events(now)],
             "overrides": len(state.live_overrides(now)),
             "stuck": sorted(r.identity.device_id for r in self._fleet if r.stuck_until > now),
             "unsupported": {d: dict(v) for d, v in sorted(self._loop.unsupported.items())},
-            "scheduler": None if scheduler is None else {
+            "scheduler": None
+            if scheduler is None
+            else {
                 "cluster": scheduler.settings.node_map.cluster,
                 "nodes": len(scheduler.settings.node_map.nodes),
-                "error": scheduler.error},
+                "error": scheduler.error,
+            },
             "commands": dict(self._loop.stats.results),
             "signals": self._signals(),
-            "journal": {"run": journal.run, "rows_written": journal.rows_written,
-                        "error": journal.failed,
-                        "compaction": None if journal.compaction is None
-                        else journal.compaction.as_json()},
-        }  # fmt: skip
+            "journal": {
+                "run": journal.run,
+                "rows_written": journal.rows_written,
+                "error": journal.failed,
+                "compaction": None if journal.compaction is None else journal.compaction.as_json(),
+            },
+        }
 
     def site_status(self, now: float) -> SiteStatus:
         sample = self._power.latest()
@@ -370,18 +401,24 @@ class LiveReadModel:
         economics = self.economics(now)
         state = self._state
         return {
-            "power_price": {"usd_per_mwh": economics.power_price.usd_per_mwh,
-                            "as_of": economics.power_price.as_of,
-                            "source": economics.power_price.source},
-            "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
-                          "as_of": economics.hashprice.as_of,
-                          "source": economics.hashprice.source},
-            "forecast": {"source": state.forecast_source or None,
-                         "as_of": state.forecast_as_of or None,
-                         "intervals": [list(p) for p in state.forecast]},
+            "power_price": {
+                "usd_per_mwh": economics.power_price.usd_per_mwh,
+                "as_of": economics.power_price.as_of,
+                "source": economics.power_price.source,
+            },
+            "hashprice": {
+                "usd_per_ph_day": economics.hashprice.usd_per_ph_day,
+                "as_of": economics.hashprice.as_of,
+                "source": economics.hashprice.source,
+            },
+            "forecast": {
+                "source": state.forecast_source or None,
+                "as_of": state.forecast_as_of or None,
+                "intervals": [list(p) for p in state.forecast],
+            },
             "max_price_age_s": self._max_ages_s["power_price"],
             "max_hashprice_age_s": self._max_ages_s["hashprice"],
-        }  # fmt: skip
+        }
 
     # ---- the journal -------------------------------------------------------------------
 

@@ -6,7 +6,7 @@ import math
 from typing import Any
 
 from simulators.antminer.unit import AntminerUnit
-from simulators.cgminer_rpc import RpcRequest, error_reply, status_entry
+from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
 
 __all__ = ["ALLOWED_COMMANDS", "rpc_reply"]
 
@@ -36,9 +36,12 @@ def _sensor_string(values: tuple[int, ...]) -> str:
 
 def _version(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
-    return {
-        "STATUS": [status_entry("S", 22, "CGMiner versions", when=when, description=_DESCRIPTION)],
-        "VERSION": [
+    return ok_reply(
+        22,
+        "CGMiner versions",
+        when=when,
+        description=_DESCRIPTION,
+        VERSION=[
             {
                 "API": "3.1",
                 "BMMiner": "1.0.0",
@@ -47,16 +50,18 @@ def _version(dev: AntminerUnit, when: float) -> dict[str, Any]:
                 "Type": m.type_string,
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 def _summary(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
-    return {
-        "STATUS": [status_entry("S", 11, "Summary", when=when, description=_DESCRIPTION)],
-        "SUMMARY": [
+    return ok_reply(
+        11,
+        "Summary",
+        when=when,
+        description=_DESCRIPTION,
+        SUMMARY=[
             {
                 "Accepted": c.accepted,
                 "Best Share": c.best_share,
@@ -87,8 +92,7 @@ def _summary(dev: AntminerUnit, when: float) -> dict[str, Any]:
                 "Work Utility": round(s.hashrate_avg_hs / 2**32 * 60, 2),
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 def _stats(dev: AntminerUnit, when: float) -> dict[str, Any]:
@@ -140,9 +144,12 @@ def _stats(dev: AntminerUnit, when: float) -> dict[str, Any]:
         if i < 3:
             data[f"temp{n}"] = pcb[0] if present else 0
             data[f"temp2_{n}"] = chip[0] if present else 0
-    return {
-        "STATUS": [status_entry("S", 70, "CGMiner stats", when=when, description=_DESCRIPTION)],
-        "STATS": [
+    return ok_reply(
+        70,
+        "CGMiner stats",
+        when=when,
+        description=_DESCRIPTION,
+        STATS=[
             {
                 "BMMiner": "1.0.0",
                 "CompileTime": m.compile_time,
@@ -151,8 +158,7 @@ def _stats(dev: AntminerUnit, when: float) -> dict[str, Any]:
             },
             dict(sorted(data.items())),
         ],
-        "id": 1,
-    }
+    )
 
 
 def _pools(dev: AntminerUnit, when: float) -> dict[str, Any]:
@@ -197,19 +203,18 @@ def _pools(dev: AntminerUnit, when: float) -> dict[str, Any]:
             }
         )
     n = len(entries)
-    return {
-        "STATUS": [status_entry("S", 7, f"{n} Pool(s)", when=when, description=_DESCRIPTION)],
-        "POOLS": entries,
-        "id": 1,
-    }
+    return ok_reply(7, f"{n} Pool(s)", when=when, description=_DESCRIPTION, POOLS=entries)
 
 
 def _devs(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
-    return {
-        "STATUS": [status_entry("S", 9, "1 ASC(s)", when=when, description=_DESCRIPTION)],
-        "DEVS": [
+    return ok_reply(
+        9,
+        "1 ASC(s)",
+        when=when,
+        description=_DESCRIPTION,
+        DEVS=[
             {
                 "ASC": 0,
                 "Accepted": c.accepted,
@@ -236,8 +241,7 @@ def _devs(dev: AntminerUnit, when: float) -> dict[str, Any]:
                 "Utility": 0.0,
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 _BUILDERS = {

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from simulators.auradine.unit import AuradineUnit
-from simulators.cgminer_rpc import RpcRequest, error_reply, status_entry
+from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
 
 __all__ = ["gcminer_reply", "rpc_sections"]
 
@@ -121,11 +121,7 @@ def rpc_sections(dev: AuradineUnit, command: str, description: str) -> dict[str,
         return None
     code, msg, sections = builder(dev)
     when = dev.clock.unix()
-    return {
-        "STATUS": [status_entry("S", code, msg, when=when, description=description)],
-        **sections,
-        "id": 1,
-    }
+    return ok_reply(code, msg, when=when, description=description, **sections)
 
 
 def _single(dev: AuradineUnit, command: str) -> dict[str, Any]:

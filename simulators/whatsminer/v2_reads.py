@@ -10,7 +10,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from simulators.cgminer_rpc import status_entry
+from simulators.cgminer_rpc import ok_reply
 from simulators.physics import Phase, PhysicsSample
 from simulators.whatsminer.unit import WhatsminerUnit
 
@@ -84,11 +84,7 @@ def _summary(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     }
     for i, (code, _stamp) in enumerate(errors):
         entry[f"Error Code {i}"] = code
-    return {
-        "STATUS": [status_entry("S", 11, "Summary", when=when, description=CGMINER_DESCRIPTION)],
-        "SUMMARY": [entry],
-        "id": 1,
-    }
+    return ok_reply(11, "Summary", when=when, description=CGMINER_DESCRIPTION, SUMMARY=[entry])
 
 
 def _devs(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
@@ -131,11 +127,7 @@ def _devs(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
             }
         )
     msg = f"{boards} ASC(s)"
-    return {
-        "STATUS": [status_entry("S", 9, msg, when=when, description=CGMINER_DESCRIPTION)],
-        "DEVS": entries,
-        "id": 1,
-    }
+    return ok_reply(9, msg, when=when, description=CGMINER_DESCRIPTION, DEVS=entries)
 
 
 def _devdetails(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
@@ -150,19 +142,17 @@ def _devdetails(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
         }
         for i in range(dev.spec.boards)
     ]
-    return {
-        "STATUS": [status_entry("S", 69, "Device Details", when=when, description="btminer")],
-        "DEVDETAILS": details,
-        "id": 1,
-    }
+    return ok_reply(69, "Device Details", when=when, description="btminer", DEVDETAILS=details)
 
 
 def _version(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
-    return {
-        "STATUS": [status_entry("S", 22, "CGMiner versions", when=when, description="btminer")],
-        "VERSION": [{"API": "3.7", "Miner": "btminer", "CompileTime": dev.firmware}],
-        "id": 1,
-    }
+    return ok_reply(
+        22,
+        "CGMiner versions",
+        when=when,
+        description="btminer",
+        VERSION=[{"API": "3.7", "Miner": "btminer", "CompileTime": dev.firmware}],
+    )
 
 
 def _pools(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
@@ -191,11 +181,7 @@ def _pools(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
             }
         )
     msg = f"{len(entries)} Pool(s)"
-    return {
-        "STATUS": [status_entry("S", 7, msg, when=when, description=CGMINER_DESCRIPTION)],
-        "POOLS": entries,
-        "id": 1,
-    }
+    return ok_reply(7, msg, when=when, description=CGMINER_DESCRIPTION, POOLS=entries)
 
 
 def _get_version(dev: WhatsminerUnit, when: float) -> dict[str, Any]:

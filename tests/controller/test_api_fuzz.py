@@ -47,9 +47,20 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     errors: list[BaseException] = []
 
     async def serve() -> None:
-        site = load_site_dict({"site": "fuzz", "devices": [
-            {"make": "antminer", "model": "S21", "count": 4, "start": f"{PREFIX}.1",
-             "timings": "instant"}]})  # fmt: skip
+        site = load_site_dict(
+            {
+                "site": "fuzz",
+                "devices": [
+                    {
+                        "make": "antminer",
+                        "model": "S21",
+                        "count": 4,
+                        "start": f"{PREFIX}.1",
+                        "timings": "instant",
+                    }
+                ],
+            }
+        )
         groups = [{"make": "antminer", "start": f"{PREFIX}.1", "count": 4}]
         config = parse_config(controller_config(port, groups, str(journal)))
         async with Fleet(site, speed=50, listen="exact"), Controller(config):

@@ -13,6 +13,7 @@ import pytest
 
 from controller.journal.store import Journal
 from controller.state.control import ControlState
+from tests.controller.journal_rows import EVENT_E1
 
 
 async def test_rows_come_back_in_order_with_their_run(tmp_path: Path) -> None:
@@ -50,11 +51,7 @@ async def test_the_table_refuses_updates_and_deletes(tmp_path: Path) -> None:
 async def test_state_replays_events_overrides_and_pause(tmp_path: Path) -> None:
     journal = Journal(None)
     await journal.open()
-    event = {
-        "event_id": "e1", "kind": "instructed", "start": 10.0, "end": 1e10, "level_mw": 0.5,
-        "deadline": 600.0, "source": "test", "created_at": 10.0, "updated_at": 10.0,
-        "cancelled_at": None,
-    }  # fmt: skip
+    event = dict(EVENT_E1)
     journal.append("event.created", "e1", {"event": event}, at=10.0)
     journal.append("override.set", "d1", {"action": "exclude", "expires_at": None}, at=11.0)
     journal.append("control.paused", "", {"reason": "maintenance"}, at=12.0)

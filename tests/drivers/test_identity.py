@@ -180,8 +180,10 @@ def test_a_metric_flags_the_conflict() -> None:
         ("m2", None),
     ):
         endpoint = DeviceEndpoint("127.0.170.1")
-        identity = DeviceIdentity(device_id, Make.ANTMINER, None, endpoint, "s1")
-        record = DeviceRecord(identity, AntminerDriver(endpoint))
+        identity = DeviceIdentity(
+            device_id=device_id, make=Make.ANTMINER, model=None, endpoint=endpoint, site="s1"
+        )
+        record = DeviceRecord(identity=identity, driver=AntminerDriver(endpoint))
         record.info = DeviceInfo(make=Make.ANTMINER, model="S19 Pro", identity_conflict=conflict)
         fleet.add(record)
     metrics = ControllerMetrics(fleet.site)

@@ -71,9 +71,12 @@ def running_site(tmp_path: Path) -> SiteFactory:
                 return sum(d.snapshot().power_w for d in sim.devices)
 
             meter = SimMeter(
-                power, base_load_w=BASE_LOAD_W, address=address, port=free_port(address),
+                power,
+                base_load_w=BASE_LOAD_W,
+                address=address,
+                port=free_port(address),
                 clock=sim.clock,
-            )  # fmt: skip
+            )
             async with meter:
                 port = free_port()
                 overrides.setdefault(

@@ -25,8 +25,9 @@ def test_every_signals_example_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     for block in blocks:
         config = SignalsConfig.model_validate(yaml.safe_load(block)["signals"])
         if config.ercot is not None:
-            config = config.model_copy(update={"ercot": config.ercot.model_copy(
-                update={"bearer_token": None})})  # fmt: skip
+            config = config.model_copy(
+                update={"ercot": config.ercot.model_copy(update={"bearer_token": None})}
+            )
         sources = build_sources(config, SystemClock())
         kinds.update(s.name for s in sources)
         kinds.update(p.source for p in build_webhooks(config))

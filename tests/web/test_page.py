@@ -21,20 +21,34 @@ NOW = 1_800_000_000.0
 
 def device(name: str, **kw: Any) -> DeviceRow:
     values: dict[str, Any] = {
-        "device": name, "make": "antminer", "model": "S21", "rack": "A", "state": "mining",
-        "health": "healthy", "power_w": 3500.0, "stuck": None, "refusing": None,
-        "last_error": None, "override": None,
-    }  # fmt: skip
+        "device": name,
+        "make": "antminer",
+        "model": "S21",
+        "rack": "A",
+        "state": "mining",
+        "health": "healthy",
+        "power_w": 3500.0,
+        "stuck": None,
+        "refusing": None,
+        "last_error": None,
+        "override": None,
+    }
     values.update(kw)
     return DeviceRow(**values)
 
 
 def event(event_id: str = "ev-1", **kw: Any) -> EventRecord:
     values: dict[str, Any] = {
-        "event_id": event_id, "kind": policy.EventKind.INSTRUCTED, "start": NOW - 600,
-        "end": NOW + 3000, "level_mw": 0.2, "deadline": NOW - 300, "source": "web",
-        "created_at": NOW - 600, "updated_at": NOW - 600,
-    }  # fmt: skip
+        "event_id": event_id,
+        "kind": policy.EventKind.INSTRUCTED,
+        "start": NOW - 600,
+        "end": NOW + 3000,
+        "level_mw": 0.2,
+        "deadline": NOW - 300,
+        "source": "web",
+        "created_at": NOW - 600,
+        "updated_at": NOW - 600,
+    }
     values.update(kw)
     return EventRecord(**values)
 
@@ -56,8 +70,9 @@ class FakeModel:
         return "test"
 
     def control(self) -> ControlRow:
-        return ControlRow(paused=False, paused_reason=None, dry_run=False, enabled=True,
-                          writes_enabled=True)  # fmt: skip
+        return ControlRow(
+            paused=False, paused_reason=None, dry_run=False, enabled=True, writes_enabled=True
+        )
 
     def devices(self, now: float) -> Sequence[DeviceRow]:
         return self.rows
@@ -67,17 +82,39 @@ class FakeModel:
             PlanGroup(action="sleep", reason="grid level", devices=("a2",), power_w=50.0),
             PlanGroup(action="run", reason="profitable", devices=("a1", "b1"), power_w=7000.0),
         )
-        return PlanRow(seq=3, at=NOW - 1, trigger="event", limit_w=200e3, expected_w=190e3,
-                       other_load_w=500.0, grid_binding=True, infeasible=False,
-                       notes=("a note",), groups=groups, commands={"sleep": 1})  # fmt: skip
+        return PlanRow(
+            seq=3,
+            at=NOW - 1,
+            trigger="event",
+            limit_w=200e3,
+            expected_w=190e3,
+            other_load_w=500.0,
+            grid_binding=True,
+            infeasible=False,
+            notes=("a note",),
+            groups=groups,
+            commands={"sleep": 1},
+        )
 
     def signals(self, now: float) -> Sequence[SignalRow]:
         return (
-            SignalRow(name="power price", value=30.0, unit="USD/MWh", as_of=now - 1000,
-                      source="api", max_age_s=900),
-            SignalRow(name="hashprice", value=45.0, unit="USD/PH/day", as_of=now - 10,
-                      source="config", max_age_s=21600),
-        )  # fmt: skip
+            SignalRow(
+                name="power price",
+                value=30.0,
+                unit="USD/MWh",
+                as_of=now - 1000,
+                source="api",
+                max_age_s=900,
+            ),
+            SignalRow(
+                name="hashprice",
+                value=45.0,
+                unit="USD/PH/day",
+                as_of=now - 10,
+                source="config",
+                max_age_s=21600,
+            ),
+        )
 
     def events(self) -> Sequence[EventRecord]:
         return self.event_list
@@ -89,12 +126,16 @@ class FakeModel:
         self.reports += 1
         return {
             "requested": {"baseline_w": 400e3, "level_w": 200e3},
-            "time_to_50_s": 4.0, "time_to_90_s": 9.0, "time_to_100_s": 12.5,
-            "met_by_deadline": True, "compliance": "met", "confirmed_by": "meter",
+            "time_to_50_s": 4.0,
+            "time_to_90_s": 9.0,
+            "time_to_100_s": 12.5,
+            "met_by_deadline": True,
+            "compliance": "met",
+            "confirmed_by": "meter",
             "failed_devices": [{"device": "c1"}],
             "compensation": {"for": ["c1"], "shed_in_their_place": ["a2"]},
             "commands": {"applied": 3},
-        }  # fmt: skip
+        }
 
     def power(self, since: float) -> Sequence[PowerPoint]:
         return []
@@ -109,11 +150,13 @@ async def test_page_data_groups_devices_and_flags_units_that_need_attention() ->
     assert devices["total"] == 5
     assert {r["state"]: r["count"] for r in devices["by_state"]} == {"mining": 4, "sleeping": 1}
     assert {(r["make"], r["model"]): r["count"] for r in devices["by_model"]} == {
-        ("antminer", "S21"): 4, ("whatsminer", "M60S"): 1,
-    }  # fmt: skip
+        ("antminer", "S21"): 4,
+        ("whatsminer", "M60S"): 1,
+    }
     assert [(r["rack"], r["devices"], r["attention"]) for r in devices["by_rack"]] == [
-        ("A", 2, 0), ("B", 2, 2),
-    ]  # fmt: skip
+        ("A", 2, 0),
+        ("B", 2, 2),
+    ]
     why = {r["device"]: r["why"] for r in devices["attention"]}
     assert why == {
         "b1": "refuses sleep",

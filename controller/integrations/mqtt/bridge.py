@@ -109,8 +109,15 @@ class MqttBridge:
             self.telemetry_cpu_s += time.thread_time() - started
             if payload is None:
                 return
-            self.outbox.put(Message(self.topics.telemetry(part), payload,
-                                    self.config.telemetry_qos, False, Lane.TELEMETRY))  # fmt: skip
+            self.outbox.put(
+                Message(
+                    topic=self.topics.telemetry(part),
+                    payload=payload,
+                    qos=self.config.telemetry_qos,
+                    retain=False,
+                    lane=Lane.TELEMETRY,
+                )
+            )
             part += 1
             await asyncio.sleep(0)
 
@@ -123,10 +130,12 @@ class MqttBridge:
         self._state(self.topics.signals, signals_payload(site, self.view.signal_ages(now), now))
 
     def _state(self, topic: str, payload: bytes) -> None:
-        self.outbox.put(Message(topic, payload, 1, True, Lane.STATE))
+        self.outbox.put(Message(topic=topic, payload=payload, qos=1, retain=True, lane=Lane.STATE))
 
     def _reliable(self, topic: str, payload: bytes) -> None:
-        self.outbox.put(Message(topic, payload, 1, False, Lane.RELIABLE))
+        self.outbox.put(
+            Message(topic=topic, payload=payload, qos=1, retain=False, lane=Lane.RELIABLE)
+        )
 
     async def tick(self) -> None:
         """Event transitions, a new plan, and the status when due."""
@@ -237,11 +246,19 @@ class MqttBridge:
         self.connected = True
         self.connects += 1
         if self._down_since is not None:
-            log.info("MQTT broker %s:%d back after %.1f s", self.config.host, self.config.port,
-                     self._clock() - self._down_since)  # fmt: skip
+            log.info(
+                "MQTT broker %s:%d back after %.1f s",
+                self.config.host,
+                self.config.port,
+                self._clock() - self._down_since,
+            )
         else:
-            log.info("MQTT: connected to %s:%d as %s", self.config.host, self.config.port,
-                     self.topics.prefix)  # fmt: skip
+            log.info(
+                "MQTT: connected to %s:%d as %s",
+                self.config.host,
+                self.config.port,
+                self.topics.prefix,
+            )
         self._down_since = None
         self.outbox.resend_state()
         self.publish_status()
@@ -250,8 +267,12 @@ class MqttBridge:
         self.connected = False
         if self._down_since is None:  # a transition, not every failed attempt
             self._down_since = self._clock()
-            log.warning("MQTT broker %s:%d unavailable: %s; retrying with backoff",
-                        self.config.host, self.config.port, exc)  # fmt: skip
+            log.warning(
+                "MQTT broker %s:%d unavailable: %s; retrying with backoff",
+                self.config.host,
+                self.config.port,
+                exc,
+            )
 
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         tasks = [
@@ -278,8 +299,9 @@ class MqttBridge:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.timeout_s):
                 while (message := self.outbox.take()) is not None:
-                    await client.publish(message.topic, message.payload, qos=message.qos,
-                                         retain=message.retain)  # fmt: skip
+                    await client.publish(
+                        message.topic, message.payload, qos=message.qos, retain=message.retain
+                    )
 
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         # A clean disconnect does not fire the will: say offline ourselves.
@@ -297,8 +319,9 @@ class MqttBridge:
                 self.outbox.count_dropped(message)  # the broker takes nothing: telemetry goes
                 continue
             try:
-                await client.publish(message.topic, message.payload, qos=message.qos,
-                                     retain=message.retain)  # fmt: skip
+                await client.publish(
+                    message.topic, message.payload, qos=message.qos, retain=message.retain
+                )
             except aiomqtt.MqttError:
                 self.outbox.put_back(message)
                 raise
@@ -316,13 +339,22 @@ class MqttBridge:
         name = self.topics.command_name(topic)
         try:
             command = parse_command(
-                name, payload, auth=self.config.commands.auth, secret=self._secret,
-                now=self._clock(), max_skew_s=self.config.commands.max_skew_s,
-            )  # fmt: skip
+                name,
+                payload,
+                auth=self.config.commands.auth,
+                secret=self._secret,
+                now=self._clock(),
+                max_skew_s=self.config.commands.max_skew_s,
+            )
         except CommandRefused as refused:
             self.executor.count(refused.kind.value)
-            log.warning("MQTT command refused (%s, %d bytes on %r): %s", refused.kind.value,
-                        len(payload), topic[:200], refused.message)  # fmt: skip
+            log.warning(
+                "MQTT command refused (%s, %d bytes on %r): %s",
+                refused.kind.value,
+                len(payload),
+                topic[:200],
+                refused.message,
+            )
             self._reply(refused.command_id, error_reply(refused, name))
             return
         reply = await self.executor.execute(command)
