@@ -137,7 +137,11 @@ def one(devices: int, strategies: tuple[str, ...], days: float | None) -> dict[s
         if days is not None:  # the first days only (for a size too slow for a whole month)
             keep = int(days * 96)
             prices = PriceSeries(
-                prices.start, prices.step_s, prices.values[:keep], prices.name, prices.source
+                start=prices.start,
+                step_s=prices.step_s,
+                values=prices.values[:keep],
+                name=prices.name,
+                source=prices.source,
             )
         day = 86_400.0
         events: tuple[ProgramEvent, ...] = (

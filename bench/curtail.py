@@ -89,20 +89,28 @@ async def controller_run(devices: int, start: str, concurrency: int) -> dict[str
 
     port = free_port()
     with tempfile.TemporaryDirectory() as tmp:
-        config = parse_config({
-            "site": "curtail", "listen": f"127.0.0.1:{port}", "poll_interval_s": 600,
-            "poll_timeout_s": 60, "concurrency": 1000,
-            "devices": [{"make": "antminer", "start": start, "count": devices}],
-            "control": {"concurrency": concurrency, "command_timeout_s": 60,
-                        "confirm_after_s": 60},
-            "policy": {"wake_stagger_s": 0, "min_on_dwell_s": 0, "min_off_dwell_s": 0},
-            "grid": {"interconnect_cap_mw": 1000},
-            "journal": {"path": str(Path(tmp) / "journal.sqlite")},
-            "api": {"token": TOKEN},
-            # One kept-alive connection per device: 10,000 devices stay within 20,000
-            # descriptors.
-            "drivers": {"per_device_concurrency": 1},
-        })  # fmt: skip
+        config = parse_config(
+            {
+                "site": "curtail",
+                "listen": f"127.0.0.1:{port}",
+                "poll_interval_s": 600,
+                "poll_timeout_s": 60,
+                "concurrency": 1000,
+                "devices": [{"make": "antminer", "start": start, "count": devices}],
+                "control": {
+                    "concurrency": concurrency,
+                    "command_timeout_s": 60,
+                    "confirm_after_s": 60,
+                },
+                "policy": {"wake_stagger_s": 0, "min_on_dwell_s": 0, "min_off_dwell_s": 0},
+                "grid": {"interconnect_cap_mw": 1000},
+                "journal": {"path": str(Path(tmp) / "journal.sqlite")},
+                "api": {"token": TOKEN},
+                # One kept-alive connection per device: 10,000 devices stay within 20,000
+                # descriptors.
+                "drivers": {"per_device_concurrency": 1},
+            }
+        )
         async with Controller(config) as controller:
             loop, fleet = controller.loop, controller.fleet
             warm0 = time.perf_counter()
@@ -128,9 +136,10 @@ async def controller_run(devices: int, start: str, concurrency: int) -> dict[str
                 confirmed_s = time.perf_counter() - t0
                 _, after_w = fleet.totals()
                 asleep = sum(
-                    1 for r in fleet
+                    1
+                    for r in fleet
                     if r.telemetry and r.telemetry.mining_state is MiningState.SLEEPING
-                )  # fmt: skip
+                )
                 async with http.delete(f"{url}/{event['event_id']}", headers=headers) as response:
                     assert response.status == 200
                 while loop.stats.results["applied"] < 2 * shed:  # noqa: ASYNC110 - woken for the baseline
@@ -182,10 +191,24 @@ async def pyasic_run(devices: int, start: str) -> dict[str, Any]:
 
 def child(part: str, devices: int, start: str, concurrency: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, "-m", "bench.curtail", "--part", part, "--devices", str(devices),
-         "--start", start, "--concurrency", str(concurrency)],
-        capture_output=True, text=True, timeout=900, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "bench.curtail",
+            "--part",
+            part,
+            "--devices",
+            str(devices),
+            "--start",
+            start,
+            "--concurrency",
+            str(concurrency),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
     if out.returncode != 0:
         raise SystemExit(f"{part} run failed:\n{out.stderr[-4000:]}")
     return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]

@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import cProfile
+import importlib.util
 import io
 import json
 import os
@@ -37,7 +38,6 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 # The calls PynvmlBackend.read_raw makes, with the arguments it passes.
@@ -67,37 +67,27 @@ NVML_CALLS: dict[str, Callable[[Any, Any], Any]] = {
 }
 
 
-class NVMLError(Exception):
-    def __init__(self, value: int) -> None:
-        super().__init__(f"NVML error {value}")
-        self.value = value
+def _fake_nvml_module() -> Any:
+    """tests/gpu/fake_pynvml.py of this tree, loaded by path: the one NVML stand-in, and
+    not an older tree's when PYTHONPATH puts one first."""
+    path = Path(__file__).resolve().parents[1] / "tests" / "gpu" / "fake_pynvml.py"
+    spec = importlib.util.spec_from_file_location("hashpivot_bench_fake_pynvml", path)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 
-class NVMLError_FunctionNotFound(NVMLError):
-    pass
+def paced_nvml(gpus: int, cost_us: dict[str, float]) -> Any:
+    """The tests' NVML stand-in over ``gpus`` H200s, each read call costing what ``cost_us``
+    gives it (default 2 us), releasing the GIL as a ctypes call into NVML does. Where the
+    H200 answered otherwise than the stand-in, it answers as the H200 did."""
+    fake = _fake_nvml_module()
+    cost_s = {k: v / 1e6 for k, v in cost_us.items()}
 
-
-class PacedNvml:
-    """pynvml's shape over ``gpus`` H200s; each call sleeps what ``cost_us`` gives it,
-    releasing the GIL as a ctypes call into NVML does."""
-
-    NVMLError = NVMLError
-    NVMLError_FunctionNotFound = NVMLError_FunctionNotFound
-    NVML_TEMPERATURE_GPU = 0
-    NVML_CLOCK_SM = 1
-    NVML_CLOCK_MEM = 2
-    NVML_VOLATILE_ECC = 0
-    NVML_MEMORY_ERROR_TYPE_CORRECTED = 0
-    NVML_MEMORY_ERROR_TYPE_UNCORRECTED = 1
-    nvmlEventTypeXidCriticalError = 8
-
-    def __init__(self, gpus: int, cost_us: dict[str, float]) -> None:
-        self.gpus = gpus
-        self.cost_s = {k: v / 1e6 for k, v in cost_us.items()}
-        self.default_s = 2e-6
-
-    def _pay(self, name: str) -> None:
-        cost = self.cost_s.get(name, self.default_s)
+    def pay(name: str) -> None:
+        cost = cost_s.get(name, 2e-6)
         end = time.perf_counter() + cost
         if cost > 50e-6:
             time.sleep(cost)
@@ -105,91 +95,46 @@ class PacedNvml:
             while time.perf_counter() < end:  # sleep() cannot wait a few microseconds
                 pass
 
-    def nvmlInit(self) -> None: ...
-    def nvmlShutdown(self) -> None: ...
-    def nvmlDeviceGetCount(self) -> int:
-        return self.gpus
+    class PacedNvml(fake.FakeNvml):  # type: ignore[misc,name-defined]
+        def nvmlEventSetCreate(self) -> None:
+            raise fake.NVMLError(3)  # no XID events: the watch is off, as where unsupported
 
-    def nvmlDeviceGetHandleByIndex(self, i: int) -> int:
-        return i
+        def nvmlDeviceGetCurrentClocksEventReasons(self, h: int) -> int:
+            return 4
 
-    def nvmlSystemGetDriverVersion(self) -> str:
-        return "580.159.04-paced"
+        def nvmlDeviceGetTotalEccErrors(self, h: int, kind: int, counter: int) -> int:
+            return 0
 
-    def nvmlSystemGetNVMLVersion(self) -> str:
-        return "13.580.159.04-paced"
+    nvml = PacedNvml(gpus)
+    for name in NVML_CALLS:
+        method = name.partition("(")[0]
+        if method != "nvmlDeviceGetClockInfo":
+            setattr(nvml, method, _paced(pay, name, getattr(nvml, method)))
+    clock = nvml.nvmlDeviceGetClockInfo
 
-    def nvmlEventSetCreate(self) -> None:
-        raise NVMLError(3)  # no XID events: the watch is off, as where they are unsupported
+    def clock_info(h: int, kind: int) -> int:
+        pay(f"nvmlDeviceGetClockInfo({'SM' if kind == fake.NVML_CLOCK_SM else 'MEM'})")
+        return int(clock(h, kind))
 
-    def nvmlDeviceGetName(self, h: int) -> str:
-        self._pay("nvmlDeviceGetName")
-        return "NVIDIA H200"
+    nvml.nvmlDeviceGetClockInfo = clock_info
+    return nvml
 
-    def nvmlDeviceGetUUID(self, h: int) -> str:
-        self._pay("nvmlDeviceGetUUID")
-        return f"GPU-00000000-0000-4000-8000-{h:012d}"
 
-    def nvmlDeviceGetPciInfo(self, h: int) -> Any:
-        self._pay("nvmlDeviceGetPciInfo")
-        return SimpleNamespace(busId=f"00000000:{0x18 + h:02X}:00.0")
+def _paced(pay: Callable[[str], None], name: str, call: Callable[..., Any]) -> Callable[..., Any]:
+    def paced(*args: Any) -> Any:
+        pay(name)
+        return call(*args)
 
-    def nvmlDeviceGetPowerUsage(self, h: int) -> int:
-        self._pay("nvmlDeviceGetPowerUsage")
-        return 691_000
-
-    def nvmlDeviceGetEnforcedPowerLimit(self, h: int) -> int:
-        self._pay("nvmlDeviceGetEnforcedPowerLimit")
-        return 700_000
-
-    def nvmlDeviceGetPowerManagementLimit(self, h: int) -> int:
-        self._pay("nvmlDeviceGetPowerManagementLimit")
-        return 700_000
-
-    def nvmlDeviceGetPowerManagementDefaultLimit(self, h: int) -> int:
-        self._pay("nvmlDeviceGetPowerManagementDefaultLimit")
-        return 700_000
-
-    def nvmlDeviceGetPowerManagementLimitConstraints(self, h: int) -> list[int]:
-        self._pay("nvmlDeviceGetPowerManagementLimitConstraints")
-        return [200_000, 700_000]
-
-    def nvmlDeviceGetTotalEnergyConsumption(self, h: int) -> int:
-        self._pay("nvmlDeviceGetTotalEnergyConsumption")
-        return 2_362_937
-
-    def nvmlDeviceGetTemperature(self, h: int, sensor: int) -> int:
-        self._pay("nvmlDeviceGetTemperature")
-        return 57
-
-    def nvmlDeviceGetUtilizationRates(self, h: int) -> Any:
-        self._pay("nvmlDeviceGetUtilizationRates")
-        return SimpleNamespace(gpu=98, memory=40)
-
-    def nvmlDeviceGetMemoryInfo(self, h: int) -> Any:
-        self._pay("nvmlDeviceGetMemoryInfo")
-        return SimpleNamespace(used=644_939_776, total=150_754_820_096)
-
-    def nvmlDeviceGetClockInfo(self, h: int, kind: int) -> int:
-        self._pay(f"nvmlDeviceGetClockInfo({'SM' if kind == 1 else 'MEM'})")
-        return 1485 if kind == 1 else 3201
-
-    def nvmlDeviceGetCurrentClocksEventReasons(self, h: int) -> int:
-        self._pay("nvmlDeviceGetCurrentClocksEventReasons")
-        return 4
-
-    def nvmlDeviceGetTotalEccErrors(self, h: int, kind: int, counter: int) -> int:
-        self._pay("nvmlDeviceGetTotalEccErrors")
-        return 0
+    return paced
 
 
 def _load_nvml(args: argparse.Namespace) -> Any:
     if args.backend == "nvml":
-        import pynvml  # noqa: PLC0415 - only on a GPU node
+        import pynvml  # type: ignore[import-untyped]  # noqa: PLC0415 - only on a GPU node
 
         return pynvml
     cost = json.loads(Path(args.call_us).read_text())["calls_us"] if args.call_us else {}
-    return PacedNvml(args.gpus, cost)
+    return paced_nvml(args.gpus, cost)
 
 
 def _backend(args: argparse.Namespace) -> Any:

@@ -118,7 +118,7 @@ async def run(hosts: list[str], concurrency: int, repeats: int) -> dict[str, Any
     results: dict[str, Any] = {}
     for source in ("agent", "dcgm"):
         drivers = [
-            GpuNodeDriver(DeviceEndpoint(h), token=TOKEN, source=source, settings=settings)  # type: ignore[arg-type]
+            GpuNodeDriver(DeviceEndpoint(h), token=TOKEN, source=source, settings=settings)
             for h in hosts
         ]
         try:

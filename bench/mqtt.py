@@ -100,19 +100,28 @@ async def _until(predicate: Callable[[], bool]) -> None:
 
 
 async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[str, Any]:
-    config = parse_config({
-        "site": "bench",
-        "listen": f"127.0.0.1:{free_port()}",
-        "poll_interval_s": 0.2,  # back to back: the fleet is always being polled
-        "poll_timeout_s": 30,
-        "concurrency": 1000,
-        "devices": [{"make": "antminer", "addresses": hosts}],
-        "drivers": {"per_device_concurrency": 1},
-        "control": {"dry_run": True},
-        "mqtt": {"host": "127.0.0.1", "port": port, "username": "hashpivot",
-                 "password": "bench", "telemetry_interval_s": 0, "queue_size": 1000,
-                 "status_interval_s": 10, "commands": {"secret": SECRET}},
-    })  # fmt: skip
+    config = parse_config(
+        {
+            "site": "bench",
+            "listen": f"127.0.0.1:{free_port()}",
+            "poll_interval_s": 0.2,  # back to back: the fleet is always being polled
+            "poll_timeout_s": 30,
+            "concurrency": 1000,
+            "devices": [{"make": "antminer", "addresses": hosts}],
+            "drivers": {"per_device_concurrency": 1},
+            "control": {"dry_run": True},
+            "mqtt": {
+                "host": "127.0.0.1",
+                "port": port,
+                "username": "hashpivot",
+                "password": "bench",
+                "telemetry_interval_s": 0,
+                "queue_size": 1000,
+                "status_interval_s": 10,
+                "commands": {"secret": SECRET},
+            },
+        }
+    )
     meter = Meter()
     for name in ("publish", "loop_write", "loop_read"):
         setattr(paho.Client, name, meter.wrap(getattr(paho.Client, name)))
@@ -130,13 +139,20 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
             marks.append((time.process_time(), meter.cpu_s + bridge.telemetry_cpu_s))
             sweep_done.set()
 
-        controller.poller._on_sweep = on_sweep  # type: ignore[attr-defined]
+        controller.poller._on_sweep = on_sweep
         # Warm-up: two sweeps (the first builds every session), then measure.
         await _until(lambda: bridge.connected and len(marks) >= 2)
         commander = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "bench.mqtt_client", str(port), PREFIX, SECRET, "60", "0.25",
+            sys.executable,
+            "-m",
+            "bench.mqtt_client",
+            str(port),
+            PREFIX,
+            SECRET,
+            "60",
+            "0.25",
             stdout=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        )
         first = len(marks) - 1
         out, _ = await commander.communicate()
         await _until(lambda: len(marks) >= first + sweeps + 1)

@@ -41,7 +41,7 @@ NOW = 1_750_000_000.0
 MINERS = [
     (Make.ANTMINER, "S19j Pro"), (Make.ANTMINER, "S19 XP"), (Make.ANTMINER, "S21"),
     (Make.ANTMINER, "S21 XP"), (Make.WHATSMINER, "M30S++"), (Make.WHATSMINER, "M50S"),
-    (Make.WHATSMINER, "M60S"), (Make.AURADINE, "AT2880"),
+    (Make.WHATSMINER, "M60S"), (Make("auradine"), "AT2880"),
 ]  # fmt: skip
 
 
@@ -60,26 +60,67 @@ def build_fleet(n: int) -> Fleet:
         if i % 50 == 0:  # 2% are GPU nodes
             prof = gpus[i % 3]
             limit = 1600.0 if i % 150 == 50 else 5600.0
-            devices.append(FleetDevice(
-                f"dev-{i:06d}", prof, state, health, None, NOW, last, i % 5,
-                gpu_power_limit_w=limit, schedulable=i % 200 != 0,
-            ))  # fmt: skip
+            devices.append(
+                FleetDevice(
+                    device_id=f"dev-{i:06d}",
+                    profile=prof,
+                    state=state,
+                    health=health,
+                    power_w=None,
+                    observed_at=NOW,
+                    last_state_change_at=last,
+                    cycles_today=i % 5,
+                    gpu_power_limit_w=limit,
+                    schedulable=i % 200 != 0,
+                )
+            )
         else:
-            devices.append(FleetDevice(
-                f"dev-{i:06d}", miners[i % len(miners)], state, health, 3000.0, NOW, last, i % 5
-            ))  # fmt: skip
+            devices.append(
+                FleetDevice(
+                    device_id=f"dev-{i:06d}",
+                    profile=miners[i % len(miners)],
+                    state=state,
+                    health=health,
+                    power_w=3000.0,
+                    observed_at=NOW,
+                    last_state_change_at=last,
+                    cycles_today=i % 5,
+                )
+            )
     return Fleet(tuple(devices), NOW, "bench")
 
 
 def build_inputs(fleet: Fleet, price: float) -> PolicyInputs:
     econ = Economics(
-        Hashprice(24.0, NOW, "bench"), PowerPrice(price, NOW, "bench"),
-        AiValue(2.0, 1.0, 0.0, NOW, "bench"),
-    )  # fmt: skip
-    event = GridEvent("ERS-10", EventKind.INSTRUCTED, NOW - 60, NOW + 3600, NOW, "bench",
-                      level_mw=200.0, deadline=NOW + 540)  # fmt: skip
-    grid = Grid(400.0, NOW, "bench", (event,), ramp_up_mw_per_min=5.0, ramp_down_mw_per_min=5.0)
-    return PolicyInputs(NOW, fleet, econ, grid, PolicySettings())
+        hashprice=Hashprice(24.0, NOW, "bench"),
+        power_price=PowerPrice(usd_per_mwh=price, as_of=NOW, source="bench"),
+        ai_value=AiValue(
+            contracted_usd_per_gpu_hour=2.0,
+            interruptible_usd_per_gpu_hour=1.0,
+            idle_usd_per_gpu_hour=0.0,
+            as_of=NOW,
+            source="bench",
+        ),
+    )
+    event = GridEvent(
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=NOW - 60,
+        end=NOW + 3600,
+        as_of=NOW,
+        source="bench",
+        level_mw=200.0,
+        deadline=NOW + 540,
+    )
+    grid = Grid(
+        interconnect_cap_mw=400.0,
+        as_of=NOW,
+        source="bench",
+        events=(event,),
+        ramp_up_mw_per_min=5.0,
+        ramp_down_mw_per_min=5.0,
+    )
+    return PolicyInputs(now=NOW, fleet=fleet, economics=econ, grid=grid, settings=PolicySettings())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -60,8 +60,12 @@ HOST_PREFIX = "127.0.159"  # nothing listens here: the bench's devices never ans
 
 def reference_s() -> float:
     """A fixed CPU workload: 200,000 JSON round trips of a journal-sized row."""
-    row = {"power_price_usd_per_mwh": 41.25, "hashprice_usd_per_ph_day": None,
-           "as_of": 1.7e9, "source": "ercot"}  # fmt: skip
+    row = {
+        "power_price_usd_per_mwh": 41.25,
+        "hashprice_usd_per_ph_day": None,
+        "as_of": 1.7e9,
+        "source": "ercot",
+    }
     started = time.perf_counter()
     for i in range(200_000):
         row["as_of"] = 1.7e9 + i
@@ -71,8 +75,14 @@ def reference_s() -> float:
 
 def _mix(rows: int) -> dict[str, int]:
     """How many rows of each kind: half prices, the rest as a site's twelve days."""
-    shares = {"meter.sample": 0.25, "command.": 0.11, "plan": 0.05, "memory": 0.04,
-              "device.state": 0.03, "device.health": 0.015}  # fmt: skip
+    shares = {
+        "meter.sample": 0.25,
+        "command.": 0.11,
+        "plan": 0.05,
+        "memory": 0.04,
+        "device.state": 0.03,
+        "device.health": 0.015,
+    }
     mix = {"economics.updated": rows // 2}
     mix.update({kind: int(rows * share) for kind, share in shares.items()})
     return mix
@@ -95,7 +105,9 @@ def build_journal(path: Path, rows: int, now: float) -> dict[str, Any]:
     devices = [f"{HOST_PREFIX}.{i + 1}" for i in range(DEVICES)]
     out: list[tuple[float, str, str, str, str, int]] = []
 
-    def add(at: float, kind: str, subject: str, data: dict[str, Any], actor: str = "controller"):
+    def add(
+        at: float, kind: str, subject: str, data: dict[str, Any], actor: str = "controller"
+    ) -> None:
         run = 1 + int((at - start) / (DAYS * 86_400) * 5)  # five daemon runs over the days
         out.append((at, actor, kind, subject, json.dumps(data, separators=(",", ":")), run))
 
@@ -108,28 +120,62 @@ def build_journal(path: Path, rows: int, now: float) -> dict[str, Any]:
     active = ("instructed-live", now - 600, now + 3600)
     events.append(active)
     for event_id, begin, end in events:
-        event = {"event_id": event_id, "kind": "instructed", "start": begin, "end": end,
-                 "level_mw": 0.085, "deadline": begin + 60, "source": "ercot",
-                 "created_at": begin, "updated_at": begin, "cancelled_at": None}  # fmt: skip
+        event = {
+            "event_id": event_id,
+            "kind": "instructed",
+            "start": begin,
+            "end": end,
+            "level_mw": 0.085,
+            "deadline": begin + 60,
+            "source": "ercot",
+            "created_at": begin,
+            "updated_at": begin,
+            "cancelled_at": None,
+        }
         add(begin, "event.created", event_id, {"event": event}, "api:127.0.0.1")
-        add(begin, "event.baseline", event_id,
-            {"watts": 120_000.0, "source": "meter", "level_w": 85_000.0})  # fmt: skip
+        add(
+            begin,
+            "event.baseline",
+            event_id,
+            {"watts": 120_000.0, "source": "meter", "level_w": 85_000.0},
+        )
         for pct, after in ((50, 20), (90, 40), (100, 55)):
-            add(begin + after, "event.milestone", event_id,
-                {"pct": pct, "elapsed_s": after, "watts": 84_000.0, "source": "meter"})  # fmt: skip
+            add(
+                begin + after,
+                "event.milestone",
+                event_id,
+                {"pct": pct, "elapsed_s": after, "watts": 84_000.0, "source": "meter"},
+            )
     per_event = mix["meter.sample"] // len(events)
     for event_id, begin, end in events:
         span = min(end, now) - begin
         for i in range(per_event):
             at = begin + span * i / per_event
-            add(at, "meter.sample", "", {"watts": round(rng.uniform(8e4, 9e4), 1),
-                                         "source": "meter", "events": [event_id],
-                                         "detail": "modbus 127.0.0.1:502"})  # fmt: skip
+            add(
+                at,
+                "meter.sample",
+                "",
+                {
+                    "watts": round(rng.uniform(8e4, 9e4), 1),
+                    "source": "meter",
+                    "events": [event_id],
+                    "detail": "modbus 127.0.0.1:502",
+                },
+            )
     for i in range(mix["economics.updated"]):
         at = start + i * (DAYS * 86_400) / mix["economics.updated"]
-        add(at, "economics.updated", "", {"power_price_usd_per_mwh": round(rng.uniform(15, 90), 2),
-                                          "hashprice_usd_per_ph_day": None, "as_of": at,
-                                          "source": "ercot"}, "signal:ercot")  # fmt: skip
+        add(
+            at,
+            "economics.updated",
+            "",
+            {
+                "power_price_usd_per_mwh": round(rng.uniform(15, 90), 2),
+                "hashprice_usd_per_ph_day": None,
+                "as_of": at,
+                "source": "ercot",
+            },
+            "signal:ercot",
+        )
     for i in range(0, mix["command."], 3):
         at = start + rng.random() * DAYS * 86_400
         device = rng.choice(devices)
@@ -141,23 +187,44 @@ def build_journal(path: Path, rows: int, now: float) -> dict[str, Any]:
             device,
             {**base, "result": "ok", "code": None, "detail": "", "elapsed_s": 0.4, "final": True},
         )
-        add(at + 9, "command.confirmed", device, {"command": "sleep", "after_s": 8.6,
-                                                  "resends": 0})  # fmt: skip
+        add(at + 9, "command.confirmed", device, {"command": "sleep", "after_s": 8.6, "resends": 0})
     # A plan row as plan_summary writes it: twenty commonest reasons, notes, counts.
-    reasons = [[f"S19j Pro group {n}: break-even $38.{n:02d}/MWh < price $41.25/MWh; "
-                "sleeps after 3 of 3 windows", 12] for n in range(20)]  # fmt: skip
+    reasons = [
+        [
+            f"S19j Pro group {n}: break-even $38.{n:02d}/MWh < price $41.25/MWh; "
+            "sleeps after 3 of 3 windows",
+            12,
+        ]
+        for n in range(20)
+    ]
     for i in range(mix["plan"]):
         at = start + i * DAYS * 86_400 / mix["plan"]
-        add(at, "plan", str(i), {"reason": "interval", "limit_w": 85_000.0,
-                                 "expected_site_w": 84_000.0, "observed_site_w": 86_000.0,
-                                 "stale": False, "relay_latched": False, "infeasible": False,
-                                 "grid_binding": False, "reasons": reasons,
-                                 "notes": ["price window 3 of 3 above break-even"],
-                                 "commands": {"sleep": 2}, "paused": False,
-                                 "dry_run": False})  # fmt: skip
+        add(
+            at,
+            "plan",
+            str(i),
+            {
+                "reason": "interval",
+                "limit_w": 85_000.0,
+                "expected_site_w": 84_000.0,
+                "observed_site_w": 86_000.0,
+                "stale": False,
+                "relay_latched": False,
+                "infeasible": False,
+                "grid_binding": False,
+                "reasons": reasons,
+                "notes": ["price window 3 of 3 above break-even"],
+                "commands": {"sleep": 2},
+                "paused": False,
+                "dry_run": False,
+            },
+        )
     # Policy memory of a mixed site: a hysteresis entry per model and power step.
-    levers = {f"{model}:step{n}": [False, 2, 0] for model in ("S19j Pro", "S19 XP", "S21",
-              "S21 XP", "M60S", "M63S", "AT2880", "H200") for n in range(5)}  # fmt: skip
+    levers = {
+        f"{model}:step{n}": [False, 2, 0]
+        for model in ("S19j Pro", "S19 XP", "S21", "S21 XP", "M60S", "M63S", "AT2880", "H200")
+        for n in range(5)
+    }
     for i in range(mix["memory"]):
         at = start + i * DAYS * 86_400 / mix["memory"]
         memory = {"version": 1, "last_price_at": at, "relay_latched_at": None, "levers": levers}
@@ -194,8 +261,11 @@ def build_journal(path: Path, rows: int, now: float) -> dict[str, Any]:
         )
     conn.close()
     latest_price = next(json.loads(r[4]) for r in reversed(out) if r[2] == "economics.updated")
-    return {"event": active[0], "override": devices[0],
-            "price": latest_price["power_price_usd_per_mwh"]}  # fmt: skip
+    return {
+        "event": active[0],
+        "override": devices[0],
+        "price": latest_price["power_price_usd_per_mwh"],
+    }
 
 
 def full_read_s(path: Path) -> float:
@@ -356,9 +426,10 @@ def run(rows: int) -> dict[str, Any]:
             stop_daemon(process)
     result["serve_vs_full_read"] = round(result["serve_s"] / result["full_read_s"], 2)
     result["ok"] = (
-        result["serve_s"] < SERVE_LIMIT_S and result["peak_mb"] < PEAK_LIMIT_MB
+        result["serve_s"] < SERVE_LIMIT_S
+        and result["peak_mb"] < PEAK_LIMIT_MB
         and result["restored"]
-    )  # fmt: skip
+    )
     result["python"] = platform.python_version()
     return result
 

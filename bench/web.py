@@ -107,10 +107,12 @@ async def measure(pages: int, seconds: float, rounds: int) -> dict[str, Any]:
         config = config.replace("127.0.0.1:9861", f"127.0.0.1:{port}")
         config = config.replace("/tmp/hashpivot-small-journal.sqlite", f"{tmp}/journal.sqlite")
         (Path(tmp) / "hashpivot.yaml").write_text(config)
-        sim = start(["simulators.cli", "deploy/examples/site-small.yaml"],
-                    stdout=subprocess.DEVNULL)  # fmt: skip
-        controller = start(["controller.cli", "run", f"{tmp}/hashpivot.yaml"],
-                           stderr=subprocess.DEVNULL)  # fmt: skip
+        sim = start(
+            ["simulators.cli", "deploy/examples/site-small.yaml"], stdout=subprocess.DEVNULL
+        )
+        controller = start(
+            ["controller.cli", "run", f"{tmp}/hashpivot.yaml"], stderr=subprocess.DEVNULL
+        )
         try:
             base = f"http://127.0.0.1:{port}"
             await wait_ready(base)
@@ -137,8 +139,11 @@ async def measure(pages: int, seconds: float, rounds: int) -> dict[str, Any]:
         "pages_core_share": round(busy_share - idle_share, 5),
         "requests": requests,
         "cpu_ms_per_request": round(
-            1e3 * (sum(w["cpu_s"] for w in busy) - idle_share * sum(w["wall_s"] for w in busy))
-            / max(requests, 1), 3),
+            1e3
+            * (sum(w["cpu_s"] for w in busy) - idle_share * sum(w["wall_s"] for w in busy))
+            / max(requests, 1),
+            3,
+        ),
         "windows": windows,
         "reference_loop_s": round(reference_s(), 3),
         "python": platform.python_version(),
@@ -147,8 +152,9 @@ async def measure(pages: int, seconds: float, rounds: int) -> dict[str, Any]:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--pages", type=int, default=10)
     parser.add_argument("--seconds", type=float, default=30.0, help="length of each window")
     parser.add_argument("--rounds", type=int, default=2)
@@ -156,8 +162,10 @@ def main() -> int:
     result = asyncio.run(measure(args.pages, args.seconds, args.rounds))
     RESULTS.mkdir(exist_ok=True)
     (RESULTS / "web.json").write_text(json.dumps(result, indent=2) + "\n")
-    command = f"python -m bench.web --pages {args.pages} --seconds {args.seconds:g} " \
-              f"--rounds {args.rounds}"
+    command = (
+        f"python -m bench.web --pages {args.pages} --seconds {args.seconds:g} "
+        f"--rounds {args.rounds}"
+    )
     pct = 100 * result["pages_core_share"]
     (RESULTS / "web.md").write_text(f"""### Operator page: {args.pages} open pages on the small site
 

@@ -22,10 +22,10 @@ from controller.clock import Clock, SystemClock, wait_any
 from controller.config.paths import resolve_state_path
 from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError, ControllerError
-from controller.integrations.dashboard_metrics import DashboardCollector
-from controller.integrations.http import build_app, fleet_status
-from controller.integrations.metrics import ControllerMetrics
-from controller.integrations.mqtt import ControllerView, MqttBridge, MqttCollector
+from controller.integrations.api import Api
+from controller.integrations.http import build_app
+from controller.integrations.metrics import ControllerMetrics, collectors
+from controller.integrations.mqtt import MqttBridge, MqttCollector
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
 from controller.logs import configure_logging
@@ -38,13 +38,13 @@ from controller.reconcile import (
     open_meter,
 )
 from controller.reconcile.commands import DriverGpuControl
-from controller.reconcile.plans import economics_now
 from controller.reconcile.scheduler import SchedulerControl
-from controller.service import ControlService
-from controller.signals import build_sources
-from controller.signals.config import build_webhooks
+from controller.service.control import ControlService
+from controller.service.live import LiveReadModel
+from controller.signals.config import build_sources, build_webhooks
 from controller.signals.hub import SignalHub
 from controller.signals.metrics import SignalCollector
+from controller.signals.webhook import webhook_handler
 from controller.state.control import ControlState, EventRecord
 from controller.state.cycles import CycleJournal
 from controller.state.domain import DeviceIdentity, Health
@@ -75,16 +75,28 @@ def build_fleet(
         for endpoint in group.endpoints():
             device_id = f"{group.name_prefix or ''}{endpoint.host}"
             identity = DeviceIdentity(
-                device_id, group.make, None, endpoint, config.site, rack=group.rack
+                device_id=device_id,
+                make=group.make,
+                model=None,
+                endpoint=endpoint,
+                site=config.site,
+                rack=group.rack,
             )
             driver = open_driver(group.make, endpoint, credentials=credentials, settings=settings)
-            record = DeviceRecord(identity, driver, ai_class=group.ai_class, group=group.group)
+            record = DeviceRecord(
+                identity=identity, driver=driver, ai_class=group.ai_class, group=group.group
+            )
             fleet.add(record)
     return fleet
 
 
 class Controller:
-    """The running daemon's parts, started and stopped together."""
+    """The running daemon's parts, started and stopped together.
+
+    The composition root: every part is built here and handed what it needs by its
+    constructor. Outputs (HTTP, metrics, MQTT) get the read model and the command
+    service (controller/service/), never the parts themselves.
+    """
 
     def __init__(
         self,
@@ -101,11 +113,18 @@ class Controller:
         self.clock: Clock = clock or SystemClock()
         clock = self.clock
         self.fleet = build_fleet(config, driver_settings, clock=clock)
+        # The instruments the parts count into; the read-model families are added below.
+        self.metrics = ControllerMetrics(self.fleet.site)
         # A scheduler adapter handed in (tests) replaces the configured Slurm cluster's.
         self.scheduler: SchedulerControl | None = None
         if config.scheduler is not None:
             adapter = scheduler or SlurmAdapter(config.scheduler.slurm_settings())
-            self.scheduler = SchedulerControl(adapter, config.scheduler.to_settings(), clock=clock)
+            self.scheduler = SchedulerControl(
+                adapter,
+                config.scheduler.to_settings(),
+                on_read_error=self.metrics.count_scheduler_read_error,
+                clock=clock,
+            )
         self.state = ControlState.empty()
         # A relative journal path lives in the state directory (controller/config/paths.py).
         journal = config.journal.path
@@ -120,19 +139,7 @@ class Controller:
             unreachable_after=config.unreachable_after,
             stats=stats,
             on_sweep=self._on_sweep,
-            observe_sweep=self._observe_sweep,
-            clock=clock,
-        )
-        self.loop = Reconciler(
-            self.fleet,
-            self.state,
-            self.journal,
-            control=config.control.to_settings(),
-            policy_settings=config.policy.to_settings(),
-            grid=config.grid,
-            economics=config.economics,
-            gpu=DriverGpuControl(self.scheduler),
-            request_sweep=self.poller.request_sweep,
+            observe_sweep=self.metrics.observe_sweep,
             clock=clock,
         )
         # A meter object handed in (tests) replaces opening the configured one.
@@ -150,47 +157,83 @@ class Controller:
             on_other_load=self._on_other_load,
             clock=clock,
         )
-        self.loop.other_load = self.site_power.other_load_w
-        self.loop.other_load_source = lambda: self.site_power.other_load_source.value
+        site_power = self.site_power
+        self.loop = Reconciler(
+            self.fleet,
+            self.state,
+            self.journal,
+            control=config.control.to_settings(),
+            policy_settings=config.policy.to_settings(),
+            grid=config.grid,
+            economics=config.economics,
+            gpu=DriverGpuControl(self.scheduler),
+            request_sweep=self.poller.request_sweep,
+            other_load=site_power.other_load_w,
+            other_load_source=lambda: site_power.other_load_source.value,
+            clock=clock,
+        )
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
         self._tolerance_w = tolerance_w
         self._baseline_max_age_s = meter_config.baseline_max_age_s if meter_config else 60.0
-        self.metrics = ControllerMetrics(self.fleet, stats, self.loop, self.state, self.site_power)
-        self.metrics.registry.register(DashboardCollector(
-            self.fleet, self.loop, self.site_power,
-            lambda now: economics_now(config.economics, self.state, now),
-            {"power_price": config.policy.max_price_age_s,
-             "hashprice": config.policy.max_hashprice_age_s},
-            self.state,
-        ))  # fmt: skip
-        if self.scheduler is not None:
-            self.scheduler.on_read_error = self.metrics.count_scheduler_read_error
         self.events = EventTracker(
             self.journal, tolerance_w=tolerance_w, on_confirmed=self._on_event_confirmed
         )
-        self.service = ControlService(self.fleet, self.state, self.journal, self.loop, clock=clock)
-        self.service.on_event = self._on_event_created
+        self.service = ControlService(
+            self.fleet,
+            self.state,
+            self.journal,
+            trigger=self.loop.trigger,
+            on_event=self._on_event_created,
+            clock=clock,
+        )
         # Signal sources are off unless configured.
-        self.signals = SignalHub(self.service, clock)
-        for source in build_sources(config.signals, clock, self._site_kw):
-            self.signals.add(source)
-        self.webhooks = build_webhooks(config.signals)
-        self.metrics.registry.register(SignalCollector(self.signals))
+        self.signals = SignalHub(
+            self.service,
+            clock,
+            sources=build_sources(config.signals, clock, self._site_kw),
+        )
         self.api_token = config.api.resolve()
-        # MQTT reads a narrow read model and commands through the same service as the API.
+        # The operator page's chart of the last hours (controller.integrations.web).
+        self.power_history = PowerHistory()
+        self.read = LiveReadModel(
+            fleet=self.fleet,
+            stats=stats,
+            state=self.state,
+            loop=self.loop,
+            power=self.site_power,
+            tracker=self.events,
+            journal=self.journal,
+            history=self.power_history,
+            economics=config.economics,
+            max_ages_s={
+                "power_price": config.policy.max_price_age_s,
+                "hashprice": config.policy.max_hashprice_age_s,
+            },
+            dry_run=config.control.dry_run,
+            enabled=config.control.enabled,
+            writes_enabled=self.api_token is not None,
+            scheduler=self.scheduler,
+            signals=self.signals.status_json,
+            clock=clock,
+        )
+        self.metrics.add(
+            [*collectors(self.read), SignalCollector(self.signals, site=self.read.site)]
+        )
+        self.api = Api(
+            read=self.read,
+            commands=self.service,
+            token=self.api_token,
+            on_refused=self.metrics.count_api_refused,
+            webhook=webhook_handler(self.signals, build_webhooks(config.signals)),
+        )
+        # MQTT reads the read model and commands through the same service as the API.
         self.mqtt: MqttBridge | None = None
         if config.mqtt is not None:
-            view = ControllerView(
-                self.fleet, self.state, self.loop, self.site_power, self.events, self.journal,
-                config.economics,
-            )  # fmt: skip
-            self.mqtt = MqttBridge(config.mqtt, view, self.service, clock=clock)
-            self.metrics.registry.register(MqttCollector(self.mqtt))
+            self.mqtt = MqttBridge(config.mqtt, self.read, self.service, clock=clock)
+            self.metrics.add([MqttCollector(self.mqtt)])
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
         self.cycles = CycleJournal(self.fleet, self.journal)
-        # The operator page's chart of the last hours (controller.integrations.web).
-        self.power_history = PowerHistory()
         self._frozen = False
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
@@ -220,60 +263,9 @@ class Controller:
                     self.journal.append(JournalKind.DEVICE_HEALTH, device_id, data)
                 seen[device_id] = record.health
 
-    def _observe_sweep(self, seconds: float) -> None:
-        self.metrics.observe_sweep(seconds)
-
     def status(self) -> dict[str, Any]:
-        """The API's status document: fleet summary, control state, site power, plan."""
-        now = self.clock.time()
-        power = self.site_power.latest()
-        view = self.loop.view
-        data = fleet_status(self.fleet)
-        data.update({
-            "control": {"paused": self.state.paused, "reason": self.state.paused_reason,
-                        "dry_run": self.config.control.dry_run,
-                        "enabled": self.config.control.enabled},
-            "site_power": {"watts": power.watts, "source": power.source, "at": power.at,
-                           "detail": power.detail,
-                           "other_load_w": round(self.site_power.other_load_w(), 1),
-                           "other_load_source": self.site_power.other_load_source.value},
-            "plan": None if view is None else {
-                "seq": view.seq, "at": view.at, "expected_site_w": view.plan.expected_site_w,
-                "limit_w": view.plan.limit_w if view.plan.limit_w != float("inf") else None,
-                "other_load_w": view.plan.other_load_w,
-                "notes": list(view.notes)},
-            "events_active": [e.event_id for e in self.state.active_events(now)],
-            "overrides": len(self.state.live_overrides(now)),
-            "stuck": sorted(r.identity.device_id for r in self.fleet if r.stuck_until > now),
-            "unsupported": {d: dict(levers) for d, levers in sorted(self.loop.unsupported.items())},
-            "scheduler": None if self.scheduler is None else {
-                "cluster": self.scheduler.settings.node_map.cluster,
-                "nodes": len(self.scheduler.settings.node_map.nodes),
-                "error": self.scheduler.error},
-            "commands": dict(self.loop.stats.results),
-            "signals": self.signals.status_json(),
-            "journal": {"run": self.journal.run, "rows_written": self.journal.rows_written,
-                        "error": self.journal.failed,
-                        "compaction": None if self.journal.compaction is None
-                        else self.journal.compaction.as_json()},
-        })  # fmt: skip
-        return data
-
-    def economics_json(self) -> dict[str, Any]:
-        economics = economics_now(self.config.economics, self.state, self.clock.time())
-        return {
-            "power_price": {"usd_per_mwh": economics.power_price.usd_per_mwh,
-                            "as_of": economics.power_price.as_of,
-                            "source": economics.power_price.source},
-            "hashprice": {"usd_per_ph_day": economics.hashprice.usd_per_ph_day,
-                          "as_of": economics.hashprice.as_of,
-                          "source": economics.hashprice.source},
-            "forecast": {"source": self.state.forecast_source or None,
-                         "as_of": self.state.forecast_as_of or None,
-                         "intervals": [list(p) for p in self.state.forecast]},
-            "max_price_age_s": self.config.policy.max_price_age_s,
-            "max_hashprice_age_s": self.config.policy.max_hashprice_age_s,
-        }  # fmt: skip
+        """The API's status document (the read model's), for the tests and the demo."""
+        return self.read.status(self.clock.time())
 
     def _site_kw(self) -> float | None:
         watts = self.site_power.latest().watts
@@ -288,10 +280,15 @@ class Controller:
             commanded = view.plan.expected_site_w + view.plan.other_load_w
             if math.isfinite(view.plan.limit_w):
                 limit = view.plan.limit_w + view.plan.other_load_w
-        self.power_history.add(PowerPoint(
-            at=sample.at, metered_w=sample.watts, source=sample.source,
-            commanded_w=commanded, limit_w=limit,
-        ))  # fmt: skip
+        self.power_history.add(
+            PowerPoint(
+                at=sample.at,
+                metered_w=sample.watts,
+                source=sample.source,
+                commanded_w=commanded,
+                limit_w=limit,
+            )
+        )
         if sample.estimated:
             return
         reserve_w = self.config.policy.reserve_mw * 1e6
@@ -353,9 +350,14 @@ class Controller:
         self.journal.append(
             JournalKind.DAEMON_STARTED,
             "",
-            {"run": self.journal.run, "active_events": active, "overrides": overrides,
-             "paused": self.state.paused, "devices": len(self.fleet)},
-        )  # fmt: skip
+            {
+                "run": self.journal.run,
+                "active_events": active,
+                "overrides": overrides,
+                "paused": self.state.paused,
+                "devices": len(self.fleet),
+            },
+        )
         if self.config.journal.path is None:
             log.warning("journal in memory: events and overrides will not survive a restart")
         if active or overrides:
@@ -380,7 +382,7 @@ class Controller:
         except ControllerError:
             await self.fleet.close()
             raise
-        app = build_app(self)
+        app = build_app(self.api, self.metrics.registry, span_s=self.power_history.span_s)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         site = web.TCPSite(self._runner, self.config.listen_host, self.config.listen_port)

@@ -8,8 +8,6 @@ sentinel for a failure.
 
 from __future__ import annotations
 
-import asyncio
-
 __all__ = [
     "AuthError",
     "CommandDenied",
@@ -44,10 +42,12 @@ class ConnectionFailed(DriverError):
     code = "connection"
 
 
-class DeviceTimeout(DriverError, asyncio.TimeoutError):
+class DeviceTimeout(DriverError, TimeoutError):
     """The device accepted but did not answer within the driver's deadline.
 
-    Also an :class:`asyncio.TimeoutError`, so generic timeout handling still works.
+    Also a :class:`TimeoutError` (which :class:`asyncio.TimeoutError` is since Python
+    3.11), so generic timeout handling still works; the builtin, because importing asyncio
+    here would load it into the pure policy engine through the domain types.
     """
 
     code = "timeout"

@@ -12,7 +12,14 @@ from dataclasses import dataclass
 
 from drivers.types import Control, Make
 
-__all__ = ["MODELS", "ModelSpec", "UnknownModel", "lookup_model", "normalise_model_name"]
+__all__ = [
+    "MODELS",
+    "ModelSpec",
+    "UnknownModel",
+    "lookup_model",
+    "normalise_model_name",
+    "stock_controls",
+]
 
 _MINER_BASE = frozenset({Control.SLEEP, Control.WAKE, Control.REBOOT, Control.POWER_MODE})
 _MINER_WITH_TARGET = _MINER_BASE | {Control.POWER_TARGET}
@@ -83,6 +90,12 @@ _TRAITS = {
         target_floor_share=0.3,
     ),
 }
+
+
+def stock_controls(make: Make) -> frozenset[Control]:
+    """What the make's stock firmware lets us do, on a model the table does not list."""
+    traits = _TRAITS.get(make)
+    return traits.controls if traits is not None else frozenset()
 
 
 def _miner(

@@ -11,7 +11,6 @@ import enum
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
-from drivers.gpu.types import RestoreGpuPowerLimits, SetGpuPowerLimit
 from drivers.makes import make_package_names
 
 __all__ = [
@@ -188,6 +187,30 @@ class SetPowerTarget:
 @dataclass(frozen=True, slots=True)
 class Reboot:
     pass
+
+
+# GPU-node commands live beside the miners' (not in drivers.gpu) so that the policy, which
+# plans them, and every other make can name them without depending on the GPU make package.
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SetGpuPowerLimit:
+    """Set a power limit in watts on every GPU (``watts_per_gpu``) or on some (``per_gpu``).
+
+    The policy plans the first form (one limit for all of a node's GPUs); an operator's
+    tool may send the second.
+    """
+
+    watts_per_gpu: float | None = None
+    per_gpu: tuple[tuple[int, float], ...] = field(default=())
+
+    def targets(self, count: int) -> dict[int, float]:
+        if self.watts_per_gpu is not None:
+            return dict.fromkeys(range(count), float(self.watts_per_gpu))
+        return {index: float(watts) for index, watts in self.per_gpu}
+
+
+@dataclass(frozen=True, slots=True)
+class RestoreGpuPowerLimits:
+    """Put every GPU back on its default power limit."""
 
 
 Command = (

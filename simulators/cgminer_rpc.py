@@ -53,6 +53,14 @@ def status_entry(
     }
 
 
+def ok_reply(
+    code: int, msg: str, *, when: float, description: str, **sections: Any
+) -> dict[str, Any]:
+    """A successful reply: its STATUS, then the command's sections (``SUMMARY=[...]``)."""
+    status = [status_entry("S", code, msg, when=when, description=description)]
+    return {"STATUS": status, **sections, "id": 1}
+
+
 def error_reply(code: int, msg: str, *, when: float, description: str) -> dict[str, Any]:
     return {"STATUS": [status_entry("E", code, msg, when=when, description=description)], "id": 1}
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from simulators.faults import FaultKind, FaultSet, corrupt, truncate
+from simulators.idle import IdleClosingProtocol
 
 __all__ = ["HEARTBEAT", "FramedJsonProtocol", "frame"]
 
@@ -23,7 +24,6 @@ _log = logging.getLogger(__name__)
 
 HEARTBEAT = b"\x00\x00\x00\x00"
 _MAX_FRAME = 256 * 1024
-_IDLE_TIMEOUT_S = 60.0
 
 # Gets the decoded request (None when the frame is not a JSON object).
 FrameResponder = Callable[[dict[str, Any] | None], dict[str, Any]]
@@ -33,7 +33,9 @@ def frame(payload: bytes) -> bytes:
     return len(payload).to_bytes(4, "little") + payload
 
 
-class FramedJsonProtocol(asyncio.Protocol):
+class FramedJsonProtocol(IdleClosingProtocol):
+    idle_timeout_s = 60.0
+
     def __init__(
         self,
         respond: FrameResponder,
@@ -41,34 +43,17 @@ class FramedJsonProtocol(asyncio.Protocol):
         on_close: Callable[[], None] | None = None,
         gone: Callable[[], bool] | None = None,
     ) -> None:
+        super().__init__()
         self._respond = respond
         self._faults = faults
         self._on_close = on_close
         self._gone = gone  # True once the device is offline (rebooting)
         self._buffer = b""
-        self._transport: asyncio.Transport | None = None
-        self._idle: asyncio.TimerHandle | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._arm_idle()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-        if self._idle is not None:
-            self._idle.cancel()
+    def _closed(self) -> None:
         if self._on_close is not None:
             self._on_close()
             self._on_close = None
-
-    def _arm_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        if self._transport is not None:
-            self._idle = asyncio.get_running_loop().call_later(
-                _IDLE_TIMEOUT_S, self._transport.close
-            )
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data

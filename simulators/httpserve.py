@@ -19,6 +19,7 @@ from http import HTTPStatus
 from urllib.request import parse_http_list, parse_keqv_list
 
 from simulators.faults import FaultKind, FaultSet, corrupt, truncate
+from simulators.idle import IdleClosingProtocol
 
 __all__ = [
     "AuthResult",
@@ -33,7 +34,6 @@ _log = logging.getLogger(__name__)
 
 _MAX_HEAD = 16 * 1024
 _MAX_BODY = 1024 * 1024
-_IDLE_TIMEOUT_S = 30.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -142,41 +142,26 @@ class DigestAuth:
         return self.verify(method, header) is AuthResult.OK
 
 
-class HttpProtocol(asyncio.Protocol):
+class HttpProtocol(IdleClosingProtocol):
     """One connection: parse requests in order, answer each through the handler."""
 
+    idle_timeout_s = 30.0
+
     def __init__(self, handler: Handler, faults: FaultSet) -> None:
+        super().__init__()
         self._handler = handler
         self._faults = faults
         self._buffer = b""
-        self._transport: asyncio.Transport | None = None
         self._busy = False
-        self._idle: asyncio.TimerHandle | None = None
         self._task: asyncio.Task[None] | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        assert isinstance(transport, asyncio.Transport)
-        self._transport = transport
-        self._arm_idle()
-
-    def connection_lost(self, exc: Exception | None) -> None:
-        self._transport = None
-        if self._idle is not None:
-            self._idle.cancel()
+    def _closed(self) -> None:
         if self._task is not None:
             self._task.cancel()
 
     def data_received(self, data: bytes) -> None:
         self._buffer += data
         self._next()
-
-    def _arm_idle(self) -> None:
-        if self._idle is not None:
-            self._idle.cancel()
-        if self._transport is not None:
-            self._idle = asyncio.get_running_loop().call_later(
-                _IDLE_TIMEOUT_S, self._transport.close
-            )
 
     def _next(self) -> None:
         if self._busy or self._transport is None:

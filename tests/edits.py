@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["edited"]
+__all__ = ["NEWLINE_KEY", "assert_one_line", "edited", "with_newline_key"]
 
 scalars = (
     st.none()
@@ -72,3 +72,23 @@ def edited(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
         st.sampled_from(_paths_of(base)), st.sampled_from(["set", "delete", "add"]), values
     )
     return st.lists(one, min_size=1, max_size=3).map(lambda edits: _apply(base, edits))
+
+
+NEWLINE_KEY = "bad\nkey"
+
+
+def with_newline_key(base: dict[str, Any]) -> dict[str, Any]:
+    """``base`` with a key holding a newline in its first device: an error must name it
+    escaped, on one line."""
+    doc = copy.deepcopy(base)
+    doc["devices"][0][NEWLINE_KEY] = 1
+    return doc
+
+
+def assert_one_line(error: BaseException, names: str = "") -> None:
+    """What the command line prints for a refused document: one line that says something
+    (and that names ``names`` where given)."""
+    message = str(error)
+    assert message.strip()
+    assert "\n" not in message
+    assert names in message

@@ -25,8 +25,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard, RowPanel  # noqa:
 # The issue's panels, by what each must show (a word or phrase of its title).
 REQUIRED = (
     "Site power", "Curtailable", "Grid events and compliance", "break-even", "Power price",
-    "Devices by state", "Devices by health", "Command results", "Signal ages", "GPU power",
-    "Poll and plan durations",
+    "Devices by state", "Devices by health", "Command results", "Signal ages", "Signal sources",
+    "GPU power", "Poll and plan durations",
 )  # fmt: skip
 
 
@@ -48,9 +48,10 @@ def panel_queries(data: dict[str, Any]) -> list[tuple[str, str]]:
     """(panel title, PromQL) for every target of every panel."""
     return [
         (panel["title"], target["expr"])
-        for panel in data["panels"] if panel["type"] != "row"
+        for panel in data["panels"]
+        if panel["type"] != "row"
         for target in panel.get("targets", [])
-    ]  # fmt: skip
+    ]
 
 
 def test_committed_json_is_what_the_generator_writes() -> None:

@@ -48,9 +48,17 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # The dependencies are the same as the test environment's; the units need the
     # package's own entry point, which only an install makes.
     done = _run(
-        sys.executable, "-m", "pip", "--python", venv / "bin" / "python", "install",
-        "--no-deps", "--no-index", "-q", wheel,
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "pip",
+        "--python",
+        venv / "bin" / "python",
+        "install",
+        "--no-deps",
+        "--no-index",
+        "-q",
+        wheel,
+    )
     assert done.returncode == 0, done.stderr
     units = root / "etc" / "systemd" / "system"
     units.mkdir(parents=True)

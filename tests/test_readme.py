@@ -11,19 +11,17 @@ import re
 import shlex
 import signal
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
 from simulators import load_site
-from tests.conftest import free_port, require_tool
+from tests.conftest import HASHPIVOT, free_port, require_tool
 
 ROOT = Path(__file__).parents[1]
 README = (ROOT / "README.md").read_text()
 SITE = ROOT / "deploy" / "examples" / "site-small.yaml"
 CONFIG = ROOT / "deploy" / "examples" / "hashpivot-small.yaml"
-HASHPIVOT = [sys.executable, "-m", "controller.cli"]
 TOKEN = "readme-token"
 
 
@@ -127,9 +125,15 @@ async def test_the_readme_commands_run_against_the_simulated_site(tmp_path: Path
     sim_command = re.search(r"`hashpivot sim (deploy/examples/site-small\.yaml)`", README)
     assert sim_command, "the README's simulator command moved"
     sim = await asyncio.create_subprocess_exec(
-        *HASHPIVOT, "sim", sim_command.group(1), "--speed", "60", cwd=ROOT,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
+        *HASHPIVOT,
+        "sim",
+        sim_command.group(1),
+        "--speed",
+        "60",
+        cwd=ROOT,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
     daemon: asyncio.subprocess.Process | None = None
     try:
         assert sim.stdout is not None
@@ -145,9 +149,12 @@ async def test_the_readme_commands_run_against_the_simulated_site(tmp_path: Path
         helptext = (
             await asyncio.to_thread(
                 subprocess.run,
-                [*HASHPIVOT, "probe", "--help"], capture_output=True, text=True, check=True,
+                [*HASHPIVOT, "probe", "--help"],
+                capture_output=True,
+                text=True,
+                check=True,
             )
-        ).stdout  # fmt: skip
+        ).stdout
         probes = {
             line.strip()
             for text in [*_code(), helptext]
@@ -169,9 +176,14 @@ async def test_the_readme_commands_run_against_the_simulated_site(tmp_path: Path
         config = tmp_path / "hashpivot-small.yaml"
         config.write_text(CONFIG.read_text().replace("127.0.0.1:9861", f"127.0.0.1:{port}"))
         daemon = await asyncio.create_subprocess_exec(
-            *HASHPIVOT, "run", str(config), env=env, cwd=ROOT,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            *HASHPIVOT,
+            "run",
+            str(config),
+            env=env,
+            cwd=ROOT,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         await _wait_for_api(port)
         event_id = ""
         for line in _shell_block("## Grid events, overrides and the audit trail"):
@@ -183,9 +195,14 @@ async def test_the_readme_commands_run_against_the_simulated_site(tmp_path: Path
             script = re.sub(r"\bcurl -s\b", f"{curl} -sS --fail-with-body", script)
             prelude = f"api=http://127.0.0.1:{port}/api/v1; auth='Authorization: Bearer {TOKEN}';"
             done = await asyncio.to_thread(
-                subprocess.run, ["bash", "-c", prelude + script],
-                capture_output=True, text=True, env=env, timeout=60, check=False,
-            )  # fmt: skip
+                subprocess.run,
+                ["bash", "-c", prelude + script],
+                capture_output=True,
+                text=True,
+                env=env,
+                timeout=60,
+                check=False,
+            )
             assert done.returncode == 0, f"{line}\n{done.stdout}{done.stderr}"
             if "/events -d" in line:
                 event_id = json.loads(done.stdout)["event_id"]

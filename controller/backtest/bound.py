@@ -141,7 +141,7 @@ def _best(
 
 def upper_bound(site: BacktestSite, inputs: Inputs) -> StrategyResult:
     steps, hours = inputs.steps, inputs.step_s / 3600
-    ledger = Ledger(steps, hours)
+    ledger = Ledger(steps=steps, hours=hours)
     counts: dict[int, int] = {}
     for k in site.device_kinds:
         counts[k] = counts.get(k, 0) + 1
@@ -228,15 +228,24 @@ def upper_bound(site: BacktestSite, inputs: Inputs) -> StrategyResult:
         met = e.event_id not in missed
         results.append(
             EventOutcome(
-                e.event_id, e.kind, met, e.level_mw, math.nan, 0.0, 0.0, e.start, e.due, e.end
+                event_id=e.event_id,
+                kind=e.kind,
+                met=met,
+                level_mw=e.level_mw,
+                worst_mw=math.nan,
+                payment_usd=0.0,
+                penalty_usd=0.0,
+                start=e.start,
+                due=e.due,
+                end=e.end,
             )
         )
     return StrategyResult(
-        "upper_bound",
-        "upper bound (perfect foresight)",
-        ledger,
-        results,
-        [0] * len(site.device_ids),
-        site.device_ids,
-        tuple(site.kinds[k].name for k in site.device_kinds),
+        name="upper_bound",
+        label="upper bound (perfect foresight)",
+        ledger=ledger,
+        events=results,
+        wakes=[0] * len(site.device_ids),
+        device_ids=site.device_ids,
+        device_kinds=tuple(site.kinds[k].name for k in site.device_kinds),
     )

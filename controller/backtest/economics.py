@@ -49,7 +49,7 @@ TOLERANCE_MW = 1e-4  # 0.1 kW: the level counts as met within this (numerical sl
 _J_PER_MWH = 3.6e9
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Ledger:
     """Per settlement interval: each component in USD and the site's mean MW by class."""
 
@@ -82,7 +82,7 @@ class Ledger:
         return out
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventOutcome:
     event_id: str
     kind: EventKind
@@ -97,7 +97,7 @@ class EventOutcome:
     trace: tuple[tuple[float, float], ...] = ()  # (time, site MW) around the event
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class StrategyResult:
     name: str
     label: str
@@ -153,17 +153,17 @@ def _event_outcome(
         ledger.usd["transmission_4cp"][i] -= charge
         trace = _around(event, periods)
         return EventOutcome(
-            event.event_id,
-            event.kind,
-            True,
-            event.level_mw,
-            ledger.site_mw(i),
-            0.0,
-            -charge,
-            event.start,
-            event.due,
-            event.end,
-            trace,
+            event_id=event.event_id,
+            kind=event.kind,
+            met=True,
+            level_mw=event.level_mw,
+            worst_mw=ledger.site_mw(i),
+            payment_usd=0.0,
+            penalty_usd=-charge,
+            start=event.start,
+            due=event.due,
+            end=event.end,
+            trace=trace,
         )
     level = event.level_mw
     worst, excess_mwh, met = 0.0, 0.0, True
@@ -189,17 +189,17 @@ def _event_outcome(
         ledger.usd["dr_penalties"][i] -= over * event.penalty_usd_per_mwh
         penalty += over * event.penalty_usd_per_mwh
     return EventOutcome(
-        event.event_id,
-        event.kind,
-        met,
-        level,
-        worst,
-        payment,
-        -penalty,
-        event.start,
-        event.due,
-        event.end,
-        _around(event, periods),
+        event_id=event.event_id,
+        kind=event.kind,
+        met=met,
+        level_mw=level,
+        worst_mw=worst,
+        payment_usd=payment,
+        penalty_usd=-penalty,
+        start=event.start,
+        due=event.due,
+        end=event.end,
+        trace=_around(event, periods),
     )
 
 
@@ -212,7 +212,7 @@ def settle(trace: Trace, inputs: Inputs) -> StrategyResult:
     """Turn a strategy's trace into money by component, and event outcomes."""
     steps = inputs.steps
     hours = inputs.step_s / 3600
-    ledger = Ledger(steps, hours)
+    ledger = Ledger(steps=steps, hours=hours)
     contract = inputs.contract
     for p in trace.periods:
         i = p.interval
@@ -241,13 +241,13 @@ def settle(trace: Trace, inputs: Inputs) -> StrategyResult:
         if e.kind is not EventKind.RELAY_TRIP
     ]
     return StrategyResult(
-        trace.name,
-        trace.label,
-        ledger,
-        events,
-        trace.wakes,
-        trace.device_ids,
-        trace.device_kinds,
-        trace.notes,
-        {kind: joules / _J_PER_MWH for kind, joules in trace.kind_j.items()},
+        name=trace.name,
+        label=trace.label,
+        ledger=ledger,
+        events=events,
+        wakes=trace.wakes,
+        device_ids=trace.device_ids,
+        device_kinds=trace.device_kinds,
+        notes=trace.notes,
+        kind_mwh={kind: joules / _J_PER_MWH for kind, joules in trace.kind_j.items()},
     )

@@ -29,7 +29,7 @@ class Cohort:
     pending: int = 0  # commands scheduled for later (a staggered wake): not merged meanwhile
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Totals:
     """What the site did over one accounting period."""
 
@@ -83,18 +83,18 @@ class SimFleet:
             cycles = unit.book.cycles(now)
             for i in cohort.members:
                 devices[i] = make(
-                    ids[i],
-                    profile,
-                    state,
-                    healthy,
-                    power,
-                    now,
-                    last,
-                    cycles,
-                    target,
-                    limit,
-                    schedulable,
-                    "backtest",
+                    device_id=ids[i],
+                    profile=profile,
+                    state=state,
+                    health=healthy,
+                    power_w=power,
+                    observed_at=now,
+                    last_state_change_at=last,
+                    cycles_today=cycles,
+                    power_target_w=target,
+                    gpu_power_limit_w=limit,
+                    schedulable=schedulable,
+                    source="backtest",
                 )
         return Fleet(tuple(devices), now, "backtest")
 

@@ -95,7 +95,9 @@ def run_backtest(
                     name,
                     site,
                     FixedStrike(
-                        strike, settings.curtail_after_windows, settings.resume_after_windows
+                        strike=strike,
+                        curtail_after=settings.curtail_after_windows,
+                        resume_after=settings.resume_after_windows,
                     ),
                 )
             )

@@ -42,7 +42,7 @@ def iso(t: float) -> str:
     return datetime.fromtimestamp(t, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PriceSeries:
     """A regular series: ``values[i]`` holds on ``[start + i*step_s, start + (i+1)*step_s)``."""
 
@@ -149,7 +149,13 @@ def read_prices(path: Path, *, step_s: float, zone: str | None = None) -> PriceS
             line=points[0][2],
             field=_TIME,
         )
-    return PriceSeries(points[0][0], step_s, tuple(p for _, p, _ in points), zone, name)
+    return PriceSeries(
+        start=points[0][0],
+        step_s=step_s,
+        values=tuple(p for _, p, _ in points),
+        name=zone,
+        source=name,
+    )
 
 
 def read_hashprice(value: str, *, start: float, end: float) -> PriceSeries:
@@ -163,7 +169,13 @@ def read_hashprice(value: str, *, start: float, end: float) -> PriceSeries:
     if math.isfinite(constant):
         if constant < 0:
             raise BacktestError("hashprice must be >= 0", field="--hashprice")
-        return PriceSeries(start, end - start, (constant,), "hashprice", "--hashprice")
+        return PriceSeries(
+            start=start,
+            step_s=end - start,
+            values=(constant,),
+            name="hashprice",
+            source="--hashprice",
+        )
     path = Path(value)
     if not path.exists():
         raise BacktestError("neither a number nor a readable file", file=value, field="--hashprice")
@@ -190,7 +202,13 @@ def read_hashprice(value: str, *, start: float, end: float) -> PriceSeries:
             raise BacktestError(
                 f"irregular step (expected {step:g} s)", file=value, line=line, field=_TIME
             )
-    series = PriceSeries(points[0][0], step, tuple(p for _, p, _ in points), "hashprice", value)
+    series = PriceSeries(
+        start=points[0][0],
+        step_s=step,
+        values=tuple(p for _, p, _ in points),
+        name="hashprice",
+        source=value,
+    )
     if series.start > start or series.end < end:
         raise BacktestError(
             f"covers {iso(series.start)}..{iso(series.end)}, not the prices' "

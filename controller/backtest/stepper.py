@@ -19,7 +19,7 @@ from controller.policy import EventKind
 __all__ = ["Period", "Trace", "simulate"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Period:
     """What the site did over ``[start, end)``, within one settlement interval."""
 
@@ -39,7 +39,7 @@ class Period:
         return (self.miner_j + self.gpu_j + self.other_j) / (self.end - self.start)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Trace:
     name: str
     label: str
@@ -78,8 +78,8 @@ def simulate(
     trips = {e.start for e in inputs.events if e.kind is EventKind.RELAY_TRIP}
     recloses = {e.end for e in inputs.events if e.kind is EventKind.RELAY_TRIP}
     trace = Trace(
-        strategy.name,
-        strategy.label,
+        name=strategy.name,
+        label=strategy.label,
         device_ids=site.device_ids,
         device_kinds=tuple(site.kinds[k].name for k in site.device_kinds),
     )
@@ -94,16 +94,16 @@ def simulate(
                 kind_j[k] += joules
             trace.periods.append(
                 Period(
-                    a,
-                    t,
-                    inputs.prices.index(a),
-                    got.miner_j,
-                    got.gpu_j,
-                    site.other_load_w * (t - a),
-                    got.hash_h,
-                    got.ai_usd,
-                    got.checkpoints,
-                    got.requeues,
+                    start=a,
+                    end=t,
+                    interval=inputs.prices.index(a),
+                    miner_j=got.miner_j,
+                    gpu_j=got.gpu_j,
+                    other_j=site.other_load_w * (t - a),
+                    hash_h=got.hash_h,
+                    ai_usd=got.ai_usd,
+                    checkpoints=got.checkpoints,
+                    requeues=got.requeues,
                 )
             )
         if t >= inputs.end:

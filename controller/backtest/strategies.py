@@ -67,14 +67,17 @@ class Hashpivot:
         economics = Economics(
             hashprice=Hashprice(inputs.hashprice.at(now), now, "backtest"),
             power_price=PowerPrice(
-                inputs.prices.values[interval], price_as_of, "backtest", inputs.forecast_points(now)
+                usd_per_mwh=inputs.prices.values[interval],
+                as_of=price_as_of,
+                source="backtest",
+                forecast=inputs.forecast_points(now),
             ),
             ai_value=AiValue(
-                site.contracted_usd_per_gpu_hour,
-                site.interruptible_usd_per_gpu_hour,
-                site.idle_usd_per_gpu_hour,
-                now,
-                "backtest",
+                contracted_usd_per_gpu_hour=site.contracted_usd_per_gpu_hour,
+                interruptible_usd_per_gpu_hour=site.interruptible_usd_per_gpu_hour,
+                idle_usd_per_gpu_hour=site.idle_usd_per_gpu_hour,
+                as_of=now,
+                source="backtest",
             ),
         )
         grid = Grid(
@@ -89,7 +92,10 @@ class Hashpivot:
             other_load_w=site.other_load_w,
         )
         result, self.memory = plan(
-            PolicyInputs(now, observed, economics, grid, site.settings), self.memory
+            PolicyInputs(
+                now=now, fleet=observed, economics=economics, grid=grid, settings=site.settings
+            ),
+            self.memory,
         )
         if result.infeasible:
             self.notes["infeasible plans"] = self.notes.get("infeasible plans", 0) + 1
@@ -136,7 +142,7 @@ def fleet_break_even(fleet: SimFleet, hashprice_usd_per_ph_day: float) -> float:
     return hashprice_usd_per_ph_day / (0.024 * watts / ths)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class FixedStrike:
     """A fleet tool's rule: all miners off after ``after`` windows above the strike price,
     on after ``after`` windows below it. GPU nodes and grid events are not its business."""

@@ -248,7 +248,7 @@ class NodeUnit:
         now = self.clock.now()
         if isinstance(command, SetGpuPowerLimit):
             self._fold(now)
-            self.gpu.change(now, limit_w=command.per_gpu_w)
+            self.gpu.change(now, limit_w=command.watts_per_gpu)
         elif isinstance(command, Drain):
             if self.schedulable:
                 self._fold(now)

@@ -1,5 +1,5 @@
 import sys
 
-from controller.cli.main import main
+from controller.cli.entry import main
 
 sys.exit(main())

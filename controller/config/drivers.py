@@ -51,7 +51,7 @@ class ClassRuleConfig(_Strict):
     interruptible: list[str] = Field(default_factory=lambda: ["interruptible"], min_length=1)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SchedulerSettings:
     """What the loop needs besides the adapter: the node map and the job-action knobs."""
 
@@ -103,9 +103,9 @@ class SchedulerConfig(_Strict):
         action_timeout = 4 * self.command_timeout_s + self.checkpoint_grace_s
         action_timeout += self.confirm_timeout_s
         return SchedulerSettings(
-            NodeMap(dict(self.nodes), self.cluster),
-            self.checkpoint_signal,
-            self.checkpoint_grace_s,
-            self.interval_s,
-            action_timeout,
+            node_map=NodeMap(dict(self.nodes), self.cluster),
+            checkpoint_signal=self.checkpoint_signal,
+            checkpoint_grace_s=self.checkpoint_grace_s,
+            interval_s=self.interval_s,
+            action_timeout_s=action_timeout,
         )

@@ -37,7 +37,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ControlSettings:
     """How the loop dispatches and confirms. Durations are real (controller) seconds."""
 
@@ -72,11 +72,20 @@ class ControlConfig(_Strict):
 
     def to_settings(self) -> ControlSettings:
         return ControlSettings(
-            self.enabled, self.dry_run, self.concurrency, self.command_timeout_s,
-            tuple(self.retry_delays_s), self.confirm_after_s, tuple(self.reconfirm_delays_s),
-            self.stuck_hold_s, self.sleeping_share, True, self.min_plan_spacing_s,
-            self.confirm_min_s, self.restart_plan_wait_s,
-        )  # fmt: skip
+            enabled=self.enabled,
+            dry_run=self.dry_run,
+            concurrency=self.concurrency,
+            command_timeout_s=self.command_timeout_s,
+            retry_delays_s=tuple(self.retry_delays_s),
+            confirm_after_s=self.confirm_after_s,
+            reconfirm_delays_s=tuple(self.reconfirm_delays_s),
+            stuck_hold_s=self.stuck_hold_s,
+            sleeping_share=self.sleeping_share,
+            cycle_on_sweep=True,
+            min_plan_spacing_s=self.min_plan_spacing_s,
+            confirm_min_s=self.confirm_min_s,
+            restart_plan_wait_s=self.restart_plan_wait_s,
+        )
 
 
 class PolicyConfig(_Strict):

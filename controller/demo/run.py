@@ -162,7 +162,8 @@ async def _run(
                 while not controller.stop_event.is_set():
                     with contextlib.suppress(TimeoutError):
                         await asyncio.wait_for(controller.stop_event.wait(), timeout=refresh_s)
-                    print(summary(controller, story, tty, token), flush=True)
+                    text = summary(controller.read, config.listen, story, tty, token)
+                    print(text, flush=True)
                     if simulator.returncode is not None:
                         print("the simulator stopped; stopping the demo", file=sys.stderr)
                         break

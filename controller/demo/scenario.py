@@ -16,7 +16,7 @@ from controller import policy
 from controller.app import Controller
 from controller.clock import wait_any
 from controller.config.settings import ControllerConfig
-from controller.service import EventSpec
+from controller.service.control import EventSpec
 from drivers import Make, MiningState
 
 __all__ = ["DEMO_POLICY", "DEMO_SPEED", "STORY_S", "Step", "demo_config", "run_scenario"]
@@ -50,11 +50,13 @@ class Step:
 
 def demo_config(config: ControllerConfig, journal_path: str) -> ControllerConfig:
     """The operator's config with demo timings and a journal of the demo's own."""
-    return config.model_copy(update={
-        "policy": config.policy.model_copy(update=DEMO_POLICY),
-        "control": config.control.model_copy(update={"confirm_after_s": 20.0}),
-        "journal": config.journal.model_copy(update={"path": journal_path}),
-    })  # fmt: skip
+    return config.model_copy(
+        update={
+            "policy": config.policy.model_copy(update=DEMO_POLICY),
+            "control": config.control.model_copy(update={"confirm_after_s": 20.0}),
+            "journal": config.journal.model_copy(update={"path": journal_path}),
+        }
+    )
 
 
 async def _price(controller: Controller, usd_per_mwh: float) -> None:
@@ -66,17 +68,22 @@ async def _price(controller: Controller, usd_per_mwh: float) -> None:
 async def _event(controller: Controller, fraction: float) -> None:
     """An instructed curtailment to ``fraction`` of what the site draws now, within
     ``_EVENT_WITHIN_S``, lasting ``_EVENT_S``."""
-    level_w = fraction * controller.site_power.latest().watts
-    end = controller.clock.time() + _EVENT_S
-    spec = EventSpec(policy.EventKind.INSTRUCTED, level_mw=level_w / 1e6, within_s=_EVENT_WITHIN_S,
-                     end=end, event_id="demo-ERS-10", source="demo")  # fmt: skip
+    level_w = fraction * controller.read.site_power().watts
+    spec = EventSpec(
+        kind=policy.EventKind.INSTRUCTED,
+        level_mw=level_w / 1e6,
+        within_s=_EVENT_WITHIN_S,
+        end=controller.clock.time() + _EVENT_S,
+        event_id="demo-ERS-10",
+        source="demo",
+    )
     await controller.service.create_event(spec, actor="demo")
 
 
 def _hashing_miners(controller: Controller) -> int:
     return sum(
         1
-        for record in controller.fleet
+        for record in controller.read.records()
         if record.identity.make is not Make.GPU
         and record.telemetry is not None
         and record.telemetry.mining_state is MiningState.HASHING
@@ -98,19 +105,28 @@ async def _until_restored(controller: Controller, miners: int, say: Callable[[st
 
 def steps() -> tuple[Step, ...]:
     return (
-        Step(10, "power price jumps to $95/MWh: miners whose break-even is lower go to sleep",
-             lambda c: _price(c, 95.0)),
+        Step(
+            10,
+            "power price jumps to $95/MWh: miners whose break-even is lower go to sleep",
+            lambda c: _price(c, 95.0),
+        ),
         Step(25, "price back to $30/MWh: they wake, staggered", lambda c: _price(c, 30.0)),
-        Step(30, "grid event ERS-10: the site must fall to 40% of its draw within 30 s",
-             lambda c: _event(c, 0.40)),
-        Step(_EVENT_S, "the event has ended: the site restores, staggered and most valuable first",
-             lambda c: None),
-    )  # fmt: skip
+        Step(
+            30,
+            "grid event ERS-10: the site must fall to 40% of its draw within 30 s",
+            lambda c: _event(c, 0.40),
+        ),
+        Step(
+            _EVENT_S,
+            "the event has ended: the site restores, staggered and most valuable first",
+            lambda c: None,
+        ),
+    )
 
 
 async def run_scenario(controller: Controller, say: Callable[[str], None]) -> None:
     """Play the steps once, after the first plan; returns when the story is told."""
-    while controller.loop.view is None and not controller.stop_event.is_set():
+    while controller.read.plan_view() is None and not controller.stop_event.is_set():
         await controller.clock.sleep(0.2)  # the loop offers no first-plan event
     miners = _hashing_miners(controller)
     for step in steps():

@@ -12,8 +12,8 @@ from collections import Counter
 from typing import Any
 
 from controller import policy
-from controller.app import Controller
-from drivers import Make, MiningState
+from controller.service.read_model import ReadModel
+from controller.state.domain import Make, MiningState
 
 __all__ = ["OTHER_LOAD_LEGEND", "GpuState", "gpu_state", "summary"]
 
@@ -53,15 +53,15 @@ def gpu_state(device: policy.FleetDevice, target: policy.DeviceTarget | None) ->
     return GpuState.SERVING
 
 
-def _states_by_make(controller: Controller) -> list[str]:
+def _states_by_make(read: ReadModel) -> list[str]:
     counts: dict[str, Counter[str]] = {}
-    view = controller.loop.view
+    view = read.plan_view()
     gpus: dict[str, str] = {}
     if view is not None:
         for index, device in enumerate(view.plan.fleet.devices):
             if device.profile.is_gpu:
                 gpus[device.device_id] = gpu_state(device, view.plan.target_at(index)).value
-    for record in controller.fleet:
+    for record in read.records():
         device_id = record.identity.device_id
         if record.identity.make is Make.GPU:
             state = gpus.get(device_id, GpuState.UNKNOWN.value)
@@ -74,24 +74,24 @@ def _states_by_make(controller: Controller) -> list[str]:
     ]
 
 
-def summary(controller: Controller, story: list[str], tty: bool, token: str | None) -> str:
-    status: dict[str, Any] = controller.status()
+def summary(read: ReadModel, listen: str, story: list[str], tty: bool, token: str | None) -> str:
+    status: dict[str, Any] = read.status(read.now())
+    stats = read.poll_stats()
     power = status["site_power"]
     plan = status["plan"]
     commands = ", ".join(f"{k} {n}" for k, n in sorted(status["commands"].items())) or "none yet"
     # The plan's limit is the devices' budget; the site's is that plus the other load.
     limit = plan["limit_w"] + plan["other_load_w"] if plan and plan["limit_w"] else None
-    listen = controller.config.listen
     lines = [
         f"hashpivot demo: site {status['site']}, {status['devices']} devices, "
-        f"sweep {controller.poller.stats.sweeps} ({controller.poller.stats.last_sweep_s:.2f} s)",
+        f"sweep {stats.sweeps} ({stats.last_sweep_s:.2f} s)",
         f"  page     http://{listen}/   metrics http://{listen}/metrics   "
         f"API http://{listen}/api/v1/status",
     ]
     if token:
         lines.append(f"  token    export HASHPIVOT_API_TOKEN={token}   (writes need it)")
     lines += [
-        *_states_by_make(controller),
+        *_states_by_make(read),
         f"  hashrate {status['hashrate_hs'] / 1e15:8.3f} PH/s",
         f"  power    {power['watts'] / 1e3:8.1f} kW by {power['source']}"
         + (f", site limit {limit / 1e3:.1f} kW" if limit else "")

@@ -11,6 +11,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from controller.policy import EventKind
+from controller.service.control import EventSpec
+
 __all__ = [
     "BODIES",
     "EconomicsBody",
@@ -48,6 +51,19 @@ class EventBody(_Body):
     )
     event_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9_.:-]{1,64}$")] | None = None
     source: Annotated[str, Field(min_length=1, max_length=64)] = "api"
+
+    def to_spec(self) -> EventSpec:
+        """What the command service takes: the one conversion at this edge (HTTP and MQTT)."""
+        return EventSpec(
+            kind=EventKind(self.kind),
+            level_mw=self.level_mw,
+            start=self.start,
+            end=self.end,
+            deadline=self.deadline,
+            within_s=self.within_s,
+            event_id=self.event_id,
+            source=self.source,
+        )
 
 
 class EventPatch(_Body):

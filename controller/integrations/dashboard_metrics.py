@@ -7,62 +7,48 @@ collectors.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from controller import policy
-from controller.reconcile.loop import Reconciler
-from controller.reconcile.meter import SitePowerWatch
-from controller.state.control import ControlState
-from controller.state.fleet import Fleet
+from controller.integrations.families import ReadModelCollector, site_gauge
+from controller.service.read_model import Forecast, ReadModel
 
 __all__ = ["DashboardCollector"]
 
 _HORIZONS = (("0h", 0.0), ("1h", 3600.0), ("4h", 4 * 3600.0), ("24h", 86_400.0))
 
 
-class DashboardCollector(Collector):
-    def __init__(
-        self,
-        fleet: Fleet,
-        loop: Reconciler,
-        power: SitePowerWatch,
-        economics: Callable[[float], policy.Economics],
-        max_ages_s: dict[str, float],
-        state: ControlState,
-    ) -> None:
-        self._fleet, self._loop, self._power = fleet, loop, power
-        self._economics, self._max_ages_s = economics, max_ages_s
-        self._state = state
-
-    def collect(self) -> Iterator[Metric]:
-        site, now = self._fleet.site, self._loop.clock.time()
-        labels = ["site"]
-        limit = GaugeMetricFamily(
-            "hashpivot_site_limit_watts",
-            "The most the current plan lets the whole site draw (cap or event, less reserve)",
-            labels=labels,
-        )
-        plan_s = GaugeMetricFamily(
-            "hashpivot_plan_duration_seconds", "Wall time of the last plan", labels=labels
-        )
-        view = self._loop.view
+class DashboardCollector(ReadModelCollector):
+    def families(self, read: ReadModel, now: float) -> Iterator[Metric]:
+        site = read.site
+        view = read.plan_view()
+        limit_w = plan_s = None
         if view is not None:
             if math.isfinite(view.plan.limit_w):
-                limit.add_metric([site], view.plan.limit_w + view.plan.other_load_w)
-            plan_s.add_metric([site], self._loop.stats.last_plan_s)
-        economics = self._economics(now)
+                limit_w = view.plan.limit_w + view.plan.other_load_w
+            plan_s = read.loop_stats().last_plan_s
+        limit = site_gauge(
+            "hashpivot_site_limit_watts",
+            "The most the current plan lets the whole site draw (cap or event, less reserve)",
+            site,
+            limit_w,
+        )
+        plan_time = site_gauge(
+            "hashpivot_plan_duration_seconds", "Wall time of the last plan", site, plan_s
+        )
+        economics = read.economics(now)
         price = GaugeMetricFamily(
-            "hashpivot_power_price_usd_per_mwh", "Power price the policy uses",
+            "hashpivot_power_price_usd_per_mwh",
+            "Power price the policy uses",
             labels=["site", "source"],
-        )  # fmt: skip
+        )
         price.add_metric([site, economics.power_price.source], economics.power_price.usd_per_mwh)
         hashprice = GaugeMetricFamily(
-            "hashpivot_hashprice_usd_per_ph_day", "Hashprice the policy uses",
+            "hashpivot_hashprice_usd_per_ph_day",
+            "Hashprice the policy uses",
             labels=["site", "source"],
-        )  # fmt: skip
+        )
         hashprice.add_metric([site, economics.hashprice.source], economics.hashprice.usd_per_ph_day)
         break_even = GaugeMetricFamily(
             "hashpivot_model_break_even_hashprice_usd_per_ph_day",
@@ -70,7 +56,7 @@ class DashboardCollector(Collector):
             labels=["site", "make", "model"],
         )
         seen: set[tuple[str, str]] = set()
-        for record in self._fleet:
+        for record in read.records():
             spec = record.driver.spec
             key = (record.identity.make.value, record.model)
             if spec is None or key in seen or not math.isfinite(spec.efficiency_j_per_th):
@@ -79,22 +65,22 @@ class DashboardCollector(Collector):
             # docs/domain.md: E J/TH draws E kW per PH/s, so a day costs 0.024 * E MWh per PH.
             value = economics.power_price.usd_per_mwh * 0.024 * spec.efficiency_j_per_th
             break_even.add_metric([site, *key], value)
-        yield from (limit, plan_s, price, hashprice, break_even)
-        yield from self._forecast(site, now)
+        yield from (limit, plan_time, price, hashprice, break_even)
+        forecast = read.forecast()
+        yield _forecast(site, now, forecast)
         ages = GaugeMetricFamily(
             "hashpivot_economics_age_seconds",
             "Age of each input the policy reads: prices, hashprice and the site power sample",
             labels=["site", "signal", "source"],
         )
-        sample = self._power.latest()
+        sample = read.site_power()
         inputs = [
             ("power_price", economics.power_price.as_of, economics.power_price.source),
             ("hashprice", economics.hashprice.as_of, economics.hashprice.source),
             ("site_power", sample.at, sample.source),
         ]
-        if self._state.forecast:
-            inputs.append(("price_forecast", self._state.forecast_as_of,
-                           self._state.forecast_source))  # fmt: skip
+        if forecast is not None:
+            inputs.append(("price_forecast", forecast.as_of, forecast.source))
         for name, as_of, source in inputs:
             ages.add_metric([site, name, source], max(0.0, now - as_of))
         max_age = GaugeMetricFamily(
@@ -102,23 +88,25 @@ class DashboardCollector(Collector):
             "Age past which the policy stops trusting an input",
             labels=["site", "signal"],
         )
-        for name, seconds in sorted(self._max_ages_s.items()):
+        for name, seconds in sorted(read.max_ages_s().items()):
             max_age.add_metric([site, name], seconds)
         yield from (ages, max_age)
 
-    def _forecast(self, site: str, now: float) -> Iterator[Metric]:
-        """The forecast's price for the interval holding now and fixed horizons ahead: a
-        time series of what was expected, to set beside the price that came."""
-        family = GaugeMetricFamily(
-            "hashpivot_power_price_forecast_usd_per_mwh",
-            "Power price the latest forecast gives for now plus the horizon",
-            labels=["site", "source", "horizon"],
-        )
-        source = self._state.forecast_source
-        for horizon, ahead_s in _HORIZONS:
-            at = now + ahead_s
-            for start, end, usd_per_mwh in self._state.forecast:
-                if start <= at < end:
-                    family.add_metric([site, source, horizon], usd_per_mwh)
-                    break
-        yield family
+
+def _forecast(site: str, now: float, forecast: Forecast | None) -> Metric:
+    """The forecast's price for the interval holding now and fixed horizons ahead: a
+    time series of what was expected, to set beside the price that came."""
+    family = GaugeMetricFamily(
+        "hashpivot_power_price_forecast_usd_per_mwh",
+        "Power price the latest forecast gives for now plus the horizon",
+        labels=["site", "source", "horizon"],
+    )
+    if forecast is None:
+        return family
+    for horizon, ahead_s in _HORIZONS:
+        at = now + ahead_s
+        for start, end, usd_per_mwh in forecast.intervals:
+            if start <= at < end:
+                family.add_metric([site, forecast.source, horizon], usd_per_mwh)
+                break
+    return family

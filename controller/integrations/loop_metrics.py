@@ -2,26 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
 
-from controller.journal.store import Journal
-from controller.reconcile.loop import Reconciler
-from controller.reconcile.meter import SitePowerWatch
-from controller.state.control import ControlState
+from controller.integrations.families import (
+    ReadModelCollector,
+    site_counter,
+    site_gauge,
+    site_labelled,
+)
+from controller.service.read_model import JournalHealth, ReadModel
+from controller.state.control import EventRecord, Override
 from controller.state.domain import Control, Health, MiningState
-from controller.state.fleet import Fleet
+from controller.state.fleet import DeviceRecord
 
 __all__ = ["LoopCollector", "curtailable_w", "event_level_families"]
 
 
-def curtailable_w(fleet: Fleet, state: ControlState, now: float) -> float:
+def curtailable_w(
+    records: Iterable[DeviceRecord], overrides: Mapping[str, Override], now: float
+) -> float:
     """What sleeping every running, controllable, reachable miner would save right now."""
-    overrides = state.live_overrides(now)
     total = 0.0
-    for record in fleet:
+    for record in records:
         telemetry, spec = record.telemetry, record.driver.spec
         if telemetry is None or spec is None or record.health is Health.UNREACHABLE:
             continue
@@ -33,89 +38,90 @@ def curtailable_w(fleet: Fleet, state: ControlState, now: float) -> float:
     return total
 
 
-class LoopCollector(Collector):
-    def __init__(
-        self, fleet: Fleet, loop: Reconciler, state: ControlState, power: SitePowerWatch
-    ) -> None:
-        self._fleet, self._loop, self._state, self._power = fleet, loop, state, power
-
-    def collect(self) -> Iterator[Metric]:
-        site, now = self._fleet.site, self._loop.clock.time()
-        labels = ["site"]
-        commanded = GaugeMetricFamily(
-            "hashpivot_site_commanded_power_watts",
-            "Site draw the current plan expects once its commands take effect",
-            labels=labels,
-        )
-        view = self._loop.view
-        if view is not None:
-            commanded.add_metric([site], view.plan.expected_site_w)
-        sample = self._power.latest()
+class LoopCollector(ReadModelCollector):
+    def families(self, read: ReadModel, now: float) -> Iterator[Metric]:
+        site = read.site
+        view = read.plan_view()
+        sample = read.site_power()
         metered = GaugeMetricFamily(
             "hashpivot_site_metered_power_watts",
             "Site draw by the meter, or estimated (readings plus other load) without it",
             labels=["site", "source"],
         )
         metered.add_metric([site, sample.source], sample.watts)
-        meter_up = GaugeMetricFamily(
-            "hashpivot_meter_up", "1 while the site meter answers", labels=labels
+        active = read.active_events(now)
+        kinds = sorted(Counter(e.kind.value for e in active).items())
+        events = site_labelled(
+            GaugeMetricFamily,
+            "hashpivot_events_active",
+            "Grid events running or ahead",
+            site,
+            "kind",
+            kinds,
         )
-        meter_up.add_metric([site], 1.0 if self._power.meter_ok else 0.0)
-        curtailable = GaugeMetricFamily(
-            "hashpivot_curtailable_power_watts",
-            "Draw that sleeping every running controllable miner would remove now",
-            labels=labels,
+        stats = read.loop_stats()
+        by_result = sorted(stats.results.items())
+        doc = "Command attempts by result"
+        results = site_labelled(
+            CounterMetricFamily, "hashpivot_commands", doc, site, "result", by_result
         )
-        curtailable.add_metric([site], curtailable_w(self._fleet, self._state, now))
-        events = GaugeMetricFamily(
-            "hashpivot_events_active", "Grid events running or ahead", labels=["site", "kind"]
+        curtailable = curtailable_w(read.records(), read.overrides(now), now)
+        stuck = sum(1 for r in read.records() if r.stuck_until > now)
+        yield from (
+            site_gauge(
+                "hashpivot_site_commanded_power_watts",
+                "Site draw the current plan expects once its commands take effect",
+                site,
+                None if view is None else view.plan.expected_site_w,
+            ),
+            metered,
+            site_gauge(
+                "hashpivot_meter_up",
+                "1 while the site meter answers",
+                site,
+                1.0 if read.meter_ok() else 0.0,
+            ),
+            site_gauge(
+                "hashpivot_curtailable_power_watts",
+                "Draw that sleeping every running controllable miner would remove now",
+                site,
+                curtailable,
+            ),
+            events,
+            results,
+            site_counter("hashpivot_commands_sent", "Commands sent", site, float(stats.sent)),
+            site_counter(
+                "hashpivot_commands_confirmed",
+                "Commands whose physical effect later telemetry confirmed",
+                site,
+                float(stats.confirmed),
+            ),
+            site_counter("hashpivot_plans", "Plans computed", site, float(stats.plans)),
+            site_gauge(
+                "hashpivot_devices_stuck",
+                "Devices left out of control after failing to shed",
+                site,
+                float(stuck),
+            ),
+            site_gauge(
+                "hashpivot_control_paused",
+                "1 while an operator paused control",
+                site,
+                1.0 if read.control().paused else 0.0,
+            ),
+            site_gauge(
+                "hashpivot_last_plan_timestamp_seconds",
+                "When the control loop last computed a plan (unix seconds)",
+                site,
+                None if view is None else view.at,
+            ),
         )
-        kinds: dict[str, int] = {}
-        for event in self._state.active_events(now):
-            kinds[event.kind.value] = kinds.get(event.kind.value, 0) + 1
-        for kind, count in sorted(kinds.items()):
-            events.add_metric([site, kind], float(count))
-        stats = self._loop.stats
-        results = CounterMetricFamily(
-            "hashpivot_commands", "Command attempts by result", labels=["site", "result"]
-        )
-        for result, count in sorted(stats.results.items()):
-            results.add_metric([site, result], float(count))
-        sent = CounterMetricFamily("hashpivot_commands_sent", "Commands sent", labels=labels)
-        sent.add_metric([site], float(stats.sent))
-        confirmed = CounterMetricFamily(
-            "hashpivot_commands_confirmed",
-            "Commands whose physical effect later telemetry confirmed",
-            labels=labels,
-        )
-        confirmed.add_metric([site], float(stats.confirmed))
-        plans = CounterMetricFamily("hashpivot_plans", "Plans computed", labels=labels)
-        plans.add_metric([site], float(stats.plans))
-        stuck = GaugeMetricFamily(
-            "hashpivot_devices_stuck",
-            "Devices left out of control after failing to shed",
-            labels=labels,
-        )
-        stuck.add_metric([site], float(sum(1 for r in self._fleet if r.stuck_until > now)))
-        paused = GaugeMetricFamily(
-            "hashpivot_control_paused", "1 while an operator paused control", labels=labels
-        )
-        paused.add_metric([site], 1.0 if self._state.paused else 0.0)
-        last_plan = GaugeMetricFamily(
-            "hashpivot_last_plan_timestamp_seconds",
-            "When the control loop last computed a plan (unix seconds)",
-            labels=labels,
-        )
-        if view is not None:
-            last_plan.add_metric([site], view.at)
-        yield from (commanded, metered, meter_up, curtailable, events, results, sent)
-        yield from (confirmed, plans, stuck, paused, last_plan)
-        yield from event_level_families(site, self._state, sample.watts, now)
-        yield from _journal(site, self._loop.journal)
+        yield from event_level_families(site, active, sample.watts, now)
+        yield from _journal(site, read.journal_health())
 
 
 def event_level_families(
-    site: str, state: ControlState, site_w: float, now: float
+    site: str, active: Iterable[EventRecord], site_w: float, now: float
 ) -> Iterator[Metric]:
     level = GaugeMetricFamily(
         "hashpivot_event_level_watts",
@@ -127,7 +133,7 @@ def event_level_families(
         "Site draw above a running grid event's level once its deadline has passed",
         labels=["site", "event"],
     )
-    for event in state.active_events(now):
+    for event in active:
         if event.level_mw is None or event.start > now:
             continue
         level_w = event.level_mw * 1e6
@@ -137,19 +143,24 @@ def event_level_families(
     yield from (level, excess)
 
 
-def _journal(site: str, journal: Journal) -> Iterator[Metric]:
-    up = GaugeMetricFamily(
-        "hashpivot_journal_up", "1 while the audit journal's writes succeed", labels=["site"]
+def _journal(site: str, journal: JournalHealth) -> Iterator[Metric]:
+    yield from (
+        site_gauge(
+            "hashpivot_journal_up",
+            "1 while the audit journal's writes succeed",
+            site,
+            0.0 if journal.error else 1.0,
+        ),
+        site_counter(
+            "hashpivot_journal_rows_written",
+            "Rows written to the audit journal",
+            site,
+            float(journal.rows_written),
+        ),
+        site_counter(
+            "hashpivot_journal_rows_failed",
+            "Rows a failed journal write could not record",
+            site,
+            float(journal.rows_failed),
+        ),
     )
-    up.add_metric([site], 0.0 if journal.failed else 1.0)
-    written = CounterMetricFamily(
-        "hashpivot_journal_rows_written", "Rows written to the audit journal", labels=["site"]
-    )
-    written.add_metric([site], float(journal.rows_written))
-    lost = CounterMetricFamily(
-        "hashpivot_journal_rows_failed",
-        "Rows a failed journal write could not record",
-        labels=["site"],
-    )
-    lost.add_metric([site], float(journal.rows_failed))
-    yield from (up, written, lost)

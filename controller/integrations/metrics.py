@@ -8,31 +8,44 @@ second, degrees Celsius, seconds.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import TYPE_CHECKING
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Protocol
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
+from controller.integrations.dashboard_metrics import DashboardCollector
+from controller.integrations.families import site_counter, site_gauge, site_labelled
+from controller.integrations.loop_metrics import LoopCollector
+from controller.service.read_model import ReadModel
 from controller.state.domain import Health, MiningState
-from controller.state.fleet import Fleet
+from controller.state.fleet import DeviceRecord
 from controller.state.poller import PollStats
 
-if TYPE_CHECKING:
-    from controller.reconcile.loop import Reconciler
-    from controller.reconcile.meter import SitePowerWatch
-    from controller.state.control import ControlState
-
-__all__ = ["ControllerMetrics"]
+__all__ = ["ControllerMetrics", "FleetCollector", "FleetReader", "collectors"]
 
 _LABELS = ["device", "make", "model", "site"]
 
 
-class _FleetCollector(Collector):
-    def __init__(self, fleet: Fleet, stats: PollStats) -> None:
-        self._fleet = fleet
-        self._stats = stats
+class FleetReader(Protocol):
+    """The part of the read model the fleet's families need."""
+
+    @property
+    def site(self) -> str: ...
+
+    def records(self) -> Iterable[DeviceRecord]: ...
+
+    def totals(self) -> tuple[float, float]: ...
+
+    def by_health(self) -> Mapping[Health, int]: ...
+
+    def poll_stats(self) -> PollStats: ...
+
+
+class FleetCollector(Collector):
+    def __init__(self, read: FleetReader) -> None:
+        self._read = read
 
     def collect(self) -> Iterator[Metric]:
         hashrate = GaugeMetricFamily(
@@ -84,8 +97,8 @@ class _FleetCollector(Collector):
             "model is the one its boards and hashrate support, reported what each source said",
             labels=[*_LABELS, "reported"],
         )
-        site = self._fleet.site
-        for record in self._fleet:
+        site = self._read.site
+        for record in self._read.records():
             identity = record.identity
             telemetry = record.telemetry
             labels = [identity.device_id, identity.make.value, record.model, site]
@@ -138,66 +151,66 @@ class _FleetCollector(Collector):
         yield from self._site_families()
 
     def _site_families(self) -> Iterator[Metric]:
-        site = self._fleet.site
-        total_hashrate, total_power = self._fleet.totals()
-        site_hashrate = GaugeMetricFamily(
-            "hashpivot_site_hashrate_hashes_per_second",
-            "Sum of reachable devices' hashrate",
-            labels=["site"],
+        site, stats = self._read.site, self._read.poll_stats()
+        total_hashrate, total_power = self._read.totals()
+        health = [(h.value, n) for h, n in sorted(self._read.by_health().items())]
+        devices = site_labelled(
+            GaugeMetricFamily, "hashpivot_devices", "Devices by health", site, "health", health
         )
-        site_hashrate.add_metric([site], total_hashrate)
-        site_power = GaugeMetricFamily(
-            "hashpivot_site_power_watts", "Sum of reachable devices' power", labels=["site"]
+        kinds = sorted(stats.errors_by_kind.items())
+        doc = "Failed device polls by kind"
+        errors = site_labelled(
+            CounterMetricFamily, "hashpivot_poll_errors", doc, site, "kind", kinds
         )
-        site_power.add_metric([site], total_power)
-        devices = GaugeMetricFamily(
-            "hashpivot_devices", "Devices by health", labels=["site", "health"]
+        yield from (
+            site_gauge(
+                "hashpivot_site_hashrate_hashes_per_second",
+                "Sum of reachable devices' hashrate",
+                site,
+                total_hashrate,
+            ),
+            site_gauge(
+                "hashpivot_site_power_watts", "Sum of reachable devices' power", site, total_power
+            ),
+            devices,
+            errors,
+            site_counter(
+                "hashpivot_poll_sweeps", "Completed fleet sweeps", site, float(stats.sweeps)
+            ),
         )
-        for health, count in sorted(self._fleet.by_health().items()):
-            devices.add_metric([site, health.value], float(count))
-        errors = CounterMetricFamily(
-            "hashpivot_poll_errors", "Failed device polls by kind", labels=["site", "kind"]
-        )
-        for kind, count in sorted(self._stats.errors_by_kind.items()):
-            errors.add_metric([site, kind], float(count))
-        sweeps = CounterMetricFamily(
-            "hashpivot_poll_sweeps", "Completed fleet sweeps", labels=["site"]
-        )
-        sweeps.add_metric([site], float(self._stats.sweeps))
-        yield from (site_hashrate, site_power, devices, errors, sweeps)
+
+
+def collectors(read: ReadModel) -> list[Collector]:
+    """Every family the read model gives: devices, site, loop, and the dashboard's."""
+    return [FleetCollector(read), LoopCollector(read), DashboardCollector(read)]
 
 
 class ControllerMetrics:
-    """The daemon's registry: the fleet collector plus the controller's own instruments."""
+    """The daemon's registry and the controller's own instruments (counters and
+    histograms the parts report into as things happen). The families read from the
+    read model are added with :meth:`add` once it exists."""
 
-    def __init__(
-        self,
-        fleet: Fleet,
-        stats: PollStats,
-        loop: Reconciler | None = None,
-        state: ControlState | None = None,
-        power: SitePowerWatch | None = None,
-    ) -> None:
+    def __init__(self, site: str) -> None:
         self.registry = CollectorRegistry(auto_describe=False)
-        self.registry.register(_FleetCollector(fleet, stats))
-        if loop is not None and state is not None and power is not None:
-            from controller.integrations.loop_metrics import LoopCollector  # noqa: PLC0415
-
-            self.registry.register(LoopCollector(fleet, loop, state, power))
-        self.confirmation = Histogram(
-            "hashpivot_event_confirmation_seconds",
-            "Time from a grid event's arrival to its level confirmed on the meter",
-            labelnames=["site"],
-            registry=self.registry,
-            buckets=(1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800),
-        ).labels(site=fleet.site)
-        self.poll_duration = Histogram(
-            "hashpivot_poll_duration_seconds",
-            "Wall time of one sweep over the whole fleet",
-            labelnames=["site"],
-            registry=self.registry,
-            buckets=(0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
-        ).labels(site=fleet.site)
+        histograms = {
+            name: Histogram(
+                name, documentation, labelnames=["site"], registry=self.registry, buckets=buckets
+            ).labels(site=site)
+            for name, documentation, buckets in (
+                (
+                    "hashpivot_event_confirmation_seconds",
+                    "Time from a grid event's arrival to its level confirmed on the meter",
+                    (1, 5, 10, 30, 60, 120, 300, 600, 1200, 1800),
+                ),
+                (
+                    "hashpivot_poll_duration_seconds",
+                    "Wall time of one sweep over the whole fleet",
+                    (0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60),
+                ),
+            )
+        }
+        self.confirmation = histograms["hashpivot_event_confirmation_seconds"]
+        self.poll_duration = histograms["hashpivot_poll_duration_seconds"]
 
         self.scheduler_read_errors = Counter(
             "hashpivot_scheduler_read_errors",
@@ -211,7 +224,11 @@ class ControllerMetrics:
             labelnames=["site", "status"],
             registry=self.registry,
         )
-        self._site = fleet.site
+        self._site = site
+
+    def add(self, collectors: list[Collector]) -> None:
+        for collector in collectors:
+            self.registry.register(collector)
 
     def count_api_refused(self, status: int) -> None:
         self.api_refused.labels(site=self._site, status=str(status)).inc()

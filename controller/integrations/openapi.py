@@ -1,8 +1,7 @@
-"""The OpenAPI 3.0 document of the controller's API, built from the pydantic bodies.
-
-Routes are a table (method, path, summary, body, query parameters, answers), so
-the document cannot drift far from ``controller.integrations.api``: a test fuzzes
-every operation listed here against the running server.
+"""The OpenAPI 3.0 document of the controller's API, generated from the API's operation
+table (``controller.integrations.api.OPERATIONS``: paths, query parameters and their
+enums, bodies, answers) and the pydantic bodies, so the document is what the server
+serves; a test fuzzes every operation against the running server.
 """
 
 from __future__ import annotations
@@ -12,32 +11,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from controller.integrations.api_models import (
-    BODIES,
-    EconomicsBody,
-    EventBody,
-    EventPatch,
-    OverrideBody,
-    PauseBody,
-)
-from drivers import Make
+from controller.integrations.api import OPERATIONS, Auth
+from controller.integrations.api_models import BODIES
+from controller.policy import EventKind
+from controller.signals.webhook import WebhookBody
 
 __all__ = ["openapi_document"]
-
-_Q = tuple[str, dict[str, Any]]
-_MAKES = [make.value for make in Make]  # the make registry (drivers/registry.py)
-_STATES = ["hashing", "sleeping", "starting", "fault", "unknown"]
-_HEALTH = ["unknown", "healthy", "degraded", "unreachable"]
-
-
-def _int(hi: int) -> dict[str, Any]:
-    return {"type": "integer", "minimum": 0, "maximum": hi}
 
 
 # Response bodies, so the fuzz test can check every answer against the document.
 def _obj(required: dict[str, Any], **optional: Any) -> dict[str, Any]:
-    return {"type": "object", "required": sorted(required),
-            "properties": {**required, **optional}}  # fmt: skip
+    return {"type": "object", "required": sorted(required), "properties": {**required, **optional}}
 
 
 def _ref(name: str) -> dict[str, str]:
@@ -52,7 +36,7 @@ _NUM, _STR, _BOOL, _INT = (
 )
 _OPT_NUM, _OPT_STR = {"type": "number", "nullable": True}, {"type": "string", "nullable": True}
 _LIST = {"type": "array", "items": {}}
-_KINDS = ["instructed", "4cp", "price", "relay_trip"]
+_KINDS = [kind.value for kind in EventKind]
 _EVENT = _obj({
     "event_id": _STR, "kind": {"type": "string", "enum": _KINDS},
     "start": _NUM, "end": _NUM, "level_mw": _OPT_NUM, "deadline": _OPT_NUM, "source": _STR,
@@ -95,56 +79,17 @@ _ANSWERS: dict[str, dict[str, Any]] = {
     "Journal": _obj({"entries": {"type": "array", "items": _obj({
         "seq": _INT, "at": _NUM, "actor": _STR, "kind": _STR, "subject": _STR,
         "data": {"type": "object"}, "run": _INT})}}),
+    "WebhookAccepted": _obj({"event_id": _STR, "duplicate": _BOOL}),
 }  # fmt: skip
-
-# (method, path, summary, request body, query parameters, answers, what a 2xx answer is)
-_ROUTES: list[tuple[str, str, str, type[BaseModel] | None, list[_Q], list[int], str]] = [
-    ("get", "/api/v1/status", "Site status, control state and site power", None, [], [200],
-     "Status"),
-    ("get", "/api/v1/devices", "Devices, filtered by make, mining state and health", None,
-     [("make", {"type": "string", "enum": _MAKES}), ("state", {"type": "string", "enum": _STATES}),
-      ("health", {"type": "string", "enum": _HEALTH}), ("limit", _int(100_000)),
-      ("offset", _int(10_000_000))], [200, 400], "DevicesPage"),
-    ("get", "/api/v1/devices/{device_id}", "One device", None, [], [200, 404], "Device"),
-    ("get", "/api/v1/plan", "The current plan: targets with reasons, notes and commands", None,
-     [("device", {"type": "string"}), ("limit", _int(100_000))], [200, 400, 503], "Plan"),
-    ("get", "/api/v1/events", "Grid events", None,
-     [("active", {"type": "string", "enum": ["true", "false"]})], [200, 400], "Events"),
-    ("post", "/api/v1/events", "Create a grid event", EventBody, [], [201, 401, 403, 409, 422],
-     "Event"),
-    ("get", "/api/v1/events/{event_id}", "One event", None, [], [200, 404], "Event"),
-    ("patch", "/api/v1/events/{event_id}", "Change an event's level, end or deadline",
-     EventPatch, [], [200, 401, 403, 404, 409, 422], "Event"),
-    ("delete", "/api/v1/events/{event_id}", "Cancel an event", None, [],
-     [200, 401, 403, 404, 409], "Event"),
-    ("get", "/api/v1/events/{event_id}/report", "The event's compliance report", None,
-     [("format", {"type": "string", "enum": ["json", "text"]})], [200, 400, 404], "Report"),
-    ("post", "/api/v1/relay/clear", "Release the relay-trip latch (the relay is reset)", None,
-     [], [200, 401, 403], "RelayCleared"),
-    ("get", "/api/v1/overrides", "Live per-device overrides", None, [], [200], "Overrides"),
-    ("put", "/api/v1/overrides/{device_id}", "Force a device to sleep or exclude it, with expiry",
-     OverrideBody, [], [200, 401, 403, 404, 409, 422], "Override"),
-    ("delete", "/api/v1/overrides/{device_id}", "Remove a device's override", None, [],
-     [200, 401, 403, 404], "OverrideCleared"),
-    ("post", "/api/v1/control/pause", "Pause control (plans are still computed)", PauseBody,
-     [], [200, 401, 403, 422], "Paused"),
-    ("post", "/api/v1/control/resume", "Resume control", None, [], [200, 401, 403], "Paused"),
-    ("get", "/api/v1/economics", "Prices and hashprice in use, with time and source", None,
-     [], [200], "Economics"),
-    ("put", "/api/v1/economics", "Set the power price and/or hashprice", EconomicsBody, [],
-     [200, 401, 403, 409, 422], "Economics"),
-    ("get", "/api/v1/journal", "Journal entries", None,
-     [("kind", {"type": "string"}), ("subject", {"type": "string"}), ("since", _int(2**62)),
-      ("limit", _int(100_000))], [200, 400], "Journal"),
-]  # fmt: skip
 
 _TEXT = {
     200: "OK",
     201: "Created",
+    202: "Accepted",
     400: "Bad query parameter",
-    401: "Missing or wrong bearer token",
+    401: "Missing or wrong bearer token (a webhook: signature or timestamp)",
     403: "Writes are disabled (no token configured)",
-    404: "No such event or device",
+    404: "No such event, device or webhook provider",
     409: "Not possible in the current state",
     422: "Invalid body",
     503: "Not ready yet",
@@ -179,45 +124,52 @@ def _nullable(node: Any) -> Any:
     return node
 
 
+_BODIES: tuple[type[BaseModel], ...] = (*BODIES, WebhookBody)
+
+
 @cache
 def openapi_document() -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
-    for method, path, summary, body, query, answers, answer in _ROUTES:
+    for op in OPERATIONS:
+        name = op.path.strip("/").replace("/", "_").replace("{", "").replace("}", "")
         operation: dict[str, Any] = {
-            "summary": summary,
-            "operationId": f"{method}_{path.strip('/').replace('/', '_').replace('{', '').replace('}', '')}",  # noqa: E501
+            "summary": op.summary,
+            "operationId": f"{op.method}_{name}",
             "responses": {
                 str(code): {
                     "description": _TEXT[code],
                     "content": {
-                        "application/json": {"schema": _ref(answer if code < 300 else "Error")}
+                        "application/json": {"schema": _ref(op.answer if code < 300 else "Error")}
                     },
                 }
-                for code in answers
+                for code in op.answers
             },
         }
-        if path.endswith("/report"):
+        if op.text_answer:
             operation["responses"]["200"]["content"]["text/plain"] = {"schema": {"type": "string"}}
         params = [
-            {"name": name, "in": "path", "required": True,
-             "schema": {"type": "string", "minLength": 1, "maxLength": 200}}
-            for name in ("device_id", "event_id") if f"{{{name}}}" in path
-        ]  # fmt: skip
-        params += [{"name": n, "in": "query", "required": False, "schema": s} for n, s in query]
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "string", "minLength": 1, "maxLength": 200},
+            }
+            for name in op.path_names
+        ]
+        params += [
+            {"name": q.name, "in": "query", "required": False, "schema": q.schema()}
+            for q in op.query
+        ]
         if params:
             operation["parameters"] = params
-        if body is not None:
+        if op.body is not None:
             operation["requestBody"] = {
-                "required": body is not PauseBody,
-                "content": {
-                    "application/json": {
-                        "schema": {"$ref": f"#/components/schemas/{body.__name__}"}
-                    }
-                },
+                "required": op.body_required,
+                "content": {"application/json": {"schema": _ref(op.body.__name__)}},
             }
-        if method != "get":
+        if op.auth is Auth.BEARER:
             operation["security"] = [{"bearer": []}]
-        paths.setdefault(path, {})[method] = operation
+        paths.setdefault(op.path, {})[op.method] = operation
     return {
         "openapi": "3.0.3",
         "info": {
@@ -229,7 +181,7 @@ def openapi_document() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": {
-                **{model.__name__: _schema(model) for model in BODIES},
+                **{model.__name__: _schema(model) for model in _BODIES},
                 **_ANSWERS,
             },
             "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},

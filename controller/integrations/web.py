@@ -19,10 +19,9 @@ from typing import Any
 
 from aiohttp import web
 
-from controller.clock import Clock
 from controller.integrations.web_chart import power_chart
-from controller.integrations.web_model import SiteReadModel
 from controller.integrations.web_page import ReportCache, page_data
+from controller.service.read_model import ReadModel
 
 __all__ = ["POLL_INTERVAL_S", "add_web_routes"]
 
@@ -49,16 +48,16 @@ class _Cached:
     """One value shared by every poller, rebuilt when older than ``ttl_s``."""
 
     def __init__(
-        self, build: Callable[[float], Awaitable[bytes]], ttl_s: float, clock: Clock
+        self, build: Callable[[float], Awaitable[bytes]], ttl_s: float, now: Callable[[], float]
     ) -> None:
-        self._build, self._ttl_s, self._clock = build, ttl_s, clock
+        self._build, self._ttl_s, self._now = build, ttl_s, now
         self._at = -1e18
         self._value = b""
         self._lock = asyncio.Lock()
 
     async def get(self) -> bytes:
         async with self._lock:
-            now = self._clock.time()
+            now = self._now()  # the controller's clock, through the read model
             if now - self._at >= self._ttl_s:
                 self._value = await self._build(now)
                 self._at = now
@@ -66,12 +65,7 @@ class _Cached:
 
 
 def add_web_routes(
-    app: web.Application,
-    model: SiteReadModel,
-    *,
-    span_s: float,
-    clock: Clock,
-    ttl_s: float = 1.0,
+    app: web.Application, model: ReadModel, *, span_s: float, ttl_s: float = 1.0
 ) -> None:
     assets = _load_assets()
     reports = ReportCache()
@@ -85,24 +79,28 @@ def add_web_routes(
         svg = power_chart(model.power(now - span_s), model.events(), now, span_s)
         return svg.encode()
 
-    data_cache = _Cached(build_data, ttl_s, clock)
-    chart_cache = _Cached(build_chart, ttl_s, clock)
+    data_cache = _Cached(build_data, ttl_s, model.now)
+    chart_cache = _Cached(build_chart, ttl_s, model.now)
     no_store = {"Cache-Control": "no-store"}
 
     async def index(_: web.Request) -> web.Response:
         return web.Response(
-            body=assets["index.html"], content_type="text/html", charset="utf-8",
+            body=assets["index.html"],
+            content_type="text/html",
+            charset="utf-8",
             headers={"Content-Security-Policy": _CSP, **no_store},
-        )  # fmt: skip
+        )
 
     async def asset(request: web.Request) -> web.Response:
         name = request.match_info["name"]
         if name not in assets or name == "index.html":
             raise web.HTTPNotFound()
         return web.Response(
-            body=assets[name], content_type=_ASSETS[name], charset="utf-8",
+            body=assets[name],
+            content_type=_ASSETS[name],
+            charset="utf-8",
             headers={"Cache-Control": "max-age=300"},
-        )  # fmt: skip
+        )
 
     async def data(_: web.Request) -> web.Response:
         body = await data_cache.get()

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict
 from typing import Any
 
-from controller.integrations.web_model import DeviceRow, PlanRow, SignalRow, SiteReadModel
+from controller.service.read_model import DeviceRow, PlanRow, ReadModel, SignalRow
 from controller.state.control import EventRecord
 
 __all__ = ["ReportCache", "page_data"]
@@ -29,9 +29,7 @@ class ReportCache:
         self.ttl_s = ttl_s
         self._reports: dict[str, tuple[float, tuple[Any, ...], Mapping[str, Any]]] = {}
 
-    async def get(
-        self, model: SiteReadModel, event: EventRecord, now: float
-    ) -> Mapping[str, Any]:
+    async def get(self, model: ReadModel, event: EventRecord, now: float) -> Mapping[str, Any]:
         key = (event.updated_at, event.cancelled_at, event.end)
         found = self._reports.get(event.event_id)
         if found is not None and found[1] == key:
@@ -58,22 +56,34 @@ def _counts(rows: Sequence[DeviceRow], *keys: str) -> list[dict[str, Any]]:
 
 def _devices(rows: Sequence[DeviceRow]) -> dict[str, Any]:
     problems = [
-        {"device": r.device, "make": r.make, "model": r.model, "rack": r.rack,
-         "health": r.health, "state": r.state,
-         "why": "; ".join(w for w in (
-             f"stuck: {r.stuck}" if r.stuck else "",
-             f"refuses {r.refusing}" if r.refusing else "",
-             f"{r.health}: {r.last_error or '-'}" if r.health in _ATTENTION_HEALTH else "",
-         ) if w)}
+        {
+            "device": r.device,
+            "make": r.make,
+            "model": r.model,
+            "rack": r.rack,
+            "health": r.health,
+            "state": r.state,
+            "why": "; ".join(
+                w
+                for w in (
+                    f"stuck: {r.stuck}" if r.stuck else "",
+                    f"refuses {r.refusing}" if r.refusing else "",
+                    f"{r.health}: {r.last_error or '-'}" if r.health in _ATTENTION_HEALTH else "",
+                )
+                if w
+            ),
+        }
         for r in rows
         if r.stuck or r.refusing or r.health in _ATTENTION_HEALTH
-    ]  # fmt: skip
+    ]
     racks: dict[str, dict[str, Any]] = {}
     for r in rows:
         if r.rack is None:
             continue
-        rack = racks.setdefault(r.rack, {"rack": r.rack, "devices": 0, "power_w": 0.0,
-                                         "by_state": Counter(), "attention": 0})  # fmt: skip
+        rack = racks.setdefault(
+            r.rack,
+            {"rack": r.rack, "devices": 0, "power_w": 0.0, "by_state": Counter(), "attention": 0},
+        )
         rack["devices"] += 1
         rack["power_w"] += r.power_w or 0.0
         rack["by_state"][r.state] += 1
@@ -112,7 +122,7 @@ def _report_row(report: Mapping[str, Any]) -> dict[str, Any]:
     }
 
 
-async def page_data(model: SiteReadModel, cache: ReportCache, now: float) -> dict[str, Any]:
+async def page_data(model: ReadModel, cache: ReportCache, now: float) -> dict[str, Any]:
     rows = model.devices(now)
     plan = model.plan()
     events = list(model.events())[-_EVENTS_SHOWN:]
@@ -120,11 +130,14 @@ async def page_data(model: SiteReadModel, cache: ReportCache, now: float) -> dic
     shown = []
     for event in reversed(events):
         report = await cache.get(model, event, now)
-        shown.append({
-            **event.as_json(), "active": not event.is_over(now),
-            "confirmed": model.event_confirmed(event.event_id),
-            "report": _report_row(report),
-        })  # fmt: skip
+        shown.append(
+            {
+                **event.as_json(),
+                "active": not event.is_over(now),
+                "confirmed": model.event_confirmed(event.event_id),
+                "report": _report_row(report),
+            }
+        )
     return {
         "site": model.site,
         "now": now,
@@ -139,12 +152,21 @@ async def page_data(model: SiteReadModel, cache: ReportCache, now: float) -> dic
 
 def _plan(plan: PlanRow) -> dict[str, Any]:
     groups = [
-        {"action": g.action, "reason": g.reason, "count": len(g.devices),
-         "devices": list(g.devices[:12]), "power_w": round(g.power_w, 1)}
+        {
+            "action": g.action,
+            "reason": g.reason,
+            "count": len(g.devices),
+            "devices": list(g.devices[:12]),
+            "power_w": round(g.power_w, 1),
+        }
         for g in plan.groups
-    ]  # fmt: skip
-    return {**asdict(plan), "groups": groups, "commands": dict(plan.commands),
-            "notes": list(plan.notes)}  # fmt: skip
+    ]
+    return {
+        **asdict(plan),
+        "groups": groups,
+        "commands": dict(plan.commands),
+        "notes": list(plan.notes),
+    }
 
 
 def _signal(signal: SignalRow, now: float) -> dict[str, Any]:

@@ -73,7 +73,7 @@ class JournalError(ControllerError):
     """The journal file cannot be opened or written."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Entry:
     seq: int
     at: float
@@ -112,6 +112,12 @@ class Journal:
         self._thread: threading.Thread | None = None
         self._uri = f"file:hashpivot-journal-{id(self)}?mode=memory&cache=shared"
         self._keep: sqlite3.Connection | None = None  # keeps a memory database alive
+        # A shared-cache memory database locks whole tables and fails at once with
+        # "database table is locked" (busy_timeout does not apply), so its readers and
+        # the writer take turns; a file journal's WAL lets them run side by side.
+        self._turns: contextlib.AbstractContextManager[object] = (
+            threading.Lock() if self.path is None else contextlib.nullcontext()
+        )
         self.rows_written = 0
         self.failed: str | None = None  # the last write's error; None while writes work
         self.rows_failed = 0  # rows a failed write could not record
@@ -207,7 +213,8 @@ class Journal:
                     except queue.Empty:
                         break
                 stop = _STOP in batch
-                self._write(conn, batch)
+                with self._turns:
+                    self._write(conn, batch)
                 if stop:
                     return
         finally:
@@ -310,10 +317,11 @@ class Journal:
     def _newest_with(self, kind: str, fields: tuple[str, ...]) -> list[Entry]:
         conn = self._connect()
         try:
-            seqs = {retention.newest_with_number(conn, kind, name) for name in fields}
-            found = sorted(seq for seq in seqs if seq is not None)
-            sql = "SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE seq = ?"
-            return [_entry(conn.execute(sql, (seq,)).fetchone()) for seq in found]
+            with self._turns:
+                seqs = {retention.newest_with_number(conn, kind, name) for name in fields}
+                found = sorted(seq for seq in seqs if seq is not None)
+                sql = "SELECT seq, at, actor, kind, subject, data, run FROM journal WHERE seq = ?"
+                return [_entry(conn.execute(sql, (seq,)).fetchone()) for seq in found]
         finally:
             conn.close()
 
@@ -350,8 +358,12 @@ class Journal:
         self.append(JournalKind.JOURNAL_COMPACTED, "", result.as_json(), at=at)
         if result.rows_removed:
             kinds = ", ".join(f"{kind} {n}" for kind, n in sorted(result.removed.items()))
-            log.info("journal compacted: %d rows removed in %.1f s (%s)",
-                     result.rows_removed, result.seconds, kinds)  # fmt: skip
+            log.info(
+                "journal compacted: %d rows removed in %.1f s (%s)",
+                result.rows_removed,
+                result.seconds,
+                kinds,
+            )
         return result
 
     def _compact(self, policy: Retention, now: float) -> Compaction:
@@ -368,13 +380,22 @@ class Journal:
     def _query(self, sql: str, args: tuple[object, ...]) -> list[tuple[Any, ...]]:
         conn = self._connect()
         try:
-            return conn.execute(sql, args).fetchall()
+            with self._turns:
+                return conn.execute(sql, args).fetchall()
         finally:
             conn.close()
 
 
 def _entry(row: tuple[Any, ...]) -> Entry:
-    return Entry(row[0], row[1], row[2], row[3], row[4], json.loads(row[5]), row[6])
+    return Entry(
+        seq=row[0],
+        at=row[1],
+        actor=row[2],
+        kind=row[3],
+        subject=row[4],
+        data=json.loads(row[5]),
+        run=row[6],
+    )
 
 
 def _entries(rows: list[tuple[Any, ...]]) -> list[Entry]:

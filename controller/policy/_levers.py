@@ -8,7 +8,7 @@ shares these numbers, so the engine never computes them per device.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from controller.policy.economics import Economics, break_even_usd_per_mwh
 from controller.policy.fleet import AiClass, DeviceProfile
@@ -35,7 +35,7 @@ class Level:
     job_actions: tuple[JobAction, ...] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Step:
     """The lever from level ``index - 1`` up to level ``index``."""
 
@@ -49,7 +49,7 @@ class Step:
     partial_floor_w: float | None  # lowest draw of the upper level when set part-way
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ProfileModel:
     number: int  # position in the plan's profile table
     profile: DeviceProfile
@@ -68,11 +68,19 @@ def build_model(
     number: int, profile: DeviceProfile, economics: Economics, settings: PolicySettings
 ) -> ProfileModel:
     spec = profile.spec
-    nameplate = spec.nameplate_w if spec is not None else settings.unknown_device_w
-    priority = settings.priority_of(profile.group)
-    tier = 1 if profile.ai_class is AiClass.CONTRACTED else 0
+    # With no lever at all the device is held at nameplate; each lever found below is
+    # added to this.
+    held = ProfileModel(
+        number=number,
+        profile=profile,
+        levels=(),
+        steps=(),
+        nameplate_w=spec.nameplate_w if spec is not None else settings.unknown_device_w,
+        tier=1 if profile.ai_class is AiClass.CONTRACTED else 0,
+        priority=settings.priority_of(profile.group),
+    )
     if spec is None:
-        return ProfileModel(number, profile, (), (), nameplate, tier, priority)
+        return held
     base_key = "/".join(
         (
             profile.make.value,
@@ -89,7 +97,7 @@ def build_model(
             base_key += f"/{tag}{rng[0]:g}-{rng[1]:g}"
     if not profile.is_gpu:
         if not {Control.SLEEP, Control.WAKE} <= profile.controls or spec.nameplate_ths <= 0:
-            return ProfileModel(number, profile, (), (), nameplate, tier, priority)
+            return held
         run_w = spec.nameplate_w
         value = break_even_usd_per_mwh(
             economics.hashprice.usd_per_ph_day, run_w / spec.nameplate_ths
@@ -98,24 +106,24 @@ def build_model(
         if Control.POWER_TARGET in profile.controls and profile.power_target_range_w:
             floor = min(profile.power_target_range_w[0], run_w)
         step = Step(
-            1, "run", value, run_w - spec.sleep_w, f"{base_key}/run",
-            f"break-even {money(value)}", always_on=False, partial_floor_w=floor,
-        )  # fmt: skip
+            index=1,
+            name="run",
+            value=value,
+            delta_w=run_w - spec.sleep_w,
+            key=f"{base_key}/run",
+            label=f"break-even {money(value)}",
+            always_on=False,
+            partial_floor_w=floor,
+        )
         levels = (Level(spec.sleep_w, Action.SLEEP), Level(run_w, Action.RUN))
-        return ProfileModel(number, profile, levels, (step,), nameplate, tier, priority)
-    return _gpu_model(number, profile, economics, settings, base_key, nameplate, tier, priority)
+        return replace(held, levels=levels, steps=(step,))
+    return _gpu_model(held, economics, settings, base_key)
 
 
 def _gpu_model(
-    number: int,
-    profile: DeviceProfile,
-    economics: Economics,
-    settings: PolicySettings,
-    base_key: str,
-    nameplate: float,
-    tier: int,
-    priority: int,
+    held: ProfileModel, economics: Economics, settings: PolicySettings, base_key: str
 ) -> ProfileModel:
+    profile = held.profile
     assert profile.spec is not None
     assert profile.ai_class is not None
     ai = economics.ai_value
@@ -125,7 +133,7 @@ def _gpu_model(
         AiClass.IDLE: ai.idle_usd_per_gpu_hour,
     }[profile.ai_class]
     usd_per_hour = per_gpu_hour * profile.gpu_count
-    full_w, idle_w = nameplate, profile.spec.sleep_w
+    full_w, idle_w = held.nameplate_w, profile.spec.sleep_w
     rng = profile.gpu_power_limit_range_w
     can_cap = rng is not None and Control.GPU_POWER_LIMIT in profile.controls
     can_cap = can_cap and profile.ai_class is not AiClass.IDLE
@@ -144,9 +152,15 @@ def _gpu_model(
 
     def step(index: int, name: str, value: float, delta_w: float, floor: float | None) -> Step:
         return Step(
-            index, name, value, delta_w, f"{base_key}/{name}",
-            f"{who} {money(value)}", always, floor,
-        )  # fmt: skip
+            index=index,
+            name=name,
+            value=value,
+            delta_w=delta_w,
+            key=f"{base_key}/{name}",
+            label=f"{who} {money(value)}",
+            always_on=always,
+            partial_floor_w=floor,
+        )
 
     if can_cap:
         assert rng is not None
@@ -156,13 +170,13 @@ def _gpu_model(
         cap_value = usd_per_hour * (1 - thr) / ((full_w - capped_w) / 1e6)
         cap = step(2 if can_drain else 1, "cap", cap_value, full_w - capped_w, capped_w)
         if not can_drain:
-            return ProfileModel(number, profile, (capped, full), (cap,), nameplate, tier, priority)
+            return replace(held, levels=(capped, full), steps=(cap,))
         drain_value = max(cap_value, usd_per_hour * thr / ((capped_w - idle_w) / 1e6))
         drain = step(1, "drain", drain_value, capped_w - idle_w, None)
         levels = (drained, capped, full)
-        return ProfileModel(number, profile, levels, (drain, cap), nameplate, tier, priority)
+        return replace(held, levels=levels, steps=(drain, cap))
     if can_drain:
         name = "schedule" if profile.ai_class is AiClass.IDLE else "drain"
         only = step(1, name, usd_per_hour / ((full_w - idle_w) / 1e6), full_w - idle_w, None)
-        return ProfileModel(number, profile, (drained, full), (only,), nameplate, tier, priority)
-    return ProfileModel(number, profile, (), (), nameplate, tier, priority)
+        return replace(held, levels=(drained, full), steps=(only,))
+    return held

@@ -27,7 +27,7 @@ class Verdict:
     off_text: str  # why a device resting below it stays off
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Market:
     price: float  # effective USD/MWh: power price plus any active DR payment
     stale_note: str | None

@@ -16,7 +16,7 @@ from controller.policy.plan import Action, Compensation, DeviceTarget, Plan
 __all__ = ["Shed", "compensate", "render"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Shed:
     """Positions ``[start, end)`` of a group end at ``level`` for ``why``.
 
@@ -54,7 +54,13 @@ class _Templates:
                 target_w = power
                 word = f"run at {power:,.0f} W"
         target = DeviceTarget(
-            "", spec.action, power, f"{word}: {why}", target_w, limit_w, spec.job_actions
+            device_id="",
+            action=spec.action,
+            power_w=power,
+            reason=f"{word}: {why}",
+            power_target_w=target_w,
+            gpu_power_limit_w=limit_w,
+            job_actions=spec.job_actions,
         )
         return self._add(key, target)
 
@@ -65,8 +71,18 @@ class _Templates:
             return found
         word = action.value
         jobs = model.levels[0].job_actions if model.levels and action is not Action.HOLD else ()
-        return self._add(key, DeviceTarget("", action, model.nameplate_w, f"{word}: {why}", None,
-                                           None, jobs))  # fmt: skip
+        return self._add(
+            key,
+            DeviceTarget(
+                device_id="",
+                action=action,
+                power_w=model.nameplate_w,
+                reason=f"{word}: {why}",
+                power_target_w=None,
+                gpu_power_limit_w=None,
+                job_actions=jobs,
+            ),
+        )
 
     def held(self, model: ProfileModel, power_w: float) -> int:
         """A device without a lever that still reports: counted at what it draws."""
@@ -75,7 +91,9 @@ class _Templates:
         if found is not None:
             return found
         why = f"hold: no lever, counted at its observed {power_w:,.0f} W"
-        return self._add(key, DeviceTarget("", Action.HOLD, power_w, why))
+        return self._add(
+            key, DeviceTarget(device_id="", action=Action.HOLD, power_w=power_w, reason=why)
+        )
 
     def _add(self, key: tuple[int, int, str, float | None], target: DeviceTarget) -> int:
         self._index[key] = len(self.targets)
@@ -111,9 +129,18 @@ def render(
     settings = inputs.settings
     for group in scan.groups:
         rest = templates.level(
-            group.model, group.level, _rest_why(group, market, latch, restore_block, deferred_shed,
-                                                settings.max_cycles_per_day, inputs)
-        )  # fmt: skip
+            group.model,
+            group.level,
+            _rest_why(
+                group,
+                market,
+                latch,
+                restore_block,
+                deferred_shed,
+                settings.max_cycles_per_day,
+                inputs,
+            ),
+        )
         for i in group.indices:
             index[i] = rest
     for shed in sheds:
@@ -139,8 +166,9 @@ def render(
     unknown_n = sum(len(v) for v in scan.unknown.values())
     if unknown_n:
         unknown_w = sum(scan.models[m].nameplate_w * len(v) for m, v in scan.unknown.items())
-        notes.append(f"{unknown_n} devices in unknown state counted at nameplate "
-                     f"({unknown_w / 1e6:.3f} MW)")  # fmt: skip
+        notes.append(
+            f"{unknown_n} devices in unknown state counted at nameplate ({unknown_w / 1e6:.3f} MW)"
+        )
     return Plan(
         now=inputs.now,
         expected_site_w=planned_w,

@@ -22,7 +22,7 @@ _BAD_HEALTH = frozenset({Health.UNKNOWN, Health.UNREACHABLE})
 _BAD_STATE = frozenset({MiningState.UNKNOWN, MiningState.FAULT})
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Group:
     """Devices of one profile observed at one level with one pin, in device-id order.
 
@@ -56,7 +56,7 @@ class Group:
         return start, self.up[level]
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class Scan:
     models: list[ProfileModel]
     groups: list[Group]
@@ -148,10 +148,19 @@ def scan_fleet(
         else:
             bucket.append(i)
     groups = [
-        Group(models[key >> 4], (key >> 2) & 3, key & 3, indices)
+        Group(model=models[key >> 4], level=(key >> 2) & 3, pin=key & 3, indices=indices)
         for key, indices in sorted(buckets.items())
     ]
-    return Scan(models, groups, unknown, held, observed, held_power, stuck_excess, shortfall)
+    return Scan(
+        models=models,
+        groups=groups,
+        unknown=unknown,
+        held=held,
+        observed_w=observed,
+        held_power=held_power,
+        stuck_excess=stuck_excess,
+        ramp_shortfall_w=shortfall,
+    )
 
 
 def _gpu_level(device: FleetDevice, model: ProfileModel, top_limit: float) -> int:

@@ -1,8 +1,9 @@
 """The minimal command set that takes the site from what it does now to the plan.
 
-Miner commands are the drivers' own (:mod:`controller.state.domain`); GPU-node and
-scheduler commands are defined here, matching the node agent's API
-(``PUT /v1/power-limit``, ``POST /v1/drain``, ``POST /v1/resume``).
+Device commands are the drivers' own (:mod:`controller.state.domain`): the miners' and
+the GPU nodes' power limit, so the reconcile loop sends what the plan says without a
+conversion. The scheduler commands (drain, resume, the job actions) are defined here:
+they are orders to the cluster's scheduler about a node, not to the node.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from dataclasses import dataclass
 from controller.policy.errors import PolicyError
 from controller.policy.fleet import Fleet, FleetDevice
 from controller.policy.plan import Action, DeviceTarget, JobAction, Plan
-from controller.state.domain import MiningState, SetPowerTarget, Sleep, Wake
+from controller.state.domain import MiningState, SetGpuPowerLimit, SetPowerTarget, Sleep, Wake
 
 __all__ = [
     "CheckpointJobs",
@@ -28,11 +29,6 @@ __all__ = [
 ]
 
 _TOLERANCE_W = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class SetGpuPowerLimit:
-    per_gpu_w: float
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,7 +136,7 @@ def _gpu_commands(device: FleetDevice, target: DeviceTarget) -> list[PlanCommand
     limit = target.gpu_power_limit_w
     current = device.gpu_power_limit_w
     if limit is not None and (current is None or abs(current - limit) > _TOLERANCE_W):
-        out.append(SetGpuPowerLimit(limit / device.profile.gpu_count))
+        out.append(SetGpuPowerLimit(watts_per_gpu=limit / device.profile.gpu_count))
     if device.schedulable is False:
         out.append(Resume())
     return out

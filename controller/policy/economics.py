@@ -85,7 +85,7 @@ class PricePoint:
     end: float | None = None
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PowerPrice:
     """The settlement-point price now (may be negative) and an optional short forecast."""
 
@@ -104,7 +104,7 @@ class PowerPrice:
             _finite(point.usd_per_mwh, "forecast price")
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AiValue:
     """What one GPU-hour of each AI job class earns, in USD."""
 
@@ -131,7 +131,7 @@ class DrPayment:
         _finite(self.usd_per_mwh, f"DR payment for {self.event_id}", minimum=0.0)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Economics:
     hashprice: Hashprice
     power_price: PowerPrice

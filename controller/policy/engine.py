@@ -70,15 +70,27 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
     new_memory = PolicyMemory(market.last_price_at, market.levers, latch.latched_at)
     notes = [n for n in (market.stale_note, latch.note) if n]
     if grid.other_load_w and limit.event_id is not None:
-        notes.append(f"other site load {grid.other_load_w / 1e3:.1f} kW (outside the fleet) "
-                     "counts against the limit")  # fmt: skip
+        notes.append(
+            f"other site load {grid.other_load_w / 1e3:.1f} kW (outside the fleet) "
+            "counts against the limit"
+        )
     notes.extend(run.notes)
     result = render(
-        inputs, scan, run.planned_w, limit, latch, market, run.sheds, run.delays,
-        restore_block=run.restore_block, deferred_shed=run.deferred_shed,
-        grid_binding=run.grid_binding, infeasible=run.infeasible, notes=notes,
+        inputs,
+        scan,
+        run.planned_w,
+        limit,
+        latch,
+        market,
+        run.sheds,
+        run.delays,
+        restore_block=run.restore_block,
+        deferred_shed=run.deferred_shed,
+        grid_binding=run.grid_binding,
+        infeasible=run.infeasible,
+        notes=notes,
         compensation=compensation,
-    )  # fmt: skip
+    )
     result = replace(result, counted_now_w=now_w, ramp_shortfall_w=scan.ramp_shortfall_w)
     return replace(result, other_load_w=grid.other_load_w), new_memory
 
@@ -107,9 +119,10 @@ class _Run:
         for group in sorted(groups, key=lambda g: (g.pin, g.level)):
             self.by_model.setdefault(group.model.number, []).append(group)
         self.levers = [
-            (self.by_model[n][0].model, step) for n in sorted(self.by_model)
+            (self.by_model[n][0].model, step)
+            for n in sorted(self.by_model)
             for step in self.by_model[n][0].model.steps
-        ]  # fmt: skip
+        ]
 
     def _econ(self, step: Step) -> Econ:
         return self.market.verdicts[step.key].econ
@@ -117,7 +130,16 @@ class _Run:
     def _shed(self, group: Group, step: Step, count: int, why: str) -> None:
         start, _ = group.span_at(step.index)
         group.down[step.index - 1] = start + count
-        self.sheds.append(Shed(group, start, start + count, step.index - 1, why, None))
+        self.sheds.append(
+            Shed(
+                group=group,
+                start=start,
+                end=start + count,
+                level=step.index - 1,
+                why=why,
+                partial_w=None,
+            )
+        )
         self.planned_w -= count * step.delta_w
         self.shed_w += count * step.delta_w
 
@@ -149,9 +171,13 @@ class _Run:
         order = sorted(
             self.levers,
             key=lambda ms: (
-                ms[0].tier, ms[0].priority, ms[1].value, -ms[1].index, ms[0].profile.sort_key
+                ms[0].tier,
+                ms[0].priority,
+                ms[1].value,
+                -ms[1].index,
+                ms[0].profile.sort_key,
             ),
-        )  # fmt: skip
+        )
         overridden = {"ramp": 0, "dwell": 0, "cycles": 0, "contracted": 0}
         for tier in (0, 1):
             for pinned in (False, True):
@@ -203,7 +229,16 @@ class _Run:
             self._shed(group, step, count, why)
         if partial:
             position = group.down[step.index - 1]
-            self.sheds.append(Shed(group, position, position + 1, step.index, why, partial))
+            self.sheds.append(
+                Shed(
+                    group=group,
+                    start=position,
+                    end=position + 1,
+                    level=step.index,
+                    why=why,
+                    partial_w=partial,
+                )
+            )
             self.planned_w -= partial
             self.shed_w += partial
         return need - count * step.delta_w - partial
@@ -259,7 +294,16 @@ class _Run:
                 if count:
                     group.up[step.index] = start + count
                     why = self.market.verdicts[step.key].on_text
-                    self.sheds.append(Shed(group, start, start + count, step.index, why, None))
+                    self.sheds.append(
+                        Shed(
+                            group=group,
+                            start=start,
+                            end=start + count,
+                            level=step.index,
+                            why=why,
+                            partial_w=None,
+                        )
+                    )
                     self.planned_w += count * step.delta_w
                 if count < end - start:
                     cause = min(fits, key=lambda k: fits[k])

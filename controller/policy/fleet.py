@@ -26,7 +26,7 @@ class AiClass(enum.StrEnum):
     IDLE = "idle"  # no jobs; schedulable capacity only
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceProfile:
     """What a kind of device is and which levers the site allows on it.
 
@@ -116,7 +116,7 @@ class DeviceProfile:
         )
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class FleetDevice:
     """One device as last observed. ``observed_at`` is unix seconds from the controller clock.
 

@@ -90,8 +90,9 @@ def _decide(
     firm: bool,
 ) -> Verdict:
     now, offset = inputs.now, inputs.settings.utc_offset_s
-    spike = next((s for s in spans if s[2] > step.value and s[0] < max(horizon, now + lead_s)),
-                 None)  # fmt: skip
+    spike = next(
+        (s for s in spans if s[2] > step.value and s[0] < max(horizon, now + lead_s)), None
+    )
     if spike is None:
         return verdict
     start, _, price = spike

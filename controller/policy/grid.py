@@ -18,7 +18,7 @@ class EventKind(enum.StrEnum):
     RELAY_TRIP = "relay_trip"  # an under-frequency relay tripped: latch, restore nothing
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class GridEvent:
     """One event. Times are unix seconds; the event applies on ``[start, end)``.
 
@@ -59,7 +59,7 @@ class GridEvent:
         return now < self.end and (self.kind is not EventKind.PRICE or self.level_mw is not None)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Grid:
     """The site's grid position. Ramp limits of ``None`` mean the site declared none."""
 

@@ -14,7 +14,7 @@ from controller.policy.settings import PolicySettings
 __all__ = ["PolicyInputs"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PolicyInputs:
     """``now`` is unix seconds from the caller's clock: the engine never reads one."""
 

@@ -32,7 +32,7 @@ class JobAction(enum.StrEnum):
     SUSPEND = "suspend"  # suspend in place (GPU memory kept, idle draw remains)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceTarget:
     device_id: str
     action: Action
@@ -68,7 +68,7 @@ class Compensation:
         return bool(self.stuck)
 
 
-@dataclass(frozen=True, slots=True, eq=False)
+@dataclass(frozen=True, slots=True, eq=False, kw_only=True)
 class Plan:
     """A deterministic plan. ``limit_w`` is the most it may draw (cap or event, less reserve)."""
 

@@ -22,7 +22,7 @@ class SafePolicy(enum.StrEnum):
     RUN_MINERS = "run_miners"  # assume hashing pays; AI is held
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PolicySettings:
     curtail_after_windows: int = 3  # price windows above break-even before curtailing
     resume_after_windows: int = 3  # price windows below break-even before resuming

@@ -2,7 +2,7 @@
 
 Miner commands go to the device's driver. GPU-node commands go through
 :class:`GpuControl`: power limits through the node driver's ``apply`` (the
-``drivers.gpu`` command type), drain/resume and job actions through the scheduler
+command the plan made, a domain type), drain/resume and job actions through the scheduler
 (:mod:`controller.reconcile.scheduler`) when one is configured; without one they
 answer ``unsupported``.
 """
@@ -13,11 +13,10 @@ import asyncio
 import contextlib
 from typing import Protocol, assert_never
 
-import drivers.gpu
 from controller import policy
 from controller.reconcile.gate import Priority
 from controller.reconcile.scheduler import NodeView, SchedulerControl
-from controller.state.domain import CommandOutcome, Control, SetPowerTarget, Sleep, Wake
+from controller.state.domain import Control, SetPowerTarget, Sleep, Wake
 from controller.state.fleet import DeviceRecord
 from drivers import UnsupportedError
 
@@ -31,6 +30,10 @@ __all__ = [
     "priority_of",
     "send",
 ]
+
+
+def _watts(value: float | None) -> str:
+    return "" if value is None else f"{value:.0f}"
 
 
 def command_name(command: policy.PlanCommand) -> str:
@@ -47,7 +50,7 @@ def command_name(command: policy.PlanCommand) -> str:
         case SetPowerTarget():
             return f"set_power_target:{command.watts:.0f}"
         case policy.SetGpuPowerLimit():
-            return f"set_gpu_power_limit:{command.per_gpu_w:.0f}"
+            return f"set_gpu_power_limit:{_watts(command.watts_per_gpu)}"
         case policy.Drain():
             return "drain"
         case policy.Resume():
@@ -74,7 +77,7 @@ def is_shed(command: policy.PlanCommand, record: DeviceRecord | None) -> bool:
         return current is None or command.watts < current
     if isinstance(command, policy.SetGpuPowerLimit):
         gpus = 8
-        return current is None or command.per_gpu_w * gpus < current
+        return current is None or sum(command.targets(gpus).values()) < current
     return False
 
 
@@ -121,11 +124,7 @@ class DriverGpuControl:
     async def apply(self, record: DeviceRecord, command: policy.GpuCommand) -> Outcome:
         host = record.identity.endpoint.host
         if isinstance(command, policy.SetGpuPowerLimit):
-            apply = getattr(record.driver, "apply")  # noqa: B009 - GPU drivers take their own type
-            outcome: CommandOutcome = await apply(
-                drivers.gpu.SetGpuPowerLimit(watts_per_gpu=command.per_gpu_w)
-            )
-            return outcome
+            return await record.driver.apply(command)
         if self.scheduler is None:
             raise UnsupportedError(
                 host, f"{command_name(command)} needs a scheduler; none is configured"

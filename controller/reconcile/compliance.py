@@ -48,9 +48,15 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
     for e in window:
         if e.kind != JournalKind.EVENT_MILESTONE or e.subject != event.event_id:
             continue
-        milestones.setdefault(str(e.data["pct"]), {
-            "at": e.at, "elapsed_s": e.data["elapsed_s"], "watts": e.data["watts"],
-            "source": e.data["source"]})  # fmt: skip
+        milestones.setdefault(
+            str(e.data["pct"]),
+            {
+                "at": e.at,
+                "elapsed_s": e.data["elapsed_s"],
+                "watts": e.data["watts"],
+                "source": e.data["source"],
+            },
+        )
         if e.data["pct"] == 100 and e.data["source"] == "meter" and on_meter is None:
             on_meter = e.at
     level_w = event.level_mw * 1e6 if event.level_mw is not None else None
@@ -60,10 +66,12 @@ async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, A
     if full is not None:
         held_from = min(held_from, float(full["at"]))
     samples = [
-        e for e in window
-        if e.kind == JournalKind.METER_SAMPLE and event.event_id in e.data.get("events", ())
+        e
+        for e in window
+        if e.kind == JournalKind.METER_SAMPLE
+        and event.event_id in e.data.get("events", ())
         and e.at >= held_from
-    ]  # fmt: skip
+    ]
     watts = [float(e.data["watts"]) for e in samples]
     sources = Counter(str(e.data["source"]) for e in samples)
     deadline = event.deadline or event.start
@@ -155,9 +163,13 @@ def _failed(own: list[Any], window: list[Any]) -> list[dict[str, Any]]:
             for device in e.data.get("devices", ()):
                 failed.setdefault(
                     device["device"],
-                    {"device": device["device"], "at": e.at, "reason": device["reason"],
-                     "before_event": True},
-                )  # fmt: skip
+                    {
+                        "device": device["device"],
+                        "at": e.at,
+                        "reason": device["reason"],
+                        "before_event": True,
+                    },
+                )
     for e in window:
         if e.kind == JournalKind.DEVICE_HEALTH and e.data["health"] == "unreachable":
             failed.setdefault(

@@ -36,7 +36,7 @@ log = logging.getLogger(__name__)
 _MAX_WAIT = 10  # confirmation windows to wait for any reading before calling it stuck
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Expectation:
     job: Job
     acked_at: float
@@ -112,7 +112,12 @@ class Verifier:
         fast = self._fast_window(result.done_at) if isinstance(job.command, Sleep) else None
         window = fast if fast is not None else self._settings.confirm_after_s
         self._pending[job.device_id] = Expectation(
-            job, result.done_at, result.done_at + window, resends, before, fast
+            job=job,
+            acked_at=result.done_at,
+            due=result.done_at + window,
+            resends=resends,
+            before=before,
+            fast=fast,
         )
 
     def _fast_window(self, at: float) -> float | None:
@@ -172,8 +177,12 @@ class Verifier:
             self._pending[device_id] = replace(
                 exp, resends=exp.resends + 1, due=nxt.not_before + window
             )
-            log.info("%s: %s acknowledged but not in effect (%s); sending again",
-                     device_id, exp.job.name, seen)  # fmt: skip
+            log.info(
+                "%s: %s acknowledged but not in effect (%s); sending again",
+                device_id,
+                exp.job.name,
+                seen,
+            )
             self._resend(nxt)
             return
         del self._pending[device_id]

@@ -57,7 +57,7 @@ class SendResult(enum.StrEnum):
     UNSUPPORTED = "unsupported"  # the device has no such lever
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Job:
     device_id: str
     command: policy.PlanCommand
@@ -70,7 +70,7 @@ class Job:
     paced: bool = False  # a wake that has booked its send slot (not_before)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class CommandResult:
     job: Job
     result: SendResult
@@ -245,6 +245,26 @@ class Dispatcher:
         sent = self._clock.time()
         self._on_sent(job)
         limit_s = self._gpu.timeout_s(job.command, self._settings.command_timeout_s)
+
+        def result(
+            kind: SendResult,
+            code: str,
+            detail: str,
+            *,
+            final: bool = True,
+            outcome: Outcome | None = None,
+        ) -> CommandResult:
+            return CommandResult(
+                job=job,
+                result=kind,
+                code=code,
+                detail=detail,
+                sent_at=sent,
+                done_at=self._clock.time(),
+                outcome=outcome,
+                final=final,
+            )
+
         try:
             async with asyncio.timeout(limit_s):
                 outcome = await send(record, job.command, self._gpu)
@@ -252,31 +272,18 @@ class Dispatcher:
             kind = (
                 SendResult.UNSUPPORTED if isinstance(exc, UnsupportedError) else SendResult.FAILED
             )
-            return CommandResult(job, kind, exc.code, exc.message, sent, self._clock.time())
+            return result(kind, exc.code, exc.message)
         except DriverError as exc:
-            result = SendResult.NOT_APPLIED if exc.code == "not_applied" else SendResult.FAILED
-            return CommandResult(
-                job, result, exc.code, exc.message, sent, self._clock.time(), final=False
-            )
+            kind = SendResult.NOT_APPLIED if exc.code == "not_applied" else SendResult.FAILED
+            return result(kind, exc.code, exc.message, final=False)
         except TimeoutError:
-            detail = f"no answer within {limit_s:g} s"
-            return CommandResult(
-                job, SendResult.FAILED, "timeout", detail, sent, self._clock.time(), final=False
+            return result(
+                SendResult.FAILED, "timeout", f"no answer within {limit_s:g} s", final=False
             )
         if not outcome.applied:
             # Acknowledged, but the device cannot show its setting: telemetry will confirm.
-            return CommandResult(
-                job,
-                SendResult.ACKNOWLEDGED,
-                "unconfirmed",
-                outcome.detail,
-                sent,
-                self._clock.time(),
-                outcome,
-            )
-        return CommandResult(
-            job, SendResult.APPLIED, "ok", outcome.detail, sent, self._clock.time(), outcome
-        )
+            return result(SendResult.ACKNOWLEDGED, "unconfirmed", outcome.detail, outcome=outcome)
+        return result(SendResult.APPLIED, "ok", outcome.detail, outcome=outcome)
 
     async def close(self) -> None:
         tasks = [s.task for s in self._slots.values() if s.task is not None]

@@ -113,10 +113,11 @@ class EventTracker:
         if progress is None:
             progress = self._progress[event.event_id] = _Progress(power.watts, power.source)
             self._journal.append(
-                JournalKind.EVENT_BASELINE, event.event_id,
+                JournalKind.EVENT_BASELINE,
+                event.event_id,
                 {"watts": round(power.watts, 1), "source": power.source, "level_w": level_w},
                 at=power.at,
-            )  # fmt: skip
+            )
         requested = progress.baseline_w - level_w
         met = power.watts <= level_w + self._tolerance_w
         unconfirmed = progress.on_meter is None and 100 in progress.reached
@@ -135,11 +136,16 @@ class EventTracker:
                 progress.on_meter = at
             elapsed = at - event.created_at
             self._journal.append(
-                JournalKind.EVENT_MILESTONE, event.event_id,
-                {"pct": pct, "elapsed_s": round(elapsed, 3), "watts": round(power.watts, 1),
-                 "source": power.source},
+                JournalKind.EVENT_MILESTONE,
+                event.event_id,
+                {
+                    "pct": pct,
+                    "elapsed_s": round(elapsed, 3),
+                    "watts": round(power.watts, 1),
+                    "source": power.source,
+                },
                 at=at,
-            )  # fmt: skip
+            )
             if pct == 100:
                 log.info(
                     "event %s: level %.3f MW met on the %s after %.1f s",
@@ -156,10 +162,19 @@ class EventTracker:
         progress.on_meter = at
         elapsed = at - event.created_at
         self._journal.append(
-            JournalKind.EVENT_MILESTONE, event.event_id,
-            {"pct": 100, "elapsed_s": round(elapsed, 3), "watts": round(power.watts, 1),
-             "source": power.source, "confirms_estimate": True},
+            JournalKind.EVENT_MILESTONE,
+            event.event_id,
+            {
+                "pct": 100,
+                "elapsed_s": round(elapsed, 3),
+                "watts": round(power.watts, 1),
+                "source": power.source,
+                "confirms_estimate": True,
+            },
             at=at,
-        )  # fmt: skip
-        log.info("event %s: level met on the estimate now confirmed on the meter after %.1f s",
-                 event.event_id, elapsed)  # fmt: skip
+        )
+        log.info(
+            "event %s: level met on the estimate now confirmed on the meter after %.1f s",
+            event.event_id,
+            elapsed,
+        )

@@ -50,7 +50,7 @@ __all__ = ["LoopStats", "Reconciler"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class LoopStats:
     plans: int = 0
     sent: int = 0
@@ -73,6 +73,8 @@ class Reconciler:
         economics: EconomicsConfig,
         gpu: GpuControl | None = None,
         request_sweep: Callable[[], None] | None = None,
+        other_load: Callable[[], float] | None = None,
+        other_load_source: Callable[[], str] | None = None,
         clock: Clock,
     ) -> None:
         self.clock = clock
@@ -100,22 +102,32 @@ class Reconciler:
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
         self.gpu = gpu or DriverGpuControl()
-        # Site load outside the fleet (the meter less the devices); the app wires the meter in.
-        self.other_load: Callable[[], float] = lambda: 0.0
-        self.other_load_source: Callable[[], str] = lambda: "measured"
+        # Site load outside the fleet (the meter less the devices), from the meter watch.
+        self.other_load: Callable[[], float] = other_load or (lambda: 0.0)
+        self.other_load_source: Callable[[], str] = other_load_source or (lambda: "measured")
         self._withheld: tuple[str, ...] = ()  # wakes the last dispatch held back
         # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
         # once, then planned without (a GPU node with no scheduler is only power-capped).
         self.unsupported: dict[str, dict[str, str]] = {}
         self._without: dict[str, frozenset[Control]] = {}
         self.dispatcher = Dispatcher(
-            fleet, control, self.gpu, self._on_sent, self._on_result,
-            wake_spacing_s=policy_settings.wake_stagger_s, clock=clock,
-        )  # fmt: skip
+            fleet,
+            control,
+            self.gpu,
+            self._on_sent,
+            self._on_result,
+            wake_spacing_s=policy_settings.wake_stagger_s,
+            clock=clock,
+        )
         self.verifier = Verifier(
-            fleet, control, resend=self._resend, confirmed=self._confirmed, stuck=self._stuck,
-            due_by=self._due_by, clock=clock,
-        )  # fmt: skip
+            fleet,
+            control,
+            resend=self._resend,
+            confirmed=self._confirmed,
+            stuck=self._stuck,
+            due_by=self._due_by,
+            clock=clock,
+        )
 
     # ---- triggers ----------------------------------------------------------------------
 
@@ -190,11 +202,11 @@ class Reconciler:
         obs = self._observe(now)
         state = self.state
         inputs = policy.PolicyInputs(
-            now,
-            obs.fleet,
-            economics_now(self.economics, state, now),
-            grid_now(self.grid, state, now, self.other_load()),
-            self.policy_settings,
+            now=now,
+            fleet=obs.fleet,
+            economics=economics_now(self.economics, state, now),
+            grid=grid_now(self.grid, state, now, self.other_load()),
+            settings=self.policy_settings,
         )
         plan, memory = policy.plan(inputs, state.memory)
         if state.memory is None or memory.to_json() != state.memory.to_json():
@@ -206,18 +218,30 @@ class Reconciler:
         self.stats.plans += 1
         commands = self._dispatch(plan, obs, reason=reason)
         self.view = PlanView(
-            self._plan_seq, now, reason, plan, obs, commands, self._notes(plan, obs),
-            state.paused, self.control.dry_run or not self.control.enabled, self._grid_binding,
-        )  # fmt: skip
+            seq=self._plan_seq,
+            at=now,
+            reason=reason,
+            plan=plan,
+            observation=obs,
+            commands=commands,
+            notes=self._notes(plan, obs),
+            paused=state.paused,
+            dry_run=self.control.dry_run or not self.control.enabled,
+            grid_binding=self._grid_binding,
+        )
         self._journal_plan(self.view)
         self.stats.last_plan_s = time.perf_counter() - started
         return self.view
 
     def _observe(self, now: float) -> Observation:
         return observe(
-            self.fleet, now, self.state.live_overrides(now), self._profiles,
-            nodes=self.gpu.view, without=self._without,
-        )  # fmt: skip
+            self.fleet,
+            now,
+            self.state.live_overrides(now),
+            self._profiles,
+            nodes=self.gpu.view,
+            without=self._without,
+        )
 
     def _notes(self, plan: policy.Plan, obs: Observation) -> tuple[str, ...]:
         notes = list(plan.notes)
@@ -240,17 +264,23 @@ class Reconciler:
             for lever, devices in sorted(by_lever.items()):
                 shown = ", ".join(devices[:10]) + (" ..." if len(devices) > 10 else "")
                 why = self.unsupported[devices[0]][lever]
-                notes.append(f"{lever} unsupported on {len(devices)} device(s) ({shown}): "
-                             f"{why}; planned without it")  # fmt: skip
+                notes.append(
+                    f"{lever} unsupported on {len(devices)} device(s) ({shown}): "
+                    f"{why}; planned without it"
+                )
         if self._withheld:
             shown = ", ".join(self._withheld[:10]) + (" ..." if len(self._withheld) > 10 else "")
-            notes.append(f"{len(self._withheld)} device(s) shed for a running event stay asleep "
-                         f"until it ends: {shown}")  # fmt: skip
+            notes.append(
+                f"{len(self._withheld)} device(s) shed for a running event stay asleep "
+                f"until it ends: {shown}"
+            )
         source = self.other_load_source()
         if source != "measured" and plan.other_load_w:
-            why = {"configured": "configured (grid.other_load_kw), no meter",
-                   "restored": "last measured before the restart, or the configured floor; "
-                               "not measured again yet"}.get(source, source)  # fmt: skip
+            why = {
+                "configured": "configured (grid.other_load_kw), no meter",
+                "restored": "last measured before the restart, or the configured floor; "
+                "not measured again yet",
+            }.get(source, source)
             notes.append(f"other load {plan.other_load_w / 1e3:.1f} kW: {why}")
         if obs.forced_sleep:
             notes.append(f"{len(obs.forced_sleep)} device(s) kept asleep by operator override")
@@ -300,27 +330,27 @@ class Reconciler:
                 not_before = 0.0
             jobs.setdefault(command.device_id, []).append(
                 Job(
-                    command.device_id,
-                    command.command,
-                    command_name(command.command),
-                    priority,
-                    not_before,
-                    JobOrigin.PLAN,
-                    0,
-                    self._plan_seq,
+                    device_id=command.device_id,
+                    command=command.command,
+                    name=command_name(command.command),
+                    priority=priority,
+                    not_before=not_before,
+                    origin=JobOrigin.PLAN,
+                    attempt=0,
+                    plan_seq=self._plan_seq,
                 )
             )
         for command in forced:
             jobs.setdefault(command.device_id, []).append(
                 Job(
-                    command.device_id,
-                    command.command,
-                    "sleep",
-                    Priority.OVERRIDE,
-                    0.0,
-                    JobOrigin.OVERRIDE,
-                    0,
-                    self._plan_seq,
+                    device_id=command.device_id,
+                    command=command.command,
+                    name="sleep",
+                    priority=Priority.OVERRIDE,
+                    not_before=0.0,
+                    origin=JobOrigin.OVERRIDE,
+                    attempt=0,
+                    plan_seq=self._plan_seq,
                 )
             )
         self.dispatcher.submit(jobs, scope=records)
@@ -419,8 +449,23 @@ class Reconciler:
         recent = now - self.control.confirm_after_s - sum(self.control.reconfirm_delays_s)
         for device_id, at in unconfirmed.items():
             if at >= recent and records[device_id].stuck_until <= now:
-                job = Job(device_id, Sleep(), "sleep", Priority.GRID, origin=JobOrigin.RESTART)
-                self.verifier.expect(CommandResult(job, SendResult.APPLIED, "ok", "", at, at))
+                job = Job(
+                    device_id=device_id,
+                    command=Sleep(),
+                    name="sleep",
+                    priority=Priority.GRID,
+                    origin=JobOrigin.RESTART,
+                )
+                self.verifier.expect(
+                    CommandResult(
+                        job=job,
+                        result=SendResult.APPLIED,
+                        code="ok",
+                        detail="",
+                        sent_at=at,
+                        done_at=at,
+                    )
+                )
 
     def _forced_sleeps(self, obs: Observation) -> tuple[policy.DeviceCommand, ...]:
         out = []
@@ -443,21 +488,35 @@ class Reconciler:
     def _on_sent(self, job: Job) -> None:
         self.stats.sent += 1
         self.journal.append(
-            JournalKind.COMMAND_SENT, job.device_id,
-            {"command": job.name, "priority": job.priority.name.lower(), "origin": job.origin,
-             "attempt": job.attempt, "plan": job.plan_seq},
-        )  # fmt: skip
+            JournalKind.COMMAND_SENT,
+            job.device_id,
+            {
+                "command": job.name,
+                "priority": job.priority.name.lower(),
+                "origin": job.origin,
+                "attempt": job.attempt,
+                "plan": job.plan_seq,
+            },
+        )
 
     def _on_result(self, result: CommandResult) -> None:
         job = result.job
         self.stats.results[result.result] += 1
         self.journal.append(
-            JournalKind.COMMAND_RESULT, job.device_id,
-            {"command": job.name, "result": result.result, "code": result.code,
-             "detail": result.detail[:200], "elapsed_s": round(result.done_at - result.sent_at, 4),
-             "attempt": job.attempt, "origin": job.origin, "final": result.final},
+            JournalKind.COMMAND_RESULT,
+            job.device_id,
+            {
+                "command": job.name,
+                "result": result.result,
+                "code": result.code,
+                "detail": result.detail[:200],
+                "elapsed_s": round(result.done_at - result.sent_at, 4),
+                "attempt": job.attempt,
+                "origin": job.origin,
+                "final": result.final,
+            },
             at=result.done_at,
-        )  # fmt: skip
+        )
         record = self.fleet.records[job.device_id]
         if result.ok:
             if isinstance(job.command, Sleep | Wake):
@@ -466,7 +525,7 @@ class Reconciler:
                 if isinstance(job.command, Sleep):
                     self._shed_for_events(job.device_id, result.done_at)
             elif isinstance(job.command, policy.SetGpuPowerLimit):
-                record.commanded_limit_w = job.command.per_gpu_w
+                record.commanded_limit_w = job.command.watts_per_gpu
                 record.commanded_at = result.done_at
             self.verifier.expect(result)
         elif result.result == SendResult.UNSUPPORTED:
@@ -489,8 +548,9 @@ class Reconciler:
         self.journal.append(
             JournalKind.DEVICE_UNSUPPORTED, job.device_id, {"lever": lever, "detail": detail}
         )
-        log.warning("device %s: %s unsupported (%s); planning without it", job.device_id,
-                    lever, detail)  # fmt: skip
+        log.warning(
+            "device %s: %s unsupported (%s); planning without it", job.device_id, lever, detail
+        )
         self.trigger("unsupported lever")
 
     def _resend(self, job: Job) -> None:
@@ -499,10 +559,14 @@ class Reconciler:
     def _confirmed(self, exp: Expectation, at: float) -> None:
         self.stats.confirmed += 1
         self.journal.append(
-            JournalKind.COMMAND_CONFIRMED, exp.job.device_id,
-            {"command": exp.job.name, "after_s": round(at - exp.acked_at, 3),
-             "resends": exp.resends},
-        )  # fmt: skip
+            JournalKind.COMMAND_CONFIRMED,
+            exp.job.device_id,
+            {
+                "command": exp.job.name,
+                "after_s": round(at - exp.acked_at, 3),
+                "resends": exp.resends,
+            },
+        )
         if self.level_events(at):
             # What is known changed: a swap that waited for this shed may go ahead.
             self.trigger("confirmation", paced=True)

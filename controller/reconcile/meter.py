@@ -221,8 +221,11 @@ class SitePowerWatch:
         except (DriverError, TimeoutError, OSError, ValueError) as exc:
             message = getattr(exc, "message", None) or repr(exc)
             if self._meter_error is None:
-                log.warning("site meter unavailable (%s): estimating from device telemetry "
-                            "and the last known other load", message)  # fmt: skip
+                log.warning(
+                    "site meter unavailable (%s): estimating from device telemetry "
+                    "and the last known other load",
+                    message,
+                )
             self._meter_error = f"meter unavailable: {message}"
             return self.telemetry_power()
         if self._meter_error is not None:

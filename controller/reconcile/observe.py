@@ -31,7 +31,7 @@ __all__ = ["Observation", "ProfileCache", "observe"]
 _DAY_S = 86_400.0
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Observation:
     fleet: policy.Fleet
     held: tuple[str, ...]  # device ids shown without levers (stuck or excluded)
@@ -81,7 +81,12 @@ def _build(
 ) -> policy.DeviceProfile:
     if spec is None:
         return policy.DeviceProfile(
-            make, model, None, frozenset(), ai_class=ai if make is Make.GPU else None, group=group
+            make=make,
+            model=model,
+            spec=None,
+            controls=frozenset(),
+            ai_class=ai if make is Make.GPU else None,
+            group=group,
         )
     profile = policy.DeviceProfile.for_model(spec, ai_class=ai, group=group)
     return replace(profile, controls=frozenset()) if held else profile
@@ -123,9 +128,12 @@ def observe(
         profile = profiles.profile(record, hold, without.get(device_id, frozenset()))
         devices.append(_device(record, profile, now, day_ago, view.schedulable, is_stuck))
     return Observation(
-        policy.Fleet(tuple(devices), now), tuple(held), tuple(forced), tuple(stuck),
-        tuple(foreign),
-    )  # fmt: skip
+        fleet=policy.Fleet(tuple(devices), now),
+        held=tuple(held),
+        forced_sleep=tuple(forced),
+        stuck=tuple(stuck),
+        foreign=tuple(foreign),
+    )
 
 
 def _device(
@@ -147,16 +155,28 @@ def _device(
         # back so: counted asleep, so the first plan neither repeats nor undoes the sleep.
         spec = profile.spec
         return policy.FleetDevice(
-            device_id, profile, MiningState.SLEEPING, Health.HEALTHY,
-            spec.sleep_w if spec else None, record.commanded_at,
+            device_id=device_id,
+            profile=profile,
+            state=MiningState.SLEEPING,
+            health=Health.HEALTHY,
+            power_w=spec.sleep_w if spec else None,
+            observed_at=record.commanded_at,
             last_state_change_at=record.state_changed_at,
-            cycles_today=record.wakes_since(day_ago), schedulable=schedulable, stuck=stuck,
-        )  # fmt: skip
+            cycles_today=record.wakes_since(day_ago),
+            schedulable=schedulable,
+            stuck=stuck,
+        )
     if telemetry is None:
         return policy.FleetDevice(
-            device_id, profile, MiningState.UNKNOWN, record.health, None, now,
-            schedulable=schedulable, stuck=stuck,
-        )  # fmt: skip
+            device_id=device_id,
+            profile=profile,
+            state=MiningState.UNKNOWN,
+            health=record.health,
+            power_w=None,
+            observed_at=now,
+            schedulable=schedulable,
+            stuck=stuck,
+        )
     state, power, observed_at = telemetry.mining_state, telemetry.power_w, telemetry.taken_at
     spec = profile.spec
     if record.commanded is not None and record.commanded_at > telemetry.taken_at:
@@ -175,12 +195,12 @@ def _device(
     if is_gpu and record.commanded_limit_w is not None and record.commanded_at > observed_at:
         limit = record.commanded_limit_w * profile.gpu_count  # set and read back since
     return policy.FleetDevice(
-        device_id,
-        profile,
-        state,
-        health,
-        power,
-        observed_at,
+        device_id=device_id,
+        profile=profile,
+        state=state,
+        health=health,
+        power_w=power,
+        observed_at=observed_at,
         last_state_change_at=record.state_changed_at,
         cycles_today=record.wakes_since(day_ago),
         power_target_w=None if is_gpu else telemetry.power_limit_w,

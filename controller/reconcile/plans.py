@@ -15,7 +15,7 @@ from controller.state.control import ControlState
 __all__ = ["PlanView", "economics_now", "grid_binds", "grid_now", "plan_json", "plan_summary"]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanView:
     seq: int
     at: float
@@ -38,33 +38,43 @@ def economics_now(config: EconomicsConfig, state: ControlState, now: float) -> p
     firm = bool(forecast)  # the signal hub feeds day-ahead (cleared) curves only
     if price is not None and price.power_price_usd_per_mwh is not None:
         power = policy.PowerPrice(
-            price.power_price_usd_per_mwh, price.as_of, price.source, forecast, firm
+            usd_per_mwh=price.power_price_usd_per_mwh,
+            as_of=price.as_of,
+            source=price.source,
+            forecast=forecast,
+            forecast_firm=firm,
         )
     else:
-        power = policy.PowerPrice(config.power_price_usd_per_mwh, now, "config", forecast, firm)
+        power = policy.PowerPrice(
+            usd_per_mwh=config.power_price_usd_per_mwh,
+            as_of=now,
+            source="config",
+            forecast=forecast,
+            forecast_firm=firm,
+        )
     update = state.hashprice
     if update is not None and update.hashprice_usd_per_ph_day is not None:
         hashprice = policy.Hashprice(update.hashprice_usd_per_ph_day, update.as_of, update.source)
     else:
         hashprice = policy.Hashprice(config.hashprice_usd_per_ph_day, now, "config")
     ai = policy.AiValue(
-        config.contracted_usd_per_gpu_hour,
-        config.interruptible_usd_per_gpu_hour,
-        config.idle_usd_per_gpu_hour,
-        now,
-        "config",
+        contracted_usd_per_gpu_hour=config.contracted_usd_per_gpu_hour,
+        interruptible_usd_per_gpu_hour=config.interruptible_usd_per_gpu_hour,
+        idle_usd_per_gpu_hour=config.idle_usd_per_gpu_hour,
+        as_of=now,
+        source="config",
     )
     stale = tuple(why for _, why in sorted(state.stale_signals.items()))
-    return policy.Economics(hashprice, power, ai, stale_inputs=stale)
+    return policy.Economics(hashprice=hashprice, power_price=power, ai_value=ai, stale_inputs=stale)
 
 
 def grid_now(
     config: GridConfig, state: ControlState, now: float, other_load_w: float = 0.0
 ) -> policy.Grid:
     return policy.Grid(
-        config.interconnect_cap_mw,
-        now,
-        "config",
+        interconnect_cap_mw=config.interconnect_cap_mw,
+        as_of=now,
+        source="config",
         events=state.policy_events(now),
         ramp_up_mw_per_min=config.ramp_up_mw_per_min,
         ramp_down_mw_per_min=config.ramp_down_mw_per_min,
@@ -123,11 +133,15 @@ def plan_json(view: PlanView, *, device: str | None = None, limit: int = 500) ->
         target = plan.target_at(index)
         if device is not None and target.device_id != device:
             continue
-        targets.append({
-            "device": target.device_id, "action": target.action.value,
-            "power_w": round(target.power_w, 1), "reason": target.reason,
-            "delay_s": target.delay_s,
-        })  # fmt: skip
+        targets.append(
+            {
+                "device": target.device_id,
+                "action": target.action.value,
+                "power_w": round(target.power_w, 1),
+                "reason": target.reason,
+                "delay_s": target.delay_s,
+            }
+        )
         if len(targets) >= limit:
             break
     data["targets"] = targets

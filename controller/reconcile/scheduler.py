@@ -66,7 +66,12 @@ class SchedulerControl:
     """One scheduler (a Slurm cluster) behind the loop's GPU commands."""
 
     def __init__(
-        self, adapter: SchedulerAdapter, settings: SchedulerSettings, *, clock: Clock
+        self,
+        adapter: SchedulerAdapter,
+        settings: SchedulerSettings,
+        *,
+        on_read_error: Callable[[str], None] | None = None,
+        clock: Clock,
     ) -> None:
         self.clock = clock
         self.adapter = adapter
@@ -74,7 +79,8 @@ class SchedulerControl:
         self._views: dict[str, NodeView] = {}  # scheduler node name -> view
         self.error: str | None = None  # the last refresh's failure; None when it worked
         self.refreshed = asyncio.Event()  # set after the first read that worked
-        self.on_read_error: Callable[[str], None] = lambda code: None  # the metrics' counter
+        # Counts a failed read by its error code (the metrics' counter).
+        self.on_read_error: Callable[[str], None] = on_read_error or (lambda code: None)
 
     # ---- mapping and observation -------------------------------------------------------
 
@@ -118,8 +124,13 @@ class SchedulerControl:
             old = self._views.get(name)
             if old is not None and old != view:
                 why = f" (drained: {view.foreign})" if view.foreign else ""
-                log.info("scheduler node %s: schedulable %s -> %s%s", name, old.schedulable,
-                         view.schedulable, why)  # fmt: skip
+                log.info(
+                    "scheduler node %s: schedulable %s -> %s%s",
+                    name,
+                    old.schedulable,
+                    view.schedulable,
+                    why,
+                )
         self._views = found
         self.refreshed.set()
 

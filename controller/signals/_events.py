@@ -17,7 +17,7 @@ from typing import Any
 
 from controller import policy
 from controller.journal.kinds import JournalKind
-from controller.service import ControlService, EventSpec
+from controller.service.control import ControlService, EventSpec
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate
 
@@ -79,20 +79,29 @@ class GridEvents:
             kind = ErrorKind.DUPLICATE if update.sequence == last else ErrorKind.OUT_OF_ORDER
             raise BadSignal(f"event {event_id} version {update.sequence} is not newer", kind)
         actor = f"signal:{update.source}"
-        detail: dict[str, Any] = {"origin_at": update.origin_at, "arrived_at": now,
-                                  "sequence": update.sequence}  # fmt: skip
+        detail: dict[str, Any] = {
+            "origin_at": update.origin_at,
+            "arrived_at": now,
+            "sequence": update.sequence,
+        }
         if update.action is EventAction.CANCEL:
             if known is None:
-                raise BadSignal(f"cancellation of unknown event {event_id}",
-                                ErrorKind.UNKNOWN_EVENT)  # fmt: skip
+                raise BadSignal(
+                    f"cancellation of unknown event {event_id}", ErrorKind.UNKNOWN_EVENT
+                )
             await self.service.cancel_event(event_id, actor, detail=detail)
         else:
             self._check(update, now)
             if known is None:
                 spec = EventSpec(
-                    update.kind, update.level_mw, update.start, update.end, update.deadline,
-                    None, event_id, update.source,
-                )  # fmt: skip
+                    kind=update.kind,
+                    level_mw=update.level_mw,
+                    start=update.start,
+                    end=update.end,
+                    deadline=update.deadline,
+                    event_id=event_id,
+                    source=update.source,
+                )
                 await self.service.create_event(spec, actor, detail=detail)
             else:
                 if known.cancelled_at is not None:
@@ -114,19 +123,27 @@ class GridEvents:
         if update.tripped:
             log.warning("signal %s: relay tripped: shedding the site and latching", update.source)
             event_id = self.event_id(update.source, f"trip-{update.origin_at:.3f}")
-            spec = EventSpec(policy.EventKind.RELAY_TRIP, 0.0, None, None, None, None,
-                             event_id, update.source)  # fmt: skip
+            spec = EventSpec(  # from now, latched until an operator clears it
+                kind=policy.EventKind.RELAY_TRIP,
+                level_mw=0.0,
+                event_id=event_id,
+                source=update.source,
+            )
             await self.service.create_event(
-                spec, f"signal:{update.source}",
+                spec,
+                f"signal:{update.source}",
                 detail={"origin_at": update.origin_at, "arrived_at": now},
-            )  # fmt: skip
+            )
         else:
-            log.info("signal %s: relay contact reset; the latch holds until an operator clears it",
-                     update.source)  # fmt: skip
+            log.info(
+                "signal %s: relay contact reset; the latch holds until an operator clears it",
+                update.source,
+            )
             await self.service.note_signal(
-                JournalKind.SIGNAL_RELAY_RESET, update.source, {"origin_at": update.origin_at,
-                                                      "arrived_at": now},
-            )  # fmt: skip
+                JournalKind.SIGNAL_RELAY_RESET,
+                update.source,
+                {"origin_at": update.origin_at, "arrived_at": now},
+            )
         return True
 
     async def flag(self, update: FlagUpdate, now: float) -> bool:
@@ -146,15 +163,23 @@ class GridEvents:
             if known is not None:
                 raise BadSignal(f"window {event_id} was withdrawn before", ErrorKind.OUT_OF_ORDER)
             event = EventUpdate(
-                source=update.source, origin_at=update.origin_at, action=EventAction.CREATE,
-                provider_event_id=provider_id, sequence=sequence, kind=policy.EventKind.FOUR_CP,
-                start=update.start, end=update.end,
-            )  # fmt: skip
+                source=update.source,
+                origin_at=update.origin_at,
+                action=EventAction.CREATE,
+                provider_event_id=provider_id,
+                sequence=sequence,
+                kind=policy.EventKind.FOUR_CP,
+                start=update.start,
+                end=update.end,
+            )
             return await self.event(event, now)
         if known is None or known.cancelled_at is not None:
             return True  # no window to withdraw
         cancel = EventUpdate(
-            source=update.source, origin_at=update.origin_at, action=EventAction.CANCEL,
-            provider_event_id=provider_id, sequence=sequence,
-        )  # fmt: skip
+            source=update.source,
+            origin_at=update.origin_at,
+            action=EventAction.CANCEL,
+            provider_event_id=provider_id,
+            sequence=sequence,
+        )
         return await self.event(cancel, now)

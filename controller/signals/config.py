@@ -77,6 +77,11 @@ class SecretConfig(_Strict):
             raise ConfigError(f"{where}: cannot read {self.file}: {exc.strerror}") from None
 
 
+def bearer(token: SecretConfig | None, where: str) -> dict[str, str]:
+    """The ``Authorization: Bearer`` header for ``token`` (none when there is no token)."""
+    return {} if token is None else {"Authorization": f"Bearer {token.resolve(where)}"}
+
+
 class ErcotConfig(_Strict):
     """ERCOT's public API (or a mirror serving the same report shapes)."""
 
@@ -93,13 +98,10 @@ class ErcotConfig(_Strict):
     stale_after_s: _Age = 1800.0  # the real-time price; the day-ahead curve is not aged
 
     def headers(self) -> dict[str, str]:
-        headers = {}
+        headers = bearer(self.bearer_token, "signals.ercot.bearer_token")
         if self.subscription_key is not None:
             key = self.subscription_key.resolve("signals.ercot.subscription_key")
             headers["Ocp-Apim-Subscription-Key"] = key
-        if self.bearer_token is not None:
-            token = self.bearer_token.resolve("signals.ercot.bearer_token")
-            headers["Authorization"] = f"Bearer {token}"
         return headers
 
 
@@ -238,27 +240,38 @@ def build_webhooks(config: SignalsConfig) -> list[Provider]:
 
 
 def _hashprice_source(config: HashpriceConfig, clock: Clock) -> Source:
-    common = {"interval_s": config.interval_s, "timeout_s": config.timeout_s,
-              "stale_after_s": config.stale_after_s}  # fmt: skip
+    common = {
+        "interval_s": config.interval_s,
+        "timeout_s": config.timeout_s,
+        "stale_after_s": config.stale_after_s,
+    }
     if config.mempool is not None:
         m = config.mempool
-        return MempoolHashprice("hashprice_mempool", clock, url=m.url, blocks=m.blocks,
-                                currency=m.currency, **common)  # fmt: skip
+        return MempoolHashprice(
+            "hashprice_mempool", clock, url=m.url, blocks=m.blocks, currency=m.currency, **common
+        )
     if config.bitcoind is not None:
         b = config.bitcoind
-        password = None if b.password is None else b.password.resolve(
-            "signals.hashprice.bitcoind.password")  # fmt: skip
+        password = (
+            None
+            if b.password is None
+            else b.password.resolve("signals.hashprice.bitcoind.password")
+        )
         cookie = None if b.cookie_file is None else os.path.expanduser(b.cookie_file)
         return BitcoindHashprice(
-            "hashprice_bitcoind", clock, url=b.url, cookie_file=cookie, user=b.user,
-            password=password, blocks=b.blocks, price_url=b.price_url, currency=b.currency,
+            "hashprice_bitcoind",
+            clock,
+            url=b.url,
+            cookie_file=cookie,
+            user=b.user,
+            password=password,
+            blocks=b.blocks,
+            price_url=b.price_url,
+            currency=b.currency,
             **common,
-        )  # fmt: skip
+        )
     assert config.url is not None
-    headers = {}
-    if config.url.bearer_token is not None:
-        token = config.url.bearer_token.resolve("signals.hashprice.url.bearer_token")
-        headers["Authorization"] = f"Bearer {token}"
+    headers = bearer(config.url.bearer_token, "signals.hashprice.url.bearer_token")
     return HashpriceUrl("hashprice_url", clock, url=config.url.url, headers=headers, **common)
 
 
@@ -269,54 +282,99 @@ def build_sources(
     sources: list[Source] = []
     if (ercot := config.ercot) is not None:
         headers = ercot.headers()
-        common = {"settlement_point": ercot.settlement_point, "headers": headers,
-                  "timeout_s": ercot.timeout_s}  # fmt: skip
+        common = {
+            "settlement_point": ercot.settlement_point,
+            "headers": headers,
+            "timeout_s": ercot.timeout_s,
+        }
         if ercot.real_time_url is not None:
-            sources.append(ErcotPrices(
-                "ercot_rt", clock, PriceMarket.REAL_TIME, url=ercot.real_time_url,
-                interval_s=ercot.real_time_interval_s, stale_after_s=ercot.stale_after_s,
-                **common,  # type: ignore[arg-type]
-            ))  # fmt: skip
+            sources.append(
+                ErcotPrices(
+                    "ercot_rt",
+                    clock,
+                    PriceMarket.REAL_TIME,
+                    url=ercot.real_time_url,
+                    interval_s=ercot.real_time_interval_s,
+                    stale_after_s=ercot.stale_after_s,
+                    **common,  # type: ignore[arg-type]
+                )
+            )
         if ercot.day_ahead_url is not None:
-            sources.append(ErcotPrices(
-                "ercot_dam", clock, PriceMarket.DAY_AHEAD, url=ercot.day_ahead_url,
-                interval_s=ercot.day_ahead_interval_s, stale_after_s=None,
-                **common,  # type: ignore[arg-type]
-            ))  # fmt: skip
+            sources.append(
+                ErcotPrices(
+                    "ercot_dam",
+                    clock,
+                    PriceMarket.DAY_AHEAD,
+                    url=ercot.day_ahead_url,
+                    interval_s=ercot.day_ahead_interval_s,
+                    stale_after_s=None,
+                    **common,  # type: ignore[arg-type]
+                )
+            )
     if (feed := config.price_url) is not None:
-        headers = {}
-        if feed.bearer_token is not None:
-            token = feed.bearer_token.resolve("signals.price_url.bearer_token")
-            headers["Authorization"] = f"Bearer {token}"
-        sources.append(PriceFeed(
-            "price_url", clock, feed.market, url=feed.url, headers=headers,
-            interval_s=feed.interval_s, timeout_s=feed.timeout_s,
-            stale_after_s=feed.stale_after_s if feed.market is PriceMarket.REAL_TIME else None,
-        ))  # fmt: skip
+        headers = bearer(feed.bearer_token, "signals.price_url.bearer_token")
+        sources.append(
+            PriceFeed(
+                "price_url",
+                clock,
+                feed.market,
+                url=feed.url,
+                headers=headers,
+                interval_s=feed.interval_s,
+                timeout_s=feed.timeout_s,
+                stale_after_s=feed.stale_after_s if feed.market is PriceMarket.REAL_TIME else None,
+            )
+        )
     if config.hashprice is not None:
         sources.append(_hashprice_source(config.hashprice, clock))
     if (four_cp := config.four_cp) is not None:
-        headers = {}
-        if four_cp.bearer_token is not None:
-            token = four_cp.bearer_token.resolve("signals.four_cp.bearer_token")
-            headers["Authorization"] = f"Bearer {token}"
-        sources.append(FourCpSource(
-            "four_cp", clock, url=four_cp.url, headers=headers, interval_s=four_cp.interval_s,
-            timeout_s=four_cp.timeout_s, stale_after_s=four_cp.stale_after_s,
-        ))  # fmt: skip
+        headers = bearer(four_cp.bearer_token, "signals.four_cp.bearer_token")
+        sources.append(
+            FourCpSource(
+                "four_cp",
+                clock,
+                url=four_cp.url,
+                headers=headers,
+                interval_s=four_cp.interval_s,
+                timeout_s=four_cp.timeout_s,
+                stale_after_s=four_cp.stale_after_s,
+            )
+        )
     if (adr := config.openadr) is not None:
-        sources.append(OpenAdrVen(
-            "openadr", clock, vtn_url=adr.vtn_url, ven_name=adr.ven_name,
-            simple_levels_kw=adr.simple_levels_kw, offset_levels_kw=adr.offset_levels_kw,
-            capacity_kw=adr.capacity_kw, floor_kw=adr.floor_kw, resource_id=adr.resource_id,
-            report_interval_s=adr.report_interval_s, stale_after_s=adr.stale_after_s,
-            site_kw=site_kw, retry_s=adr.retry_s,
-        ))  # fmt: skip
+        sources.append(
+            OpenAdrVen(
+                "openadr",
+                clock,
+                vtn_url=adr.vtn_url,
+                ven_name=adr.ven_name,
+                simple_levels_kw=adr.simple_levels_kw,
+                offset_levels_kw=adr.offset_levels_kw,
+                capacity_kw=adr.capacity_kw,
+                floor_kw=adr.floor_kw,
+                resource_id=adr.resource_id,
+                report_interval_s=adr.report_interval_s,
+                stale_after_s=adr.stale_after_s,
+                site_kw=site_kw,
+                retry_s=adr.retry_s,
+            )
+        )
     if (relay := config.relay) is not None:
         contact = RelayContact(
-            relay.host, port=relay.port, unit_id=relay.unit_id, coil=relay.input == "coil",
-            address=relay.address, tripped_when=relay.tripped_when, timeout_s=relay.timeout_s,
-        )  # fmt: skip
-        sources.append(RelaySource("relay", clock, contact, interval_s=relay.interval_s,
-                                   stale_after_s=relay.stale_after_s))  # fmt: skip
+            relay.host,
+            port=relay.port,
+            unit_id=relay.unit_id,
+            coil=relay.input == "coil",
+            address=relay.address,
+            tripped_when=relay.tripped_when,
+            timeout_s=relay.timeout_s,
+        )
+        sources.append(
+            RelaySource(
+                "relay",
+                clock,
+                contact,
+                interval_s=relay.interval_s,
+                stale_after_s=relay.stale_after_s,
+            )
+        )
     return sources

@@ -164,8 +164,11 @@ def _real_time_interval(row: Mapping[str, str]) -> PriceInterval:
     hour, interval = int(row["deliveryhour"]), int(row["deliveryinterval"])
     if not (1 <= hour <= 24 and 1 <= interval <= 4):
         raise ValueError(f"hour {hour} interval {interval}")
-    start = _at(_date(row["deliverydate"]), (hour - 1) * 60 + (interval - 1) * 15,
-                _dst(row.get("dstflag", "")))  # fmt: skip
+    start = _at(
+        _date(row["deliverydate"]),
+        (hour - 1) * 60 + (interval - 1) * 15,
+        _dst(row.get("dstflag", "")),
+    )
     return PriceInterval(
         start=start, end=start + 900, usd_per_mwh=_price(row["settlementpointprice"])
     )
@@ -196,5 +199,7 @@ def parse_day_ahead(body: bytes, settlement_point: str) -> Report:
 def delivery_dates(now: float, back_days: int, ahead_days: int) -> Sequence[str]:
     """(from, to) delivery dates around ``now`` in Central Prevailing Time, yyyy-MM-dd."""
     today = datetime.fromtimestamp(now, CPT).date()
-    return ((today - timedelta(days=back_days)).isoformat(),
-            (today + timedelta(days=ahead_days)).isoformat())  # fmt: skip
+    return (
+        (today - timedelta(days=back_days)).isoformat(),
+        (today + timedelta(days=ahead_days)).isoformat(),
+    )

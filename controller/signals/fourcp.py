@@ -13,13 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller.clock import Clock
-from controller.signals.errors import BadSignal, ErrorKind
-from controller.signals.source import AgeFrom, PollingSource, fetch
+from controller.signals._json import epoch_seconds, malformed
+from controller.signals.source import AgeFrom, Upstream, UrlSource
 from controller.signals.updates import Contact, FlagUpdate, Update
 
 __all__ = ["FourCpSource", "parse_flags"]
@@ -37,40 +37,24 @@ class _Flags(BaseModel):
     flags: Annotated[list[_Flag], Field(max_length=10_000)]
 
 
-def _seconds(value: float | datetime) -> float:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadSignal("a time without a UTC offset", ErrorKind.MALFORMED)
-        return value.timestamp()
-    return float(value)
-
-
 def parse_flags(body: bytes) -> list[tuple[float, float, bool]]:
     """(start, end, peak) windows in time order."""
     try:
         doc = _Flags.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise BadSignal(f"4CP flags {where}: {first['msg']}", ErrorKind.MALFORMED) from None
-    return sorted((_seconds(f.start), _seconds(f.end), f.peak) for f in doc.flags)
+        raise malformed("4CP flags", exc) from None
+    return sorted((epoch_seconds(f.start), epoch_seconds(f.end), f.peak) for f in doc.flags)
 
 
-class FourCpSource(PollingSource):
+class FourCpSource(UrlSource):
     age_from = AgeFrom.CONTACT
 
-    def __init__(
-        self, name: str, clock: Clock, *, url: str, headers: dict[str, str], interval_s: float,
-        timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
-        self.url = url
-        self.headers = headers
+    def __init__(self, name: str, clock: Clock, **upstream: Unpack[Upstream]) -> None:
+        super().__init__(name, clock, **upstream)
         self._sent: dict[tuple[float, float], bool] = {}
 
     async def poll(self) -> Sequence[Update]:
-        body = await fetch(self.session, self.url, timeout_s=self.timeout_s, headers=self.headers)
+        body = await self.get()
         now = self.clock.time()
         updates: list[Update] = [Contact(source=self.name, origin_at=now)]
         for start, end, peak in parse_flags(body):
@@ -80,8 +64,9 @@ class FourCpSource(PollingSource):
                 self._sent[(start, end)] = peak
                 continue  # a "no" for a window never flagged: nothing to withdraw
             self._sent[(start, end)] = peak
-            updates.append(FlagUpdate(source=self.name, origin_at=now, active=peak,
-                                      start=start, end=end))  # fmt: skip
+            updates.append(
+                FlagUpdate(source=self.name, origin_at=now, active=peak, start=start, end=end)
+            )
         for key in [k for k in self._sent if k[1] <= now]:
             del self._sent[key]
         return updates

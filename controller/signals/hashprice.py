@@ -21,15 +21,16 @@ import math
 from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Unpack
 
 import aiohttp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller import policy
 from controller.clock import Clock
+from controller.signals._json import malformed
 from controller.signals.errors import BadSignal, ErrorKind, UpstreamError
-from controller.signals.source import PollingSource, fetch
+from controller.signals.source import Cadence, PollingSource, Upstream, UrlSource, fetch
 from controller.signals.updates import HashpriceUpdate, Update
 
 __all__ = [
@@ -157,13 +158,13 @@ def parse_hashprice_doc(body: bytes) -> tuple[float, float | None]:
     try:
         doc = _HashpriceDoc.model_validate_json(body)
     except ValidationError as exc:
-        first = exc.errors(include_url=False)[0]
-        where = ".".join(str(p) for p in first["loc"]) or "body"
-        raise BadSignal(f"hashprice {where}: {first['msg']}", ErrorKind.MALFORMED) from None
+        raise malformed("hashprice", exc) from None
     scale = _UNITS.get(doc.unit.strip().lower())
     if scale is None:
-        raise BadSignal(f"hashprice unit {doc.unit[:20]!r} is not USD/PH/day, USD/TH/day or "
-                        "USD/EH/day", ErrorKind.UNITS)  # fmt: skip
+        raise BadSignal(
+            f"hashprice unit {doc.unit[:20]!r} is not USD/PH/day, USD/TH/day or USD/EH/day",
+            ErrorKind.UNITS,
+        )
     value = doc.hashprice * scale
     if not math.isfinite(value):
         raise BadSignal("hashprice is not a number", ErrorKind.MALFORMED)
@@ -178,31 +179,49 @@ def parse_hashprice_doc(body: bytes) -> tuple[float, float | None]:
 
 
 def _update(
-    name: str, origin: float, difficulty: float, height: int, subsidy: float, fees: float,
+    name: str,
+    origin: float,
+    difficulty: float,
+    height: int,
+    subsidy: float,
+    fees: float,
     btc_usd: float,
-) -> HashpriceUpdate:  # fmt: skip
+) -> HashpriceUpdate:
     try:
         hashprice = policy.Hashprice.from_network(
-            difficulty=difficulty, subsidy_btc=subsidy / _SATS, mean_fees_btc=fees / _SATS,
-            btc_usd=btc_usd, as_of=origin, source=name,
-        )  # fmt: skip
+            difficulty=difficulty,
+            subsidy_btc=subsidy / _SATS,
+            mean_fees_btc=fees / _SATS,
+            btc_usd=btc_usd,
+            as_of=origin,
+            source=name,
+        )
     except policy.InvalidEconomics as exc:
         raise BadSignal(str(exc), ErrorKind.ABSURD) from None
     detail = (
-        ("difficulty", difficulty), ("height", float(height)), ("subsidy_sats", subsidy),
-        ("mean_fees_sats", fees), ("btc_usd", btc_usd),
-    )  # fmt: skip
-    return HashpriceUpdate(source=name, origin_at=origin,
-                           usd_per_ph_day=hashprice.usd_per_ph_day, detail=detail)  # fmt: skip
+        ("difficulty", difficulty),
+        ("height", float(height)),
+        ("subsidy_sats", subsidy),
+        ("mean_fees_sats", fees),
+        ("btc_usd", btc_usd),
+    )
+    return HashpriceUpdate(
+        source=name, origin_at=origin, usd_per_ph_day=hashprice.usd_per_ph_day, detail=detail
+    )
 
 
 class MempoolHashprice(PollingSource):
     def __init__(
-        self, name: str, clock: Clock, *, url: str, blocks: int, currency: str,
-        interval_s: float, timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        blocks: int,
+        currency: str,
+        **cadence: Unpack[Cadence],
+    ) -> None:
+        super().__init__(name, clock, **cadence)
         self.url = url.rstrip("/")
         self.blocks = blocks
         self.currency = currency
@@ -224,12 +243,20 @@ class BitcoindHashprice(PollingSource):
     """bitcoind JSON-RPC; the cookie file is read at each poll (the node rewrites it)."""
 
     def __init__(
-        self, name: str, clock: Clock, *, url: str, cookie_file: str | None,
-        user: str | None, password: str | None, blocks: int, price_url: str, currency: str,
-        interval_s: float, timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        cookie_file: str | None,
+        user: str | None,
+        password: str | None,
+        blocks: int,
+        price_url: str,
+        currency: str,
+        **cadence: Unpack[Cadence],
+    ) -> None:
+        super().__init__(name, clock, **cadence)
         self.url = url
         self.cookie_file = cookie_file
         self.user, self.password = user, password
@@ -255,8 +282,14 @@ class BitcoindHashprice(PollingSource):
     async def _call(self, method: str, *params: Any) -> Any:
         self._id += 1
         body = {"jsonrpc": "1.0", "id": self._id, "method": method, "params": list(params)}
-        answer = await fetch(self.session, self.url, timeout_s=self.timeout_s, method="POST",
-                             json_body=body, headers=self._auth())  # fmt: skip
+        answer = await fetch(
+            self.session,
+            self.url,
+            timeout_s=self.timeout_s,
+            method="POST",
+            json_body=body,
+            headers=self._auth(),
+        )
         return parse_rpc(answer, self._id)
 
     async def poll(self) -> Sequence[Update]:
@@ -264,8 +297,9 @@ class BitcoindHashprice(PollingSource):
         fees, subsidy, oldest = 0.0, 0.0, math.inf
         count = max(1, min(self.blocks, height + 1))
         for offset in range(count):
-            stats = await self._call("getblockstats", height - offset,
-                                     ["subsidy", "totalfee", "time"])  # fmt: skip
+            stats = await self._call(
+                "getblockstats", height - offset, ["subsidy", "totalfee", "time"]
+            )
             block_subsidy, fee, at = parse_block_stats(stats)
             if offset == 0:
                 subsidy = block_subsidy
@@ -278,19 +312,13 @@ class BitcoindHashprice(PollingSource):
         return [_update(self.name, origin, difficulty, height, subsidy, fees / count, price)]
 
 
-class HashpriceUrl(PollingSource):
-    def __init__(
-        self, name: str, clock: Clock, *, url: str, headers: dict[str, str],
-        interval_s: float, timeout_s: float, stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
-        self.url = url
-        self.headers = headers
+class HashpriceUrl(UrlSource):
+    def __init__(self, name: str, clock: Clock, **upstream: Unpack[Upstream]) -> None:
+        super().__init__(name, clock, **upstream)
         self._last: float | None = None
 
     async def poll(self) -> Sequence[Update]:
-        body = await fetch(self.session, self.url, timeout_s=self.timeout_s, headers=self.headers)
+        body = await self.get()
         value, at = parse_hashprice_doc(body)
         origin = self.clock.time() if at is None else at
         if at is not None and at == self._last:

@@ -18,12 +18,13 @@ import asyncio
 import logging
 import math
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from controller.clock import Clock
 from controller.journal.kinds import JournalKind
-from controller.service import ControlService, InvalidRequest, NotFound
+from controller.service.control import ControlService, InvalidRequest, NotFound
 from controller.signals._events import GridEvents, Limits
 from controller.signals.errors import BadSignal, ErrorKind, SignalError
 from controller.signals.source import AgeFrom, Source
@@ -44,7 +45,7 @@ __all__ = ["Limits", "SignalHub", "SourceStats"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class SourceStats:
     """What the metrics and the status document show about one source."""
 
@@ -63,7 +64,12 @@ class SourceStats:
 
 class SignalHub:
     def __init__(
-        self, service: ControlService, clock: Clock, *, limits: Limits | None = None
+        self,
+        service: ControlService,
+        clock: Clock,
+        *,
+        limits: Limits | None = None,
+        sources: Iterable[Source] = (),
     ) -> None:
         self.service = service
         self.clock = clock
@@ -76,6 +82,8 @@ class SignalHub:
         self._last_hashprice: dict[str, float] = {}
         self.events = GridEvents(service, self.limits)
         self._lock = asyncio.Lock()  # one update at a time: checks and effects stay in order
+        for source in sources:
+            self.add(source)
 
     # ---- sources --------------------------------------------------------------------
 
@@ -89,7 +97,7 @@ class SignalHub:
         """Stats for a source that is not a :class:`Source` object (the webhook route)."""
         stats = self.stats.get(name)
         if stats is None:
-            stats = self.stats[name] = SourceStats(stale_after_s, age_from)
+            stats = self.stats[name] = SourceStats(stale_after_s=stale_after_s, age_from=age_from)
         return stats
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -152,11 +160,15 @@ class SignalHub:
     def status_json(self) -> dict[str, Any]:
         now = self.clock.time()
         return {
-            name: {"age_s": stats.age_s(now), "stale_after_s": stats.stale_after_s,
-                   "stale": stats.stale, "updates": stats.updates,
-                   "errors": {k.value: n for k, n in sorted(stats.errors.items())}}
+            name: {
+                "age_s": stats.age_s(now),
+                "stale_after_s": stats.stale_after_s,
+                "stale": stats.stale,
+                "updates": stats.updates,
+                "errors": {k.value: n for k, n in sorted(stats.errors.items())},
+            }
             for name, stats in sorted(self.stats.items())
-        }  # fmt: skip
+        }
 
     # ---- ages -----------------------------------------------------------------------
 
@@ -182,7 +194,7 @@ class SignalHub:
             else:
                 stale_signals.pop(name, None)
         if changed:
-            self.service.loop.trigger("signal")
+            self.service.replan("signal")
 
     # ---- checks and effects -----------------------------------------------------------
 
@@ -190,8 +202,9 @@ class SignalHub:
         if not math.isfinite(update.origin_at):
             raise BadSignal("origin time is not a number", ErrorKind.MALFORMED)
         if update.origin_at > now + self.limits.clock_skew_s:
-            raise BadSignal(f"origin {update.origin_at:.0f} is ahead of now {now:.0f}",
-                            ErrorKind.FUTURE)  # fmt: skip
+            raise BadSignal(
+                f"origin {update.origin_at:.0f} is ahead of now {now:.0f}", ErrorKind.FUTURE
+            )
 
     async def _apply(self, update: Update, now: float) -> bool:
         if isinstance(update, PriceUpdate):
@@ -220,8 +233,7 @@ class SignalHub:
             if interval.end <= interval.start:
                 raise BadSignal("interval ends before it starts", ErrorKind.MALFORMED)
             if not (math.isfinite(price) and lo <= price <= hi):
-                raise BadSignal(f"price {price!r} $/MWh outside [{lo:g}, {hi:g}]",
-                                ErrorKind.ABSURD)  # fmt: skip
+                raise BadSignal(f"price {price!r} $/MWh outside [{lo:g}, {hi:g}]", ErrorKind.ABSURD)
             if interval.start <= previous:
                 raise BadSignal("intervals out of order or repeated", ErrorKind.OUT_OF_ORDER)
             previous = interval.start
@@ -238,11 +250,17 @@ class SignalHub:
             raise BadSignal("a settled price for an interval not yet over", ErrorKind.FUTURE)
         newest = new[-1]
         await self.service.set_economics(
-            power_price=newest.usd_per_mwh, hashprice=None, as_of=newest.end,
-            source=update.source, actor=f"signal:{update.source}",
-            detail={"arrived_at": now, "market": update.market.value,
-                    "intervals": [[i.start, i.end, i.usd_per_mwh] for i in new]},
-        )  # fmt: skip
+            power_price=newest.usd_per_mwh,
+            hashprice=None,
+            as_of=newest.end,
+            source=update.source,
+            actor=f"signal:{update.source}",
+            detail={
+                "arrived_at": now,
+                "market": update.market.value,
+                "intervals": [[i.start, i.end, i.usd_per_mwh] for i in new],
+            },
+        )
         self._last_price_end[update.source] = newest.end
         return True
 
@@ -254,9 +272,12 @@ class SignalHub:
         if self._last_curve.get(update.source) == ahead:
             raise BadSignal("the same forecast again", ErrorKind.DUPLICATE)
         await self.service.set_forecast(
-            [(i.start, i.end, i.usd_per_mwh) for i in ahead], as_of=update.origin_at,
-            source=update.source, actor=f"signal:{update.source}", detail={"arrived_at": now},
-        )  # fmt: skip
+            [(i.start, i.end, i.usd_per_mwh) for i in ahead],
+            as_of=update.origin_at,
+            source=update.source,
+            actor=f"signal:{update.source}",
+            detail={"arrived_at": now},
+        )
         self._last_curve[update.source] = ahead
         return True
 
@@ -269,10 +290,13 @@ class SignalHub:
             kind = ErrorKind.DUPLICATE if update.origin_at == last else ErrorKind.OUT_OF_ORDER
             raise BadSignal(f"hashprice as of {update.origin_at:.0f} is not newer", kind)
         await self.service.set_economics(
-            power_price=None, hashprice=value, as_of=update.origin_at, source=update.source,
+            power_price=None,
+            hashprice=value,
+            as_of=update.origin_at,
+            source=update.source,
             actor=f"signal:{update.source}",
             detail={"arrived_at": now, "inputs": dict(update.detail)},
-        )  # fmt: skip
+        )
         self._last_hashprice[update.source] = update.origin_at
         return True
 

@@ -56,9 +56,11 @@ def _duration(value: Any) -> float:
 
 
 def _level_kw(
-    signal: Mapping[str, Any], simple: Mapping[int, float], offsets: Mapping[int, float],
+    signal: Mapping[str, Any],
+    simple: Mapping[int, float],
+    offsets: Mapping[int, float],
     capacity_kw: float | None,
-) -> float | None:  # fmt: skip
+) -> float | None:
     """The most demanding level of one signal, in kW; None for "no limit" (level 0)."""
     name = str(signal.get("signal_name", "")).upper()
     kind = str(signal.get("signal_type", ""))
@@ -67,8 +69,9 @@ def _level_kw(
         raise BadSignal(f"{name} intervals are not a list", ErrorKind.MALFORMED)
     payloads = [i.get("signal_payload") for i in intervals if isinstance(i, Mapping)]
     try:
-        values = [float(p) for p in payloads
-                  if isinstance(p, int | float) and not isinstance(p, bool)]  # fmt: skip
+        values = [
+            float(p) for p in payloads if isinstance(p, int | float) and not isinstance(p, bool)
+        ]
     except OverflowError:
         raise BadSignal(f"{name} payload too large", ErrorKind.ABSURD) from None
     if not values or not all(math.isfinite(v) for v in values):
@@ -94,9 +97,14 @@ def _level_kw(
 
 
 def event_update(
-    source: str, event: Mapping[str, Any], now: float, *, simple: Mapping[int, float],
-    offsets: Mapping[int, float], capacity_kw: float | None,
-) -> EventUpdate:  # fmt: skip
+    source: str,
+    event: Mapping[str, Any],
+    now: float,
+    *,
+    simple: Mapping[int, float],
+    offsets: Mapping[int, float],
+    capacity_kw: float | None,
+) -> EventUpdate:
     """One openleadr event dict as the hub's update."""
     try:
         descriptor = event["event_descriptor"]
@@ -109,8 +117,13 @@ def event_update(
         what = "event without its descriptor, period or signals"
         raise BadSignal(what, ErrorKind.MALFORMED) from None
     if status == "cancelled":
-        return EventUpdate(source=source, origin_at=now, action=EventAction.CANCEL,
-                           provider_event_id=event_id, sequence=sequence)  # fmt: skip
+        return EventUpdate(
+            source=source,
+            origin_at=now,
+            action=EventAction.CANCEL,
+            provider_event_id=event_id,
+            sequence=sequence,
+        )
     if isinstance(signals, Mapping):
         signals = signals.get("event_signals", [])
     if not isinstance(signals, list) or not all(isinstance(s, Mapping) for s in signals):
@@ -125,10 +138,17 @@ def event_update(
     level = min(limits) if limits else None
     kind = policy.EventKind.INSTRUCTED if level is not None else policy.EventKind.PRICE
     return EventUpdate(
-        source=source, origin_at=now, action=EventAction.CREATE, provider_event_id=event_id,
-        sequence=sequence, kind=kind, level_mw=None if level is None else level / 1e3,
-        start=start, end=end, deadline=start if start > now + 1 else None,
-    )  # fmt: skip
+        source=source,
+        origin_at=now,
+        action=EventAction.CREATE,
+        provider_event_id=event_id,
+        sequence=sequence,
+        kind=kind,
+        level_mw=None if level is None else level / 1e3,
+        start=start,
+        end=end,
+        deadline=start if start > now + 1 else None,
+    )
 
 
 class _Client(OpenADRClient):  # type: ignore[misc]
@@ -148,12 +168,22 @@ class OpenAdrVen:
     age_from = AgeFrom.CONTACT
 
     def __init__(
-        self, name: str, clock: Clock, *, vtn_url: str, ven_name: str,
-        simple_levels_kw: Mapping[int, float], offset_levels_kw: Mapping[int, float],
-        capacity_kw: float | None, floor_kw: float, resource_id: str,
-        report_interval_s: float, stale_after_s: float | None,
-        site_kw: Callable[[], float | None] = lambda: None, retry_s: float = 30.0,
-    ) -> None:  # fmt: skip
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        vtn_url: str,
+        ven_name: str,
+        simple_levels_kw: Mapping[int, float],
+        offset_levels_kw: Mapping[int, float],
+        capacity_kw: float | None,
+        floor_kw: float,
+        resource_id: str,
+        report_interval_s: float,
+        stale_after_s: float | None,
+        site_kw: Callable[[], float | None] = lambda: None,
+        retry_s: float = 30.0,
+    ) -> None:
         self.name = name
         self.clock = clock
         self.vtn_url = vtn_url
@@ -193,15 +223,24 @@ class OpenAdrVen:
                 await client.stop()
 
     def _new_client(self) -> _Client:
-        client = _Client(self.ven_name, self.vtn_url, allow_jitter=False, on_poll=self._polled,
-                         show_fingerprint=False)  # fmt: skip
+        client = _Client(
+            self.ven_name,
+            self.vtn_url,
+            allow_jitter=False,
+            on_poll=self._polled,
+            show_fingerprint=False,
+        )
         client.add_handler("on_event", self._on_event)
         client.add_handler("on_update_event", self._on_event)
         client.add_report(
-            callback=self._report_kw, resource_id=self.resource_id, measurement="real_power",
-            unit="W", scale="k", sampling_rate=timedelta(seconds=self.report_interval_s),
+            callback=self._report_kw,
+            resource_id=self.resource_id,
+            measurement="real_power",
+            unit="W",
+            scale="k",
+            sampling_rate=timedelta(seconds=self.report_interval_s),
             report_duration=timedelta(hours=1),
-        )  # fmt: skip
+        )
         return client
 
     async def _run(self) -> None:
@@ -212,8 +251,12 @@ class OpenAdrVen:
             except Exception as exc:  # noqa: BLE001 (openleadr raises whatever it meets)
                 self._failed(UpstreamError(f"VTN {self.vtn_url}: {type(exc).__name__}: {exc}"))
             if self.client is not None and self.client.registration_id:
-                log.info("openadr %s: registered with %s as %s", self.name, self.vtn_url,
-                         self.client.ven_id)  # fmt: skip
+                log.info(
+                    "openadr %s: registered with %s as %s",
+                    self.name,
+                    self.vtn_url,
+                    self.client.ven_id,
+                )
                 await asyncio.Event().wait()  # openleadr polls on its own scheduler now
             self._failed(UpstreamError(f"VTN {self.vtn_url}: registration failed"))
             await self._close_client()
@@ -246,13 +289,21 @@ class OpenAdrVen:
         version = int((event.get("event_descriptor") or {}).get("modification_number") or 0)
         event_id = str((event.get("event_descriptor") or {}).get("event_id", "?"))
         try:
-            update = event_update(self.name, event, now, simple=self.simple,
-                                  offsets=self.offsets, capacity_kw=self.capacity_kw)  # fmt: skip
+            update = event_update(
+                self.name,
+                event,
+                now,
+                simple=self.simple,
+                offsets=self.offsets,
+                capacity_kw=self.capacity_kw,
+            )
         except BadSignal as exc:
             return await self._opt(event_id, version, OPT_OUT, f"refused: {exc}", exc)
         if update.level_mw is not None and update.level_mw * 1e3 < self.floor_kw:
-            reason = (f"level {update.level_mw * 1e3:.0f} kW is below what the site cannot shed"
-                      f" ({self.floor_kw:.0f} kW)")  # fmt: skip
+            reason = (
+                f"level {update.level_mw * 1e3:.0f} kW is below what the site cannot shed"
+                f" ({self.floor_kw:.0f} kW)"
+            )
             return await self._opt(event_id, version, OPT_OUT, reason, None)
         error = await self._submit(update)
         if error is not None:
@@ -279,11 +330,16 @@ class OpenAdrVen:
             reject = getattr(self._sink, "reject", None)
             (reject or self._sink.error)(self.name, error)
         self.opts.append((event_id, version, opt, reason))
-        log.info("openadr %s: %s event %s (version %d): %s", self.name, opt, event_id, version,
-                 reason)  # fmt: skip
+        log.info(
+            "openadr %s: %s event %s (version %d): %s", self.name, opt, event_id, version, reason
+        )
         note = getattr(self._sink, "note", None)
         if note is not None:
-            data = {"event_id": event_id, "modification_number": version, "opt": opt,
-                    "reason": reason}  # fmt: skip
+            data = {
+                "event_id": event_id,
+                "modification_number": version,
+                "opt": opt,
+                "reason": reason,
+            }
             await note(JournalKind.SIGNAL_OPENADR_OPT, self.name, data)
         return opt

@@ -21,6 +21,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.signals._json import epoch_seconds, malformed
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.updates import PriceInterval
 
@@ -41,14 +42,6 @@ class _Feed(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
     unit: str = "USD/MWh"
     intervals: Annotated[list[_Interval], Field(max_length=_MAX_INTERVALS)]
-
-
-def _seconds(value: float | datetime) -> float:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadSignal("a time without a UTC offset", ErrorKind.MALFORMED)
-        return value.timestamp()
-    return float(value)
 
 
 def _scale(unit: str) -> float:
@@ -74,12 +67,11 @@ def parse_price_feed(body: bytes) -> tuple[PriceInterval, ...]:
         try:
             feed = _Feed.model_validate_json(text)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"])
-            raise BadSignal(f"feed {where}: {first['msg']}", ErrorKind.MALFORMED) from None
+            raise malformed("feed", exc) from None
         scale = _scale(feed.unit)
         out = [
-            _interval(_seconds(i.start), _seconds(i.end), i.price, scale) for i in feed.intervals
+            _interval(epoch_seconds(i.start), epoch_seconds(i.end), i.price, scale)
+            for i in feed.intervals
         ]
     else:
         try:

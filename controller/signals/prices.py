@@ -9,12 +9,13 @@ one ``malformed`` error per poll, and the rows that did parse still go through.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Unpack
 
 from controller.clock import Clock
 from controller.signals.ercot import Report, delivery_dates, parse_day_ahead, parse_real_time
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.price_url import parse_price_feed
-from controller.signals.source import PollingSource, Sink, fetch
+from controller.signals.source import Sink, Upstream, UrlSource
 from controller.signals.updates import PriceInterval, PriceMarket, PriceUpdate, Update
 
 __all__ = ["ErcotPrices", "PriceFeed"]
@@ -22,11 +23,11 @@ __all__ = ["ErcotPrices", "PriceFeed"]
 _MAX_PAGES = 10
 
 
-class _PriceSource(PollingSource):
+class _PriceSource(UrlSource):
     def __init__(
-        self, name: str, clock: Clock, market: PriceMarket, **kwargs: float | None
+        self, name: str, clock: Clock, market: PriceMarket, **upstream: Unpack[Upstream]
     ) -> None:
-        super().__init__(name, clock, **kwargs)  # type: ignore[arg-type]
+        super().__init__(name, clock, **upstream)
         self.market = market
         self._last_end = float("-inf")
         self._last_curve: tuple[PriceInterval, ...] = ()
@@ -38,10 +39,13 @@ class _PriceSource(PollingSource):
 
     def _bad_rows(self, report: Report) -> None:
         if report.bad_rows and self._sink is not None:
-            self._sink.error(self.name, BadSignal(
-                f"{report.bad_rows} rows did not parse; first: {report.first_error}",
-                ErrorKind.MALFORMED,
-            ))  # fmt: skip
+            self._sink.error(
+                self.name,
+                BadSignal(
+                    f"{report.bad_rows} rows did not parse; first: {report.first_error}",
+                    ErrorKind.MALFORMED,
+                ),
+            )
 
     def updates(self, intervals: Sequence[PriceInterval]) -> list[Update]:
         now = self.clock.time()
@@ -50,14 +54,23 @@ class _PriceSource(PollingSource):
             if not new:
                 return []
             self._last_end = new[-1].end
-            return [PriceUpdate(source=self.name, origin_at=new[-1].end, market=self.market,
-                                intervals=new)]  # fmt: skip
+            return [
+                PriceUpdate(
+                    source=self.name, origin_at=new[-1].end, market=self.market, intervals=new
+                )
+            ]
         ahead = tuple(i for i in intervals if i.end > now)
         if not ahead or ahead == self._last_curve:
             return []
         self._last_curve = ahead
-        return [PriceUpdate(source=self.name, origin_at=min(now, ahead[0].start),
-                            market=self.market, intervals=ahead)]  # fmt: skip
+        return [
+            PriceUpdate(
+                source=self.name,
+                origin_at=min(now, ahead[0].start),
+                market=self.market,
+                intervals=ahead,
+            )
+        ]
 
 
 class ErcotPrices(_PriceSource):
@@ -69,18 +82,11 @@ class ErcotPrices(_PriceSource):
         clock: Clock,
         market: PriceMarket,
         *,
-        url: str,
         settlement_point: str,
-        headers: dict[str, str],
-        interval_s: float,
-        timeout_s: float,
-        stale_after_s: float | None,
+        **upstream: Unpack[Upstream],
     ) -> None:
-        super().__init__(name, clock, market, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
-        self.url = url
+        super().__init__(name, clock, market, **upstream)
         self.settlement_point = settlement_point
-        self.headers = headers
 
     async def poll(self) -> list[Update]:
         real_time = self.market is PriceMarket.REAL_TIME
@@ -90,13 +96,16 @@ class ErcotPrices(_PriceSource):
         intervals: list[PriceInterval] = []
         page, pages = 1, 1
         while page <= min(pages, _MAX_PAGES):
-            params = {"deliveryDateFrom": first, "deliveryDateTo": last,
-                      "settlementPoint": self.settlement_point, "page": str(page),
-                      "size": "1000"}  # fmt: skip
+            params = {
+                "deliveryDateFrom": first,
+                "deliveryDateTo": last,
+                "settlementPoint": self.settlement_point,
+                "page": str(page),
+                "size": "1000",
+            }
             query = "&".join(f"{k}={v}" for k, v in params.items())
             sep = "&" if "?" in self.url else "?"
-            body = await fetch(self.session, f"{self.url}{sep}{query}", timeout_s=self.timeout_s,
-                               headers=self.headers)  # fmt: skip
+            body = await self.get(f"{self.url}{sep}{query}")
             report = parse(body, self.settlement_point)
             self._bad_rows(report)
             intervals.extend(report.intervals)
@@ -109,23 +118,5 @@ class ErcotPrices(_PriceSource):
 class PriceFeed(_PriceSource):
     """The generic CSV/JSON feed (controller.signals.price_url)."""
 
-    def __init__(
-        self,
-        name: str,
-        clock: Clock,
-        market: PriceMarket,
-        *,
-        url: str,
-        headers: dict[str, str],
-        interval_s: float,
-        timeout_s: float,
-        stale_after_s: float | None,
-    ) -> None:
-        super().__init__(name, clock, market, interval_s=interval_s, timeout_s=timeout_s,
-                         stale_after_s=stale_after_s)  # fmt: skip
-        self.url = url
-        self.headers = headers
-
     async def poll(self) -> list[Update]:
-        body = await fetch(self.session, self.url, timeout_s=self.timeout_s, headers=self.headers)
-        return self.updates(parse_price_feed(body))
+        return self.updates(parse_price_feed(await self.get()))

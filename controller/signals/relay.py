@@ -25,11 +25,22 @@ class RelaySource(PollingSource):
     age_from = AgeFrom.CONTACT
 
     def __init__(
-        self, name: str, clock: Clock, contact: RelayContact, *, interval_s: float,
+        self,
+        name: str,
+        clock: Clock,
+        contact: RelayContact,
+        *,
+        interval_s: float,
         stale_after_s: float | None,
-    ) -> None:  # fmt: skip
-        super().__init__(name, clock, interval_s=interval_s, timeout_s=contact.timeout_s,
-                         stale_after_s=stale_after_s, max_backoff_s=interval_s)  # fmt: skip
+    ) -> None:
+        super().__init__(
+            name,
+            clock,
+            interval_s=interval_s,
+            timeout_s=contact.timeout_s,
+            stale_after_s=stale_after_s,
+            max_backoff_s=interval_s,
+        )
         self.contact = contact
 
     def delay_s(self) -> float:

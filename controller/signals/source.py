@@ -14,7 +14,7 @@ import contextlib
 import enum
 import logging
 from collections.abc import Sequence
-from typing import Protocol
+from typing import Protocol, TypedDict, Unpack
 
 import aiohttp
 
@@ -22,7 +22,16 @@ from controller.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.updates import Update
 
-__all__ = ["AgeFrom", "PollingSource", "Sink", "Source", "fetch"]
+__all__ = [
+    "AgeFrom",
+    "Cadence",
+    "PollingSource",
+    "Sink",
+    "Source",
+    "Upstream",
+    "UrlSource",
+    "fetch",
+]
 
 log = logging.getLogger(__name__)
 
@@ -77,27 +86,28 @@ async def fetch(
         raise UpstreamError(f"{url}: {type(exc).__name__}: {exc}") from None
 
 
+class Cadence(TypedDict):
+    """How often a polling source reads, how long it waits, when its value goes stale."""
+
+    interval_s: float
+    timeout_s: float
+    stale_after_s: float | None
+
+
 class PollingSource:
     """Base for sources that read an upstream every ``interval_s``; subclasses give poll()."""
 
     age_from = AgeFrom.VALUE
 
     def __init__(
-        self,
-        name: str,
-        clock: Clock,
-        *,
-        interval_s: float,
-        timeout_s: float,
-        stale_after_s: float | None,
-        max_backoff_s: float = 600.0,
+        self, name: str, clock: Clock, *, max_backoff_s: float = 600.0, **cadence: Unpack[Cadence]
     ) -> None:
         self.name = name
         self.clock = clock
-        self.interval_s = interval_s
-        self.timeout_s = timeout_s
-        self.stale_after_s = stale_after_s
-        self.max_backoff_s = max(max_backoff_s, interval_s)
+        self.interval_s = cadence["interval_s"]
+        self.timeout_s = cadence["timeout_s"]
+        self.stale_after_s = cadence["stale_after_s"]
+        self.max_backoff_s = max(max_backoff_s, self.interval_s)
         self.failures = 0  # consecutive failed polls
         self._task: asyncio.Task[None] | None = None
         self._session: aiohttp.ClientSession | None = None
@@ -146,8 +156,39 @@ class PollingSource:
             sink.error(self.name, exc)
             return
         if self.failures:
-            log.info("signal %s: upstream answers again after %d failures", self.name,
-                     self.failures)  # fmt: skip
+            log.info(
+                "signal %s: upstream answers again after %d failures", self.name, self.failures
+            )
         self.failures = 0
         for update in updates:
             await sink.emit(update)
+
+
+class Upstream(Cadence):
+    """Where a URL source reads, with what headers, and how often."""
+
+    url: str
+    headers: dict[str, str]
+
+
+class UrlSource(PollingSource):
+    """A polling source that reads one configured URL (prices, hashprice, 4CP flags)."""
+
+    def __init__(
+        self,
+        name: str,
+        clock: Clock,
+        *,
+        url: str,
+        headers: dict[str, str],
+        **cadence: Unpack[Cadence],
+    ) -> None:
+        super().__init__(name, clock, **cadence)
+        self.url = url
+        self.headers = headers
+
+    async def get(self, url: str | None = None) -> bytes:
+        """The body at ``url`` (the configured one by default), with the configured headers."""
+        return await fetch(
+            self.session, url or self.url, timeout_s=self.timeout_s, headers=self.headers
+        )

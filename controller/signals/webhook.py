@@ -20,6 +20,7 @@ import hashlib
 import hmac
 import logging
 import math
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Literal
 
@@ -27,12 +28,21 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from controller import policy
+from controller.signals._json import epoch_seconds, malformed
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.hub import SignalHub
 from controller.signals.source import AgeFrom
 from controller.signals.updates import EventAction, EventUpdate
 
-__all__ = ["PREFIX", "Provider", "WebhookBody", "add_webhook_routes", "sign"]
+__all__ = [
+    "PREFIX",
+    "Handler",
+    "Provider",
+    "WebhookBody",
+    "add_webhook_routes",
+    "sign",
+    "webhook_handler",
+]
 
 log = logging.getLogger(__name__)
 
@@ -80,13 +90,12 @@ def sign(secret: str, timestamp: str, body: bytes) -> str:
 
 
 def _seconds(value: float | datetime | None) -> float | None:
-    if isinstance(value, datetime):
-        if value.tzinfo is None:
-            raise BadSignal("a time without a UTC offset", ErrorKind.MALFORMED)
-        return value.timestamp()
-    if value is not None and not math.isfinite(value):
+    if value is None:
+        return None
+    seconds = epoch_seconds(value)
+    if not math.isfinite(seconds):
         raise BadSignal("a time that is not a number", ErrorKind.MALFORMED)
-    return value
+    return seconds
 
 
 def to_update(source: str, body: WebhookBody, sent_at: float) -> EventUpdate:
@@ -95,19 +104,29 @@ def to_update(source: str, body: WebhookBody, sent_at: float) -> EventUpdate:
         raise BadSignal(f"unit {body.unit[:10]!r} is not kW or MW", ErrorKind.UNITS)
     level = None if body.level is None else body.level * scale
     return EventUpdate(
-        source=source, origin_at=sent_at,
+        source=source,
+        origin_at=sent_at,
         action=EventAction.CANCEL if body.action == "cancel" else EventAction.CREATE,
-        provider_event_id=body.event_id, sequence=body.sequence,
-        kind=policy.EventKind(body.kind), level_mw=level, start=_seconds(body.start),
-        end=_seconds(body.end), deadline=_seconds(body.deadline),
-    )  # fmt: skip
+        provider_event_id=body.event_id,
+        sequence=body.sequence,
+        kind=policy.EventKind(body.kind),
+        level_mw=level,
+        start=_seconds(body.start),
+        end=_seconds(body.end),
+        deadline=_seconds(body.deadline),
+    )
 
 
 def _refuse(status: int, message: str, kind: ErrorKind) -> web.Response:
     return web.json_response({"error": message, "kind": kind.value}, status=status)
 
 
-def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Provider]) -> None:
+Handler = Callable[[web.Request], Awaitable[web.Response]]
+
+
+def webhook_handler(hub: SignalHub, providers: list[Provider]) -> Handler:
+    """The endpoint ``POST PREFIX{provider}``; the HTTP API lists it in its operation table
+    (controller/integrations/api.py), so it is in the OpenAPI document too."""
     by_name = {p.name: p for p in providers}
     for provider in providers:
         hub.track(provider.source, None, AgeFrom.CONTACT)
@@ -134,10 +153,9 @@ def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Pro
             parsed = WebhookBody.model_validate_json(body)
             update = to_update(source, parsed, sent_at)
         except ValidationError as exc:
-            first = exc.errors(include_url=False)[0]
-            where = ".".join(str(p) for p in first["loc"]) or "body"
-            hub.reject(source, BadSignal(f"{where}: {first['msg']}", ErrorKind.MALFORMED))
-            return _refuse(422, f"{where}: {first['msg']}", ErrorKind.MALFORMED)
+            refused = malformed("", exc)
+            hub.reject(source, refused)
+            return _refuse(422, str(refused), ErrorKind.MALFORMED)
         except BadSignal as exc:
             hub.reject(source, exc)
             return _refuse(422, str(exc), exc.kind)
@@ -148,14 +166,23 @@ def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Pro
             return web.json_response({"event_id": event_id, "duplicate": True})
         error = await hub.submit(update)
         if error is not None:
-            return _refuse(409 if error.kind is ErrorKind.REJECTED else 422, str(error),
-                           error.kind)  # fmt: skip
+            return _refuse(409 if error.kind is ErrorKind.REJECTED else 422, str(error), error.kind)
         provider.delivered[key] = now
         # Deliveries older than the window can no longer pass the timestamp check.
         for old in [k for k, at in provider.delivered.items() if at < now - provider.window_s]:
             del provider.delivered[old]
-        log.info("webhook %s: event %s %s (sequence %d)", provider.name, event_id,
-                 parsed.action, parsed.sequence)  # fmt: skip
+        log.info(
+            "webhook %s: event %s %s (sequence %d)",
+            provider.name,
+            event_id,
+            parsed.action,
+            parsed.sequence,
+        )
         return web.json_response({"event_id": event_id, "duplicate": False}, status=202)
 
-    app.router.add_post(PREFIX + "{provider}", webhook)
+    return webhook
+
+
+def add_webhook_routes(app: web.Application, hub: SignalHub, providers: list[Provider]) -> None:
+    """The endpoint alone, on an app of its own (the tests)."""
+    app.router.add_post(PREFIX + "{provider}", webhook_handler(hub, providers))

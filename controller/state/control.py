@@ -38,7 +38,7 @@ class OverrideAction(enum.StrEnum):
 OVERRIDE_ACTIONS = tuple(action.value for action in OverrideAction)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventRecord:
     """A grid event as the controller keeps it; ``cancelled_at`` ends it early."""
 
@@ -58,9 +58,15 @@ class EventRecord:
         end = max(end, self.start + 1e-3)
         deadline = None if self.deadline is None else min(max(self.deadline, self.start), end)
         return policy.GridEvent(
-            self.event_id, self.kind, self.start, end, self.updated_at, self.source,
-            self.level_mw, deadline,
-        )  # fmt: skip
+            event_id=self.event_id,
+            kind=self.kind,
+            start=self.start,
+            end=end,
+            as_of=self.updated_at,
+            source=self.source,
+            level_mw=self.level_mw,
+            deadline=deadline,
+        )
 
     def is_over(self, now: float) -> bool:
         return self.cancelled_at is not None or now >= self.end
@@ -77,7 +83,7 @@ class EventRecord:
         return cls(**values)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Override:
     device_id: str
     action: OverrideAction
@@ -103,7 +109,7 @@ class EconomicsUpdate:
     source: str = "api"
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class ControlState:
     events: dict[str, EventRecord]
     overrides: dict[str, Override]
@@ -123,7 +129,7 @@ class ControlState:
 
     @classmethod
     def empty(cls) -> ControlState:
-        return cls({}, {})
+        return cls(events={}, overrides={})
 
     def active_events(self, now: float) -> list[EventRecord]:
         """Events that still constrain a plan (ahead of us or running), oldest first."""
@@ -159,11 +165,18 @@ class ControlState:
             try:
                 action = OverrideAction(data["action"])
             except (KeyError, ValueError):
-                log.warning("ignoring an override with an unknown action in the journal: %r",
-                            data.get("action"))  # fmt: skip
+                log.warning(
+                    "ignoring an override with an unknown action in the journal: %r",
+                    data.get("action"),
+                )
                 return
             self.overrides[subject] = Override(
-                subject, action, data.get("expires_at"), str(data.get("reason", "")), at, actor
+                device_id=subject,
+                action=action,
+                expires_at=data.get("expires_at"),
+                reason=str(data.get("reason", "")),
+                set_at=at,
+                actor=actor,
             )
         elif kind == JournalKind.OVERRIDE_CLEARED:
             self.overrides.pop(subject, None)
@@ -201,9 +214,11 @@ class ControlState:
         as_of, source = float(data["as_of"]), str(data.get("source", "api"))
         price = data.get("power_price_usd_per_mwh")
         if price is not None and math.isfinite(float(price)):
-            self.price = EconomicsUpdate(power_price_usd_per_mwh=float(price), as_of=as_of,
-                                         source=source)  # fmt: skip
+            self.price = EconomicsUpdate(
+                power_price_usd_per_mwh=float(price), as_of=as_of, source=source
+            )
         hashprice = data.get("hashprice_usd_per_ph_day")
         if hashprice is not None and math.isfinite(float(hashprice)):
-            self.hashprice = EconomicsUpdate(hashprice_usd_per_ph_day=float(hashprice),
-                                             as_of=as_of, source=source)  # fmt: skip
+            self.hashprice = EconomicsUpdate(
+                hashprice_usd_per_ph_day=float(hashprice), as_of=as_of, source=source
+            )

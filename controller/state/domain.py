@@ -22,6 +22,8 @@ from drivers.types import (
     MiningState,
     PowerMode,
     Reboot,
+    RestoreGpuPowerLimits,
+    SetGpuPowerLimit,
     SetPowerMode,
     SetPowerTarget,
     Sleep,
@@ -44,6 +46,8 @@ __all__ = [
     "ModelSpec",
     "PowerMode",
     "Reboot",
+    "RestoreGpuPowerLimits",
+    "SetGpuPowerLimit",
     "SetPowerMode",
     "SetPowerTarget",
     "Sleep",
@@ -63,7 +67,7 @@ class Health(enum.StrEnum):
     UNREACHABLE = "unreachable"  # failed several polls in a row
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DeviceIdentity:
     """Who a device is on the site: stable id, make, model, where it sits and listens."""
 

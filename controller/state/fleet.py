@@ -20,7 +20,7 @@ __all__ = ["DeviceRecord", "Fleet"]
 log = logging.getLogger(__name__)
 
 
-@dataclass(slots=True)
+@dataclass(slots=True, kw_only=True)
 class DeviceRecord:
     identity: DeviceIdentity
     driver: MinerDriver

@@ -22,8 +22,12 @@ HERE = Path(__file__).parent
 
 
 def query_range(base: str, promql: str, start: float, end: float, step: float) -> list[Any]:
+    # Only a Prometheus over HTTP(S): urlopen would also read file: and custom schemes.
+    if urllib.parse.urlsplit(base).scheme not in {"http", "https"}:
+        raise ValueError(f"Prometheus base URL must be http(s), got {base!r}")
     params = urllib.parse.urlencode({"query": promql, "start": start, "end": end, "step": step})
-    with urllib.request.urlopen(f"{base}/api/v1/query_range?{params}", timeout=30) as response:
+    url = f"{base}/api/v1/query_range?{params}"
+    with urllib.request.urlopen(url, timeout=30) as response:  # noqa: S310 - scheme checked above
         return list(json.load(response)["data"]["result"])
 
 
@@ -57,15 +61,18 @@ def plot(base: str, site: str, seconds: float, out: Path, rate_interval: str = "
             promql = promql.replace("$site", site)
             for series in query_range(base, promql, start, end, step):
                 points = [(float(t) - end, float(v)) for t, v in series["values"]]
-                axis.plot([p[0] / 60 for p in points], [p[1] for p in points],
-                          label=legend(target.get("legendFormat", ""), series["metric"]))  # fmt: skip
+                axis.plot(
+                    [p[0] / 60 for p in points],
+                    [p[1] for p in points],
+                    label=legend(target.get("legendFormat", ""), series["metric"]),
+                )
         axis.set_xlabel("minutes before the end", fontsize=8)
         axis.set_ylabel(unit, fontsize=8)
         axis.tick_params(labelsize=7)
         if axis.get_legend_handles_labels()[0]:
             axis.legend(fontsize=6, loc="best")
         axis.grid(alpha=0.3)
-    for axis in list(axes.flat)[len(panels):]:
+    for axis in list(axes.flat)[len(panels) :]:
         axis.axis("off")
     figure.suptitle(f"hashpivot dashboard queries from Prometheus, site {site} (not Grafana)")
     figure.tight_layout()

@@ -13,11 +13,6 @@ import json
 from typing import Any
 
 from drivers.antminer.protocol import (
-    MinerConf,
-    StatsReading,
-    SummaryReading,
-    SystemInfo,
-    VersionInfo,
     parse_miner_conf,
     parse_set_reply,
     parse_stats,
@@ -26,6 +21,13 @@ from drivers.antminer.protocol import (
     parse_version,
     parse_web_stats,
     parse_web_summary,
+)
+from drivers.antminer.records import (
+    MinerConf,
+    StatsReading,
+    SummaryReading,
+    SystemInfo,
+    VersionInfo,
 )
 from drivers.antminer.transport import WebTransport
 from drivers.cgminer import CgminerRpc, load_json

@@ -19,7 +19,7 @@ from dataclasses import replace
 from drivers._device_base import DeviceBase
 from drivers.antminer.api import AntminerApi
 from drivers.antminer.make import SPEC
-from drivers.antminer.protocol import (
+from drivers.antminer.records import (
     MinerConf,
     StatsReading,
     SummaryReading,
@@ -38,7 +38,7 @@ from drivers.errors import (
     WriteNotApplied,
 )
 from drivers.identity import Claim, Evidence, decide_model
-from drivers.models import normalise_model_name
+from drivers.models import normalise_model_name, stock_controls
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -59,7 +59,6 @@ __all__ = ["AntminerDriver"]
 
 _log = logging.getLogger(__name__)
 
-_STOCK_CONTROLS = frozenset({Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.REBOOT})
 _WEB, _RPC = "web get_system_info", "rpc version"
 _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
 
@@ -68,7 +67,7 @@ class AntminerDriver(DeviceBase):
     """One stock Antminer (S19 and S21 families)."""
 
     make = SPEC.make
-    default_controls = _STOCK_CONTROLS
+    default_controls = stock_controls(SPEC.make)
 
     logger = _log
     log_prefix = "antminer "

@@ -1,7 +1,8 @@
 """Pure parsers for stock Antminer replies: decoded JSON in, frozen records out.
 
 This module is the parsing surface: the RPC (4028) parsers live here, the web CGI
-parsers in :mod:`drivers.antminer.cgi`, and both are importable from here. RPC
+parsers in :mod:`drivers.antminer.cgi`, and both are importable from here; the records
+they return are :mod:`drivers.antminer.records`'. RPC
 replies arrive already envelope-checked by :mod:`drivers.cgminer`. Hashrates
 leave in H/s, temperatures in °C, times in seconds. Every parser raises
 :class:`ProtocolError` for a reply of the wrong shape and nothing else.
@@ -20,15 +21,10 @@ from drivers.antminer.cgi import (
     parse_web_summary,
 )
 from drivers.antminer.records import (
-    MinerConf,
-    PoolConf,
     PoolStatus,
     StatsReading,
-    StatusItem,
     SummaryReading,
-    SystemInfo,
     VersionInfo,
-    WorkMode,
     model_from_type,
 )
 from drivers.cgminer.values import (
@@ -47,16 +43,6 @@ from drivers.errors import ProtocolError
 from drivers.types import HashBoard
 
 __all__ = [
-    "MinerConf",
-    "PoolConf",
-    "PoolStatus",
-    "StatsReading",
-    "StatusItem",
-    "SummaryReading",
-    "SystemInfo",
-    "VersionInfo",
-    "WorkMode",
-    "model_from_type",
     "parse_miner_conf",
     "parse_pools",
     "parse_set_reply",

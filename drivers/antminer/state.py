@@ -7,7 +7,7 @@ is ramping or stuck, and the model table turns hashrate into an estimated draw.
 
 from __future__ import annotations
 
-from drivers.antminer.protocol import WorkMode
+from drivers.antminer.records import WorkMode
 from drivers.models import ModelSpec
 from drivers.types import MiningState, PowerMode
 

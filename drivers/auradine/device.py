@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from dataclasses import replace
 from typing import Any
 
 from drivers._device_base import DeviceBase
@@ -42,6 +43,7 @@ from drivers.errors import (
     UnsupportedError,
     WriteRejected,
 )
+from drivers.models import stock_controls
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -62,9 +64,6 @@ __all__ = ["AuradineDriver"]
 
 _log = logging.getLogger(__name__)
 
-_DEFAULT_CONTROLS = frozenset(
-    {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
-)
 _PRESETS = {PowerMode.LOW: "eco", PowerMode.NORMAL: "normal", PowerMode.HIGH: "turbo"}
 _MODES = {preset: mode for mode, preset in _PRESETS.items()}
 _LIMIT_SLACK_W = 1.0
@@ -73,7 +72,7 @@ _SETTLED_SHARE = 0.9
 
 class AuradineDriver(DeviceBase):
     make = SPEC.make
-    default_controls = _DEFAULT_CONTROLS
+    default_controls = stock_controls(SPEC.make)
 
     logger = _log
 
@@ -228,13 +227,7 @@ class AuradineDriver(DeviceBase):
             f"custom power target {watts} W",
         )
         substituted = SetPowerTarget(watts) if watts != command.watts else None
-        return CommandOutcome(
-            command=command,
-            applied=outcome.applied,
-            detail=outcome.detail,
-            substituted=substituted,
-            notes=notes,
-        )
+        return replace(outcome, substituted=substituted, notes=notes)
 
     async def _post(self, command: str, params: dict[str, Any]) -> None:
         host = self.endpoint.host

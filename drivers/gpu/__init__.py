@@ -15,7 +15,8 @@ from drivers.gpu.errors import (
     NvmlUnavailable,
     UnknownGpu,
 )
-from drivers.gpu.types import GpuReading, NodeReading, RestoreGpuPowerLimits, SetGpuPowerLimit
+from drivers.gpu.types import GpuReading, NodeReading
+from drivers.types import RestoreGpuPowerLimits, SetGpuPowerLimit
 
 __all__ = [
     "GpuLost",

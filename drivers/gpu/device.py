@@ -22,7 +22,7 @@ from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
 from drivers.gpu.make import SPEC
 from drivers.gpu.parse import node_from_agent, node_from_dcgm
 from drivers.gpu.transport import NodeHttp
-from drivers.gpu.types import GpuReading, NodeReading, RestoreGpuPowerLimits, SetGpuPowerLimit
+from drivers.gpu.types import GpuReading, NodeReading
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -32,6 +32,8 @@ from drivers.types import (
     DeviceError,
     DeviceInfo,
     MiningState,
+    RestoreGpuPowerLimits,
+    SetGpuPowerLimit,
     Telemetry,
 )
 

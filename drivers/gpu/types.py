@@ -7,10 +7,10 @@ Values a source does not report are ``None``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["GpuReading", "NodeReading", "RestoreGpuPowerLimits", "SetGpuPowerLimit"]
+__all__ = ["GpuReading", "NodeReading"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -75,24 +75,3 @@ class NodeReading:
 
 def _round(value: float | None) -> float | None:
     return None if value is None else round(value, 3)
-
-
-# Commands ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class SetGpuPowerLimit:
-    """Set a power limit in watts on every GPU (``watts_per_gpu``) or on some (``per_gpu``)."""
-
-    watts_per_gpu: float | None = None
-    per_gpu: tuple[tuple[int, float], ...] = field(default=())
-
-    def targets(self, count: int) -> dict[int, float]:
-        if self.watts_per_gpu is not None:
-            return dict.fromkeys(range(count), float(self.watts_per_gpu))
-        return {index: float(watts) for index, watts in self.per_gpu}
-
-
-@dataclass(frozen=True, slots=True)
-class RestoreGpuPowerLimits:
-    """Put every GPU back on its default power limit."""

@@ -233,6 +233,18 @@ class SlurmAdapter:
         wanted = set(ids)
         return {j.job_id: j for j in await self.jobs() if j.job_id in wanted}
 
+    async def _jobs_to(
+        self, verb: str, ids: Sequence[int], state: str, what: str, started: float
+    ) -> None:
+        """``scontrol <verb>`` the jobs, then wait until every one of them reads ``state``."""
+        await self._run("scontrol", verb, ",".join(map(str, ids)))
+
+        async def reached() -> bool:
+            states = await self._states(ids)
+            return all(i in states and states[i].state == state for i in ids)
+
+        await self._confirm(what, reached, started)
+
     async def requeue(
         self,
         nodes: Sequence[str],
@@ -296,13 +308,7 @@ class SlurmAdapter:
         targets, others = await self._split(nodes, job_class, frozenset({"RUNNING"}))
         ids = [j.job_id for j in targets]
         if ids:
-            await self._run("scontrol", "suspend", ",".join(map(str, ids)))
-
-            async def suspended() -> bool:
-                states = await self._states(ids)
-                return all(i in states and states[i].state == "SUSPENDED" for i in ids)
-
-            await self._confirm(f"suspend {ids}", suspended, started)
+            await self._jobs_to("suspend", ids, "SUSPENDED", f"suspend {ids}", started)
         return ActionReport(
             action="suspend",
             nodes=tuple(nodes),
@@ -316,13 +322,7 @@ class SlurmAdapter:
         started = time.monotonic()
         ids = list(job_ids)
         if ids:
-            await self._run("scontrol", "resume", ",".join(map(str, ids)))
-
-            async def running() -> bool:
-                states = await self._states(ids)
-                return all(i in states and states[i].state == "RUNNING" for i in ids)
-
-            await self._confirm(f"resume jobs {ids}", running, started)
+            await self._jobs_to("resume", ids, "RUNNING", f"resume jobs {ids}", started)
         return ActionReport(
             action="resume_jobs",
             nodes=(),

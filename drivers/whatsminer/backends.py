@@ -132,15 +132,7 @@ class V2Backend:
             self._error_codes = False
             return None
         errors = parse_v2.parse_error_code(self.host, reply)
-        return Reading(
-            hashrate_hs=None,
-            nameplate_hs=None,
-            power_w=None,
-            power_limit_w=None,
-            power_mode=None,
-            elapsed_s=None,
-            errors=errors,
-        )
+        return Reading(errors=errors)
 
     async def read(self) -> tuple[Reading | None, MinerSetting]:
         report, status, errors = await asyncio.gather(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from drivers._device_base import DeviceBase
 from drivers.cgminer import RpcTransport
@@ -22,6 +23,7 @@ from drivers.errors import (
     ProtocolError,
     UnsupportedError,
 )
+from drivers.models import stock_controls
 from drivers.settings import Credentials
 from drivers.types import (
     Command,
@@ -49,15 +51,12 @@ _log = logging.getLogger(__name__)
 
 _V2_CREDENTIALS = Credentials("admin", "admin")  # stock; writes stay off until it is changed
 _V3_CREDENTIALS = Credentials("super", "super")
-_DEFAULT_CONTROLS = frozenset(
-    {Control.SLEEP, Control.WAKE, Control.POWER_MODE, Control.POWER_TARGET, Control.REBOOT}
-)
 _LIMIT_SLACK_W = 1.0
 
 
 class WhatsminerDriver(DeviceBase):
     make = SPEC.make
-    default_controls = _DEFAULT_CONTROLS
+    default_controls = stock_controls(SPEC.make)
 
     logger = _log
 
@@ -176,14 +175,7 @@ class WhatsminerDriver(DeviceBase):
         self._note_state(state)
         if state is MiningState.HASHING:
             self._woke_at = None
-        r = reading or Reading(
-            hashrate_hs=None,
-            nameplate_hs=None,
-            power_w=None,
-            power_limit_w=None,
-            power_mode=None,
-            elapsed_s=None,
-        )
+        r = reading or Reading()
         boards = r.boards
         mode = PowerMode.SLEEP if setting.mining_off else setting.power_mode or r.power_mode
         return Telemetry(
@@ -249,13 +241,7 @@ class WhatsminerDriver(DeviceBase):
         if not acked:
             notes += ("the unit did not answer the mode change (normal for it); read back",)
         substituted = SetPowerMode(mode) if command != SetPowerMode(mode) else None
-        return CommandOutcome(
-            command=command,
-            applied=outcome.applied,
-            detail=outcome.detail,
-            substituted=substituted,
-            notes=notes,
-        )
+        return replace(outcome, substituted=substituted, notes=notes)
 
     async def _set_target(self, backend: Backend, command: SetPowerTarget) -> CommandOutcome:
         spec = self._spec
@@ -276,13 +262,7 @@ class WhatsminerDriver(DeviceBase):
         )
         substituted = SetPowerTarget(watts) if watts != command.watts else None
         notes += ("the unit restarts mining to apply a new limit",)
-        return CommandOutcome(
-            command=command,
-            applied=outcome.applied,
-            detail=outcome.detail,
-            substituted=substituted,
-            notes=notes,
-        )
+        return replace(outcome, substituted=substituted, notes=notes)
 
     async def _write(
         self,

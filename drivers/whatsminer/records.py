@@ -68,14 +68,15 @@ class MinerSetting:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Reading:
-    """One poll's measurements. ``power_w`` is the unit's own reading (None if it has none)."""
+    """One poll's measurements, None where not measured (``Reading()``: nothing read).
+    ``power_w`` is the unit's own reading."""
 
-    hashrate_hs: float | None
-    nameplate_hs: float | None
-    power_w: float | None
-    power_limit_w: float | None
-    power_mode: PowerMode | None
-    elapsed_s: float | None
+    hashrate_hs: float | None = None
+    nameplate_hs: float | None = None
+    power_w: float | None = None
+    power_limit_w: float | None = None
+    power_mode: PowerMode | None = None
+    elapsed_s: float | None = None
     fans_rpm: tuple[int, ...] = ()
     env_temp_c: float | None = None
     boards: tuple[HashBoard, ...] = ()

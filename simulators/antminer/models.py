@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulators.model_index import ModelIndex
 from simulators.physics import PhysicsSpec, Timings
 
 __all__ = [
@@ -68,18 +69,12 @@ def _key(name: str) -> str:
     return name.removesuffix(".").replace("hyd.", "hydro").replace("hydro", "hyd")
 
 
-_BY_KEY = {_key(m.name): m for m in ANTMINER_MODELS} | {
-    _key(m.type_string): m for m in ANTMINER_MODELS
-}
+_INDEX = ModelIndex("Antminer", ANTMINER_MODELS, _key, (lambda m: m.name, lambda m: m.type_string))
 
 
 def lookup_antminer_model(name: str) -> AntminerModel:
     """Find a model by name ("S21 XP", "s21xp", "Antminer S21 XP"); KeyError if unknown."""
-    try:
-        return _BY_KEY[_key(name)]
-    except KeyError:
-        known = ", ".join(m.name for m in ANTMINER_MODELS)
-        raise KeyError(f"unknown Antminer model {name!r} (known: {known})") from None
+    return _INDEX.find(name)
 
 
 def antminer_physics(spec: AntminerModel) -> PhysicsSpec:

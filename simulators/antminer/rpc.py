@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from simulators.cgminer_rpc import RpcRequest, error_reply, status_entry
-
-if TYPE_CHECKING:
-    from simulators.antminer.device import AntminerDevice
+from simulators.antminer.unit import AntminerUnit
+from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
 
 __all__ = ["ALLOWED_COMMANDS", "rpc_reply"]
 
@@ -36,11 +34,14 @@ def _sensor_string(values: tuple[int, ...]) -> str:
     return "-".join(str(v) for v in values)
 
 
-def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _version(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
-    return {
-        "STATUS": [status_entry("S", 22, "CGMiner versions", when=when, description=_DESCRIPTION)],
-        "VERSION": [
+    return ok_reply(
+        22,
+        "CGMiner versions",
+        when=when,
+        description=_DESCRIPTION,
+        VERSION=[
             {
                 "API": "3.1",
                 "BMMiner": "1.0.0",
@@ -49,16 +50,18 @@ def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
                 "Type": m.type_string,
             }
         ],
-        "id": 1,
-    }
+    )
 
 
-def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _summary(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
-    return {
-        "STATUS": [status_entry("S", 11, "Summary", when=when, description=_DESCRIPTION)],
-        "SUMMARY": [
+    return ok_reply(
+        11,
+        "Summary",
+        when=when,
+        description=_DESCRIPTION,
+        SUMMARY=[
             {
                 "Accepted": c.accepted,
                 "Best Share": c.best_share,
@@ -89,11 +92,10 @@ def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
                 "Work Utility": round(s.hashrate_avg_hs / 2**32 * 60, 2),
             }
         ],
-        "id": 1,
-    }
+    )
 
 
-def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _stats(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
     s = dev.physics.sample()
     running = s.hashrate_hs > 0
@@ -142,9 +144,12 @@ def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
         if i < 3:
             data[f"temp{n}"] = pcb[0] if present else 0
             data[f"temp2_{n}"] = chip[0] if present else 0
-    return {
-        "STATUS": [status_entry("S", 70, "CGMiner stats", when=when, description=_DESCRIPTION)],
-        "STATS": [
+    return ok_reply(
+        70,
+        "CGMiner stats",
+        when=when,
+        description=_DESCRIPTION,
+        STATS=[
             {
                 "BMMiner": "1.0.0",
                 "CompileTime": m.compile_time,
@@ -153,11 +158,10 @@ def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
             },
             dict(sorted(data.items())),
         ],
-        "id": 1,
-    }
+    )
 
 
-def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _pools(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     entries = []
@@ -199,19 +203,18 @@ def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
             }
         )
     n = len(entries)
-    return {
-        "STATUS": [status_entry("S", 7, f"{n} Pool(s)", when=when, description=_DESCRIPTION)],
-        "POOLS": entries,
-        "id": 1,
-    }
+    return ok_reply(7, f"{n} Pool(s)", when=when, description=_DESCRIPTION, POOLS=entries)
 
 
-def _devs(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _devs(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
-    return {
-        "STATUS": [status_entry("S", 9, "1 ASC(s)", when=when, description=_DESCRIPTION)],
-        "DEVS": [
+    return ok_reply(
+        9,
+        "1 ASC(s)",
+        when=when,
+        description=_DESCRIPTION,
+        DEVS=[
             {
                 "ASC": 0,
                 "Accepted": c.accepted,
@@ -238,8 +241,7 @@ def _devs(dev: AntminerDevice, when: float) -> dict[str, Any]:
                 "Utility": 0.0,
             }
         ],
-        "id": 1,
-    }
+    )
 
 
 _BUILDERS = {
@@ -251,7 +253,7 @@ _BUILDERS = {
 }
 
 
-def _single(dev: AntminerDevice, command: str, when: float) -> dict[str, Any]:
+def _single(dev: AntminerUnit, command: str, when: float) -> dict[str, Any]:
     builder = _BUILDERS.get(command)
     if builder is not None:
         return builder(dev, when)
@@ -262,7 +264,7 @@ def _single(dev: AntminerDevice, command: str, when: float) -> dict[str, Any]:
     return error_reply(14, "Invalid command", when=when, description=_DESCRIPTION)
 
 
-def rpc_reply(dev: AntminerDevice, request: RpcRequest) -> dict[str, Any]:
+def rpc_reply(dev: AntminerUnit, request: RpcRequest) -> dict[str, Any]:
     when = dev.clock.unix()
     if request.invalid_json:
         return error_reply(23, "Invalid JSON", when=when, description=_DESCRIPTION)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from simulators.model_index import ModelIndex
 from simulators.physics import PhysicsSpec, Timings
 
 __all__ = [
@@ -57,16 +58,12 @@ def _key(name: str) -> str:
     return name.lower().replace("auradine", "").replace("teraflux", "").replace(" ", "")
 
 
-_BY_KEY = {_key(m.name): m for m in AURADINE_MODELS}
+_INDEX = ModelIndex("Auradine", AURADINE_MODELS, _key, (lambda m: m.name,))
 
 
 def lookup_auradine_model(name: str) -> AuradineModel:
     """Find a model by name ("AT1500", "Auradine AT1500"); KeyError if unknown."""
-    try:
-        return _BY_KEY[_key(name)]
-    except KeyError:
-        known = ", ".join(m.name for m in AURADINE_MODELS)
-        raise KeyError(f"unknown Auradine model {name!r} (known: {known})") from None
+    return _INDEX.find(name)
 
 
 def auradine_physics(spec: AuradineModel) -> PhysicsSpec:

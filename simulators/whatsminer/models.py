@@ -10,6 +10,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 
+from simulators.model_index import ModelIndex
 from simulators.physics import PhysicsSpec, Timings
 
 __all__ = [
@@ -66,18 +67,14 @@ def _key(name: str) -> str:
     return name.lower().replace("whatsminer", "").replace(" ", "").replace("_", "")
 
 
-_BY_KEY = {_key(m.name): m for m in WHATSMINER_MODELS} | {
-    _key(m.type_string): m for m in WHATSMINER_MODELS
-}
+_INDEX = ModelIndex(
+    "Whatsminer", WHATSMINER_MODELS, _key, (lambda m: m.name, lambda m: m.type_string)
+)
 
 
 def lookup_whatsminer_model(name: str) -> WhatsminerModel:
     """Find a model by name ("M60S", "Whatsminer M60S", "M60S_VK30"); KeyError if unknown."""
-    try:
-        return _BY_KEY[_key(name)]
-    except KeyError:
-        known = ", ".join(m.name for m in WHATSMINER_MODELS)
-        raise KeyError(f"unknown Whatsminer model {name!r} (known: {known})") from None
+    return _INDEX.find(name)
 
 
 def whatsminer_physics(spec: WhatsminerModel, rng: random.Random) -> PhysicsSpec:

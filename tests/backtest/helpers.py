@@ -47,11 +47,13 @@ def inputs(
     events: tuple[ProgramEvent, ...] = (),
     contract: Contract | None = None,
 ) -> Inputs:
-    series = PriceSeries(T0, STEP, tuple(prices), "LZ_TEST", "test")
+    series = PriceSeries(start=T0, step_s=STEP, values=tuple(prices), name="LZ_TEST", source="test")
     end = T0 + STEP * len(prices)
     return Inputs(
         prices=series,
-        hashprice=PriceSeries(T0, end - T0, (hashprice,), "hashprice", "test"),
+        hashprice=PriceSeries(
+            start=T0, step_s=end - T0, values=(hashprice,), name="hashprice", source="test"
+        ),
         events=events,
         contract=contract or Contract(),
     )

@@ -21,7 +21,11 @@ def _spike_days() -> BacktestRun:
     full = read_prices(data_path("ercot-2023-08", "rtm_spp_15min.csv"), step_s=900)
     first = 16 * _DAY
     prices = PriceSeries(
-        full.start + first * 900, 900, full.values[first : first + 2 * _DAY], full.name, full.source
+        start=full.start + first * 900,
+        step_s=900,
+        values=full.values[first : first + 2 * _DAY],
+        name=full.name,
+        source=full.source,
     )
     span = (prices.start, prices.end)
     events = tuple(

@@ -3,9 +3,12 @@ checked against the document (status codes, content types, response schemas), in
 requests must be refused and valid ones accepted, nothing is a 500, and writes without
 the bearer token are refused. A small Antminer site answers behind it.
 
-No test depends on another having run: each case that names an event gets a fresh one
+No test depends on another having run, in any order: each case starts from the same
+control state (running, no overrides), each case that names an event gets a fresh one
 (so PATCH and DELETE reach the code behind the 404), and every case checks that the
-daemon still answers.
+daemon still answers. ``call_and_validate`` runs every schemathesis check, among them
+the answer's status, content type and body against the document, and that a request the
+document does not allow (an unknown query parameter too) is refused.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ import requests
 
 schemathesis = pytest.importorskip("schemathesis")
 from hypothesis import HealthCheck, settings  # noqa: E402
+from schemathesis.core.parameters import ParameterLocation  # noqa: E402
 
 from controller.app import Controller  # noqa: E402
 from controller.config.settings import parse_config  # noqa: E402
@@ -43,9 +47,20 @@ def base_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     errors: list[BaseException] = []
 
     async def serve() -> None:
-        site = load_site_dict({"site": "fuzz", "devices": [
-            {"make": "antminer", "model": "S21", "count": 4, "start": f"{PREFIX}.1",
-             "timings": "instant"}]})  # fmt: skip
+        site = load_site_dict(
+            {
+                "site": "fuzz",
+                "devices": [
+                    {
+                        "make": "antminer",
+                        "model": "S21",
+                        "count": 4,
+                        "start": f"{PREFIX}.1",
+                        "timings": "instant",
+                    }
+                ],
+            }
+        )
         groups = [{"make": "antminer", "start": f"{PREFIX}.1", "count": 4}]
         config = parse_config(controller_config(port, groups, str(journal)))
         async with Fleet(site, speed=50, listen="exact"), Controller(config):
@@ -86,8 +101,11 @@ def fresh_event(base_url: str) -> str:
 
 def known_ids(case: schemathesis.Case, base_url: str) -> None:
     """Half the generated ids become real ones, chosen from the generated text (so a
-    failure replays the same way): a made-up id only ever meets the 404."""
-    params = case.path_parameters or {}
+    failure replays the same way): a made-up id only ever meets the 404. An id the
+    document does not allow (a negative case) is left as it is: it must be refused."""
+    if case.meta is not None and case.meta.is_negative_at(ParameterLocation.PATH):
+        return
+    params = dict(case.path_parameters or {})
     for name, value in params.items():
         digest = hashlib.sha256(str(value).encode()).digest()
         if digest[0] % 2:
@@ -96,6 +114,22 @@ def known_ids(case: schemathesis.Case, base_url: str) -> None:
             params[name] = fresh_event(base_url)
         elif name == "device_id":
             params[name] = DEVICES[digest[1] % len(DEVICES)]
+    # Assigned, not changed in place, so that schemathesis knows the case changed.
+    case.path_parameters = params
+
+
+def authorised(case: schemathesis.Case) -> None:
+    """The bearer token, unless the case is about headers the document does not allow (a
+    missing or malformed Authorization among them): then it must be refused as sent."""
+    if case.meta is None or not case.meta.is_negative_at(ParameterLocation.HEADER):
+        case.headers = {**(case.headers or {}), **AUTH}
+
+
+def same_start(base_url: str) -> None:
+    """Control running and no override, whatever an earlier case did."""
+    requests.post(f"{base_url}/api/v1/control/resume", headers=AUTH, timeout=10)
+    for device in DEVICES:
+        requests.delete(f"{base_url}/api/v1/overrides/{device}", headers=AUTH, timeout=10)
 
 
 @schema.parametrize()
@@ -105,16 +139,24 @@ def known_ids(case: schemathesis.Case, base_url: str) -> None:
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
 )
 def test_every_answer_matches_the_document(case: schemathesis.Case, base_url: str) -> None:
+    same_start(base_url)
     known_ids(case, base_url)
-    case.call_and_validate(base_url=base_url, headers=AUTH, timeout=10)
+    authorised(case)
+    case.call_and_validate(base_url=base_url, timeout=10)
     assert requests.get(f"{base_url}/healthz", timeout=10).status_code == 200
 
 
+# Operations behind the bearer token (a provider's webhook signs its body instead).
 WRITES = [
     (method.upper(), path)
     for path, operations in openapi_document()["paths"].items()
+    for method, operation in operations.items()
+    if "security" in operation
+]
+OPERATIONS = [
+    (method.upper(), path)
+    for path, operations in openapi_document()["paths"].items()
     for method in operations
-    if method != "get"
 ]
 
 
@@ -133,3 +175,21 @@ def test_writes_without_the_token_are_refused(
 def test_the_document_is_served(base_url: str) -> None:
     document = requests.get(f"{base_url}/openapi.json", timeout=10).json()
     assert document == openapi_document()
+
+
+@pytest.mark.parametrize(("method", "path"), OPERATIONS)
+def test_an_unknown_query_parameter_is_refused(base_url: str, method: str, path: str) -> None:
+    url = base_url + path.replace("{event_id}", "e1").replace("{device_id}", f"{PREFIX}.1")
+    url = url.replace("{provider}", "acme")
+    response = requests.request(
+        method, url, params={"context": "x"}, json={}, headers=AUTH, timeout=10
+    )
+    assert response.status_code == 400
+    assert response.json() == {"error": "unknown query parameter 'context'"}
+
+
+def test_the_webhook_is_in_the_document() -> None:
+    operation = openapi_document()["paths"]["/api/v1/signals/webhook/{provider}"]["post"]
+    assert "security" not in operation  # signed by the provider, not the bearer token
+    body = operation["requestBody"]["content"]["application/json"]["schema"]
+    assert body == {"$ref": "#/components/schemas/WebhookBody"}

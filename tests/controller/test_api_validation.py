@@ -18,7 +18,7 @@ from controller import policy
 from controller.app import Controller, exposure_warnings
 from controller.config.settings import parse_config
 from controller.logs import EscapingFormatter
-from controller.service import EventInThePast, EventSpec, InvalidRequest
+from controller.service.control import EventInThePast, EventSpec, InvalidRequest
 from tests.conftest import free_port
 from tests.e2e.helpers import TOKEN, Api, controller_config
 
@@ -64,13 +64,14 @@ async def test_patch_end_null_is_refused_not_a_500(daemon: tuple[Controller, Api
 
 async def test_events_in_1970_or_the_past_are_refused(daemon: tuple[Controller, Api]) -> None:
     controller, api = daemon
-    await api.call("POST", "/events", {"kind": "instructed", "level_mw": 0.5, "start": 10,
-                                       "end": 20}, 422)  # fmt: skip
+    await api.call(
+        "POST", "/events", {"kind": "instructed", "level_mw": 0.5, "start": 10, "end": 20}, 422
+    )
     hour_ago = time.time() - 3600
     past = {"kind": "instructed", "level_mw": 0.5, "start": hour_ago, "end": hour_ago + 60}
     answer = await api.call("POST", "/events", past, 409)
     assert "before now" in answer["error"]
-    spec = EventSpec(policy.EventKind.INSTRUCTED, level_mw=0.5, start=10.0, end=20.0)
+    spec = EventSpec(kind=policy.EventKind.INSTRUCTED, level_mw=0.5, start=10.0, end=20.0)
     with pytest.raises(EventInThePast):
         await controller.service.create_event(spec, "test")
     assert controller.state.events == {}
@@ -125,8 +126,15 @@ def test_the_formatter_escapes_the_message_but_keeps_the_traceback() -> None:
     try:
         raise ValueError("boom")
     except ValueError:
-        record = logging.LogRecord("t", logging.ERROR, __file__, 1, "a %s", ("b\nc\u2028d\r",),
-                                   exc_info=__import__("sys").exc_info())  # fmt: skip
+        record = logging.LogRecord(
+            "t",
+            logging.ERROR,
+            __file__,
+            1,
+            "a %s",
+            ("b\nc\u2028d\r",),
+            exc_info=__import__("sys").exc_info(),
+        )
     text = formatter.format(record)
     first, *rest = text.splitlines()
     assert first == "a b\\nc\\u2028d\\r"

@@ -5,17 +5,15 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
 
-from simulators import Fleet, load_site_dict
-from tests.conftest import free_port
+from simulators import Fleet
+from tests.conftest import HASHPIVOT, antminers, free_port
 
 MODELS = ["S19j Pro", "S19 XP", "S21", "S21 XP", "S21 Hydro"]
-HASHPIVOT = [sys.executable, "-m", "controller.cli"]
 
 
 async def _hashpivot(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
@@ -29,16 +27,7 @@ async def _hashpivot(*args: str, timeout: float = 30.0) -> tuple[int, str, str]:
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "cli-test",
-            "devices": [
-                {"make": "antminer", "model": model, "count": 1, "start": f"127.0.71.{i + 1}"}
-                for i, model in enumerate(MODELS)
-            ],
-        }
-    )
-    async with Fleet(site, speed=50.0, listen="exact") as fleet:
+    async with antminers("cli-test", "127.0.71", MODELS) as fleet:
         yield fleet
 
 

@@ -144,9 +144,11 @@ def test_any_arguments_give_a_status_and_one_line(
     ),
 )
 def test_any_file_gives_a_status_and_one_line(
-    monkeypatch: pytest.MonkeyPatch, tmp_path_factory: pytest.TempPathFactory, command: str,
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path_factory: pytest.TempPathFactory,
+    command: str,
     content: bytes,
-) -> None:  # fmt: skip
+) -> None:
     _no_network(monkeypatch)
     path = tmp_path_factory.mktemp("fuzz") / "file.yaml"
     path.write_bytes(content)

@@ -26,8 +26,17 @@ async def journal() -> AsyncIterator[Journal]:
 
 
 def _event(created: float, within_s: float = 60.0) -> EventRecord:
-    return EventRecord("ERS-1", EventKind.INSTRUCTED, created, created + 3600, LEVEL_MW,
-                       created + within_s, "test", created, created)  # fmt: skip
+    return EventRecord(
+        event_id="ERS-1",
+        kind=EventKind.INSTRUCTED,
+        start=created,
+        end=created + 3600,
+        level_mw=LEVEL_MW,
+        deadline=created + within_s,
+        source="test",
+        created_at=created,
+        updated_at=created,
+    )
 
 
 async def _report(journal: Journal, event: EventRecord) -> dict[str, object]:
@@ -53,8 +62,14 @@ async def test_estimates_alone_never_say_met(journal: Journal) -> None:
     assert report["requested"]["baseline_w"] == 120_000.0  # type: ignore[index]
     assert report["requested"]["baseline_source"] == "meter"  # type: ignore[index]
     failed = report["failed_devices"]
-    assert failed == [{"device": "m7", "at": created, "before_event": True,
-                       "reason": "unreachable before the event: timeout"}]  # fmt: skip
+    assert failed == [
+        {
+            "device": "m7",
+            "at": created,
+            "before_event": True,
+            "reason": "unreachable before the event: timeout",
+        }
+    ]
     assert "met by deadline   met (estimated)" in report_text(report)
     # The meter back after the deadline confirms the level, not that it was met in time.
     tracker.sample(SitePower(84_500.0, created + 90, "meter"), [event])

@@ -25,8 +25,10 @@ class _Driver:
 def _record(fleet: Fleet) -> DeviceRecord:
     endpoint = DeviceEndpoint("127.0.130.1")
     record = DeviceRecord(
-        DeviceIdentity("s21", Make.ANTMINER, None, endpoint, "t"),
-        _Driver(),  # type: ignore[arg-type]
+        identity=DeviceIdentity(
+            device_id="s21", make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+        ),
+        driver=_Driver(),  # type: ignore[arg-type]
     )
     fleet.add(record)
     return record
@@ -66,8 +68,10 @@ def _verifier(fleet: Fleet, due: float | None, log: _Log, clock: list[float]) ->
 
 
 def _ack(verifier: Verifier, at: float) -> None:
-    job = Job("s21", Sleep(), "sleep", Priority.GRID)
-    verifier.expect(CommandResult(job, "applied", "ok", "", at - 0.5, at))
+    job = Job(device_id="s21", command=Sleep(), name="sleep", priority=Priority.GRID)
+    verifier.expect(
+        CommandResult(job=job, result="applied", code="ok", detail="", sent_at=at - 0.5, done_at=at)
+    )
 
 
 def _run(due: float | None, readings: list[Telemetry]) -> _Log:

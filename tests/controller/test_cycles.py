@@ -26,9 +26,12 @@ HOSTS = [f"{PREFIX}.1", f"{PREFIX}.2"]
 
 def _config(port: int, journal: Path) -> dict[str, Any]:
     return controller_config(
-        port, [{"make": "antminer", "addresses": HOSTS}], str(journal),
-        policy={"max_cycles_per_day": 1}, meter=None,
-    )  # fmt: skip
+        port,
+        [{"make": "antminer", "addresses": HOSTS}],
+        str(journal),
+        policy={"max_cycles_per_day": 1},
+        meter=None,
+    )
 
 
 async def _price(api: Api, usd: float) -> None:
@@ -36,8 +39,13 @@ async def _price(api: Api, usd: float) -> None:
 
 
 async def test_cycle_counts_are_rebuilt_from_the_journal_after_kill_9(tmp_path: Path) -> None:
-    units = {"make": "antminer", "model": "S19j Pro", "count": 2, "start": HOSTS[0],
-             "timings": FAST_TIMINGS}  # fmt: skip
+    units = {
+        "make": "antminer",
+        "model": "S19j Pro",
+        "count": 2,
+        "start": HOSTS[0],
+        "timings": FAST_TIMINGS,
+    }
     site = {"site": "cycles", "devices": [units]}
     journal = tmp_path / "cycles.sqlite"
     async with Fleet(load_site_dict(site), speed=50, listen="exact") as sim:
@@ -46,10 +54,17 @@ async def test_cycle_counts_are_rebuilt_from_the_journal_after_kill_9(tmp_path: 
         config_file = tmp_path / "cycles.yaml"
         config_file.write_text(yaml.safe_dump(_config(port, journal)))
         daemon = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "controller.cli", "run", str(config_file),
-            "--log-level", "warning", env={**os.environ},
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-        )  # fmt: skip
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "run",
+            str(config_file),
+            "--log-level",
+            "warning",
+            env={**os.environ},
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.DEVNULL,
+        )
         try:
             async with aiohttp.ClientSession() as session:
                 api = Api(session, port)

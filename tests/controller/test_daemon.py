@@ -12,8 +12,8 @@ import pytest
 from controller.app import Controller
 from controller.config.settings import parse_config
 from controller.state.domain import Health, MiningState
-from simulators import Fleet, load_site_dict
-from tests.conftest import free_port, require_tool
+from simulators import Fleet
+from tests.conftest import antminers, free_port, require_tool
 
 MODELS = ["S19j Pro", "S19 XP", "S21", "S21 XP"]
 FIRST = "127.0.70.1"
@@ -21,16 +21,7 @@ FIRST = "127.0.70.1"
 
 @pytest.fixture
 async def sim() -> AsyncIterator[Fleet]:
-    site = load_site_dict(
-        {
-            "site": "daemon-test",
-            "devices": [
-                {"make": "antminer", "model": model, "count": 1, "start": f"127.0.70.{i + 1}"}
-                for i, model in enumerate(MODELS)
-            ],
-        }
-    )
-    async with Fleet(site, speed=50.0, listen="exact") as fleet:
+    async with antminers("daemon-test", "127.0.70", MODELS) as fleet:
         yield fleet
 
 

@@ -31,19 +31,26 @@ def test_economics_and_break_even_per_model(tmp_path: Path) -> None:
     labels = (("site", "small"), ("source", "config"))
     assert samples[("hashpivot_power_price_usd_per_mwh", labels)] == 30.0
     assert samples[("hashpivot_hashprice_usd_per_ph_day", labels)] == 45.0
-    ages = {dict(k[1])["signal"]: v for k, v in samples.items()
-            if k[0] == "hashpivot_economics_age_seconds"}  # fmt: skip
+    ages = {
+        dict(k[1])["signal"]: v
+        for k, v in samples.items()
+        if k[0] == "hashpivot_economics_age_seconds"
+    }
     assert set(ages) == {"power_price", "hashprice", "site_power"}
     assert ages["power_price"] < 5.0
-    break_even = {dict(k[1])["model"]: v for k, v in samples.items()
-                  if k[0] == "hashpivot_model_break_even_hashprice_usd_per_ph_day"}  # fmt: skip
+    break_even = {
+        dict(k[1])["model"]: v
+        for k, v in samples.items()
+        if k[0] == "hashpivot_model_break_even_hashprice_usd_per_ph_day"
+    }
     # Before the first poll no model is known; the driver's spec comes with its first reading.
     for model, value in break_even.items():
         spec = next(m for m in MODELS if m.model == model)
         assert value == pytest.approx(30.0 * 0.024 * spec.efficiency_j_per_th)
     # No plan yet: no limit and no plan time rather than made-up values.
-    assert not any(k[0] in {"hashpivot_site_limit_watts", "hashpivot_plan_duration_seconds"}
-                   for k in samples)  # fmt: skip
+    assert not any(
+        k[0] in {"hashpivot_site_limit_watts", "hashpivot_plan_duration_seconds"} for k in samples
+    )
 
 
 def test_forecast_for_now_and_hours_ahead(tmp_path: Path) -> None:

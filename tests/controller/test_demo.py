@@ -18,12 +18,22 @@ async def test_demo_runs_the_small_site_and_stops_on_ctrl_c(tmp_path: Path) -> N
     # A free port, so that a daemon already running here does not clash.
     port = free_port()
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "controller.cli", "demo", "--listen", f"127.0.0.1:{port}",
-        "--refresh", "0.5",
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE, cwd=tmp_path,
-        env={**{k: v for k, v in os.environ.items() if k != "HASHPIVOT_API_TOKEN"},
-             "PYTHONPATH": str(ROOT)},
-    )  # fmt: skip
+        sys.executable,
+        "-m",
+        "controller.cli",
+        "demo",
+        "--listen",
+        f"127.0.0.1:{port}",
+        "--refresh",
+        "0.5",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        cwd=tmp_path,
+        env={
+            **{k: v for k, v in os.environ.items() if k != "HASHPIVOT_API_TOKEN"},
+            "PYTHONPATH": str(ROOT),
+        },
+    )
     assert process.stdout is not None
     seen: list[str] = []
     try:

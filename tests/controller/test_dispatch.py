@@ -83,14 +83,22 @@ def _fleet(n: int, **kwargs: Any) -> tuple[Fleet, list[FakeDriver]]:
     for i in range(n):
         endpoint = DeviceEndpoint(f"127.0.110.{i + 1}")
         driver = FakeDriver(endpoint=endpoint, **kwargs)
-        identity = DeviceIdentity(endpoint.host, Make.ANTMINER, None, endpoint, "t")
-        fleet.add(DeviceRecord(identity, driver))  # type: ignore[arg-type]
+        identity = DeviceIdentity(
+            device_id=endpoint.host, make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+        )
+        fleet.add(DeviceRecord(identity=identity, driver=driver))  # type: ignore[arg-type]
         drivers.append(driver)
     return fleet, drivers
 
 
 def _job(device: str, command: Any, priority: Priority = Priority.GRID, **kw: Any) -> Job:
-    return Job(device, command, type(command).__name__.lower(), priority, **kw)
+    return Job(
+        device_id=device,
+        command=command,
+        name=type(command).__name__.lower(),
+        priority=priority,
+        **kw,
+    )
 
 
 async def test_one_command_at_a_time_per_device_and_bounded_overall() -> None:
@@ -121,9 +129,8 @@ async def test_a_new_plan_replaces_what_is_queued_and_never_replays_it() -> None
     fleet, (driver,) = _fleet(1, delay_s=0.05)
     results: list[CommandResult] = []
     dispatcher = Dispatcher(
-        fleet, ControlSettings(), DriverGpuControl(), lambda j: None, results.append,
-        clock=CLOCK,
-    )  # fmt: skip
+        fleet, ControlSettings(), DriverGpuControl(), lambda j: None, results.append, clock=CLOCK
+    )
     host = driver.endpoint.host
     later = time.time() + 0.3
     dispatcher.submit({host: [_job(host, Wake(), Priority.RESTORE, not_before=later)]})
@@ -170,16 +177,29 @@ async def test_wakes_keep_their_spacing_across_plans_retries_and_a_busy_gate() -
     spacing = 0.05
     settings = ControlSettings(concurrency=2, retry_delays_s=(0.0,))
     dispatcher = Dispatcher(
-        fleet, settings, DriverGpuControl(), lambda j: None, lambda r: None,
-        wake_spacing_s=spacing, clock=CLOCK,
-    )  # fmt: skip
+        fleet,
+        settings,
+        DriverGpuControl(),
+        lambda j: None,
+        lambda r: None,
+        wake_spacing_s=spacing,
+        clock=CLOCK,
+    )
     hosts = [d.endpoint.host for d in drivers]
     now = time.time()
     # Plan A staggers its wakes; plan B, a moment later, queues its own at the same times.
-    dispatcher.submit({h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
-                       for i, h in enumerate(hosts[:4])})  # fmt: skip
-    dispatcher.submit({h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
-                       for i, h in enumerate(hosts[4:8])})  # fmt: skip
+    dispatcher.submit(
+        {
+            h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
+            for i, h in enumerate(hosts[:4])
+        }
+    )
+    dispatcher.submit(
+        {
+            h: [_job(h, Wake(), Priority.RESTORE, not_before=now + i * spacing)]
+            for i, h in enumerate(hosts[4:8])
+        }
+    )
     dispatcher.submit({h: [_job(h, Sleep())] for h in hosts[8:]})
     await asyncio.wait_for(dispatcher.idle(), 10)
     wakes = sorted(t for d in drivers for c, t in d.calls if c == "Wake")

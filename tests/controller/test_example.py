@@ -44,10 +44,15 @@ async def test_the_example_config_controls_the_whole_small_site(tmp_path: Path) 
     async with Fleet(site, speed=60, listen="exact") as sim:
         assert len(sim) == 36
         daemon = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "controller.cli", "run", str(config),
+            sys.executable,
+            "-m",
+            "controller.cli",
+            "run",
+            str(config),
             env={**os.environ, "HASHPIVOT_API_TOKEN": TOKEN},
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         try:
             async with aiohttp.ClientSession() as session:
                 api = Api(session, port, TOKEN)
@@ -82,9 +87,10 @@ async def test_the_example_config_controls_the_whole_small_site(tmp_path: Path) 
                 # A write to the unit with its API switch off is refused, typed, and kept
                 # from being sent again; nothing else is disturbed.
                 await api.call(
-                    "PUT", f"/overrides/{SWITCH_OFF}",
+                    "PUT",
+                    f"/overrides/{SWITCH_OFF}",
                     {"action": "force_sleep", "ttl_s": 60, "reason": "test"},
-                )  # fmt: skip
+                )
 
                 async def refused() -> bool:
                     rows = await api.call("GET", "/journal?kind=command.result&limit=100")

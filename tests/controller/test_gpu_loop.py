@@ -48,10 +48,14 @@ class FakeSlurm:
             if name not in self.names:
                 raise UnknownSchedulerNode("fake", f"no node {name}")
         return tuple(
-            NodeStatus(n, "mixed", frozenset({"DRAIN"}) if n in self.drained else frozenset(),
-                       self.drained.get(n, ""))
+            NodeStatus(
+                n,
+                "mixed",
+                frozenset({"DRAIN"}) if n in self.drained else frozenset(),
+                self.drained.get(n, ""),
+            )
             for n in wanted
-        )  # fmt: skip
+        )
 
     async def jobs(self, nodes: Sequence[str] | None = None) -> tuple[Job, ...]:
         return ()
@@ -96,20 +100,31 @@ class FakeSlurm:
 
 def _groups(prefix: str) -> list[dict[str, Any]]:
     return [
-        {"make": "gpu", "address": f"{prefix}.1", "ai_class": "contracted",
-         "credentials": {"password": TOKEN}},
-        {"make": "gpu", "address": f"{prefix}.2", "ai_class": "interruptible",
-         "credentials": {"password": TOKEN}},
-    ]  # fmt: skip
+        {
+            "make": "gpu",
+            "address": f"{prefix}.1",
+            "ai_class": "contracted",
+            "credentials": {"password": TOKEN},
+        },
+        {
+            "make": "gpu",
+            "address": f"{prefix}.2",
+            "ai_class": "interruptible",
+            "credentials": {"password": TOKEN},
+        },
+    ]
 
 
 @asynccontextmanager
 async def _site(
     prefix: str, tmp_path: Path, adapter: SchedulerAdapter | None, **overrides: Any
 ) -> AsyncIterator[tuple[Fleet, Controller, Api]]:
-    site = {"site": "gpu", "devices": [
-        {"make": "gpu", "model": "H200", "count": 2, "start": f"{prefix}.1", "settle_s": 0.1},
-    ]}  # fmt: skip
+    site = {
+        "site": "gpu",
+        "devices": [
+            {"make": "gpu", "model": "H200", "count": 2, "start": f"{prefix}.1", "settle_s": 0.1},
+        ],
+    }
     async with Fleet(load_site_dict(site), speed=50, listen="exact") as sim:
         port = free_port()
         config = controller_config(port, _groups(prefix), str(tmp_path / "j.sqlite"), **overrides)
@@ -132,8 +147,11 @@ EVENT = {"kind": "instructed", "level_mw": 0.0145, "within_s": 30}
 async def test_grid_event_drains_the_interruptible_node_and_resumes_it(tmp_path: Path) -> None:
     prefix = "127.0.121"
     slurm = FakeSlurm(["gpu01", "gpu02"])
-    scheduler = {"nodes": {f"{prefix}.1": "gpu01", f"{prefix}.2": "gpu02"},
-                 "checkpoint_grace_s": 1, "interval_s": 0.3}  # fmt: skip
+    scheduler = {
+        "nodes": {f"{prefix}.1": "gpu01", f"{prefix}.2": "gpu02"},
+        "checkpoint_grace_s": 1,
+        "interval_s": 0.3,
+    }
     async with _site(prefix, tmp_path, slurm, scheduler=scheduler) as (sim, _controller, api):
         event = await api.call("POST", "/events", EVENT, status=201)
         await until(lambda: "gpu02" in slurm.drained)
@@ -143,8 +161,9 @@ async def test_grid_event_drains_the_interruptible_node_and_resumes_it(tmp_path:
         assert all(nodes == ("gpu02",) for _, nodes in slurm.calls)  # contracted untouched
         assert _limits(sim, f"{prefix}.1") == {700.0}
         results = await api.call("GET", "/journal?kind=command.result&limit=100")
-        done = {(e["subject"], e["data"]["command"]): e["data"]["result"]
-                for e in results["entries"]}  # fmt: skip
+        done = {
+            (e["subject"], e["data"]["command"]): e["data"]["result"] for e in results["entries"]
+        }
         assert done[(f"{prefix}.2", "drain")] == "applied"
         assert done[(f"{prefix}.2", "requeue_jobs")] == "applied"
         await asyncio.sleep(1.0)  # several sweeps: the drain is seen, never sent again
@@ -182,10 +201,17 @@ async def test_without_a_scheduler_drains_are_unsupported_once_and_nodes_capped(
 
 def test_scheduler_and_driver_sections_are_checked() -> None:
     base: dict[str, Any] = {"site": "s", "devices": _groups("127.0.123")}
-    config = parse_config({**base, "scheduler": {
-        "bin_dir": "/opt/slurm/bin", "slurm_conf": "/etc/slurm/slurm.conf",
-        "class_rule": {"by": "qos", "interruptible": ["spot"]},
-        "nodes": {"127.0.123.2": "gpu02"}}})  # fmt: skip
+    config = parse_config(
+        {
+            **base,
+            "scheduler": {
+                "bin_dir": "/opt/slurm/bin",
+                "slurm_conf": "/etc/slurm/slurm.conf",
+                "class_rule": {"by": "qos", "interruptible": ["spot"]},
+                "nodes": {"127.0.123.2": "gpu02"},
+            },
+        }
+    )
     assert config.scheduler is not None
     slurm = config.scheduler.slurm_settings()
     assert slurm.class_rule.classify("batch", "spot", "") is JobClass.INTERRUPTIBLE
@@ -198,8 +224,14 @@ def test_scheduler_and_driver_sections_are_checked() -> None:
             {**base, "scheduler": {"nodes": {"127.0.123.1": "gpu01", "127.0.123.2": "gpu01"}}}
         )
     with pytest.raises(ConfigError, match="ai_class applies to make: gpu"):
-        parse_config({"site": "s", "devices": [
-            {"make": "antminer", "address": "127.0.123.9", "ai_class": "contracted"}]})  # fmt: skip
+        parse_config(
+            {
+                "site": "s",
+                "devices": [
+                    {"make": "antminer", "address": "127.0.123.9", "ai_class": "contracted"}
+                ],
+            }
+        )
     small = parse_config({**base, "drivers": {"per_device_concurrency": 1, "read_timeout_s": 4}})
     assert small.drivers.to_settings() == DriverSettings(read_timeout_s=4, per_device_concurrency=1)
     with pytest.raises(ConfigError, match="per_device_concurrency"):

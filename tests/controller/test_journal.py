@@ -13,6 +13,7 @@ import pytest
 
 from controller.journal.store import Journal
 from controller.state.control import ControlState
+from tests.controller.journal_rows import EVENT_E1
 
 
 async def test_rows_come_back_in_order_with_their_run(tmp_path: Path) -> None:
@@ -50,11 +51,7 @@ async def test_the_table_refuses_updates_and_deletes(tmp_path: Path) -> None:
 async def test_state_replays_events_overrides_and_pause(tmp_path: Path) -> None:
     journal = Journal(None)
     await journal.open()
-    event = {
-        "event_id": "e1", "kind": "instructed", "start": 10.0, "end": 1e10, "level_mw": 0.5,
-        "deadline": 600.0, "source": "test", "created_at": 10.0, "updated_at": 10.0,
-        "cancelled_at": None,
-    }  # fmt: skip
+    event = dict(EVENT_E1)
     journal.append("event.created", "e1", {"event": event}, at=10.0)
     journal.append("override.set", "d1", {"action": "exclude", "expires_at": None}, at=11.0)
     journal.append("control.paused", "", {"reason": "maintenance"}, at=12.0)
@@ -127,4 +124,26 @@ async def test_failed_writes_are_counted_and_reported_until_writes_work_again(
     assert journal.failed is None
     assert any("journal writing again" in r.getMessage() for r in caplog.records)
     assert [e.subject for e in await journal.entries(["plan"])] == ["3"]
+    await journal.close()
+
+
+async def test_a_memory_journal_reads_while_it_writes() -> None:
+    """A shared-cache memory database refuses a reader while the writer holds the table
+    ("database table is locked"); that once stopped the daemon's MQTT bridge."""
+    journal = Journal(None)
+    await journal.open()
+
+    async def write() -> None:
+        for i in range(400):
+            journal.append("command.sent", f"dev{i}", {"i": i}, actor="test")
+            if i % 20 == 0:
+                await journal.commit()
+
+    async def read() -> None:
+        for _ in range(200):
+            await journal.entries(["command."])
+
+    await asyncio.gather(write(), read(), read(), read())
+    await journal.commit()
+    assert len(await journal.entries(["command."])) == 400
     await journal.close()

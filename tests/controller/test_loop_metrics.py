@@ -12,13 +12,22 @@ NOW = 1_800_000_000.0
 def _event(
     event_id: str, start: float, deadline: float | None, level_mw: float | None
 ) -> EventRecord:
-    return EventRecord(event_id, EventKind.INSTRUCTED, start, NOW + 3600, level_mw, deadline,
-                       "test", start, start)  # fmt: skip
+    return EventRecord(
+        event_id=event_id,
+        kind=EventKind.INSTRUCTED,
+        start=start,
+        end=NOW + 3600,
+        level_mw=level_mw,
+        deadline=deadline,
+        source="test",
+        created_at=start,
+        updated_at=start,
+    )
 
 
 def _samples(state: ControlState, site_w: float) -> dict[tuple[str, str], float]:
     out = {}
-    for family in event_level_families("s1", state, site_w, NOW):
+    for family in event_level_families("s1", state.active_events(NOW), site_w, NOW):
         for sample in family.samples:
             out[(sample.name, sample.labels["event"])] = sample.value
     return out

@@ -7,14 +7,14 @@ from dataclasses import dataclass, replace
 
 from controller.clock import SystemClock
 from controller.config.sections import GridConfig
-from controller.policy import EventKind, GridEvent, plan
+from controller.policy import plan
 from controller.reconcile.meter import OtherLoadSource, SitePowerWatch
 from controller.reconcile.plans import grid_binds
 from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceTimeout
 from drivers.types import Telemetry
-from tests.policy.site import T0, grid, inputs, miner
+from tests.policy.site import grid, inputs, instructed, miner
 
 CLOCK = SystemClock()
 
@@ -53,8 +53,10 @@ def _fleet(*watts: float) -> Fleet:
     for i, w in enumerate(watts):
         endpoint = DeviceEndpoint(f"127.0.130.{i + 1}")
         record = DeviceRecord(
-            DeviceIdentity(endpoint.host, Make.ANTMINER, None, endpoint, "t"),
-            _Driver(),  # type: ignore[arg-type]
+            identity=DeviceIdentity(
+                device_id=endpoint.host, make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+            ),
+            driver=_Driver(),  # type: ignore[arg-type]
         )
         record.record_success(
             Telemetry(
@@ -96,8 +98,13 @@ async def test_a_restart_assumes_the_larger_of_the_last_value_and_the_floor_unti
     None
 ):
     fleet = _fleet(50_000.0)
-    watch = SitePowerWatch(fleet, Meter([60_000, 60_000, 60_000]), other_load_floor_w=5_000.0,
-                           settle_s=0.0, clock=CLOCK)  # fmt: skip
+    watch = SitePowerWatch(
+        fleet,
+        Meter([60_000, 60_000, 60_000]),
+        other_load_floor_w=5_000.0,
+        settle_s=0.0,
+        clock=CLOCK,
+    )
     watch.restore(33_000.0)
     assert (watch.other_load_w(), watch.other_load_source) == (33_000.0, OtherLoadSource.RESTORED)
     await watch.read_once()  # 10 kW measured once: not yet enough to drop the 33 kW
@@ -124,7 +131,6 @@ def test_other_load_alone_does_not_make_the_grid_bind() -> None:
     quiet, _ = plan(inputs(fleet, price=20.0, site=busy_site))
     assert quiet.limit_w == 960_000.0
     assert not grid_binds(quiet, config, reserve_mw=0.0)
-    event = GridEvent("ERS-10", EventKind.INSTRUCTED, T0 - 60, T0 + 3600, T0 - 60, "test",
-                      level_mw=0.060, deadline=T0 - 60)  # fmt: skip
+    event = instructed(0.060)
     called, _ = plan(inputs(fleet, price=20.0, site=replace(busy_site, events=(event,))))
     assert grid_binds(called, config, reserve_mw=0.0)

@@ -24,22 +24,40 @@ def _reconciler(now: float, *ids: str) -> Reconciler:
     fleet = Fleet("t")
     for n, device_id in enumerate(ids):
         endpoint = DeviceEndpoint(f"127.0.130.{n + 1}")
-        fleet.add(DeviceRecord(DeviceIdentity(device_id, Make.ANTMINER, None, endpoint, "t"),
-                               _Driver()))  # type: ignore[arg-type]  # fmt: skip
+        fleet.add(
+            DeviceRecord(
+                identity=DeviceIdentity(
+                    device_id=device_id, make=Make.ANTMINER, model=None, endpoint=endpoint, site="t"
+                ),
+                driver=_Driver(),
+            )
+        )  # type: ignore[arg-type]
     state = ControlState.empty()
     state.events["ERS-1"] = EventRecord(
-        "ERS-1", policy.EventKind.INSTRUCTED, now - 10, now + 3600, 0.085, now + 50, "t",
-        now - 10, now - 10,
-    )  # fmt: skip
+        event_id="ERS-1",
+        kind=policy.EventKind.INSTRUCTED,
+        start=now - 10,
+        end=now + 3600,
+        level_mw=0.085,
+        deadline=now + 50,
+        source="t",
+        created_at=now - 10,
+        updated_at=now - 10,
+    )
     return Reconciler(
-        fleet, state, Journal(None), control=ControlSettings(),
-        policy_settings=policy.PolicySettings(), grid=GridConfig(), economics=EconomicsConfig(),
+        fleet,
+        state,
+        Journal(None),
+        control=ControlSettings(),
+        policy_settings=policy.PolicySettings(),
+        grid=GridConfig(),
+        economics=EconomicsConfig(),
         clock=SystemClock(),
-    )  # fmt: skip
+    )
 
 
 def _row(seq: int, at: float, kind: str, subject: str, **data: object) -> Entry:
-    return Entry(seq, at, "controller", kind, subject, data, 1)
+    return Entry(seq=seq, at=at, actor="controller", kind=kind, subject=subject, data=data, run=1)
 
 
 def test_applied_and_sent_commands_rebuild_what_the_policy_remembers() -> None:
@@ -65,9 +83,10 @@ def test_applied_and_sent_commands_rebuild_what_the_policy_remembers() -> None:
     assert set(loop.event_sheds) == {"a", "b"}
     # The plan would wake them: not while the event that shed them runs.
     commands = (
-        policy.DeviceCommand("a", Wake()), policy.DeviceCommand("b", Wake()),
+        policy.DeviceCommand("a", Wake()),
+        policy.DeviceCommand("b", Wake()),
         policy.DeviceCommand("d", Sleep()),
-    )  # fmt: skip
+    )
     assert loop._withhold_wakes(commands, now) == (commands[2],)
     # Once it is over, they may be woken.
     assert loop._withhold_wakes(commands, now + 4000) == commands

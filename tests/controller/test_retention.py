@@ -30,11 +30,20 @@ NOW = 1_800_000_000.0
 
 
 def event_row(event_id: str, start: float, end: float) -> dict[str, Any]:
-    return {"event": {
-        "event_id": event_id, "kind": "instructed", "start": start, "end": end,
-        "level_mw": 0.5, "deadline": None, "source": "test", "created_at": start,
-        "updated_at": start, "cancelled_at": None,
-    }}  # fmt: skip
+    return {
+        "event": {
+            "event_id": event_id,
+            "kind": "instructed",
+            "start": start,
+            "end": end,
+            "level_mw": 0.5,
+            "deadline": None,
+            "source": "test",
+            "created_at": start,
+            "updated_at": start,
+            "cancelled_at": None,
+        }
+    }
 
 
 def memory_row(at: float) -> dict[str, Any]:
@@ -45,11 +54,15 @@ def state_of(entries: Any) -> dict[str, Any]:
     state = ControlState.empty()
     state.replay(entries)
     return {
-        "events": state.events, "overrides": state.overrides, "paused": state.paused,
-        "reason": state.paused_reason, "relay": state.relay_cleared_at, "price": state.price,
+        "events": state.events,
+        "overrides": state.overrides,
+        "paused": state.paused,
+        "reason": state.paused_reason,
+        "relay": state.relay_cleared_at,
+        "price": state.price,
         "hashprice": state.hashprice,
         "memory": None if state.memory is None else state.memory.to_json(),
-    }  # fmt: skip
+    }
 
 
 async def full_and_restart_state(journal: Journal) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -61,26 +74,52 @@ async def full_and_restart_state(journal: Journal) -> tuple[dict[str, Any], dict
 _devices = st.sampled_from(["d1", "d2", "d3"])
 _price = st.one_of(st.none(), st.floats(-100, 5000, allow_nan=False))
 _steps = st.one_of(
-    st.tuples(st.just("override.set"), _devices,
-              st.fixed_dictionaries({"action": st.sampled_from(["force_sleep", "exclude"]),
-                                     "expires_at": st.none(), "reason": st.text(max_size=5)})),
+    st.tuples(
+        st.just("override.set"),
+        _devices,
+        st.fixed_dictionaries(
+            {
+                "action": st.sampled_from(["force_sleep", "exclude"]),
+                "expires_at": st.none(),
+                "reason": st.text(max_size=5),
+            }
+        ),
+    ),
     st.tuples(st.just("override.cleared"), _devices, st.just({})),
-    st.tuples(st.just("control.paused"), st.just(""),
-              st.fixed_dictionaries({"reason": st.text(max_size=5)})),
+    st.tuples(
+        st.just("control.paused"),
+        st.just(""),
+        st.fixed_dictionaries({"reason": st.text(max_size=5)}),
+    ),
     st.tuples(st.just("control.resumed"), st.just(""), st.just({})),
-    st.tuples(st.just("economics.updated"), st.just(""),
-              st.fixed_dictionaries({"power_price_usd_per_mwh": _price,
-                                     "hashprice_usd_per_ph_day": _price,
-                                     "as_of": st.just(NOW), "source": st.just("t")})),
+    st.tuples(
+        st.just("economics.updated"),
+        st.just(""),
+        st.fixed_dictionaries(
+            {
+                "power_price_usd_per_mwh": _price,
+                "hashprice_usd_per_ph_day": _price,
+                "as_of": st.just(NOW),
+                "source": st.just("t"),
+            }
+        ),
+    ),
     st.tuples(st.just("memory"), st.just(""), st.builds(memory_row, st.floats(0, NOW))),
-    st.tuples(st.just("event.created"), st.sampled_from(["e1", "e2"]),
-              st.builds(event_row, st.sampled_from(["e1", "e2"]), st.just(NOW),
-                        st.sampled_from([NOW + 60, NOW + 3600]))),
+    st.tuples(
+        st.just("event.created"),
+        st.sampled_from(["e1", "e2"]),
+        st.builds(
+            event_row,
+            st.sampled_from(["e1", "e2"]),
+            st.just(NOW),
+            st.sampled_from([NOW + 60, NOW + 3600]),
+        ),
+    ),
     st.tuples(st.just("event.cancelled"), st.sampled_from(["e1", "e2"]), st.just({})),
     st.tuples(st.just("relay.cleared"), st.just(""), st.just({})),
     st.tuples(st.just("plan"), st.just("1"), st.just({"reason": "interval"})),
     st.tuples(st.just("command.sent"), _devices, st.just({"command": "sleep"})),
-)  # fmt: skip
+)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -108,23 +147,46 @@ async def old_journal(path: Path) -> Journal:
     await journal.open()
     for day in range(450, 0, -1):
         at = NOW - day * DAY
-        journal.append("economics.updated", "", {"power_price_usd_per_mwh": 30.0 + day % 7,
-                                                 "hashprice_usd_per_ph_day": None, "as_of": at,
-                                                 "source": "t"}, at=at)  # fmt: skip
+        journal.append(
+            "economics.updated",
+            "",
+            {
+                "power_price_usd_per_mwh": 30.0 + day % 7,
+                "hashprice_usd_per_ph_day": None,
+                "as_of": at,
+                "source": "t",
+            },
+            at=at,
+        )
         journal.append("memory", "", memory_row(at), at=at)
         journal.append("plan", str(day), {"reason": "interval"}, at=at)
         journal.append("command.sent", "d1", {"command": "sleep"}, at=at)
         for second in range(0, 120, 2):  # a two-minute event's meter samples
-            journal.append("meter.sample", "", {"watts": 1e5, "source": "meter",
-                                                "events": [f"e{day}"]}, at=at + second)  # fmt: skip
+            journal.append(
+                "meter.sample",
+                "",
+                {"watts": 1e5, "source": "meter", "events": [f"e{day}"]},
+                at=at + second,
+            )
         journal.append("event.created", f"e{day}", event_row(f"e{day}", at, at + 120), at=at)
     # Said long ago and still true: an hashprice, an override, a pause, a latched trip.
-    journal.append("economics.updated", "", {"power_price_usd_per_mwh": None,
-                                             "hashprice_usd_per_ph_day": 44.0,
-                                             "as_of": NOW - 420 * DAY, "source": "t"},
-                   at=NOW - 420 * DAY)  # fmt: skip
-    journal.append("override.set", "d2", {"action": "exclude", "expires_at": None,
-                                          "reason": "broken"}, at=NOW - 430 * DAY)  # fmt: skip
+    journal.append(
+        "economics.updated",
+        "",
+        {
+            "power_price_usd_per_mwh": None,
+            "hashprice_usd_per_ph_day": 44.0,
+            "as_of": NOW - 420 * DAY,
+            "source": "t",
+        },
+        at=NOW - 420 * DAY,
+    )
+    journal.append(
+        "override.set",
+        "d2",
+        {"action": "exclude", "expires_at": None, "reason": "broken"},
+        at=NOW - 430 * DAY,
+    )
     journal.append("control.paused", "", {"reason": "winter"}, at=NOW - 440 * DAY)
     trip = event_row("trip", NOW - 410 * DAY, NOW + 3000 * DAY)
     trip["event"]["kind"] = "relay_trip"
@@ -209,9 +271,11 @@ async def test_a_journal_made_before_compaction_is_upgraded(tmp_path: Path) -> N
     """)
     old = NOW - 30 * DAY
     row = json.dumps(memory_row(old))
-    conn.execute("INSERT INTO journal (at, actor, kind, subject, data, run) VALUES "
-                 "(?, 'c', 'memory', '', ?, 3), (?, 'c', 'memory', '', ?, 3)",
-                 (old, row, old + 1, row))  # fmt: skip
+    conn.execute(
+        "INSERT INTO journal (at, actor, kind, subject, data, run) VALUES "
+        "(?, 'c', 'memory', '', ?, 3), (?, 'c', 'memory', '', ?, 3)",
+        (old, row, old + 1, row),
+    )
     conn.commit()
     conn.close()
     journal = Journal(path)

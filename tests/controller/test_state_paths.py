@@ -12,7 +12,7 @@ import pytest
 from controller.config.paths import example, resolve_state_path, state_dir
 from controller.journal.lock import JournalHeld
 from controller.journal.store import Journal
-from tests.conftest import free_port
+from tests.conftest import free_port, hashpivot_run
 
 
 def test_state_dir_under_systemd_is_its_state_directory() -> None:
@@ -74,10 +74,13 @@ async def test_a_journal_held_by_another_live_process_stops_run_with_one_line(
         f"journal: {{path: {path}}}\n"
     )
     try:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "controller.cli", "run", str(config), "--log-level", "error",
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+        process = await hashpivot_run(
+            config,
+            "--log-level",
+            "error",
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+        )
         _, err = await asyncio.wait_for(process.communicate(), 60)
     finally:
         await holder.close()

@@ -22,15 +22,38 @@ from controller.reconcile.dispatch import JobOrigin, SendResult
 from controller.reconcile.meter import PowerSource
 from controller.state.control import ControlState, OverrideAction
 from controller.state.domain import SetPowerTarget, Sleep, Wake
+from tests.controller.journal_rows import EVENT_E1
 
 # Every kind any release wrote, as stored: changing one breaks old journals.
 OLD_KINDS = {
-    "event.created", "event.updated", "event.cancelled", "event.baseline", "event.milestone",
-    "event.failed_at_start", "relay.cleared", "override.set", "override.cleared",
-    "control.paused", "control.resumed", "economics.updated", "economics.forecast", "memory",
-    "plan", "command.sent", "command.result", "command.confirmed", "device.stuck",
-    "device.health", "device.unsupported", "device.state", "meter.sample", "site.other_load",
-    "daemon.started", "journal.compacted", "signal.relay_reset", "signal.openadr_opt",
+    "event.created",
+    "event.updated",
+    "event.cancelled",
+    "event.baseline",
+    "event.milestone",
+    "event.failed_at_start",
+    "relay.cleared",
+    "override.set",
+    "override.cleared",
+    "control.paused",
+    "control.resumed",
+    "economics.updated",
+    "economics.forecast",
+    "memory",
+    "plan",
+    "command.sent",
+    "command.result",
+    "command.confirmed",
+    "device.stuck",
+    "device.health",
+    "device.unsupported",
+    "device.state",
+    "meter.sample",
+    "site.other_load",
+    "daemon.started",
+    "journal.compacted",
+    "signal.relay_reset",
+    "signal.openadr_opt",
 }  # fmt: skip  (a table of data)
 
 
@@ -42,8 +65,12 @@ def test_the_kinds_are_the_strings_old_journals_hold() -> None:
 
 def test_other_enums_keep_their_payload_strings() -> None:
     assert {r.value for r in SendResult} == {
-        "applied", "acknowledged", "not_applied", "failed", "unsupported",
-    }  # fmt: skip
+        "applied",
+        "acknowledged",
+        "not_applied",
+        "failed",
+        "unsupported",
+    }
     assert {o.value for o in JobOrigin} == {"plan", "override", "reconfirm", "restart"}
     assert {s.value for s in PowerSource} == {"meter", "estimated"}
     assert {a.value for a in OverrideAction} == {"force_sleep", "exclude"}
@@ -54,11 +81,7 @@ async def test_a_journal_written_with_the_old_strings_replays(tmp_path: Path) ->
     journal = Journal(path)
     await journal.open()  # the schema
     await journal.close()
-    event = {
-        "event_id": "e1", "kind": "instructed", "start": 10.0, "end": 1e10, "level_mw": 0.5,
-        "deadline": 600.0, "source": "test", "created_at": 10.0, "updated_at": 10.0,
-        "cancelled_at": None,
-    }  # fmt: skip
+    event = dict(EVENT_E1)
     rows = [
         (10.0, "api", "event.created", "e1", json.dumps({"event": event})),
         (11.0, "api", "override.set", "d1", json.dumps({"action": "exclude", "expires_at": None})),
@@ -77,9 +100,11 @@ async def test_a_journal_written_with_the_old_strings_replays(tmp_path: Path) ->
     entries = await journal.state_entries()
     await journal.close()
     assert [e.kind for e in entries] == [
-        JournalKind.EVENT_CREATED, JournalKind.OVERRIDE_SET, JournalKind.CONTROL_PAUSED,
+        JournalKind.EVENT_CREATED,
         JournalKind.OVERRIDE_SET,
-    ]  # fmt: skip
+        JournalKind.CONTROL_PAUSED,
+        JournalKind.OVERRIDE_SET,
+    ]
     state = ControlState.empty()
     state.replay(entries)
     assert [e.event_id for e in state.active_events(100.0)] == ["e1"]
@@ -104,7 +129,7 @@ def _instance(cls: type[object]) -> policy.PlanCommand:
     if cls is SetPowerTarget:
         return SetPowerTarget(watts=3000.0)
     if cls is policy.SetGpuPowerLimit:
-        return policy.SetGpuPowerLimit(per_gpu_w=300.0)
+        return policy.SetGpuPowerLimit(watts_per_gpu=300.0)
     if cls is policy.Drain:
         return policy.Drain(reason="event")
     return typing.cast("policy.PlanCommand", cls())

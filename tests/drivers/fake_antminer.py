@@ -124,6 +124,18 @@ class FakeAntminer:
     def _rate(self) -> float:
         return 0.0 if self.mode == 1 else self.hashrate_ghs
 
+    def _rates(self) -> dict[str, Any]:
+        """What stats.cgi and summary.cgi both report of the hashrate."""
+        rate = self._rate()
+        return {
+            "elapsed": self.elapsed,
+            "rate_5s": rate,
+            "rate_avg": rate,
+            "rate_30m": rate,
+            "rate_ideal": self.nameplate_ghs,
+            "rate_unit": "GH/s",
+        }
+
     def _stats(self) -> dict[str, Any]:
         rate = self._rate()
         chains = [
@@ -142,12 +154,7 @@ class FakeAntminer:
             **self._envelope("stats"),
             "STATS": [
                 {
-                    "elapsed": self.elapsed,
-                    "rate_5s": rate,
-                    "rate_avg": rate,
-                    "rate_30m": rate,
-                    "rate_ideal": self.nameplate_ghs,
-                    "rate_unit": "GH/s",
+                    **self._rates(),
                     "fan_num": 4,
                     "fan": [6000, 6000, 5900, 5900] if rate else [0, 0, 0, 0],
                     "miner-mode": self.mode,
@@ -158,17 +165,11 @@ class FakeAntminer:
         }
 
     def _summary(self) -> dict[str, Any]:
-        rate = self._rate()
         return {
             **self._envelope("summary"),
             "SUMMARY": [
                 {
-                    "elapsed": self.elapsed,
-                    "rate_5s": rate,
-                    "rate_avg": rate,
-                    "rate_30m": rate,
-                    "rate_ideal": self.nameplate_ghs,
-                    "rate_unit": "GH/s",
+                    **self._rates(),
                     "status": [{"type": "rate", "status": "s", "code": 0, "msg": ""}],
                 }
             ],

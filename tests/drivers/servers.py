@@ -41,6 +41,18 @@ async def serve(handler: Handler) -> AsyncIterator[int]:
         await server.wait_closed()
 
 
+def answering(body: bytes) -> Handler:
+    """A handler that reads one request, sends ``body`` whatever it was, and closes."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read(4096)
+        writer.write(body)
+        await writer.drain()
+        writer.close()
+
+    return handler
+
+
 def closed_port() -> int:
     """A loopback port with nothing listening (connections are refused)."""
     with socket.socket() as sock:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from drivers.antminer import protocol as p
+from drivers.antminer import records as r
 from drivers.cgminer import check_envelope
 from drivers.errors import DeviceStatusError, ProtocolError, WriteRejected
 from tests.drivers.conftest import capture, fixture
@@ -40,7 +41,7 @@ def test_rpc_summary_capture() -> None:
 
 def test_rpc_version_capture() -> None:
     version = p.parse_version(H, capture("version.json"))
-    assert version == p.VersionInfo(
+    assert version == r.VersionInfo(
         model="S19 Pro",
         api="3.1",
         miner_version="49.0.1.3",
@@ -100,7 +101,7 @@ def test_web_summary_fixture() -> None:
     assert summary.hashrate_30m_hs == pytest.approx(1.008001e14)
     assert summary.nameplate_hs == pytest.approx(1e14)
     assert summary.problems == (
-        p.StatusItem(kind="fans", status="e", code="1", message="fan lost"),
+        r.StatusItem(kind="fans", status="e", code="1", message="fan lost"),
     )
 
 
@@ -121,7 +122,7 @@ def test_web_stats_fixture() -> None:
 def test_web_stats_sleeping_s21() -> None:
     stats = p.parse_web_stats(H, fixture("antminer_s21_fr1.12_stats.json"))
     assert stats.model == "S21"  # " (ripple)" suffix stripped
-    assert stats.work_mode == p.WorkMode.SLEEP  # sent as the string "1"
+    assert stats.work_mode == r.WorkMode.SLEEP  # sent as the string "1"
     assert stats.hashrate_5s_hs == 0
     assert stats.boards == ()
     assert stats.fans_rpm == (0, 0, 0, 0)
@@ -131,7 +132,7 @@ def test_miner_conf_fixture_and_full_write_body() -> None:
     conf = p.parse_miner_conf(H, fixture("antminer_s19jpro_49.0.1.3_get_miner_conf.json"))
     assert conf.work_mode == 0
     assert conf.has_pools
-    body = conf.write_body(p.WorkMode.SLEEP)
+    body = conf.write_body(r.WorkMode.SLEEP)
     assert body["miner-mode"] == 1
     assert body["bitmain-work-mode"] == "1"
     assert body["bitmain-fan-ctrl"] is False
@@ -148,7 +149,7 @@ def test_miner_conf_fixture_and_full_write_body() -> None:
 def test_miner_conf_without_work_mode_keeps_immersion_fans() -> None:
     conf = p.parse_miner_conf(H, fixture("antminer_s21exphydro_fr1.0_get_miner_conf.json"))
     assert conf.work_mode is None
-    body = conf.write_body(p.WorkMode.NORMAL)
+    body = conf.write_body(r.WorkMode.NORMAL)
     assert body["bitmain-fan-ctrl"] is True
     assert body["bitmain-fan-pwm"] == "0"
     assert body["freq-level"] == "90"
@@ -197,4 +198,4 @@ def test_set_reply() -> None:
     ],
 )
 def test_model_from_type(raw: str, model: str | None) -> None:
-    assert p.model_from_type(raw) == model
+    assert r.model_from_type(raw) == model

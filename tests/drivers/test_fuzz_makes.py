@@ -23,7 +23,7 @@ from drivers.whatsminer import parse_v2, parse_v3
 from drivers.whatsminer.api_v2 import V2Api
 from drivers.whatsminer.crypto import DecryptError, aes_decrypt, v2_token
 from drivers.whatsminer.transport_v3 import FrameTransport, decode_frame
-from tests.drivers.servers import HOST, serve
+from tests.drivers.servers import HOST, answering, serve
 
 H = "10.0.0.5"
 CAPTURES = Path(__file__).parent.parent / "fixtures" / "captures"
@@ -150,14 +150,8 @@ def test_v3_framing_of_random_bytes(payload: bytes, prefixed: bool) -> None:
     """A server answering random bytes (or a random length prefix) gives only DriverErrors."""
     wire = struct.pack("<I", len(payload)) + payload if prefixed else payload
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(4096)
-        writer.write(wire)
-        await writer.drain()
-        writer.close()
-
     async def run() -> None:
-        async with serve(handler) as port:
+        async with serve(answering(wire)) as port:
             t = FrameTransport(HOST, port, connect_timeout_s=0.3, read_timeout_s=0.3)
             try:
                 await t.request({"cmd": "get.device.info"})
@@ -175,14 +169,8 @@ def test_v2_write_replies_of_any_shape(reply: Any) -> None:
     """get_token and encrypted-write replies of any shape end in DriverErrors."""
     body = json.dumps(reply).encode()
 
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await reader.read(4096)
-        writer.write(body)
-        await writer.drain()
-        writer.close()
-
     async def run() -> None:
-        async with serve(handler) as port:
+        async with serve(answering(body)) as port:
             api = V2Api(
                 RpcTransport(host=HOST, port=port, connect_timeout_s=0.3, read_timeout_s=0.3),
                 "admin",

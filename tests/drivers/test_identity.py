@@ -18,7 +18,7 @@ from prometheus_client import generate_latest
 
 from controller.cli.probe import probe
 from controller.config.settings import CredentialsConfig
-from controller.integrations.metrics import ControllerMetrics
+from controller.integrations.metrics import ControllerMetrics, FleetCollector
 from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
 from controller.state.poller import PollStats
@@ -154,6 +154,25 @@ async def test_probe_reports_the_conflict(captured: DeviceEndpoint) -> None:
     json.dumps(result)  # probe prints it as JSON
 
 
+class _FleetOnly:
+    """The fleet's part of the read model, over a fleet record alone."""
+
+    def __init__(self, fleet: Fleet) -> None:
+        self.fleet, self.site, self.stats = fleet, fleet.site, PollStats()
+
+    def records(self) -> Fleet:
+        return self.fleet
+
+    def totals(self) -> tuple[float, float]:
+        return self.fleet.totals()
+
+    def by_health(self) -> Any:
+        return self.fleet.by_health()
+
+    def poll_stats(self) -> PollStats:
+        return self.stats
+
+
 def test_a_metric_flags_the_conflict() -> None:
     fleet = Fleet("s1")
     for device_id, conflict in (
@@ -161,11 +180,15 @@ def test_a_metric_flags_the_conflict() -> None:
         ("m2", None),
     ):
         endpoint = DeviceEndpoint("127.0.170.1")
-        identity = DeviceIdentity(device_id, Make.ANTMINER, None, endpoint, "s1")
-        record = DeviceRecord(identity, AntminerDriver(endpoint))
+        identity = DeviceIdentity(
+            device_id=device_id, make=Make.ANTMINER, model=None, endpoint=endpoint, site="s1"
+        )
+        record = DeviceRecord(identity=identity, driver=AntminerDriver(endpoint))
         record.info = DeviceInfo(make=Make.ANTMINER, model="S19 Pro", identity_conflict=conflict)
         fleet.add(record)
-    text = generate_latest(ControllerMetrics(fleet, PollStats()).registry).decode()
+    metrics = ControllerMetrics(fleet.site)
+    metrics.add([FleetCollector(_FleetOnly(fleet))])
+    text = generate_latest(metrics.registry).decode()
     assert (
         'hashpivot_device_identity_conflict{device="m1",make="antminer",model="S19 Pro",'
         'reported="web=Antminer S21; rpc=S19 Pro",site="s1"} 1.0'

@@ -26,9 +26,9 @@ from tests.e2e.helpers import (
     Api,
     controller_config,
     device_groups,
-    merge,
     mixed_site,
     until,
+    with_overrides,
 )
 
 BASE_LOAD_W = 500.0
@@ -87,7 +87,7 @@ def running_site(tmp_path: Path) -> SiteFactory:
         """``relay``: a signals.relay section reading the simulated meter's relay input."""
         site = mixed_site(prefix)
         if sim_time:
-            overrides = merge(SIM_TIME_CONFIG, overrides)
+            overrides = with_overrides(dict(SIM_TIME_CONFIG), overrides)
         async with Fleet(load_site_dict(site), speed=SPEED, listen="exact") as sim:
             address = f"{prefix}.250"
 
@@ -95,9 +95,12 @@ def running_site(tmp_path: Path) -> SiteFactory:
                 return sum(d.snapshot().power_w for d in sim.devices)
 
             meter = SimMeter(
-                power, base_load_w=BASE_LOAD_W, address=address, port=free_port(address),
+                power,
+                base_load_w=BASE_LOAD_W,
+                address=address,
+                port=free_port(address),
                 clock=sim.clock,
-            )  # fmt: skip
+            )
             async with meter:
                 port = free_port()
                 meter_at = {"host": address, "port": meter.port, "interval_s": 0.25}

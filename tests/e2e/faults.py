@@ -8,7 +8,6 @@ import asyncio
 import contextlib
 import json
 import sqlite3
-import sys
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -21,8 +20,8 @@ import yaml
 
 from simulators import Fleet, load_site_dict
 from simulators.control import ControlPlane
-from tests.conftest import free_port
-from tests.e2e.helpers import TOKEN, Api, api_up
+from tests.conftest import free_port, hashpivot_run
+from tests.e2e.helpers import TOKEN, Api, api_up, with_overrides
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "deploy" / "examples"
 LEVEL_W = 85_000.0  # the level on the small example site
@@ -69,16 +68,15 @@ def small_config(
             group["addresses"] = [_moved(a, prefix) for a in group["addresses"]]
     config.update(FAST)
     config["listen"] = f"127.0.0.1:{port}"
-    config["meter"] = {"host": f"{prefix}.250", "port": meter_port, "interval_s": 0.5,
-                       "settle_s": 2.0}  # fmt: skip
+    config["meter"] = {
+        "host": f"{prefix}.250",
+        "port": meter_port,
+        "interval_s": 0.5,
+        "settle_s": 2.0,
+    }
     config["journal"] = {"path": str(journal)}
     config["api"] = {"token": TOKEN}
-    for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(config.get(key), dict):
-            config[key] = {**config[key], **value}
-        else:
-            config[key] = value
-    return config
+    return with_overrides(config, overrides)
 
 
 @dataclass
@@ -159,10 +157,9 @@ class Daemon:
 
     async def start(self, api: Api) -> None:
         with self.log.open("a") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "controller.cli", "run", str(self.path),
-                "--log-level", "info", stdout=log, stderr=log,
-            )  # fmt: skip
+            self.process = await hashpivot_run(
+                self.path, "--log-level", "info", stdout=log, stderr=log
+            )
         await api_up(api)
 
     async def kill(self) -> None:

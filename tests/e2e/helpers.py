@@ -77,18 +77,18 @@ def controller_config(
         "journal": {"path": journal},
         "api": {"token": TOKEN},
     }
-    return merge(config, overrides)
+    return with_overrides(config, overrides)
 
 
-def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with ``overrides``: sections (dicts) merged key by key, the rest replaced."""
-    out = dict(base)
+def with_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """``config`` with each top-level key of ``overrides`` set; a section given as a mapping
+    is merged into the section there, key by key."""
     for key, value in overrides.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = {**out[key], **value}
+        if isinstance(value, dict) and isinstance(config.get(key), dict):
+            config[key] = {**config[key], **value}
         else:
-            out[key] = value
-    return out
+            config[key] = value
+    return config
 
 
 # The controller on the site's simulated clock: every figure is simulated seconds, as a
@@ -154,9 +154,10 @@ async def api_up(api: Api, timeout: float = 20.0) -> None:
 def running(sim: Fleet, addresses: list[str] | None = None) -> int:
     devices = sim.devices if addresses is None else [sim.device(a) for a in addresses]
     return sum(
-        1 for d in devices if d.snapshot().nameplate_hs and
-        d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs
-    )  # fmt: skip
+        1
+        for d in devices
+        if d.snapshot().nameplate_hs and d.snapshot().hashrate_hs > 0.1 * d.snapshot().nameplate_hs
+    )
 
 
 GPU_TOKEN = "hashpivot-sim"  # the simulated node agents' token
@@ -181,13 +182,28 @@ def mixed_site(prefix: str, faults: dict[str, list[str]] | None = None) -> dict[
     for make, model, count, first, extra in groups:
         for i in range(count):
             address = f"{prefix}.{first + i}"
-            entries.append({
-                "make": make, "model": model, "count": 1, "start": address,
-                "timings": FAST_TIMINGS, "faults": faults.get(address, []), **extra,
-            })  # fmt: skip
+            entries.append(
+                {
+                    "make": make,
+                    "model": model,
+                    "count": 1,
+                    "start": address,
+                    "timings": FAST_TIMINGS,
+                    "faults": faults.get(address, []),
+                    **extra,
+                }
+            )
     for last in AI_CLASSES:
-        entries.append({"make": "gpu", "model": "H200", "count": 1, "start": f"{prefix}.{last}",
-                        "settle_s": 0.1, "faults": faults.get(f"{prefix}.{last}", [])})  # fmt: skip
+        entries.append(
+            {
+                "make": "gpu",
+                "model": "H200",
+                "count": 1,
+                "start": f"{prefix}.{last}",
+                "settle_s": 0.1,
+                "faults": faults.get(f"{prefix}.{last}", []),
+            }
+        )
     return {"site": "e2e", "devices": entries}
 
 

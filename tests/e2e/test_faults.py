@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +24,7 @@ from tests.e2e.faults import (
     LEVEL_W,
     TOLERANCE_W,
     Daemon,
+    Sim,
     duplicate_commands,
     simulated,
     small_config,
@@ -40,16 +43,25 @@ async def _measured_other_load(daemon: Daemon) -> None:
     await until(lambda: bool(daemon.rows("site.other_load")), timeout=30)
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("kill_at", [None, 0.2, 1.0, 3.0, 30.0], ids=lambda k: f"kill-{k}")
-async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
-    tmp_path: Path, kill_at: float | None
-) -> None:
-    prefix = (
-        "127.0.130" if kill_at is None else f"127.0.{131 + [0.2, 1.0, 3.0, 30.0].index(kill_at)}"
+async def _instruct(api: Api, level_w: float, within_s: float) -> tuple[dict[str, Any], float]:
+    """An instructed event to ``level_w`` due ``within_s`` after it is made: the event as
+    the API answers it, and when it was made."""
+    event = await api.call(
+        "POST",
+        "/events",
+        {"kind": "instructed", "level_mw": level_w / 1e6, "within_s": within_s},
+        status=201,
     )
+    return event, float(event["created_at"])
+
+
+@asynccontextmanager
+async def _small_site_running(
+    prefix: str, tmp_path: Path
+) -> AsyncIterator[tuple[Sim, Daemon, Api]]:
+    """The small example site on ``prefix`` under a daemon that has measured the site's
+    other load; the daemon is stopped on the way out (its journal stays readable)."""
     site, base_w = small_site(prefix)
-    liar = f"{prefix}.{LIAR}"
     async with simulated(site, base_w) as sim, aiohttp.ClientSession() as session:
         port = free_port()
         meter_port = next(e["port"] for e in site["devices"] if e["make"] == "meter")
@@ -59,32 +71,40 @@ async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
         try:
             await daemon.start(api)
             await _measured_other_load(daemon)
-            assert sim.truth.samples[-1][1] > LEVEL_W + 50_000  # the whole site runs
-            event = await api.call(
-                "POST", "/events",
-                {"kind": "instructed", "level_mw": LEVEL_W / 1e6, "within_s": DEADLINE_S},
-                status=201,
-            )  # fmt: skip
-            created = float(event["created_at"])
-            deadline = created + DEADLINE_S
-            if kill_at is not None:
-                await asyncio.sleep(max(0.0, created + kill_at - time.time()))
-                await daemon.kill()
-                await daemon.start(api)
-
-            def met() -> bool:
-                return sim.truth.met_at(LEVEL_W, created, HOLD_S) is not None
-
-            await until(met, timeout=deadline - time.time() + HOLD_S)
-            met_at = sim.truth.met_at(LEVEL_W, created, HOLD_S)
-            assert met_at is not None
-            assert met_at <= deadline, f"met {met_at - created:.1f} s after the event"
-            # The lying unit reads back asleep and keeps hashing: found within 30 s.
-            await until(lambda: _stuck(daemon, liar), timeout=created + 31 - time.time())
-            await asyncio.sleep(1.0)  # the plan that covers it
+            yield sim, daemon, api
         finally:
             await daemon.stop()
-        rows = daemon.rows()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("kill_at", [None, 0.2, 1.0, 3.0, 30.0], ids=lambda k: f"kill-{k}")
+async def test_an_event_is_met_by_its_deadline_through_a_kill_9(
+    tmp_path: Path, kill_at: float | None
+) -> None:
+    prefix = (
+        "127.0.130" if kill_at is None else f"127.0.{131 + [0.2, 1.0, 3.0, 30.0].index(kill_at)}"
+    )
+    liar = f"{prefix}.{LIAR}"
+    async with _small_site_running(prefix, tmp_path) as (sim, daemon, api):
+        assert sim.truth.samples[-1][1] > LEVEL_W + 50_000  # the whole site runs
+        event, created = await _instruct(api, LEVEL_W, DEADLINE_S)
+        deadline = created + DEADLINE_S
+        if kill_at is not None:
+            await asyncio.sleep(max(0.0, created + kill_at - time.time()))
+            await daemon.kill()
+            await daemon.start(api)
+
+        def met() -> bool:
+            return sim.truth.met_at(LEVEL_W, created, HOLD_S) is not None
+
+        await until(met, timeout=deadline - time.time() + HOLD_S)
+        met_at = sim.truth.met_at(LEVEL_W, created, HOLD_S)
+        assert met_at is not None
+        assert met_at <= deadline, f"met {met_at - created:.1f} s after the event"
+        # The lying unit reads back asleep and keeps hashing: found within 30 s.
+        await until(lambda: _stuck(daemon, liar), timeout=created + 31 - time.time())
+        await asyncio.sleep(1.0)  # the plan that covers it
+    rows = daemon.rows()
     # The truth stayed under the level from then on, to the last sample.
     after = [w for t, w in sim.truth.samples if t >= met_at]
     assert max(after) <= LEVEL_W + TOLERANCE_W
@@ -118,31 +138,15 @@ def _stuck(daemon: Daemon, device: str) -> bool:
 @pytest.mark.slow
 async def test_meter_stalled_for_the_whole_event_never_claims_met(tmp_path: Path) -> None:
     prefix = "127.0.135"
-    site, base_w = small_site(prefix)
     within_s = 15.0
-    async with simulated(site, base_w) as sim, aiohttp.ClientSession() as session:
-        port = free_port()
-        meter_port = next(e["port"] for e in site["devices"] if e["make"] == "meter")
-        config = small_config(prefix, port, meter_port, tmp_path / "journal.sqlite")
-        daemon = Daemon(config, tmp_path)
-        api = Api(session, port, TOKEN)
-        try:
-            await daemon.start(api)
-            await _measured_other_load(daemon)
-            sim.fleet.meters[0].faults.inject("stall")
-            await _meter_down(api)
-            event = await api.call(
-                "POST", "/events",
-                {"kind": "instructed", "level_mw": LEVEL_W / 1e6, "within_s": within_s},
-                status=201,
-            )  # fmt: skip
-            created = float(event["created_at"])
-            await asyncio.sleep(created + within_s + 2.0 - time.time())
-            report = await api.call("GET", f"/events/{event['event_id']}/report")
-            status = await api.call("GET", "/status")
-        finally:
-            await daemon.stop()
-        rows = daemon.rows("meter.sample")
+    async with _small_site_running(prefix, tmp_path) as (sim, daemon, api):
+        sim.fleet.meters[0].faults.inject("stall")
+        await _meter_down(api)
+        event, created = await _instruct(api, LEVEL_W, within_s)
+        await asyncio.sleep(created + within_s + 2.0 - time.time())
+        report = await api.call("GET", f"/events/{event['event_id']}/report")
+        status = await api.call("GET", "/status")
+    rows = daemon.rows("meter.sample")
     deadline = created + within_s
     assert report["compliance"] != "met"
     assert report["met_by_deadline"] is not True
@@ -180,15 +184,27 @@ def _large_site() -> tuple[dict[str, Any], dict[str, Any], dict[str, str]]:
     faulty: dict[str, str] = {}
     n = 0
     for make, model, prefix, count, extra in makes:
-        entries.append({"make": make, "model": model, "count": count, "start": f"{prefix}.1",
-                        "timings": FAST_TIMINGS, **extra})  # fmt: skip
+        entries.append(
+            {
+                "make": make,
+                "model": model,
+                "count": count,
+                "start": f"{prefix}.1",
+                "timings": FAST_TIMINGS,
+                **extra,
+            }
+        )
         groups.append({"make": make, "start": f"{prefix}.1", "count": count})
         for i in range(count):
             if n % 5 == 0:
                 faulty[f"{prefix}.{i + 1}"] = FAULTS[(n // 5) % len(FAULTS)]
             n += 1
-    meter = {"make": "meter", "address": "127.0.143.250", "base_load_w": 100_000.0,
-             "port": free_port("127.0.143.250")}  # fmt: skip
+    meter = {
+        "make": "meter",
+        "address": "127.0.143.250",
+        "base_load_w": 100_000.0,
+        "port": free_port("127.0.143.250"),
+    }
     return {"site": "large", "devices": [*entries, meter]}, {"groups": groups}, faulty
 
 
@@ -204,14 +220,24 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
             sim.fleet.device(address).faults.inject(fault)
         port = free_port()
         config = controller_config(
-            port, config_devices["groups"], str(tmp_path / "journal.sqlite"),
-            poll_interval_s=1.0, poll_timeout_s=2.0,
-            meter={"host": "127.0.143.250", "port": site["devices"][-1]["port"],
-                   "interval_s": 0.5, "settle_s": 2.0},
-            control={"confirm_after_s": 30.0, "reconfirm_delays_s": [15.0, 60.0],
-                     "stuck_hold_s": 600},
+            port,
+            config_devices["groups"],
+            str(tmp_path / "journal.sqlite"),
+            poll_interval_s=1.0,
+            poll_timeout_s=2.0,
+            meter={
+                "host": "127.0.143.250",
+                "port": site["devices"][-1]["port"],
+                "interval_s": 0.5,
+                "settle_s": 2.0,
+            },
+            control={
+                "confirm_after_s": 30.0,
+                "reconfirm_delays_s": [15.0, 60.0],
+                "stuck_hold_s": 600,
+            },
             policy={"plan_interval_s": 300.0, "max_device_age_s": 60},
-        )  # fmt: skip
+        )
         config["credentials"] = {"whatsminer": {"password": "admin"}}
         daemon = Daemon(config, tmp_path)
         api = Api(session, port, TOKEN)
@@ -227,12 +253,7 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
                 while await unreachable() < len(down):
                     await asyncio.sleep(0.5)
             await _measured_other_load(daemon)
-            event = await api.call(
-                "POST", "/events",
-                {"kind": "instructed", "level_mw": level_w / 1e6, "within_s": DEADLINE_S},
-                status=201,
-            )  # fmt: skip
-            created = float(event["created_at"])
+            event, created = await _instruct(api, level_w, DEADLINE_S)
             deadline = created + DEADLINE_S
 
             def met() -> bool:
@@ -240,8 +261,10 @@ async def test_a_fifth_of_300_units_faulty_the_event_is_met_and_every_failure_na
 
             await until(met, timeout=deadline - time.time() + HOLD_S)
             liars = {a for a, f in faulty.items() if f == "ack_sleep_keep_hashing"}
-            await until(lambda: liars <= {r["subject"] for r in daemon.rows("device.stuck")},
-                        timeout=deadline - time.time())  # fmt: skip
+            await until(
+                lambda: liars <= {r["subject"] for r in daemon.rows("device.stuck")},
+                timeout=deadline - time.time(),
+            )
             await asyncio.sleep(max(0.0, deadline + 1.0 - time.time()))
             report = await api.call("GET", f"/events/{event['event_id']}/report")
         finally:

@@ -60,18 +60,24 @@ async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
         level_mw, within_s = 0.035, 600.0  # within: simulated seconds, an ERS-10 deployment
         started = site.now()
         event = await site.api.call(
-            "POST", "/events",
+            "POST",
+            "/events",
             {"kind": "instructed", "level_mw": level_mw, "within_s": within_s, "source": "ERCOT"},
             status=201,
-        )  # fmt: skip
+        )
         event_id = event["event_id"]
         await until(lambda: site.controller.events.confirmed(event_id), timeout=20)
         assert site.now() <= started + within_s
         # Confirmed on the meter, and the simulators' ground truth agrees.
         assert site.sim_power() + BASE_LOAD_W <= level_mw * 1e6 + 500
         stuck = set(faulty)
-        await until(lambda: {r.identity.device_id for r in site.controller.fleet
-                             if r.stuck_until > site.now()} >= stuck, timeout=15)  # fmt: skip
+        await until(
+            lambda: (
+                {r.identity.device_id for r in site.controller.fleet if r.stuck_until > site.now()}
+                >= stuck
+            ),
+            timeout=15,
+        )
         loop = site.controller.loop
 
         def noted() -> bool:
@@ -112,9 +118,10 @@ async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
         await until(lambda: healthy <= set(site.running()), timeout=20)
         sent = await site.api.call("GET", "/journal?kind=command.sent&limit=5000")
         wakes = sorted(
-            e["at"] for e in sent["entries"]
+            e["at"]
+            for e in sent["entries"]
             if e["data"]["command"] == "wake" and e["at"] >= cancelled_at
-        )  # fmt: skip
+        )
         assert len(wakes) >= 10
         gaps = [b - a for a, b in itertools.pairwise(wakes)]
         assert min(gaps) >= 0.75  # wake_stagger_s 1 (simulated), never all at once
@@ -129,9 +136,11 @@ async def test_a_relay_trip_latches_until_cleared(running_site: SiteFactory) -> 
     """On simulated time: the latch is held over plan intervals, the restore staggered."""
     async with running_site("127.0.113", sim_time=True) as site:
         trip = await site.api.call(
-            "POST", "/events", {"kind": "relay_trip", "level_mw": 0, "source": "relay"},
+            "POST",
+            "/events",
+            {"kind": "relay_trip", "level_mw": 0, "source": "relay"},
             status=201,
-        )  # fmt: skip
+        )
         await until(lambda: not site.running())
         await until(lambda: gpu_limits(site.sim, site.interruptible) == {200.0}, timeout=10)
         # The trip window ends, but nothing comes back until an operator clears the latch.
@@ -159,9 +168,11 @@ async def test_meter_outage_falls_back_to_telemetry_and_says_so(
         assert status["site_power"]["source"] == "estimated"
         assert "meter unavailable" in status["site_power"]["detail"]
         event = await site.api.call(
-            "POST", "/events", {"kind": "instructed", "level_mw": 0.06, "within_s": 20},
+            "POST",
+            "/events",
+            {"kind": "instructed", "level_mw": 0.06, "within_s": 20},
             status=201,
-        )  # fmt: skip
+        )
         await until(lambda: site.controller.events.confirmed(event["event_id"]), timeout=20)
         report = await site.api.call("GET", f"/events/{event['event_id']}/report")
         assert report["confirmed_by"].startswith("estimated: device telemetry plus the last known")

@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 
+from controller.integrations.mqtt.executor import ACTOR_PREFIX
 from tests.e2e.conftest import SiteFactory
 from tests.e2e.helpers import until
 from tests.mqtt.broker import PASSWORDS, Broker
@@ -107,10 +108,18 @@ async def test_publishes_the_site_and_carries_out_every_command(
                 ("resume", {}),
                 ("override/set", {"device_id": device, "action": "exclude", "ttl_s": 600}),
                 ("override/clear", {"device_id": device}),
-                ("event/create", {"kind": "instructed", "level_mw": 1.0, "within_s": 1.0,
-                                  "event_id": "mq-1", "source": "mqtt"}),
+                (
+                    "event/create",
+                    {
+                        "kind": "instructed",
+                        "level_mw": 1.0,
+                        "within_s": 1.0,
+                        "event_id": "mq-1",
+                        "source": "mqtt",
+                    },
+                ),
                 ("event/update", {"event_id": "mq-1", "level_mw": 0.9}),
-            ]  # fmt: skip
+            ]
             for index, (name, args) in enumerate(steps):
                 reply = await command(watch, name, f"c-{index}", args)
                 assert reply["ok"] is True, reply
@@ -136,13 +145,14 @@ async def test_publishes_the_site_and_carries_out_every_command(
             assert controller.state.paused is False
             assert len(watch.on(f"{PREFIX}reply/c-1")) == 1
 
-            rows = await controller.journal.entries(["control.", "override.", "event.",
-                                                     "economics."])  # fmt: skip
+            rows = await controller.journal.entries(
+                ["control.", "override.", "event.", "economics."]
+            )
             by_actor = {e.actor for e in rows if e.actor.startswith("mqtt:")}
             assert by_actor == {f"mqtt:c-{i}" for i in range(len(steps))} | {"mqtt:c-cancel"}
             assert sum(1 for e in rows if e.actor == "mqtt:c-1") == 1
             # What a restarted daemon reads back so a redelivery is still a duplicate.
-            executed = await bridge.view.executed_commands()
+            executed = await bridge.view.executed_commands(ACTOR_PREFIX)
             assert set(executed) == {f"c-{i}" for i in range(len(steps))} | {"c-cancel"}
 
             # Malformed and unauthorised: refused, answered, counted, never executed.
@@ -176,8 +186,10 @@ async def test_publishes_the_site_and_carries_out_every_command(
             assert not watch.on(f"{PREFIX}reply/from-viewer")
             assert controller.state.paused is False
             metrics = controller.metrics.registry.get_sample_value
-            assert metrics("hashpivot_mqtt_commands_total",
-                           {"site": "e2e", "result": "accepted"}) == len(steps) + 1  # fmt: skip
+            assert (
+                metrics("hashpivot_mqtt_commands_total", {"site": "e2e", "result": "accepted"})
+                == len(steps) + 1
+            )
             assert metrics("hashpivot_mqtt_connected", {"site": "e2e"}) == 1.0
         finally:
             watch.close()
@@ -195,8 +207,14 @@ async def test_survives_a_broker_restart_losing_only_counted_telemetry(
         async with running_site("127.0.181", mqtt=config) as site:
             controller, bridge = site.controller, site.controller.mqtt
             assert bridge is not None
-            watch = Watcher(broker.tls_port, "operator", PASSWORDS["operator"], ca=broker.ca,
-                            client_id="restart-watch", persistent=True)  # fmt: skip
+            watch = Watcher(
+                broker.tls_port,
+                "operator",
+                PASSWORDS["operator"],
+                ca=broker.ca,
+                client_id="restart-watch",
+                persistent=True,
+            )
             try:
                 await until(lambda: bridge.connected, timeout=10)
                 await until(lambda: bool(watch.on(f"{PREFIX}telemetry/0")))
@@ -232,8 +250,9 @@ async def test_survives_a_broker_restart_losing_only_counted_telemetry(
                 assert reply["ok"] is True
                 assert controller.state.paused is True
                 metrics = controller.metrics.registry.get_sample_value
-                counted = metrics("hashpivot_mqtt_dropped_messages_total",
-                                  {"site": "e2e", "lane": "telemetry"})  # fmt: skip
+                counted = metrics(
+                    "hashpivot_mqtt_dropped_messages_total", {"site": "e2e", "lane": "telemetry"}
+                )
                 assert counted is not None
                 assert counted >= dropped
             finally:

@@ -55,15 +55,18 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
     binary = require_tool("prometheus")
     queries = panel_queries(dashboard_json())
     assert len(queries) >= 15
-    async with running_site("127.0.201") as site:
+    async with running_site("127.0.201", relay={}) as site:
         target = site.api.base.split("//")[1].split("/")[0]
         port = free_port()
         process = await asyncio.create_subprocess_exec(
-            binary, f"--config.file={prometheus_config(tmp_path, target)}",
+            binary,
+            f"--config.file={prometheus_config(tmp_path, target)}",
             f"--storage.tsdb.path={tmp_path / 'data'}",
-            f"--web.listen-address=127.0.0.1:{port}", "--log.level=warn",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE,
-        )  # fmt: skip
+            f"--web.listen-address=127.0.0.1:{port}",
+            "--log.level=warn",
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+        )
         name = site.controller.fleet.site
         base = f"http://127.0.0.1:{port}"
         try:
@@ -74,14 +77,23 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
             await site.api.call("PUT", "/economics", {"power_price_usd_per_mwh": 90})
             # A day-ahead curve, as a price signal source would hand it to the service.
             now = time.time()
-            hours = [(now - 600 + 3600 * h, now - 600 + 3600 * (h + 1), 60.0 + 5 * h)
-                     for h in range(26)]  # fmt: skip
+            hours = [
+                (now - 600 + 3600 * h, now - 600 + 3600 * (h + 1), 60.0 + 5 * h) for h in range(26)
+            ]
             await site.controller.service.set_forecast(
                 hours, as_of=now, source="test-day-ahead", actor="test"
             )
-            await site.api.call("POST", "/events", {
-                "kind": "instructed", "level_mw": 0.05, "within_s": 1, "event_id": "dash-1",
-            }, status=201)  # fmt: skip
+            await site.api.call(
+                "POST",
+                "/events",
+                {
+                    "kind": "instructed",
+                    "level_mw": 0.05,
+                    "within_s": 1,
+                    "event_id": "dash-1",
+                },
+                status=201,
+            )
             missing: list[tuple[str, str]] = queries
             async with aiohttp.ClientSession() as session:
                 async with asyncio.timeout(60):
@@ -89,9 +101,10 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
                         await asyncio.sleep(1.0)
                         try:
                             missing = [
-                                (title, expr) for title, expr in queries
+                                (title, expr)
+                                for title, expr in queries
                                 if not await instant(session, base, grafana_to_promql(expr, name))
-                            ]  # fmt: skip
+                            ]
                         except aiohttp.ClientError:
                             continue  # Prometheus still starting
                 # The dashboard's site variable comes from this label query.

@@ -9,7 +9,6 @@ import asyncio
 import json
 import signal
 import sqlite3
-import sys
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ import yaml
 
 from simulators import Fleet, load_site_dict
 from simulators.meter import SimMeter
-from tests.conftest import free_port
+from tests.conftest import free_port, hashpivot_run
 from tests.e2e.helpers import FAST_TIMINGS, TOKEN, Api, api_up, controller_config, until
 
 PREFIX = "127.0.117"
@@ -28,10 +27,13 @@ COUNT = 12
 
 
 async def _start(config: Path) -> asyncio.subprocess.Process:
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "controller.cli", "run", str(config), "--log-level", "warning",
-        stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
-    )  # fmt: skip
+    return await hashpivot_run(
+        config,
+        "--log-level",
+        "warning",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.DEVNULL,
+    )
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -45,8 +47,16 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 
 def _antminers() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    site = [{"make": "antminer", "model": "S19j Pro", "count": COUNT, "start": f"{PREFIX}.1",
-             "timings": FAST_TIMINGS, "set_conf_delay_s": 0.4}]  # fmt: skip
+    site = [
+        {
+            "make": "antminer",
+            "model": "S19j Pro",
+            "count": COUNT,
+            "start": f"{PREFIX}.1",
+            "timings": FAST_TIMINGS,
+            "set_conf_delay_s": 0.4,
+        }
+    ]
     return site, [{"make": "antminer", "start": f"{PREFIX}.1", "count": COUNT}]
 
 
@@ -62,8 +72,9 @@ def _every_make() -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     site, config = [], []
     for n, (make, extra) in enumerate(kinds):
         start = f"{PREFIX}.{1 + n * 10}"
-        site.append({"make": make, "count": three, "start": start, "timings": FAST_TIMINGS,
-                     **extra})  # fmt: skip
+        site.append(
+            {"make": make, "count": three, "start": start, "timings": FAST_TIMINGS, **extra}
+        )
         config.append({"make": make, "start": start, "count": three})
     return site, config
 
@@ -87,10 +98,12 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(
             port = free_port()
             journal = tmp_path / "journal.sqlite"
             config = controller_config(
-                port, config_devices,
-                str(journal), meter={"host": meter_host, "port": meter.port, "interval_s": 0.25},
+                port,
+                config_devices,
+                str(journal),
+                meter={"host": meter_host, "port": meter.port, "interval_s": 0.25},
                 control={"concurrency": 2, "confirm_after_s": 3.0},
-            )  # fmt: skip
+            )
             config_path = tmp_path / "hashpivot.yaml"
             config_path.write_text(yaml.safe_dump(config))
             async with aiohttp.ClientSession() as session:
@@ -99,10 +112,11 @@ async def test_kill_9_mid_event_then_converge_without_duplicates(
                 try:
                     await api_up(api)
                     event = await api.call(
-                        "POST", "/events",
+                        "POST",
+                        "/events",
                         {"kind": "instructed", "level_mw": level_mw, "within_s": 60},
                         status=201,
-                    )  # fmt: skip
+                    )
                     await until(lambda: _applied(journal) >= 3, timeout=10)
                     daemon.send_signal(signal.SIGKILL)
                     await daemon.wait()
@@ -147,9 +161,10 @@ def _asleep(device: Any) -> bool:
 def _applied(journal: Path) -> int:
     try:
         return sum(
-            1 for r in _rows(journal)
+            1
+            for r in _rows(journal)
             if r["kind"] == "command.result" and r["data"]["result"] == "applied"
-        )  # fmt: skip
+        )
     except sqlite3.Error:
         return 0
 

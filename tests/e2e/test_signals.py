@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,12 +35,15 @@ def ercot(server: ErcotServer, *, day_ahead: bool) -> dict[str, Any]:
         "ercot": {
             "settlement_point": "LZ_WEST",
             "real_time_url": f"{server.base}/np6-905-cd/spp_node_zone_hub",
-            "day_ahead_url": f"{server.base}/np4-190-cd/dam_stlmnt_pnt_prices" if day_ahead
+            "day_ahead_url": f"{server.base}/np4-190-cd/dam_stlmnt_pnt_prices"
+            if day_ahead
             else None,
-            "real_time_interval_s": 0.2, "day_ahead_interval_s": 0.2, "timeout_s": 2,
+            "real_time_interval_s": 0.2,
+            "day_ahead_interval_s": 0.2,
+            "timeout_s": 2,
             "stale_after_s": 7200,
         }
-    }  # fmt: skip
+    }
 
 
 def place_real_time(server: ErcotServer) -> float:
@@ -66,8 +70,7 @@ async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
 ) -> None:
     async with ErcotServer() as server:
         shift = place_real_time(server)
-        overrides = {"signals": ercot(server, day_ahead=False),
-                     "policy": {"max_price_age_s": 7200}}  # fmt: skip
+        overrides = {"signals": ercot(server, day_ahead=False), "policy": {"max_price_age_s": 7200}}
         async with running_site("127.0.210", **overrides) as site:
             await until(lambda: site.controller.state.price is not None, timeout=10)
             assert site.controller.state.price.power_price_usd_per_mwh == 48.62  # type: ignore[union-attr]
@@ -84,12 +87,15 @@ async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
             assert status["signals"]["ercot_rt"]["updates"] == 3
             assert status["signals"]["ercot_rt"]["stale"] is False
             rows = await site.api.call("GET", "/journal?kind=economics.updated&limit=100")
-            prices = [e["data"]["power_price_usd_per_mwh"] for e in rows["entries"]
-                      if e["actor"] == "signal:ercot_rt"]  # fmt: skip
+            prices = [
+                e["data"]["power_price_usd_per_mwh"]
+                for e in rows["entries"]
+                if e["actor"] == "signal:ercot_rt"
+            ]
             assert prices == [48.62, 89.49, 32.08]  # each once: no duplicate points
             text = await metrics_text(site)
-            assert 'hashpivot_signal_updates_total{source="ercot_rt"} 3.0' in text
-            assert 'hashpivot_signal_age_seconds{source="ercot_rt"}' in text
+            assert re.search(r'signal_updates_total\{site="[^"]+",source="ercot_rt"\} 3\.0', text)
+            assert re.search(r'signal_age_seconds\{site="[^"]+",source="ercot_rt"\}', text)
 
 
 async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteFactory) -> None:
@@ -97,8 +103,10 @@ async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteF
         shift = place_real_time(server)
         # Day ahead: a calm curve now (16 Aug 05:00Z on: $31.87, $29.32...).
         server.dam_shift_s = hour(0) - utc("2023-08-16T05:00:00")
-        overrides = {"signals": ercot(server, day_ahead=True),
-                     "policy": {"max_price_age_s": 7200, "min_on_dwell_s": 5400}}  # fmt: skip
+        overrides = {
+            "signals": ercot(server, day_ahead=True),
+            "policy": {"max_price_age_s": 7200, "min_on_dwell_s": 5400},
+        }
         async with running_site("127.0.211", **overrides) as site:
             cheap = {d.address for d in site.sim.devices if d.model in CHEAP}
             await until(lambda: site.controller.state.price is not None, timeout=10)
@@ -134,8 +142,7 @@ class HashpriceServer:
         async def answer(_: web.Request) -> web.Response:
             if self.down:
                 return web.Response(status=503)
-            return web.json_response({"hashprice": 45.0, "unit": "USD/PH/day",
-                                      "as_of": self.now()})  # fmt: skip
+            return web.json_response({"hashprice": 45.0, "unit": "USD/PH/day", "as_of": self.now()})
 
         app = web.Application()
         app.router.add_get("/hashprice", answer)
@@ -155,8 +162,14 @@ async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_bac
 ) -> None:
     """On simulated time: going stale takes minutes of the site's time, seconds of ours."""
     async with HashpriceServer() as server:
-        signals = {"hashprice": {"url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
-                                 "interval_s": 15, "timeout_s": 1, "stale_after_s": 120}}
+        signals = {
+            "hashprice": {
+                "url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
+                "interval_s": 15,
+                "timeout_s": 1,  # real seconds: it bounds the request
+                "stale_after_s": 120,
+            }
+        }
         overrides = {"signals": signals, "policy": {"safe_policy": "sleep_miners"}}
         async with running_site("127.0.212", sim_time=True, **overrides) as site:
             server.now = site.now
@@ -166,11 +179,15 @@ async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_bac
             server.down = True
             await until(lambda: not site.running(), timeout=20)
             plan = await site.api.call("GET", "/plan")
-            assert any("stale signal hashprice_url" in n and "safe policy sleep_miners" in n
-                       for n in plan["notes"])  # fmt: skip
+            assert any(
+                "stale signal hashprice_url" in n and "safe policy sleep_miners" in n
+                for n in plan["notes"]
+            )
             metrics = await metrics_text(site)
-            assert 'hashpivot_signal_stale{source="hashprice_url"} 1.0' in metrics
-            assert 'errors_total{kind="upstream",source="hashprice_url"}' in metrics
+            assert re.search(r'signal_stale\{site="[^"]+",source="hashprice_url"\} 1\.0', metrics)
+            assert re.search(
+                r'errors_total\{kind="upstream",site="[^"]+",source="hashprice_url"', metrics
+            )
             server.down = False
             await until(lambda: len(site.running()) == 30, timeout=20)
             assert not hub.stats["hashprice_url"].stale
@@ -190,8 +207,10 @@ async def test_a_relay_trip_on_the_modbus_input_sheds_the_site_and_latches_until
         assert len(site.running()) == 30
         tripped_at = time.time()
         site.meter.set_relay(True)
-        await until(lambda: any(e.source == "relay" for e in site.controller.state.events.values()),
-                    timeout=2)  # fmt: skip
+        await until(
+            lambda: any(e.source == "relay" for e in site.controller.state.events.values()),
+            timeout=2,
+        )
         [trip] = site.controller.state.events.values()
         assert trip.created_at - tripped_at < 1.0  # polled at least twice a second
         await until(lambda: not site.running(), timeout=20)
@@ -215,21 +234,30 @@ async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_co
     secret = "whsec-e2e-5b1d"
     signals = {"webhooks": {"acme": {"secret": {"value": secret}, "window_s": 300}}}
     async with running_site("127.0.215", signals=signals) as site:
-        url = (f"http://127.0.0.1:{site.controller.config.listen_port}"
-               "/api/v1/signals/webhook/acme")  # fmt: skip
+        url = f"http://127.0.0.1:{site.controller.config.listen_port}/api/v1/signals/webhook/acme"
 
         async def post(body: dict[str, Any], *, at: float, key: str = secret) -> int:
             raw = json.dumps(body).encode()
             stamp = f"{at:.0f}"
-            headers = {TIMESTAMP: stamp, SIGNATURE: sign(key, stamp, raw),
-                       "Content-Type": "application/json"}  # fmt: skip
+            headers = {
+                TIMESTAMP: stamp,
+                SIGNATURE: sign(key, stamp, raw),
+                "Content-Type": "application/json",
+            }
             async with site.api.session.post(url, data=raw, headers=headers) as response:
                 return response.status
 
         level_kw = 0.6 * (site.sim_power() + BASE_LOAD_W) / 1e3
         now = time.time()
-        event = {"event_id": "acme-77", "action": "create", "level": round(level_kw, 1),
-                 "unit": "kW", "start": now, "end": now + 600, "deadline": now + 60}  # fmt: skip
+        event = {
+            "event_id": "acme-77",
+            "action": "create",
+            "level": round(level_kw, 1),
+            "unit": "kW",
+            "start": now,
+            "end": now + 600,
+            "deadline": now + 60,
+        }
         assert await post(event, at=now, key="not-the-secret") == 401
         assert await post(event, at=now - 3600) == 401  # a replay of an old delivery
         assert not site.controller.state.events
@@ -241,16 +269,28 @@ async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_co
         await until(lambda: site.sim_power() + BASE_LOAD_W <= level_kw * 1e3 + 500, timeout=30)
         text = await metrics_text(site)
         for kind in ("signature", "replay", "duplicate"):
-            assert f'errors_total{{kind="{kind}",source="webhook_acme"}} 1.0' in text
+            assert f'errors_total{{kind="{kind}",site="e2e",source="webhook_acme"}} 1.0' in text
 
 
 async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelled(
     running_site: SiteFactory,
 ) -> None:
     # capacity_kw is 1 MW; the event asks for 60% of the site's draw now, due in 20 s.
-    async with running_vtn() as vtn, running_site("127.0.216", signals={"openadr": {
-        "vtn_url": vtn.url, "ven_name": "e2e-site", "capacity_kw": 1000,
-        "report_interval_s": 1, "retry_s": 1}}) as site:  # fmt: skip
+    async with (
+        running_vtn() as vtn,
+        running_site(
+            "127.0.216",
+            signals={
+                "openadr": {
+                    "vtn_url": vtn.url,
+                    "ven_name": "e2e-site",
+                    "capacity_kw": 1000,
+                    "report_interval_s": 1,
+                    "retry_s": 1,
+                }
+            },
+        ) as site,
+    ):
         hub = site.controller.signals
         await until(lambda: hub.stats["openadr"].last_contact_at is not None, timeout=20)
         assert len(site.running()) == 30
@@ -267,8 +307,9 @@ async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelle
         await until(lambda: len(vtn.reports) >= 2, timeout=15)
         assert vtn.reports[-1] == pytest.approx((site.sim_power() + BASE_LOAD_W) / 1e3, rel=0.2)
         vtn.server.cancel_event(VEN_ID, "dr-1")
-        await until(lambda: site.controller.state.events[event_id].cancelled_at is not None,
-                    timeout=15)  # fmt: skip
+        await until(
+            lambda: site.controller.state.events[event_id].cancelled_at is not None, timeout=15
+        )
         await until(lambda: len(site.running()) == 30, timeout=30)
 
 
@@ -282,20 +323,25 @@ async def test_every_source_failing_at_once_leaves_the_daemon_planning(
         dead = f"http://127.0.0.1:{free_port()}"
         signals = {
             **ercot(ercot_server, day_ahead=True),
-            "hashprice": {"mempool": {"url": mempool.base}, "interval_s": 0.3,
-                          "timeout_s": 0.5},
+            "hashprice": {"mempool": {"url": mempool.base}, "interval_s": 0.3, "timeout_s": 0.5},
             "four_cp": {"url": f"{dead}/4cp.json", "interval_s": 0.3},
-            "openadr": {"vtn_url": f"{dead}/OpenADR2/Simple/2.0b", "ven_name": "e2e",
-                        "retry_s": 0.5},
-            "relay": {"host": "127.0.217.251", "port": free_port("127.0.217.251"),
-                      "timeout_s": 0.2},
-        }  # fmt: skip
+            "openadr": {
+                "vtn_url": f"{dead}/OpenADR2/Simple/2.0b",
+                "ven_name": "e2e",
+                "retry_s": 0.5,
+            },
+            "relay": {
+                "host": "127.0.217.251",
+                "port": free_port("127.0.217.251"),
+                "timeout_s": 0.2,
+            },
+        }
         async with running_site("127.0.217", signals=signals) as site:
             hub = site.controller.signals
-            names = {"ercot_rt", "ercot_dam", "hashprice_mempool", "four_cp", "openadr",
-                     "relay"}  # fmt: skip
-            await until(lambda: all(sum(hub.stats[n].errors.values()) >= 2 for n in names),
-                        timeout=20)  # fmt: skip
+            names = {"ercot_rt", "ercot_dam", "hashprice_mempool", "four_cp", "openadr", "relay"}
+            await until(
+                lambda: all(sum(hub.stats[n].errors.values()) >= 2 for n in names), timeout=20
+            )
             view = site.controller.loop.view
             assert view is not None
             await until(lambda: site.controller.loop.view.seq > view.seq + 1, timeout=10)  # type: ignore[union-attr]

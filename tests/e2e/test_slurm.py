@@ -10,7 +10,7 @@ Skipped without Slurm or root unless CI is set, exactly like tests/scheduler.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
@@ -31,41 +31,14 @@ from tests.e2e.helpers import (
     gpu_limits,
     until,
 )
-from tests.scheduler.conftest import slurm_cluster
+from tests.scheduler.conftest import cluster, slurm_cluster
 from tests.scheduler.slurm_cluster import SlurmCluster
 
 pytestmark = pytest.mark.slow
-__all__ = ["slurm_cluster"]  # the session fixture, shared with tests/scheduler
+__all__ = ["cluster", "slurm_cluster"]  # the fixtures, shared with tests/scheduler
 
 PREFIX = "127.0.124"
 CONTRACTED, INTERRUPTIBLE = f"{PREFIX}.61", f"{PREFIX}.62"
-
-
-@pytest.fixture
-def cluster(slurm_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
-    yield slurm_cluster
-    # Leave the cluster as other tests expect it: no jobs, no drained nodes.
-    ids = slurm_cluster.run("squeue", "-h", "-o", "%i").split()
-    if ids:
-        slurm_cluster.run("scancel", *ids)
-    slurm_cluster.wait_for("no jobs", lambda: not slurm_cluster.run("squeue", "-h").strip())
-
-    def all_resumed() -> bool:
-        for name, state in _sinfo(slurm_cluster).items():
-            if "drain" in state[0]:
-                try:
-                    slurm_cluster.run("scontrol", "update", f"NodeName={name}", "State=RESUME")
-                except RuntimeError:
-                    return False
-        return all(state == "idle" for state, _ in _sinfo(slurm_cluster).values())
-
-    slurm_cluster.wait_for("every node idle again", all_resumed)
-
-
-def _sinfo(cluster: SlurmCluster) -> dict[str, tuple[str, str]]:
-    out = cluster.run("sinfo", "-h", "-N", "-o", "%N|%T|%E")
-    rows = (line.split("|") for line in out.splitlines())
-    return {name: (state, reason) for name, state, reason in rows}
 
 
 def _site() -> dict[str, object]:
@@ -76,10 +49,16 @@ def _site() -> dict[str, object]:
         ("auradine", "AT1500", 4, {}),
     ]
     devices: list[dict[str, object]] = [
-        {"make": make, "model": model, "count": 1, "start": f"{PREFIX}.{last}",
-         "timings": FAST_TIMINGS, **extra}
+        {
+            "make": make,
+            "model": model,
+            "count": 1,
+            "start": f"{PREFIX}.{last}",
+            "timings": FAST_TIMINGS,
+            **extra,
+        }
         for make, model, last, extra in miners
-    ]  # fmt: skip
+    ]
     devices += [
         {"make": "gpu", "model": "H200", "count": 1, "start": address, "settle_s": 0.1}
         for address in (CONTRACTED, INTERRUPTIBLE)
@@ -98,21 +77,27 @@ async def _controller(
         def power() -> float:
             return sum(d.snapshot().power_w for d in sim.devices)
 
-        meter = SimMeter(power, base_load_w=500, address=address, port=free_port(address),
-                         clock=sim.clock)  # fmt: skip
+        meter = SimMeter(
+            power, base_load_w=500, address=address, port=free_port(address), clock=sim.clock
+        )
         async with meter:
             port = free_port()
             scheduler = {
-                "cluster": "hashpivot-test", "slurm_conf": str(cluster.conf), "poll_s": 0.2,
-                "interval_s": 0.5, "checkpoint_grace_s": 1.0,
+                "cluster": "hashpivot-test",
+                "slurm_conf": str(cluster.conf),
+                "poll_s": 0.2,
+                "interval_s": 0.5,
+                "checkpoint_grace_s": 1.0,
                 "class_rule": {"by": "partition", "interruptible": ["interruptible"]},
                 "nodes": {CONTRACTED: "gpu01", INTERRUPTIBLE: "gpu02"},
-            }  # fmt: skip
+            }
             config = controller_config(
-                port, device_groups(site), str(tmp_path / "slurm.sqlite"),
+                port,
+                device_groups(site),
+                str(tmp_path / "slurm.sqlite"),
                 meter={"host": address, "port": meter.port, "interval_s": 0.25},
                 scheduler=scheduler,
-            )  # fmt: skip
+            )
             async with (
                 Controller(parse_config(config)) as controller,
                 aiohttp.ClientSession() as session,
@@ -126,19 +111,26 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
 ) -> None:
     paid = cluster.submit(node="gpu01", partition="contracted")
     spot = cluster.submit(node="gpu02", partition="interruptible")
-    cluster.wait_for("jobs running", lambda: cluster.job_state(paid) == ("RUNNING", "gpu01")
-                     and cluster.job_state(spot) == ("RUNNING", "gpu02"))  # fmt: skip
+    cluster.wait_for(
+        "jobs running",
+        lambda: (
+            cluster.job_state(paid) == ("RUNNING", "gpu01")
+            and cluster.job_state(spot) == ("RUNNING", "gpu02")
+        ),
+    )
     cluster.wait_for("spot job started", (cluster.jobs_dir / f"start.{spot}").exists)
 
     async with _controller(cluster, tmp_path) as (sim, controller, api):
         # Planned: four miners asleep 0.13 kW, the contracted node 10.2 kW, the
         # interruptible one 6.2 kW capped or 2 kW drained: 13.8 kW needs the drain.
         event = await api.call(
-            "POST", "/events", {"kind": "instructed", "level_mw": 0.0138, "within_s": 30},
+            "POST",
+            "/events",
+            {"kind": "instructed", "level_mw": 0.0138, "within_s": 30},
             status=201,
-        )  # fmt: skip
-        await until(lambda: "drain" in _sinfo(cluster)["gpu02"][0], timeout=20)
-        assert _sinfo(cluster)["gpu02"][1].startswith("hashpivot: ")
+        )
+        await until(lambda: "drain" in cluster.nodes()["gpu02"][0], timeout=20)
+        assert cluster.nodes()["gpu02"][1].startswith("hashpivot: ")
         await until(lambda: cluster.job_state(spot)[0] == "PENDING", timeout=20)
         assert cluster.checkpointed(spot), "the job never saw the checkpoint signal"
         # The spot job is off the node: its GPUs go idle (the simulator knows no Slurm).
@@ -148,15 +140,14 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
         # The contracted node and its job are untouched, in Slurm and on the node.
         assert cluster.job_state(paid) == ("RUNNING", "gpu01")
         assert not cluster.checkpointed(paid)
-        assert "drain" not in _sinfo(cluster)["gpu01"][0]
+        assert "drain" not in cluster.nodes()["gpu01"][0]
         assert gpu_limits(sim, CONTRACTED) == {700.0}
         done: dict[tuple[str, str], dict[str, Any]] = {}
         async with asyncio.timeout(20):
             while (INTERRUPTIBLE, "requeue_jobs") not in done:  # Slurm shows it, then we log
                 await asyncio.sleep(0.2)
                 results = await api.call("GET", "/journal?kind=command.result&limit=1000")
-                done = {(e["subject"], e["data"]["command"]): e["data"]
-                        for e in results["entries"]}  # fmt: skip
+                done = {(e["subject"], e["data"]["command"]): e["data"] for e in results["entries"]}
         assert done[(INTERRUPTIBLE, "drain")]["result"] == "applied"
         requeue = done[(INTERRUPTIBLE, "requeue_jobs")]
         assert requeue["result"] == "applied"
@@ -169,7 +160,7 @@ async def test_grid_event_drains_and_requeues_interruptible_work_in_slurm(
         # After the event the node is resumed: schedulable, idle, the requeued job waiting
         # for it (Slurm holds a requeued job back for its begin time before it runs again).
         await api.call("DELETE", f"/events/{event['event_id']}")
-        await until(lambda: _sinfo(cluster)["gpu02"][0] == "idle", timeout=20)
+        await until(lambda: cluster.nodes()["gpu02"][0] == "idle", timeout=20)
         assert cluster.job_state(spot)[0] == "PENDING"
         assert cluster.job_state(paid) == ("RUNNING", "gpu01")
         await until(lambda: gpu_limits(sim, INTERRUPTIBLE) == {700.0}, timeout=10)

@@ -35,9 +35,9 @@ class Page:
         return str(await self.run(lambda: self.driver.find_element("id", element_id).text))
 
     async def attr(self, element_id: str, name: str) -> str:
-        return str(await self.run(
-            lambda: self.driver.find_element("id", element_id).get_attribute(name)
-        ))  # fmt: skip
+        return str(
+            await self.run(lambda: self.driver.find_element("id", element_id).get_attribute(name))
+        )
 
     async def type(self, element_id: str, value: str) -> None:
         def go() -> None:

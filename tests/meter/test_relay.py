@@ -22,8 +22,9 @@ async def test_the_contact_reads_as_the_meter_trips_and_resets(coil: bool, addre
     async with meter:
         contact = RelayContact(HOST, port=meter.port, coil=coil, address=address, timeout_s=1)
         other = RelayContact(HOST, port=meter.port, coil=coil, address=address + 1, timeout_s=1)
-        closed = RelayContact(HOST, port=meter.port, coil=coil, address=address,
-                              tripped_when=False, timeout_s=1)  # fmt: skip
+        closed = RelayContact(
+            HOST, port=meter.port, coil=coil, address=address, tripped_when=False, timeout_s=1
+        )
         try:
             assert await contact.read() is False
             assert await closed.read() is True
@@ -47,10 +48,13 @@ async def test_a_dead_contact_is_a_driver_error() -> None:
 
 async def test_the_control_plane_trips_and_resets_the_relay() -> None:
     address = "127.0.214.2"
-    site = {"site": "t", "devices": [
-        {"make": "antminer", "model": "S21", "count": 1, "start": "127.0.214.10"},
-        {"make": "meter", "address": address, "port": free_port(address)},
-    ]}  # fmt: skip
+    site = {
+        "site": "t",
+        "devices": [
+            {"make": "antminer", "model": "S21", "count": 1, "start": "127.0.214.10"},
+            {"make": "meter", "address": address, "port": free_port(address)},
+        ],
+    }
     async with Fleet(load_site_dict(site), listen="exact") as sim:
         plane = ControlPlane(sim, port=free_port())
         await plane.start()

@@ -12,8 +12,14 @@ from typing import Any
 SECRET = "mqtt-command-secret"
 
 
-def signed(name: str, command_id: str, args: dict[str, Any], *, secret: str = SECRET,
-           ts: float | None = None) -> bytes:  # fmt: skip
+def signed(
+    name: str,
+    command_id: str,
+    args: dict[str, Any],
+    *,
+    secret: str = SECRET,
+    ts: float | None = None,
+) -> bytes:
     ts = time.time() if ts is None else ts
     canonical = json.dumps(args, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
     text = f"{name}\n{command_id}\n{ts!r}\n{canonical}".encode()

@@ -24,10 +24,11 @@ NOW = 1_800_000_000.0
 
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                max_size=4),
+    lambda inner: (
+        st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4)
+    ),
     max_leaves=20,
-)  # fmt: skip
+)
 
 
 def parse(name: CommandName | None, payload: bytes, **kw: Any) -> Any:
@@ -41,9 +42,12 @@ def parse(name: CommandName | None, payload: bytes, **kw: Any) -> Any:
     name=st.sampled_from([*CommandName, None]),
     payload=st.binary(max_size=300)
     | json_values.map(lambda v: json.dumps(v).encode())
-    | st.builds(lambda i, a: json.dumps({"id": i, "args": a, "ts": NOW, "sig": "0" * 64}).encode(),
-                st.text(max_size=70), json_values),
-)  # fmt: skip
+    | st.builds(
+        lambda i, a: json.dumps({"id": i, "args": a, "ts": NOW, "sig": "0" * 64}).encode(),
+        st.text(max_size=70),
+        json_values,
+    ),
+)
 def test_anything_unsigned_is_refused_with_a_type(name: CommandName | None, payload: bytes) -> None:
     with pytest.raises(CommandRefused) as refused:
         parse(name, payload)

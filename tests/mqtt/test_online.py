@@ -5,13 +5,12 @@ from __future__ import annotations
 
 import asyncio
 import signal
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.conftest import free_port
+from tests.conftest import free_port, hashpivot_run
 from tests.mqtt.broker import PASSWORDS, Broker
 from tests.mqtt.watcher import retained
 
@@ -36,21 +35,32 @@ async def test_online_then_offline_on_a_clean_stop_and_by_the_will_on_a_kill(
     broker = Broker(tmp_path / "mosquitto")
     broker.start()
     config = tmp_path / "hashpivot.yaml"
-    config.write_text(yaml.safe_dump({
-        "site": "will",
-        "listen": f"127.0.0.1:{free_port()}",
-        # Nothing answers there: the daemon runs with the unit unreachable.
-        "devices": [{"make": "antminer", "address": "127.0.182.1"}],
-        "mqtt": {"host": "127.0.0.1", "port": broker.port, "username": "hashpivot",
-                 "password_env": "HP_TEST_MQTT_PASSWORD", "keepalive_s": 5},
-    }))  # fmt: skip
+    config.write_text(
+        yaml.safe_dump(
+            {
+                "site": "will",
+                "listen": f"127.0.0.1:{free_port()}",
+                # Nothing answers there: the daemon runs with the unit unreachable.
+                "devices": [{"make": "antminer", "address": "127.0.182.1"}],
+                "mqtt": {
+                    "host": "127.0.0.1",
+                    "port": broker.port,
+                    "username": "hashpivot",
+                    "password_env": "HP_TEST_MQTT_PASSWORD",
+                    "keepalive_s": 5,
+                },
+            }
+        )
+    )
     env = {"HP_TEST_MQTT_PASSWORD": PASSWORDS["hashpivot"], "PATH": "/usr/bin:/bin"}
 
     async def start() -> asyncio.subprocess.Process:
-        return await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "controller.cli", "run", str(config),
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.PIPE, env=env,
-        )  # fmt: skip
+        return await hashpivot_run(
+            config,
+            stdout=asyncio.subprocess.DEVNULL,
+            stderr=asyncio.subprocess.PIPE,
+            env=env,
+        )
 
     try:
         daemon = await start()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from controller.integrations.mqtt.lifecycle import LifecycleWatch
 from controller.integrations.mqtt.outbox import Lane, Message, Outbox
 from controller.integrations.mqtt.topics import EventPhase
@@ -10,7 +12,7 @@ from controller.state.control import EventRecord
 
 
 def message(topic: str, lane: Lane) -> Message:
-    return Message(topic, topic.encode(), 1, lane is Lane.STATE, lane)
+    return Message(topic=topic, payload=topic.encode(), qos=1, retain=lane is Lane.STATE, lane=lane)
 
 
 def test_drops_oldest_telemetry_keeps_events_and_the_newest_state() -> None:
@@ -47,8 +49,20 @@ def test_a_failed_send_goes_back_and_state_is_resent_after_a_reconnect() -> None
 def test_lifecycle_announces_each_phase_once_and_one_verdict() -> None:
     confirmed: set[str] = set()
     watch = LifecycleWatch(lambda event_id: event_id in confirmed)
-    event = EventRecord("e1", EventKind.INSTRUCTED, 100.0, 200.0, 1.0, 150.0, "t", 100.0, 100.0)
-    old = EventRecord("e0", EventKind.INSTRUCTED, 0.0, 50.0, 1.0, None, "t", 0.0, 0.0)
+    event = EventRecord(
+        event_id="e1",
+        kind=EventKind.INSTRUCTED,
+        start=100.0,
+        end=200.0,
+        level_mw=1.0,
+        deadline=150.0,
+        source="t",
+        created_at=100.0,
+        updated_at=100.0,
+    )
+    old = replace(
+        event, event_id="e0", start=0.0, end=50.0, deadline=None, created_at=0.0, updated_at=0.0
+    )
     watch.seed([old], 60.0)
     phases = [t.phase for t in watch.observe([old, event], 100.0)]
     assert phases == [EventPhase.CREATED]

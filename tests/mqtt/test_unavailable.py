@@ -45,9 +45,16 @@ def config(port: int, mqtt: dict[str, Any]) -> dict[str, Any]:
         "poll_interval_s": 0.2,
         "poll_timeout_s": 0.5,
         "devices": [{"make": "antminer", "address": "127.0.183.1"}],  # nothing answers
-        "mqtt": {"host": "127.0.0.1", "timeout_s": 1.0, "reconnect_min_s": 0.1,
-                 "reconnect_max_s": 0.3, "telemetry_interval_s": 0, "queue_size": 5, **mqtt},
-    }  # fmt: skip
+        "mqtt": {
+            "host": "127.0.0.1",
+            "timeout_s": 1.0,
+            "reconnect_min_s": 0.1,
+            "reconnect_max_s": 0.3,
+            "telemetry_interval_s": 0,
+            "queue_size": 5,
+            **mqtt,
+        },
+    }
 
 
 async def check_unstalled(settings: dict[str, Any], caplog: pytest.LogCaptureFixture) -> None:

@@ -27,9 +27,16 @@ class Seen:
 
 class Watcher:
     def __init__(
-        self, port: int, user: str, password: str, *, ca: Path | None = None,
-        subscribe: str = "#", client_id: str | None = None, persistent: bool = False,
-    ) -> None:  # fmt: skip
+        self,
+        port: int,
+        user: str,
+        password: str,
+        *,
+        ca: Path | None = None,
+        subscribe: str = "#",
+        client_id: str | None = None,
+        persistent: bool = False,
+    ) -> None:
         self.messages: list[Seen] = []
         self._lock = threading.Lock()
         self._subscribed = threading.Event()

@@ -33,9 +33,13 @@ PRICES = [  # (from HH:MM, USD/MWh) for the 5-minute settlement price
     ("17:00", 1000.0), ("17:30", 30.0),
 ]  # fmt: skip
 SETTINGS = PolicySettings(
-    curtail_after_windows=2, resume_after_windows=2, min_on_dwell_s=0, min_off_dwell_s=0,
-    max_cycles_per_day=10, wake_stagger_s=0,
-)  # fmt: skip
+    curtail_after_windows=2,
+    resume_after_windows=2,
+    min_on_dwell_s=0,
+    min_off_dwell_s=0,
+    max_cycles_per_day=10,
+    wake_stagger_s=0,
+)
 
 
 def at(hhmm: str) -> float:
@@ -52,26 +56,55 @@ def price_at(now: float) -> float:
 
 
 EVENTS = (
-    GridEvent("4CP-0715", EventKind.FOUR_CP, at("16:00"), at("16:15"), DAY, "forecast"),
-    GridEvent("ERS-10", EventKind.INSTRUCTED, at("19:00"), at("20:00"), at("19:00"), "qse",
-              level_mw=0.030, deadline=at("19:10")),
-)  # fmt: skip
+    GridEvent(
+        event_id="4CP-0715",
+        kind=EventKind.FOUR_CP,
+        start=at("16:00"),
+        end=at("16:15"),
+        as_of=DAY,
+        source="forecast",
+    ),
+    GridEvent(
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=at("19:00"),
+        end=at("20:00"),
+        as_of=at("19:00"),
+        source="qse",
+        level_mw=0.030,
+        deadline=at("19:10"),
+    ),
+)
 
 
 def site() -> list[FleetDevice]:
     devices = []
     for model, tag in (("S19j Pro", "a"), ("S19 XP", "b"), ("S21", "c")):
         for n in range(10):
-            devices.append(FleetDevice(
-                f"{tag}-{model.replace(' ', '')}-{n:02d}", profile(model), MiningState.HASHING,
-                Health.HEALTHY, None, DAY,
-            ))  # fmt: skip
+            devices.append(
+                FleetDevice(
+                    device_id=f"{tag}-{model.replace(' ', '')}-{n:02d}",
+                    profile=profile(model),
+                    state=MiningState.HASHING,
+                    health=Health.HEALTHY,
+                    power_w=None,
+                    observed_at=DAY,
+                )
+            )
     for ai, tag in ((AiClass.CONTRACTED, "gc"), (AiClass.INTERRUPTIBLE, "gi")):
         for n in range(2):
-            devices.append(FleetDevice(
-                f"{tag}-h200-{n}", profile("HGX H200 8-GPU", ai), MiningState.HASHING,
-                Health.HEALTHY, None, DAY, gpu_power_limit_w=5600.0, schedulable=True,
-            ))  # fmt: skip
+            devices.append(
+                FleetDevice(
+                    device_id=f"{tag}-h200-{n}",
+                    profile=profile("HGX H200 8-GPU", ai),
+                    state=MiningState.HASHING,
+                    health=Health.HEALTHY,
+                    power_w=None,
+                    observed_at=DAY,
+                    gpu_power_limit_w=5600.0,
+                    schedulable=True,
+                )
+            )
     return devices
 
 
@@ -104,11 +137,11 @@ def run_day() -> Iterator[tuple[float, Plan]]:
     for k in range(288):
         now = DAY + k * STEP
         inputs = PolicyInputs(
-            now,
-            Fleet(tuple(devices), now, "sim"),
-            economics(price_at(now), now=now),
-            grid(1.0, EVENTS, up=0.02, now=now),
-            SETTINGS,
+            now=now,
+            fleet=Fleet(tuple(devices), now, "sim"),
+            economics=economics(price_at(now), now=now),
+            grid=grid(1.0, EVENTS, up=0.02, now=now),
+            settings=SETTINGS,
         )
         result, memory = plan(inputs, PolicyMemory.from_json(memory.to_json()))
         yield now, result

@@ -9,6 +9,7 @@ from controller.policy import (
     AiValue,
     DeviceProfile,
     Economics,
+    EventKind,
     Fleet,
     FleetDevice,
     Grid,
@@ -46,9 +47,15 @@ def miner(
     now: float = T0,
 ) -> FleetDevice:
     return FleetDevice(
-        device_id, profile(model, None, group), state, health, None, now,
-        last_state_change_at=last_change, cycles_today=cycles,
-    )  # fmt: skip
+        device_id=device_id,
+        profile=profile(model, None, group),
+        state=state,
+        health=health,
+        power_w=None,
+        observed_at=now,
+        last_state_change_at=last_change,
+        cycles_today=cycles,
+    )
 
 
 def gpu(
@@ -66,10 +73,17 @@ def gpu(
     lo, hi = prof.gpu_power_limit_range_w
     limit = lo if level == "capped" else hi
     return FleetDevice(
-        device_id, prof, MiningState.HASHING, health, None, now,
-        last_state_change_at=last_change, cycles_today=cycles,
-        gpu_power_limit_w=limit, schedulable=level != "drained",
-    )  # fmt: skip
+        device_id=device_id,
+        profile=prof,
+        state=MiningState.HASHING,
+        health=health,
+        power_w=None,
+        observed_at=now,
+        last_state_change_at=last_change,
+        cycles_today=cycles,
+        gpu_power_limit_w=limit,
+        schedulable=level != "drained",
+    )
 
 
 def economics(
@@ -77,9 +91,36 @@ def economics(
 ) -> Economics:
     at = now if as_of is None else as_of
     return Economics(
-        Hashprice(hashprice, at, "test"),
-        PowerPrice(price, at, "test"),
-        AiValue(2.0, 1.0, 0.0, at, "test"),
+        hashprice=Hashprice(hashprice, at, "test"),
+        power_price=PowerPrice(usd_per_mwh=price, as_of=at, source="test"),
+        ai_value=AiValue(
+            contracted_usd_per_gpu_hour=2.0,
+            interruptible_usd_per_gpu_hour=1.0,
+            idle_usd_per_gpu_hour=0.0,
+            as_of=at,
+            source="test",
+        ),
+    )
+
+
+def instructed(
+    level_mw: float,
+    start: float = T0 - 60,
+    *,
+    as_of: float | None = None,
+    deadline: float | None = None,
+) -> GridEvent:
+    """An ERS-10 instruction to ``level_mw`` from ``start`` to an hour after T0, due at
+    ``deadline`` (default: at once); ``as_of`` defaults to ``start``."""
+    return GridEvent(
+        event_id="ERS-10",
+        kind=EventKind.INSTRUCTED,
+        start=start,
+        end=T0 + 3600,
+        as_of=start if as_of is None else as_of,
+        source="test",
+        level_mw=level_mw,
+        deadline=start if deadline is None else deadline,
     )
 
 
@@ -93,13 +134,25 @@ def grid(
     cleared_at: float | None = None,
     now: float = T0,
 ) -> Grid:
-    return Grid(cap_mw, now, "test", events, up, down, tripped, cleared_at)
+    return Grid(
+        interconnect_cap_mw=cap_mw,
+        as_of=now,
+        source="test",
+        events=events,
+        ramp_up_mw_per_min=up,
+        ramp_down_mw_per_min=down,
+        relay_tripped=tripped,
+        relay_cleared_at=cleared_at,
+    )
 
 
 FAST = PolicySettings(
-    curtail_after_windows=1, resume_after_windows=1, min_on_dwell_s=0, min_off_dwell_s=0,
+    curtail_after_windows=1,
+    resume_after_windows=1,
+    min_on_dwell_s=0,
+    min_off_dwell_s=0,
     wake_stagger_s=0,
-)  # fmt: skip
+)
 
 
 def inputs(
@@ -113,9 +166,9 @@ def inputs(
     as_of: float | None = None,
 ) -> PolicyInputs:
     return PolicyInputs(
-        now,
-        Fleet(tuple(devices), now, "test"),
-        economics(price, hashprice, now=now, as_of=as_of),
-        site or grid(now=now),
-        settings,
+        now=now,
+        fleet=Fleet(tuple(devices), now, "test"),
+        economics=economics(price, hashprice, now=now, as_of=as_of),
+        grid=site or grid(now=now),
+        settings=settings,
     )

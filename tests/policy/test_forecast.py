@@ -43,8 +43,7 @@ def test_sleeping_miners_are_not_woken_into_a_spike_within_their_min_on_time() -
 
 def test_running_miners_keep_running_under_an_uncertain_forecast() -> None:
     running = [miner(f"m{i}") for i in range(3)]
-    base = with_forecast(inputs(running, price=20.0, settings=SETTINGS), (200, 200.0),
-                         firm=False)  # fmt: skip
+    base = with_forecast(inputs(running, price=20.0, settings=SETTINGS), (200, 200.0), firm=False)
     assert {a for a, _ in actions(base)} == {Action.RUN}
 
 
@@ -64,7 +63,8 @@ def test_a_certain_spike_is_shed_ahead_within_the_ramp_down_lead() -> None:
 
 def test_stale_inputs_turn_the_forecast_off() -> None:
     asleep = [miner(f"m{i}", state=MiningState.SLEEPING) for i in range(2)]
-    base = inputs(asleep, price=20.0, settings=replace(SETTINGS, max_price_age_s=60.0),
-                  as_of=T0 - 3600)  # fmt: skip
+    base = inputs(
+        asleep, price=20.0, settings=replace(SETTINGS, max_price_age_s=60.0), as_of=T0 - 3600
+    )
     got = actions(with_forecast(base, (600, 200.0), firm=True))
     assert all("stale" in r and "forecast" not in r for _, r in got)

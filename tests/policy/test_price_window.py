@@ -17,9 +17,13 @@ from tests.policy.site import T0, inputs, miner
 HIGH = 500.0  # USD/MWh: far above any miner's break-even
 WINDOW = 300.0
 SETTINGS = PolicySettings(
-    curtail_after_windows=3, resume_after_windows=3, min_on_dwell_s=0, min_off_dwell_s=0,
-    wake_stagger_s=0, price_window_s=WINDOW,
-)  # fmt: skip
+    curtail_after_windows=3,
+    resume_after_windows=3,
+    min_on_dwell_s=0,
+    min_off_dwell_s=0,
+    wake_stagger_s=0,
+    price_window_s=WINDOW,
+)
 START = (T0 // WINDOW) * WINDOW  # the first second of a window
 
 
@@ -27,8 +31,9 @@ def sleeps_after(price_times: list[float], settings: PolicySettings = SETTINGS) 
     """Feed one price update at each time (as_of = now) and count the sleeps planned."""
     memory: PolicyMemory | None = None
     for at in price_times:
-        site = inputs([miner(f"m{i}", now=at) for i in range(13)], now=at, price=HIGH,
-                      settings=settings)  # fmt: skip
+        site = inputs(
+            [miner(f"m{i}", now=at) for i in range(13)], now=at, price=HIGH, settings=settings
+        )
         plan, memory = policy.plan(site, memory)
     return sum(isinstance(c.command, Sleep) for c in policy.diff(plan, site.fleet))
 

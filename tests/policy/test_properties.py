@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from controller.policy import (
     Action,
     AiClass,
-    EventKind,
+    DeviceTarget,
     Fleet,
     FleetDevice,
     GridEvent,
@@ -21,16 +21,20 @@ from controller.policy import (
     SafePolicy,
     plan,
 )
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Control, Health, MiningState
 from tests.policy.helpers import observed_level, pairs, planned_level
-from tests.policy.site import FAST, T0, gpu, grid, inputs, miner
+from tests.policy.site import FAST, T0, gpu, grid, inputs, instructed, miner
 from tests.policy.strategies import devices
 
 EXAMPLES = settings(max_examples=100, deadline=None)
 PINNING = PolicySettings(
-    curtail_after_windows=1, resume_after_windows=1, min_on_dwell_s=900, min_off_dwell_s=900,
-    max_cycles_per_day=5, wake_stagger_s=15,
-)  # fmt: skip
+    curtail_after_windows=1,
+    resume_after_windows=1,
+    min_on_dwell_s=900,
+    min_off_dwell_s=900,
+    max_cycles_per_day=5,
+    wake_stagger_s=15,
+)
 prices = st.sampled_from([-20.0, 20.0, 30.0, 40.0, 50.0, 60.0, 500.0, 3000.0])
 caps = st.floats(0.0, 0.25)
 
@@ -39,9 +43,24 @@ def _unknown(device: FleetDevice) -> bool:
     return device.health is Health.UNREACHABLE
 
 
+def _floor_w(device: FleetDevice, target: DeviceTarget) -> float:
+    """What ``device`` draws with every lever it has shed (the plan's target only says
+    which lever is left: none, or the GPU power limit of a node that cannot drain)."""
+    spec = device.profile.spec
+    if _unknown(device) or target.action is Action.HOLD:
+        return target.power_w  # no lever to shed: counted as it is
+    assert spec is not None
+    if target.action in (Action.SLEEP, Action.DRAIN):
+        return spec.sleep_w
+    rng = device.profile.gpu_power_limit_range_w
+    if rng is None or Control.GPU_POWER_LIMIT not in device.profile.controls:
+        return spec.nameplate_w  # a device with no lever the policy may pull
+    assert target.gpu_power_limit_w == rng[0]
+    return spec.nameplate_w - (rng[1] - rng[0])
+
+
 def _instructed(level_mw: float) -> GridEvent:
-    return GridEvent("ERS-10", EventKind.INSTRUCTED, T0 - 900, T0 + 3600, T0, "test",
-                     level_mw=level_mw, deadline=T0 - 300)  # fmt: skip
+    return instructed(level_mw, T0 - 900, as_of=T0, deadline=T0 - 300)
 
 
 @EXAMPLES
@@ -62,13 +81,17 @@ def test_never_above_cap_or_event_counting_reserve_and_unknown(
     assert abs(total - result.expected_site_w) < 1e-3
     if result.infeasible:
         assert any("cannot meet" in n for n in result.notes)
-        floor = sum(
-            t.power_w if _unknown(d) else min(lv.power_w for lv in [t])  # already at its floor
+        # Every lever is shed: each device is planned at the least it can draw, worked out
+        # here from its spec rather than read back from the plan.
+        for d, t in pairs(result):
+            assert abs(t.power_w - _floor_w(d, t)) < 1e-3, (d.device_id, t)
+        assert all(
+            planned_level(d, t) == 0
+            or _unknown(d)
+            or t.action is Action.HOLD
+            or t.gpu_power_limit_w is not None
             for d, t in pairs(result)
         )
-        assert abs(floor - result.expected_site_w) < 1e-3
-        assert all(planned_level(d, t) == 0 or _unknown(d) or t.action is Action.HOLD
-                   or t.gpu_power_limit_w is not None for d, t in pairs(result))  # fmt: skip
     else:
         assert result.expected_site_w <= max(limit_w, 0.0) + 1e-3
 
@@ -102,10 +125,12 @@ def test_sheds_least_value_per_mw_first_and_contracted_last(
             assert value(d_on) >= value(d_shed), (d_shed.device_id, d_on.device_id)
     if any(d.profile.ai_class is AiClass.CONTRACTED for d, _ in shed):
         assert any("contracted AI shed" in n for n in result.notes)
-        assert all(planned_level(d, t) == 0 for d, t in rows
-                   if (d.profile.ai_class is not AiClass.CONTRACTED
-                   and d.profile.ai_class is not None) or (not d.profile.is_gpu
-                   and planned_level(d, t) != 1))  # fmt: skip
+        assert all(
+            planned_level(d, t) == 0
+            for d, t in rows
+            if (d.profile.ai_class is not AiClass.CONTRACTED and d.profile.ai_class is not None)
+            or (not d.profile.is_gpu and planned_level(d, t) != 1)
+        )
 
 
 @EXAMPLES
@@ -113,8 +138,9 @@ def test_sheds_least_value_per_mw_first_and_contracted_last(
 def test_dwell_cycles_and_ramp_respected_without_a_grid_event(
     fleet: list[FleetDevice], price: float, down: float | None, up: float | None
 ) -> None:
-    result, _ = plan(inputs(fleet, price=price, site=grid(100.0, down=down, up=up),
-                            settings=PINNING))  # fmt: skip
+    result, _ = plan(
+        inputs(fleet, price=price, site=grid(100.0, down=down, up=up), settings=PINNING)
+    )
     shed_w = restored_w = 0.0
     for device, target in pairs(result):
         if _unknown(device):
@@ -185,8 +211,11 @@ def test_relay_trip_latches_until_cleared(fleet: list[FleetDevice], price: float
 
 
 @EXAMPLES
-@given(devices(pins=False, unknown=False, max_size=40), st.sampled_from([0.005, 0.02, 1.0]),
-       st.sampled_from([0.0, 5.0, 30.0]))  # fmt: skip
+@given(
+    devices(pins=False, unknown=False, max_size=40),
+    st.sampled_from([0.005, 0.02, 1.0]),
+    st.sampled_from([0.0, 5.0, 30.0]),
+)
 def test_restores_are_staggered_and_follow_the_ramp(
     fleet: list[FleetDevice], up: float, stagger: float
 ) -> None:
@@ -359,15 +388,20 @@ def test_a_device_shed_in_two_steps_covers_with_both() -> None:
     as cover for 11.2 kW of stuck load while 19.3 kW was shed."""
     asleep = MiningState.SLEEPING
     fleet = [
-        miner("d000"), miner("d001", state=asleep), gpu("d002", AiClass.INTERRUPTIBLE),
+        miner("d000"),
+        miner("d001", state=asleep),
+        gpu("d002", AiClass.INTERRUPTIBLE),
         _stuck(miner("d003", "S19 XP"), 25.0, Health.UNREACHABLE),
         *(miner(f"d00{i}", state=asleep) for i in (4, 5, 7, 8)),
         _stuck(gpu("d006", AiClass.CONTRACTED), 2000.0, Health.UNREACHABLE),
         gpu("d009", AiClass.IDLE),
-    ]  # fmt: skip
+    ]
     result, _ = plan(inputs(fleet, price=20.0, site=grid(0.0)))
     comp = result.compensation
     assert comp.stuck == ("d003", "d006")
-    shed = {d.device_id: _level_w(d, observed_level(d)) - t.power_w for d, t in pairs(result)
-            if not d.stuck and planned_level(d, t) < observed_level(d)}  # fmt: skip
+    shed = {
+        d.device_id: _level_w(d, observed_level(d)) - t.power_w
+        for d, t in pairs(result)
+        if not d.stuck and planned_level(d, t) < observed_level(d)
+    }
     assert sum(shed[d] for d in comp.shed) >= comp.watts

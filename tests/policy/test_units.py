@@ -32,14 +32,18 @@ from controller.policy import (
 )
 from controller.policy.fleet import Fleet
 from controller.state.domain import Health, MiningState, SetPowerTarget, Sleep, Wake
-from tests.policy.site import T0, gpu, grid, inputs, miner
+from tests.policy.site import T0, gpu, grid, inputs, instructed, miner
 
 
 def test_hashprice_from_network_matches_domain_worked_check() -> None:
     price = Hashprice.from_network(
-        difficulty=144.4e12, subsidy_btc=3.125, mean_fees_btc=0.03, btc_usd=55_000,
-        as_of=T0, source="mempool",
-    )  # fmt: skip
+        difficulty=144.4e12,
+        subsidy_btc=3.125,
+        mean_fees_btc=0.03,
+        btc_usd=55_000,
+        as_of=T0,
+        source="mempool",
+    )
     assert price.usd_per_ph_day == pytest.approx(24.2, abs=0.1)
 
 
@@ -61,7 +65,9 @@ def test_bad_inputs_raise_typed_errors() -> None:
     with pytest.raises(InvalidFleet):
         Fleet((miner("a"), miner("a")), T0)
     with pytest.raises(InvalidGrid):
-        GridEvent("x", EventKind.INSTRUCTED, T0, T0 + 60, T0, "t")  # no level
+        GridEvent(
+            event_id="x", kind=EventKind.INSTRUCTED, start=T0, end=T0 + 60, as_of=T0, source="t"
+        )  # no level
     with pytest.raises(InvalidSettings):
         PolicySettings(plan_interval_s=0)
 
@@ -76,8 +82,10 @@ def test_diff_gives_the_minimal_command_set() -> None:
     result, _ = plan(inputs(fleet, price=45.0))
     commands = [(c.device_id, c.command) for c in diff(result, result.fleet)]
     assert commands == [
-        ("a", Sleep()), ("b", Wake()), ("g1", Resume()),
-    ]  # fmt: skip
+        ("a", Sleep()),
+        ("b", Wake()),
+        ("g1", Resume()),
+    ]
 
 
 def test_drained_interruptible_node_checkpoints_and_requeues() -> None:
@@ -93,7 +101,7 @@ def test_marginal_gpu_node_is_capped_part_way() -> None:
     # 20.4 kW of GPU nodes under 18 kW: the interruptible node's limit drops 2.4 kW
     result, _ = plan(inputs([gpu("g1"), gpu("g2", AiClass.CONTRACTED)], site=grid(0.018)))
     commands = [(c.device_id, c.command) for c in diff(result, result.fleet)]
-    assert commands == [("g1", SetGpuPowerLimit(400.0))]
+    assert commands == [("g1", SetGpuPowerLimit(watts_per_gpu=400.0))]
 
 
 def test_marginal_miner_runs_at_a_lower_power_target() -> None:
@@ -147,8 +155,7 @@ def test_policy_imports_only_the_domain_and_the_standard_library() -> None:
 def test_site_load_outside_the_fleet_comes_off_the_devices_budget() -> None:
     """The meter sees cooling and offices too; a level applies to all of it."""
     fleet = [miner(f"m{i:02}", "S21") for i in range(10)]  # 35 kW of miners
-    event = GridEvent("ERS-10", EventKind.INSTRUCTED, T0 - 60, T0 + 3600, T0 - 60, "test",
-                      level_mw=0.040, deadline=T0 - 60)  # fmt: skip
+    event = instructed(0.040)
     without, _ = plan(inputs(fleet, price=20.0, site=grid(1.0, (event,))))
     base = replace(grid(1.0, (event,)), other_load_w=20_000.0)
     with_other, _ = plan(inputs(fleet, price=20.0, site=base))

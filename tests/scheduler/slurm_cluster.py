@@ -74,6 +74,31 @@ class SlurmCluster:
         out = self.run("squeue", "-h", "-j", str(job_id), "-o", "%T %N").split()
         return (out[0], out[1] if len(out) > 1 else "") if out else ("GONE", "")
 
+    def nodes(self) -> dict[str, tuple[str, str]]:
+        """Each node's state and drain reason, as sinfo reports them."""
+        out = self.run("sinfo", "-h", "-N", "-o", "%N|%T|%E")
+        rows = (line.split("|") for line in out.splitlines())
+        return {name: (state, reason) for name, state, reason in rows}
+
+    def reset(self) -> None:
+        """Back to how every test expects it: no jobs, no drained nodes."""
+        ids = self.run("squeue", "-h", "-o", "%i").split()
+        if ids:
+            self.run("scancel", *ids)
+        self.wait_for("no jobs", lambda: not self.run("squeue", "-h").strip())
+
+        def all_resumed() -> bool:
+            # A node still completing its last job refuses RESUME; try again until it takes.
+            for name, (state, _) in self.nodes().items():
+                if "drain" in state:
+                    try:
+                        self.run("scontrol", "update", f"NodeName={name}", "State=RESUME")
+                    except RuntimeError:
+                        return False
+            return all(state == "idle" for state, _ in self.nodes().values())
+
+        self.wait_for("every node idle again", all_resumed)
+
     def wait_for(self, what: str, check: object, timeout: float = 30) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:

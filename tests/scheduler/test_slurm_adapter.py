@@ -132,7 +132,13 @@ async def test_a_failed_refresh_is_logged_once_and_counted_every_time(
     from controller.reconcile.scheduler import SchedulerControl  # noqa: PLC0415
 
     _tool(tmp_path, "sinfo", """echo '{"sinfo": [{"node": {"state": ["IDLE"]}}]}'""")
-    settings = SchedulerSettings(NodeMap({"127.0.4.1": "gpu01"}), "USR1", 60.0, 5.0, 60.0)
+    settings = SchedulerSettings(
+        node_map=NodeMap({"127.0.4.1": "gpu01"}),
+        checkpoint_signal="USR1",
+        checkpoint_grace_s=60.0,
+        interval_s=5.0,
+        action_timeout_s=60.0,
+    )
     control = SchedulerControl(_adapter(tmp_path), settings, clock=SystemClock())
     codes: list[str] = []
     control.on_read_error = codes.append

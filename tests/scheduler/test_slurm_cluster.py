@@ -6,8 +6,6 @@ plain sinfo/squeue, independently of the adapter.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import pytest
 
 from drivers.scheduler import (
@@ -23,36 +21,6 @@ from tests.scheduler.slurm_cluster import SlurmCluster
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def cluster(slurm_cluster: SlurmCluster) -> Iterator[SlurmCluster]:
-    yield slurm_cluster
-    # Leave the cluster as the next test expects it: no jobs, no drained nodes.
-    ids = slurm_cluster.run("squeue", "-h", "-o", "%i").split()
-    if ids:
-        slurm_cluster.run("scancel", *ids)
-
-    def no_jobs() -> bool:
-        return not slurm_cluster.run("squeue", "-h").strip()
-
-    slurm_cluster.wait_for("no jobs", no_jobs)
-
-    def all_resumed() -> bool:
-        # A node still completing its last job refuses RESUME; try again until it takes.
-        states = dict(
-            line.split()
-            for line in slurm_cluster.run("sinfo", "-h", "-N", "-o", "%N %T").splitlines()
-        )
-        for name, state in states.items():
-            if "drain" in state:
-                try:
-                    slurm_cluster.run("scontrol", "update", f"NodeName={name}", "State=RESUME")
-                except RuntimeError:
-                    return False
-        return all(state == "idle" for state in states.values())
-
-    slurm_cluster.wait_for("every node idle again", all_resumed)
-
-
 def _adapter(cluster: SlurmCluster, rule: ClassRule | None = None) -> SlurmAdapter:
     return SlurmAdapter(
         SlurmSettings(
@@ -62,12 +30,6 @@ def _adapter(cluster: SlurmCluster, rule: ClassRule | None = None) -> SlurmAdapt
             class_rule=rule or ClassRule("partition", frozenset({"interruptible"})),
         )
     )
-
-
-def _sinfo(cluster: SlurmCluster) -> dict[str, tuple[str, str]]:
-    out = cluster.run("sinfo", "-h", "-N", "-o", "%N|%T|%E")
-    rows = (line.split("|") for line in out.splitlines())
-    return {name: (state, reason) for name, state, reason in rows}
 
 
 def _running(cluster: SlurmCluster, job_id: int, node: str) -> None:
@@ -89,13 +51,13 @@ async def test_drain_and_resume_confirmed_by_slurm(cluster: SlurmCluster) -> Non
     adapter = _adapter(cluster)
     report = await adapter.drain(["gpu03", "gpu04"], "hashpivot curtail: ERCOT ECRS")
     assert report.confirmed
-    seen = _sinfo(cluster)
+    seen = cluster.nodes()
     assert seen["gpu03"] == ("drained", "hashpivot curtail: ERCOT ECRS")
     assert seen["gpu04"][0] == "drained"
     assert seen["gpu01"][0] == "idle"
     report = await adapter.resume(["gpu03", "gpu04", "gpu01"])
     assert report.notes == ("not drained, left as is: gpu01",)
-    assert {state for state, _ in _sinfo(cluster).values()} == {"idle"}
+    assert {state for state, _ in cluster.nodes().values()} == {"idle"}
 
 
 async def test_drain_with_jobs_running_is_draining(cluster: SlurmCluster) -> None:
@@ -106,7 +68,7 @@ async def test_drain_with_jobs_running_is_draining(cluster: SlurmCluster) -> Non
     (node,) = await adapter.nodes(["gpu02"])
     assert node.drain_set
     assert not node.drained
-    assert _sinfo(cluster)["gpu02"][0] == "draining"
+    assert cluster.nodes()["gpu02"][0] == "draining"
     assert cluster.job_state(job) == ("RUNNING", "gpu02")  # drain never kills jobs
 
 

@@ -39,7 +39,11 @@ def test_the_cluster_comes_up_on_loopback_alone(tmp_path: Path) -> None:
 
     done = subprocess.run(
         ["unshare", "-n", "sh", "-c", inside, SCRIPT, str(tmp_path)],
-        cwd=ROOT, capture_output=True, text=True, timeout=90, check=False,
-    )  # fmt: skip
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=90,
+        check=False,
+    )
     assert done.returncode == 0, done.stdout + done.stderr[-3000:]
     assert set(done.stdout.strip().split(";")) == {"gpu01 idle", "gpu02 idle"}, done.stdout

@@ -110,8 +110,11 @@ class BitcoindServer(_Server):
                 reply = fixture("bitcoind_getblockstats.json")
                 reply["result"]["height"] = params[0]
             else:
-                reply = {"result": None, "id": body["id"],
-                         "error": {"code": -32601, "message": "Method not found"}}  # fmt: skip
+                reply = {
+                    "result": None,
+                    "id": body["id"],
+                    "error": {"code": -32601, "message": "Method not found"},
+                }
                 return web.json_response(reply, status=404)
             reply["id"] = body["id"]
             return web.json_response(reply)

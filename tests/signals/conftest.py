@@ -6,12 +6,15 @@ import asyncio
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
+from typing import Any
 
 import pytest
 
 from controller.journal.store import Journal
-from controller.service import ControlService
+from controller.service.control import ControlService
+from controller.signals.errors import SignalError
 from controller.signals.hub import SignalHub
+from controller.signals.updates import Update
 from controller.state.control import ControlState
 from controller.state.fleet import Fleet
 
@@ -32,6 +35,22 @@ class FakeClock:
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(min(seconds, 0.01))
+
+
+class Sink:
+    """What a source emits into, kept: updates (each checked to be of ``kind``) and errors."""
+
+    def __init__(self, kind: type[Update]) -> None:
+        self.kind = kind
+        self.updates: list[Any] = []
+        self.errors: list[SignalError] = []
+
+    async def emit(self, update: Update) -> None:
+        assert isinstance(update, self.kind)
+        self.updates.append(update)
+
+    def error(self, source: str, error: SignalError) -> None:
+        self.errors.append(error)
 
 
 @dataclass
@@ -64,7 +83,9 @@ async def rig() -> AsyncIterator[HubRig]:
     await journal.open()
     loop = StubLoop()
     clock = FakeClock()
-    service = ControlService(Fleet("t"), ControlState.empty(), journal, loop, clock=clock)  # type: ignore[arg-type]
+    service = ControlService(
+        Fleet("t"), ControlState.empty(), journal, trigger=loop.trigger, clock=clock
+    )
     hub = SignalHub(service, clock)
     yield HubRig(hub, service, journal, clock, loop)
     await hub.close()

@@ -34,10 +34,13 @@ def load(name: str) -> list[tuple[float, str, float]]:
     """(interval start, settlement point, price) rows of one fixture file."""
     with (DATA / name).open(encoding="utf-8") as handle:
         return [
-            (datetime.fromisoformat(r["interval_start_utc"].replace("Z", "+00:00")).timestamp(),
-             r["settlement_point"], float(r["price_usd_per_mwh"]))
+            (
+                datetime.fromisoformat(r["interval_start_utc"].replace("Z", "+00:00")).timestamp(),
+                r["settlement_point"],
+                float(r["price_usd_per_mwh"]),
+            )
             for r in csv.DictReader(handle)
-        ]  # fmt: skip
+        ]
 
 
 def utc(text: str) -> float:
@@ -46,14 +49,26 @@ def utc(text: str) -> float:
 
 def rt_row(start: float, point: str, price: float) -> list[Any]:
     local = datetime.fromtimestamp(start, CPT)
-    return [local.date().isoformat(), local.hour + 1, local.minute // 15 + 1, point, "LZ",
-            price, "Y" if local.fold else "N"]  # fmt: skip
+    return [
+        local.date().isoformat(),
+        local.hour + 1,
+        local.minute // 15 + 1,
+        point,
+        "LZ",
+        price,
+        "Y" if local.fold else "N",
+    ]
 
 
 def dam_row(start: float, point: str, price: float) -> list[Any]:
     local = datetime.fromtimestamp(start, CPT)
-    return [local.date().isoformat(), f"{local.hour + 1:02d}:00", point, price,
-            "Y" if local.fold else "N"]  # fmt: skip
+    return [
+        local.date().isoformat(),
+        f"{local.hour + 1:02d}:00",
+        point,
+        price,
+        "Y" if local.fold else "N",
+    ]
 
 
 class ErcotServer:
@@ -74,9 +89,14 @@ class ErcotServer:
         return f"http://{self.host}:{self.port}"
 
     def _answer(
-        self, request: web.Request, rows: list[tuple[float, str, float]], shift: float,
-        fields: list[str], shape: Any, until: float,
-    ) -> web.Response:  # fmt: skip
+        self,
+        request: web.Request,
+        rows: list[tuple[float, str, float]],
+        shift: float,
+        fields: list[str],
+        shape: Any,
+        until: float,
+    ) -> web.Response:
         q = request.query
         first, last = q.get("deliveryDateFrom", "0000"), q.get("deliveryDateTo", "9999")
         point = q.get("settlementPoint")
@@ -91,13 +111,17 @@ class ErcotServer:
                 data.append(shape(at, sp, price))
         pages = max(1, math.ceil(len(data) / size))
         body = {
-            "_meta": {"totalRecords": len(data), "pageSize": size, "totalPages": pages,
-                      "currentPage": page},
+            "_meta": {
+                "totalRecords": len(data),
+                "pageSize": size,
+                "totalPages": pages,
+                "currentPage": page,
+            },
             "report": {"reportEMILID": "NP6-905-CD" if shape is rt_row else "NP4-190-CD"},
             "fields": [{"name": f, "label": f, "dataType": "string"} for f in fields],
             "data": data[(page - 1) * size : page * size],
             "links": {},
-        }  # fmt: skip
+        }
         return web.json_response(body)
 
     async def _fault(self) -> web.Response | None:
@@ -115,8 +139,9 @@ class ErcotServer:
         if fault is not None:
             return fault
         # A settled interval is published once it is over (and the test lets it out).
-        return self._answer(request, self.rt, self.rt_shift_s, RT_FIELDS, rt_row,
-                            self.rt_published_until - 900)  # fmt: skip
+        return self._answer(
+            request, self.rt, self.rt_shift_s, RT_FIELDS, rt_row, self.rt_published_until - 900
+        )
 
     async def day_ahead(self, request: web.Request) -> web.Response:
         self.requests.append(str(request.rel_url))

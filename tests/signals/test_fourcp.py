@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.signals import BadSignal
+from controller.signals.errors import BadSignal
 from controller.signals.fourcp import FourCpSource, parse_flags
 from tests.signals.conftest import HubRig
 
@@ -34,14 +34,23 @@ async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) ->
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    source = FourCpSource("four_cp", rig.clock, url=f"http://127.0.0.1:{runner.addresses[0][1]}/4cp",
-                          headers={}, interval_s=60, timeout_s=1, stale_after_s=3600)  # fmt: skip
-    answers.extend([
-        doc((-1800, -900, True), (900, 1800, True), (1800, 2700, False)),
-        doc((900, 1800, True), (1800, 2700, False)),  # the same again: no news
-        b"<html>maintenance</html>",
-        doc((900, 1800, False)),  # withdrawn
-    ])  # fmt: skip
+    source = FourCpSource(
+        "four_cp",
+        rig.clock,
+        url=f"http://127.0.0.1:{runner.addresses[0][1]}/4cp",
+        headers={},
+        interval_s=60,
+        timeout_s=1,
+        stale_after_s=3600,
+    )
+    answers.extend(
+        [
+            doc((-1800, -900, True), (900, 1800, True), (1800, 2700, False)),
+            doc((900, 1800, True), (1800, 2700, False)),  # the same again: no news
+            b"<html>maintenance</html>",
+            doc((900, 1800, False)),  # withdrawn
+        ]
+    )
     for _ in range(4):
         await source.poll_once(rig.hub)
     await source.stop()
@@ -55,14 +64,21 @@ async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) ->
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.one_of(
-    st.binary(max_size=200),
-    st.lists(st.dictionaries(st.sampled_from(["start", "end", "peak", "x"]),
-                             st.one_of(st.none(), st.booleans(), st.floats(), st.integers(),
-                                       st.text(max_size=25)), max_size=4), max_size=4)
-      .map(lambda flags: json.dumps({"flags": flags}).encode()),
-))  # fmt: skip
+@given(
+    st.one_of(
+        st.binary(max_size=200),
+        st.lists(
+            st.dictionaries(
+                st.sampled_from(["start", "end", "peak", "x"]),
+                st.one_of(
+                    st.none(), st.booleans(), st.floats(), st.integers(), st.text(max_size=25)
+                ),
+                max_size=4,
+            ),
+            max_size=4,
+        ).map(lambda flags: json.dumps({"flags": flags}).encode()),
+    )
+)
 def test_fuzz_the_flag_parser(body: bytes) -> None:
     with contextlib.suppress(BadSignal):
         parse_flags(body)
-

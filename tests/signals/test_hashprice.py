@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from aiohttp import web
@@ -12,7 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.policy import Hashprice
-from controller.signals import HashpriceUpdate, SignalError
+from controller.signals.errors import SignalError
 from controller.signals.hashprice import (
     BitcoindHashprice,
     HashpriceUrl,
@@ -27,23 +28,11 @@ from controller.signals.hashprice import (
     parse_tip_height,
     subsidy_sats,
 )
+from controller.signals.updates import HashpriceUpdate
 from tests.signals.bitcoin_servers import BitcoindServer, MempoolServer
-from tests.signals.conftest import FakeClock
+from tests.signals.conftest import FakeClock, Sink
 
 EXPECTED = 24.18  # $/PH/day from the recorded replies (docs/domain.md: $23.9 published, Jan 2026)
-
-
-class Sink:
-    def __init__(self) -> None:
-        self.updates: list[HashpriceUpdate] = []
-        self.errors: list[SignalError] = []
-
-    async def emit(self, update: object) -> None:
-        assert isinstance(update, HashpriceUpdate)
-        self.updates.append(update)
-
-    def error(self, source: str, error: SignalError) -> None:
-        self.errors.append(error)
 
 
 def test_subsidy_halvings() -> None:
@@ -55,18 +44,48 @@ def test_subsidy_halvings() -> None:
 
 
 def test_the_worked_check_from_the_reference() -> None:
-    value = Hashprice.from_network(difficulty=1e14, subsidy_btc=3.125, mean_fees_btc=0,
-                                   btc_usd=100_000, as_of=0, source="t")  # fmt: skip
+    value = Hashprice.from_network(
+        difficulty=1e14, subsidy_btc=3.125, mean_fees_btc=0, btc_usd=100_000, as_of=0, source="t"
+    )
     assert value.usd_per_ph_day == pytest.approx(62.9, abs=0.05)
+
+
+def mempool(server: MempoolServer, clock: FakeClock, **overrides: Any) -> MempoolHashprice:
+    every: dict[str, Any] = {"interval_s": 600, "timeout_s": 1, "stale_after_s": 3600}
+    return MempoolHashprice(
+        "hashprice_mempool",
+        clock,
+        url=server.base,
+        blocks=144,
+        currency="USD",
+        **(every | overrides),
+    )
+
+
+def bitcoind(
+    node: BitcoindServer, prices: MempoolServer, *, blocks: int, **auth: Any
+) -> BitcoindHashprice:
+    """``auth``: cookie_file, or user and password."""
+    return BitcoindHashprice(
+        "hashprice_bitcoind",
+        FakeClock(1_767_226_000.0),
+        url=node.base + "/",
+        cookie_file=auth.get("cookie_file"),
+        user=auth.get("user"),
+        password=auth.get("password"),
+        blocks=blocks,
+        price_url=f"{prices.base}/api/v1/prices",
+        currency="USD",
+        interval_s=600,
+        timeout_s=1,
+        stale_after_s=3600,
+    )
 
 
 async def test_mempool_api() -> None:
     async with MempoolServer() as server:
-        clock = FakeClock(1_767_226_000.0)
-        source = MempoolHashprice("hashprice_mempool", clock, url=server.base, blocks=144,
-                                  currency="USD", interval_s=600, timeout_s=1,
-                                  stale_after_s=3600)  # fmt: skip
-        sink = Sink()
+        source = mempool(server, FakeClock(1_767_226_000.0))
+        sink = Sink(HashpriceUpdate)
         await source.poll_once(sink)
         server.prices = {**server.prices, "USD": -1}  # mempool's "no price"
         await source.poll_once(sink)
@@ -82,10 +101,8 @@ async def test_mempool_api() -> None:
 async def test_mempool_failures_are_counted_and_back_off(fault: str) -> None:
     async with MempoolServer() as server:
         server.fault = fault
-        source = MempoolHashprice("hm", FakeClock(), url=server.base, blocks=144,
-                                  currency="USD", interval_s=5, timeout_s=0.3,
-                                  stale_after_s=3600)  # fmt: skip
-        sink = Sink()
+        source = mempool(server, FakeClock(), interval_s=5, timeout_s=0.3)
+        sink = Sink(HashpriceUpdate)
         await source.poll_once(sink)
         await source.poll_once(sink)
         assert source.delay_s() == 20
@@ -102,13 +119,8 @@ async def test_bitcoind_with_a_cookie_file(tmp_path: Path) -> None:
     secret = "4f" * 32
     cookie.write_text(f"__cookie__:{secret}", encoding="ascii")
     async with BitcoindServer("__cookie__", secret) as node, MempoolServer() as prices:
-        clock = FakeClock(1_767_226_000.0)
-        source = BitcoindHashprice(
-            "hashprice_bitcoind", clock, url=node.base + "/", cookie_file=str(cookie), user=None,
-            password=None, blocks=3, price_url=f"{prices.base}/api/v1/prices", currency="USD",
-            interval_s=600, timeout_s=1, stale_after_s=3600,
-        )  # fmt: skip
-        sink = Sink()
+        source = bitcoind(node, prices, blocks=3, cookie_file=str(cookie))
+        sink = Sink(HashpriceUpdate)
         await source.poll_once(sink)
         cookie.write_text("__cookie__:" + "00" * 32, encoding="ascii")  # the node restarted
         await source.poll_once(sink)
@@ -121,12 +133,8 @@ async def test_bitcoind_with_a_cookie_file(tmp_path: Path) -> None:
 
 async def test_bitcoind_user_password() -> None:
     async with BitcoindServer("rpc", "pw") as node, MempoolServer() as prices:
-        source = BitcoindHashprice(
-            "hb", FakeClock(1_767_226_000.0), url=node.base + "/", cookie_file=None, user="rpc",
-            password="pw", blocks=1, price_url=f"{prices.base}/api/v1/prices", currency="USD",
-            interval_s=600, timeout_s=1, stale_after_s=3600,
-        )  # fmt: skip
-        sink = Sink()
+        source = bitcoind(node, prices, blocks=1, user="rpc", password="pw")
+        sink = Sink(HashpriceUpdate)
         await source.poll_once(sink)
         await source.stop()
     assert len(sink.updates) == 1
@@ -148,9 +156,16 @@ async def test_direct_url_with_units() -> None:
     runner = web.AppRunner(app)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()
-    source = HashpriceUrl("hu", FakeClock(), url=f"http://127.0.0.1:{runner.addresses[0][1]}/hp",
-                          headers={}, interval_s=60, timeout_s=1, stale_after_s=3600)  # fmt: skip
-    sink = Sink()
+    source = HashpriceUrl(
+        "hu",
+        FakeClock(),
+        url=f"http://127.0.0.1:{runner.addresses[0][1]}/hp",
+        headers={},
+        interval_s=60,
+        timeout_s=1,
+        stale_after_s=3600,
+    )
+    sink = Sink(HashpriceUpdate)
     for _ in range(3):
         await source.poll_once(sink)
     await source.stop()
@@ -162,21 +177,50 @@ async def test_direct_url_with_units() -> None:
 
 _JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=10),
-    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(
-        st.sampled_from(["currentDifficulty", "startBlock", "endBlock", "totalFee", "USD",
-                         "time", "id", "result", "error", "blocks", "difficulty", "subsidy",
-                         "totalfee", "hashprice", "unit", "as_of", "message"]), inner,
-        max_size=6),
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "currentDifficulty",
+                    "startBlock",
+                    "endBlock",
+                    "totalFee",
+                    "USD",
+                    "time",
+                    "id",
+                    "result",
+                    "error",
+                    "blocks",
+                    "difficulty",
+                    "subsidy",
+                    "totalfee",
+                    "hashprice",
+                    "unit",
+                    "as_of",
+                    "message",
+                ]
+            ),
+            inner,
+            max_size=6,
+        )
+    ),
     max_leaves=12,
-)  # fmt: skip
+)
 _BODIES = st.one_of(st.binary(max_size=200), _JSONISH.map(lambda v: json.dumps(v).encode()))
 
 
 @settings(max_examples=300, deadline=None)
 @given(_BODIES, _JSONISH)
 def test_fuzz_every_hashprice_parser_only_raises_signal_errors(body: bytes, value: object) -> None:
-    parsers = [parse_difficulty, parse_tip_height, parse_reward_stats, parse_prices,
-               lambda b: parse_rpc(b, 1), parse_hashprice_doc]  # fmt: skip
+    parsers = [
+        parse_difficulty,
+        parse_tip_height,
+        parse_reward_stats,
+        parse_prices,
+        lambda b: parse_rpc(b, 1),
+        parse_hashprice_doc,
+    ]
     results = []
     for parse in parsers:
         try:

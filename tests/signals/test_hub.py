@@ -8,10 +8,10 @@ import logging
 import pytest
 
 from controller import policy
-from controller.signals import (
-    AgeFrom,
+from controller.signals.errors import ErrorKind
+from controller.signals.source import AgeFrom
+from controller.signals.updates import (
     Contact,
-    ErrorKind,
     EventAction,
     EventUpdate,
     FlagUpdate,
@@ -26,8 +26,12 @@ from tests.signals.conftest import HubRig
 
 def rt(source: str, *points: tuple[float, float]) -> PriceUpdate:
     intervals = tuple(PriceInterval(start=s, end=s + 900, usd_per_mwh=p) for s, p in points)
-    return PriceUpdate(source=source, origin_at=intervals[-1].end, market=PriceMarket.REAL_TIME,
-                       intervals=intervals)  # fmt: skip
+    return PriceUpdate(
+        source=source,
+        origin_at=intervals[-1].end,
+        market=PriceMarket.REAL_TIME,
+        intervals=intervals,
+    )
 
 
 def errors(rig: HubRig, source: str) -> dict[str, int]:
@@ -60,9 +64,11 @@ async def test_a_real_time_price_is_journaled_with_origin_and_arrival(rig: HubRi
     ],
 )
 async def test_bad_prices_are_refused_counted_and_keep_the_last_good_one(
-    rig: HubRig, points: tuple[tuple[float, float], ...], kind: ErrorKind,
+    rig: HubRig,
+    points: tuple[tuple[float, float], ...],
+    kind: ErrorKind,
     caplog: pytest.LogCaptureFixture,
-) -> None:  # fmt: skip
+) -> None:
     now = rig.clock.time()
     await rig.hub.emit(rt("feed", (now - 1800, 42.0)))
     with caplog.at_level(logging.WARNING):
@@ -85,10 +91,13 @@ async def test_duplicates_and_out_of_order_prices_are_refused(rig: HubRig) -> No
 
 async def test_the_day_ahead_curve_becomes_the_forecast(rig: HubRig) -> None:
     now = rig.clock.time()
-    curve = tuple(PriceInterval(start=now - 3600 + h * 3600, end=now + h * 3600,
-                                usd_per_mwh=20.0 + h) for h in range(4))  # fmt: skip
-    update = PriceUpdate(source="ercot_dam", origin_at=now, market=PriceMarket.DAY_AHEAD,
-                         intervals=curve)  # fmt: skip
+    curve = tuple(
+        PriceInterval(start=now - 3600 + h * 3600, end=now + h * 3600, usd_per_mwh=20.0 + h)
+        for h in range(4)
+    )
+    update = PriceUpdate(
+        source="ercot_dam", origin_at=now, market=PriceMarket.DAY_AHEAD, intervals=curve
+    )
     await rig.hub.emit(update)
     await rig.hub.emit(update)
     # The hour that is over is dropped; the same curve again is a counted duplicate.
@@ -99,8 +108,9 @@ async def test_the_day_ahead_curve_becomes_the_forecast(rig: HubRig) -> None:
 
 async def test_hashprice_bounds_and_order(rig: HubRig) -> None:
     now = rig.clock.time()
-    good = HashpriceUpdate(source="mempool", origin_at=now - 60, usd_per_ph_day=48.2,
-                           detail=(("difficulty", 1e14),))  # fmt: skip
+    good = HashpriceUpdate(
+        source="mempool", origin_at=now - 60, usd_per_ph_day=48.2, detail=(("difficulty", 1e14),)
+    )
     await rig.hub.emit(good)
     await rig.hub.emit(good)
     await rig.hub.emit(HashpriceUpdate(source="mempool", origin_at=now - 120, usd_per_ph_day=47.0))
@@ -112,9 +122,17 @@ async def test_hashprice_bounds_and_order(rig: HubRig) -> None:
 
 
 def event(now: float, seq: int, **kw: object) -> EventUpdate:
-    values: dict[str, object] = {"source": "vtn", "origin_at": now, "action": EventAction.CREATE,
-                                 "provider_event_id": "ev/1", "sequence": seq, "level_mw": 0.5,
-                                 "start": now + 60, "end": now + 3600, "deadline": now + 600}
+    values: dict[str, object] = {
+        "source": "vtn",
+        "origin_at": now,
+        "action": EventAction.CREATE,
+        "provider_event_id": "ev/1",
+        "sequence": seq,
+        "level_mw": 0.5,
+        "start": now + 60,
+        "end": now + 3600,
+        "deadline": now + 600,
+    }
     values.update(kw)
     return EventUpdate(**values)  # type: ignore[arg-type]
 
@@ -153,8 +171,9 @@ async def test_bad_events_are_refused(
     rig: HubRig, change: dict[str, float | None], kind: ErrorKind
 ) -> None:
     now = rig.clock.time()
-    shifted = {k: (now + v if isinstance(v, float) and k != "level_mw" else v)
-               for k, v in change.items()}  # fmt: skip
+    shifted = {
+        k: (now + v if isinstance(v, float) and k != "level_mw" else v) for k, v in change.items()
+    }
     await rig.hub.emit(event(now, 0, **shifted))
     assert errors(rig, "vtn") == {kind.value: 1}
     assert not rig.state.events
@@ -195,8 +214,9 @@ async def test_a_source_goes_stale_and_fresh_with_one_log_line_each(
             rig.hub.check_stale()
         assert "mempool" in rig.state.stale_signals
         assert rig.hub.stats["mempool"].stale
-        await rig.hub.emit(HashpriceUpdate(source="mempool", origin_at=rig.clock.at,
-                                           usd_per_ph_day=46.0))  # fmt: skip
+        await rig.hub.emit(
+            HashpriceUpdate(source="mempool", origin_at=rig.clock.at, usd_per_ph_day=46.0)
+        )
         assert "mempool" not in rig.state.stale_signals
     lines = [r.getMessage() for r in caplog.records]
     assert sum("stale" in line for line in lines) == 1

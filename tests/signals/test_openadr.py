@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
-from controller.signals import BadSignal, ErrorKind
+from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.openadr import OpenAdrVen, event_update
 from tests.conftest import free_port
 from tests.signals.conftest import HubRig
@@ -35,11 +35,20 @@ async def vtn() -> AsyncIterator[Vtn]:
 
 def ven(url: str, rig: HubRig) -> OpenAdrVen:
     return OpenAdrVen(
-        "openadr", rig.clock, vtn_url=url, ven_name="site-1",
-        simple_levels_kw={1: 800.0, 2: 400.0, 3: 50.0}, offset_levels_kw={1: 600.0},
-        capacity_kw=1000.0, floor_kw=100.0, resource_id="site", report_interval_s=1,
-        stale_after_s=60, site_kw=lambda: 950.0, retry_s=0.5,
-    )  # fmt: skip
+        "openadr",
+        rig.clock,
+        vtn_url=url,
+        ven_name="site-1",
+        simple_levels_kw={1: 800.0, 2: 400.0, 3: 50.0},
+        offset_levels_kw={1: 600.0},
+        capacity_kw=1000.0,
+        floor_kw=100.0,
+        resource_id="site",
+        report_interval_s=1,
+        stale_after_s=60,
+        site_kw=lambda: 950.0,
+        retry_s=0.5,
+    )
 
 
 async def test_events_opts_reports_and_cancellation(vtn: Vtn, rig: HubRig) -> None:
@@ -66,7 +75,9 @@ async def test_events_opts_reports_and_cancellation(vtn: Vtn, rig: HubRig) -> No
         assert vtn.reports[-1] == pytest.approx(950.0)
         opts = await rig.journal.entries(["signal.openadr_opt"])
         assert {(e.data["event_id"], e.data["opt"]) for e in opts} >= {
-            ("ev-1", "optIn"), ("ev-2", "optOut")}
+            ("ev-1", "optIn"),
+            ("ev-2", "optOut"),
+        }
         assert any("below what the site cannot shed" in e.data["reason"] for e in opts)
     finally:
         stop.set()
@@ -87,25 +98,49 @@ async def test_an_unreachable_vtn_is_retried_and_counted(rig: HubRig) -> None:
 @pytest.mark.parametrize(
     ("signal", "kw"),
     [
-        ({"signal_name": "SIMPLE", "signal_type": "level", "intervals": [
-            {"signal_payload": 1}, {"signal_payload": 2}]}, 400.0),
-        ({"signal_name": "simple", "signal_type": "level", "intervals": [
-            {"signal_payload": 0}]}, None),
-        ({"signal_name": "LOAD_CONTROL", "signal_type": "x-loadControlLevelOffset",
-          "intervals": [{"signal_payload": 1}]}, 600.0),
-        ({"signal_name": "LOAD_CONTROL", "signal_type": "x-loadControlCapacity",
-          "intervals": [{"signal_payload": 0.25}]}, 250.0),
+        (
+            {
+                "signal_name": "SIMPLE",
+                "signal_type": "level",
+                "intervals": [{"signal_payload": 1}, {"signal_payload": 2}],
+            },
+            400.0,
+        ),
+        (
+            {"signal_name": "simple", "signal_type": "level", "intervals": [{"signal_payload": 0}]},
+            None,
+        ),
+        (
+            {
+                "signal_name": "LOAD_CONTROL",
+                "signal_type": "x-loadControlLevelOffset",
+                "intervals": [{"signal_payload": 1}],
+            },
+            600.0,
+        ),
+        (
+            {
+                "signal_name": "LOAD_CONTROL",
+                "signal_type": "x-loadControlCapacity",
+                "intervals": [{"signal_payload": 0.25}],
+            },
+            250.0,
+        ),
     ],
-)  # fmt: skip
+)
 def test_signal_mapping(signal: dict[str, Any], kw: float | None) -> None:
     now = time.time()
-    event = {"event_descriptor": {"event_id": "e", "modification_number": 2,
-                                  "event_status": "far"},
-             "active_period": {"dtstart": datetime.fromtimestamp(now + 60, UTC),
-                               "duration": timedelta(minutes=30)},
-             "event_signals": [signal]}  # fmt: skip
-    update = event_update("openadr", event, now, simple={1: 800.0, 2: 400.0},
-                          offsets={1: 600.0}, capacity_kw=1000.0)  # fmt: skip
+    event = {
+        "event_descriptor": {"event_id": "e", "modification_number": 2, "event_status": "far"},
+        "active_period": {
+            "dtstart": datetime.fromtimestamp(now + 60, UTC),
+            "duration": timedelta(minutes=30),
+        },
+        "event_signals": [signal],
+    }
+    update = event_update(
+        "openadr", event, now, simple={1: 800.0, 2: 400.0}, offsets={1: 600.0}, capacity_kw=1000.0
+    )
     assert update.sequence == 2
     assert update.end == pytest.approx(now + 60 + 1800)
     assert (None if update.level_mw is None else update.level_mw * 1e3) == kw
@@ -116,39 +151,72 @@ def test_signal_mapping(signal: dict[str, Any], kw: float | None) -> None:
     [
         {"signal_name": "SIMPLE", "signal_type": "level", "intervals": [{"signal_payload": 7}]},
         {"signal_name": "SIMPLE", "signal_type": "level", "intervals": [{"signal_payload": -1}]},
-        {"signal_name": "LOAD_CONTROL", "signal_type": "x-loadControlCapacity",
-         "intervals": [{"signal_payload": 1.5}]},
-        {"signal_name": "ELECTRICITY_PRICE", "signal_type": "price",
-         "intervals": [{"signal_payload": 0.3}]},
+        {
+            "signal_name": "LOAD_CONTROL",
+            "signal_type": "x-loadControlCapacity",
+            "intervals": [{"signal_payload": 1.5}],
+        },
+        {
+            "signal_name": "ELECTRICITY_PRICE",
+            "signal_type": "price",
+            "intervals": [{"signal_payload": 0.3}],
+        },
         {"signal_name": "SIMPLE", "signal_type": "level", "intervals": []},
     ],
-)  # fmt: skip
+)
 def test_signals_it_cannot_honour_are_typed_errors(signal: dict[str, Any]) -> None:
-    event = {"event_descriptor": {"event_id": "e"},
-             "active_period": {"dtstart": datetime.now(UTC), "duration": timedelta(0)},
-             "event_signals": [signal]}  # fmt: skip
+    event = {
+        "event_descriptor": {"event_id": "e"},
+        "active_period": {"dtstart": datetime.now(UTC), "duration": timedelta(0)},
+        "event_signals": [signal],
+    }
     with pytest.raises(BadSignal):
-        event_update("openadr", event, time.time(), simple={1: 800.0}, offsets={},
-                     capacity_kw=1000.0)  # fmt: skip
+        event_update(
+            "openadr", event, time.time(), simple={1: 800.0}, offsets={}, capacity_kw=1000.0
+        )
 
 
 _ANY = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=8)
-    | st.datetimes(timezones=st.just(UTC)) | st.timedeltas(max_value=timedelta(days=30)),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(
-        st.sampled_from(["event_descriptor", "event_id", "modification_number", "event_status",
-                         "active_period", "dtstart", "duration", "event_signals", "signal_name",
-                         "signal_type", "intervals", "signal_payload"]), inner, max_size=5),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.datetimes(timezones=st.just(UTC))
+    | st.timedeltas(max_value=timedelta(days=30)),
+    lambda inner: (
+        st.lists(inner, max_size=3)
+        | st.dictionaries(
+            st.sampled_from(
+                [
+                    "event_descriptor",
+                    "event_id",
+                    "modification_number",
+                    "event_status",
+                    "active_period",
+                    "dtstart",
+                    "duration",
+                    "event_signals",
+                    "signal_name",
+                    "signal_type",
+                    "intervals",
+                    "signal_payload",
+                ]
+            ),
+            inner,
+            max_size=5,
+        )
+    ),
     max_leaves=15,
-)  # fmt: skip
+)
 
 
 @settings(max_examples=300, deadline=None)
 @given(_ANY)
 def test_fuzz_the_event_mapping_only_raises_bad_signal(event: Any) -> None:
     if not isinstance(event, dict):
-        event = {"event_descriptor": {"event_id": "e"}, "active_period": {},
-                 "event_signals": event}  # fmt: skip
+        event = {"event_descriptor": {"event_id": "e"}, "active_period": {}, "event_signals": event}
     with contextlib.suppress(BadSignal):
-        event_update("openadr", event, time.time(), simple={1: 800.0}, offsets={1: 1.0},
-                     capacity_kw=1000.0)  # fmt: skip
+        event_update(
+            "openadr", event, time.time(), simple={1: 800.0}, offsets={1: 1.0}, capacity_kw=1000.0
+        )

@@ -9,8 +9,7 @@ import pytest
 import yaml
 
 from controller.clock import SystemClock
-from controller.signals import build_sources
-from controller.signals.config import SignalsConfig, build_webhooks
+from controller.signals.config import SignalsConfig, build_sources, build_webhooks
 
 README = Path(__file__).parents[2] / "README.md"
 
@@ -26,11 +25,21 @@ def test_every_signals_example_builds(monkeypatch: pytest.MonkeyPatch) -> None:
     for block in blocks:
         config = SignalsConfig.model_validate(yaml.safe_load(block)["signals"])
         if config.ercot is not None:
-            config = config.model_copy(update={"ercot": config.ercot.model_copy(
-                update={"bearer_token": None})})  # fmt: skip
+            config = config.model_copy(
+                update={"ercot": config.ercot.model_copy(update={"bearer_token": None})}
+            )
         sources = build_sources(config, SystemClock())
         kinds.update(s.name for s in sources)
         kinds.update(p.source for p in build_webhooks(config))
-    assert kinds == {"ercot_rt", "ercot_dam", "price_url", "hashprice_mempool",
-                     "hashprice_bitcoind", "hashprice_url", "webhook_acme", "relay",
-                     "four_cp", "openadr"}
+    assert kinds == {
+        "ercot_rt",
+        "ercot_dam",
+        "price_url",
+        "hashprice_mempool",
+        "hashprice_bitcoind",
+        "hashprice_url",
+        "webhook_acme",
+        "relay",
+        "four_cp",
+        "openadr",
+    }

@@ -27,15 +27,24 @@ class Client:
         self.session, self.base, self.rig = session, base, rig
 
     async def post(
-        self, body: Any, *, secret: str = SECRET, at: float | None = None,
-        provider: str = "acme", signature: str | None = None,
-    ) -> tuple[int, Any]:  # fmt: skip
+        self,
+        body: Any,
+        *,
+        secret: str = SECRET,
+        at: float | None = None,
+        provider: str = "acme",
+        signature: str | None = None,
+    ) -> tuple[int, Any]:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
         stamp = f"{self.rig.clock.time() if at is None else at:.0f}"
-        headers = {TIMESTAMP: stamp, SIGNATURE: signature or sign(secret, stamp, raw),
-                   "Content-Type": "application/json"}  # fmt: skip
-        async with self.session.post(f"{self.base}/api/v1/signals/webhook/{provider}",
-                                     data=raw, headers=headers) as response:  # fmt: skip
+        headers = {
+            TIMESTAMP: stamp,
+            SIGNATURE: signature or sign(secret, stamp, raw),
+            "Content-Type": "application/json",
+        }
+        async with self.session.post(
+            f"{self.base}/api/v1/signals/webhook/{provider}", data=raw, headers=headers
+        ) as response:
             return response.status, await response.json(content_type=None)
 
 
@@ -52,8 +61,17 @@ async def client(rig: HubRig) -> AsyncIterator[Client]:
 
 
 def create(now: float, **kw: Any) -> dict[str, Any]:
-    body = {"event_id": "dr-42", "sequence": 0, "action": "create", "level": 400, "unit": "kW",
-            "start": now + 60, "end": now + 3600, "deadline": now + 660, "note": MARKER}
+    body = {
+        "event_id": "dr-42",
+        "sequence": 0,
+        "action": "create",
+        "level": 400,
+        "unit": "kW",
+        "start": now + 60,
+        "end": now + 3600,
+        "deadline": now + 660,
+        "note": MARKER,
+    }
     body.pop("note")
     body.update(kw)
     return body
@@ -122,8 +140,13 @@ async def test_bad_bodies_are_refused_with_their_kind(
     client: Client, rig: HubRig, change: dict[str, Any], kind: str
 ) -> None:
     now = rig.clock.time()
-    body = create(now, **{k: (now + v if k in {"start", "end", "deadline"} and
-                              isinstance(v, float) else v) for k, v in change.items()})  # fmt: skip
+    body = create(
+        now,
+        **{
+            k: (now + v if k in {"start", "end", "deadline"} and isinstance(v, float) else v)
+            for k, v in change.items()
+        },
+    )
     status, answer = await client.post(body)
     assert status == 422
     assert answer["kind"] == kind
@@ -134,15 +157,38 @@ async def test_unknown_provider(client: Client) -> None:
     assert (await client.post({}, provider="nobody"))[0] == 404
 
 
-@settings(max_examples=60, deadline=None,
-          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(st.dictionaries(
-    st.sampled_from(["event_id", "sequence", "action", "kind", "level", "unit", "start", "end",
-                     "deadline", "extra"]),
-    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=20),
-              st.sampled_from(["create", "update", "cancel", "kW", "MW", "4cp", "price"])),
-    max_size=9,
-))  # fmt: skip
+@settings(
+    max_examples=60,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+@given(
+    st.dictionaries(
+        st.sampled_from(
+            [
+                "event_id",
+                "sequence",
+                "action",
+                "kind",
+                "level",
+                "unit",
+                "start",
+                "end",
+                "deadline",
+                "extra",
+            ]
+        ),
+        st.one_of(
+            st.none(),
+            st.booleans(),
+            st.integers(),
+            st.floats(),
+            st.text(max_size=20),
+            st.sampled_from(["create", "update", "cancel", "kW", "MW", "4cp", "price"]),
+        ),
+        max_size=9,
+    )
+)
 async def test_fuzz_signed_bodies_never_break_the_webhook(
     client: Client, rig: HubRig, body: dict[str, Any]
 ) -> None:

@@ -25,31 +25,50 @@ class Vtn:
     def on_opt(self, ven_id: str, event_id: str, opt_type: str) -> None:
         self.opts.append((event_id, opt_type))
 
-    def add(self, event_id: str, signal_name: str, signal_type: str, payload: float,
-            start_in_s: float = 30.0) -> None:  # fmt: skip
+    def add(
+        self,
+        event_id: str,
+        signal_name: str,
+        signal_type: str,
+        payload: float,
+        start_in_s: float = 30.0,
+    ) -> None:
         start = datetime.now(UTC) + timedelta(seconds=start_in_s)
         self.server.add_event(
-            ven_id=VEN_ID, signal_name=signal_name, signal_type=signal_type,
-            intervals=[{"dtstart": start, "duration": timedelta(minutes=10),
-                        "signal_payload": payload}],
-            callback=self.on_opt, event_id=event_id,
-        )  # fmt: skip
+            ven_id=VEN_ID,
+            signal_name=signal_name,
+            signal_type=signal_type,
+            intervals=[
+                {"dtstart": start, "duration": timedelta(minutes=10), "signal_payload": payload}
+            ],
+            callback=self.on_opt,
+            event_id=event_id,
+        )
 
 
 @asynccontextmanager
 async def running_vtn() -> AsyncIterator[Vtn]:
     port = free_port()
-    server = OpenADRServer(vtn_id="VTN", http_host="127.0.0.1", http_port=port,
-                           requested_poll_freq=timedelta(seconds=1))  # fmt: skip
+    server = OpenADRServer(
+        vtn_id="VTN",
+        http_host="127.0.0.1",
+        http_port=port,
+        requested_poll_freq=timedelta(seconds=1),
+    )
     box = Vtn(server, f"http://127.0.0.1:{port}/OpenADR2/Simple/2.0b")
 
     async def on_create_party_registration(payload: dict[str, Any]) -> tuple[str, str]:
         return VEN_ID, "reg-1"
 
     async def on_register_report(
-        ven_id: str, resource_id: str, measurement: str, unit: str, scale: str,
-        min_sampling_interval: timedelta, max_sampling_interval: timedelta,
-    ) -> tuple[Any, timedelta]:  # fmt: skip
+        ven_id: str,
+        resource_id: str,
+        measurement: str,
+        unit: str,
+        scale: str,
+        min_sampling_interval: timedelta,
+        max_sampling_interval: timedelta,
+    ) -> tuple[Any, timedelta]:
         async def collect(data: Any) -> None:
             box.reports.extend(float(value) for _, value in data)
 
@@ -62,5 +81,3 @@ async def running_vtn() -> AsyncIterator[Vtn]:
         yield box
     finally:
         await server.stop()
-
-

@@ -41,9 +41,14 @@ async def settle(sim_seconds: float) -> None:
 
 
 async def call(
-    method: str, path: str, body: dict[str, Any] | None = None, *, token: str | None = None,
-    host: str = HOST, port: int = 8080,
-) -> tuple[int, Any]:  # fmt: skip
+    method: str,
+    path: str,
+    body: dict[str, Any] | None = None,
+    *,
+    token: str | None = None,
+    host: str = HOST,
+    port: int = 8080,
+) -> tuple[int, Any]:
     data = json.dumps(body).encode() if body is not None else b""
     head = f"{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {len(data)}\r\n"
     if token:

@@ -22,14 +22,25 @@ TIMINGS = QUICK_TIMINGS
 async def fleet() -> AsyncIterator[Fleet]:
     async with serve(
         "faults",
-        {"make": "whatsminer", "model": "M60S", "start": WM_V2, "api_writes": True,
-         "timings": TIMINGS},
-        {"make": "whatsminer", "model": "M60S", "api": "v3", "start": WM_V3,
-         "api_writes": True, "timings": TIMINGS},
+        {
+            "make": "whatsminer",
+            "model": "M60S",
+            "start": WM_V2,
+            "api_writes": True,
+            "timings": TIMINGS,
+        },
+        {
+            "make": "whatsminer",
+            "model": "M60S",
+            "api": "v3",
+            "start": WM_V3,
+            "api_writes": True,
+            "timings": TIMINGS,
+        },
         {"make": "auradine", "model": "AT1500", "start": AURADINE, "timings": TIMINGS},
         {"make": "auradine", "model": "AT1500", "start": BORN_STALLED, "faults": ["stall"]},
         speed=SPEED,
-    ) as running:  # fmt: skip
+    ) as running:
         yield running
 
 

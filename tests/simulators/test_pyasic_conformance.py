@@ -37,10 +37,12 @@ def pyasic() -> ModuleType:
 async def fleet() -> AsyncIterator[Fleet]:
     async with serve(
         "pyasic",
-        *({"make": "antminer", "model": model, "start": address, "timings": TIMINGS}
-          for model, address in MODELS.items()),
+        *(
+            {"make": "antminer", "model": model, "start": address, "timings": TIMINGS}
+            for model, address in MODELS.items()
+        ),
         speed=SPEED,
-    ) as running:  # fmt: skip
+    ) as running:
         yield running
 
 

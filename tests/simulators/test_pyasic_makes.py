@@ -45,8 +45,7 @@ def pyasic() -> ModuleType:
 async def fleet() -> AsyncIterator[Fleet]:
     devices: list[dict[str, Any]] = []
     for address, (make, model, api, *_rest) in UNITS.items():
-        entry: dict[str, Any] = {"make": make, "model": model, "start": address,
-                                 "timings": TIMINGS}  # fmt: skip
+        entry: dict[str, Any] = {"make": make, "model": model, "start": address, "timings": TIMINGS}
         if make == "whatsminer":
             entry |= {"api": api, "api_writes": True}
         devices.append(entry)

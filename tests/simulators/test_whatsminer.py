@@ -40,13 +40,17 @@ async def fleet() -> AsyncIterator[Fleet]:
             "devices": [
                 base | {"start": WRITABLE, "api_writes": True},
                 base | {"start": LOCKED},
-                base | {"start": QUIRKY, "api_writes": True,
-                        "quirks": ["json_bugs", "power_mode_no_reply"]},
+                base
+                | {
+                    "start": QUIRKY,
+                    "api_writes": True,
+                    "quirks": ["json_bugs", "power_mode_no_reply"],
+                },
                 base | {"start": V3, "api": "v3", "api_writes": True},
                 base | {"start": V3_LOCKED, "api": "v3"},
             ],
         }
-    )  # fmt: skip
+    )
     async with Fleet(site, speed=SPEED, listen="exact") as running:
         yield running
 
@@ -262,8 +266,13 @@ async def v3_write(host: str, cmd: str, param: Any, password: str = "super") -> 
     (salt_reply,) = await v3_exchange(host, {"cmd": "get.device.info", "param": "salt"})
     salt = salt_reply["msg"]["salt"]
     ts = 1718000000
-    request = {"cmd": cmd, "param": param, "ts": ts, "account": "super",
-               "token": v3_token(cmd, password, salt, ts)}  # fmt: skip
+    request = {
+        "cmd": cmd,
+        "param": param,
+        "ts": ts,
+        "account": "super",
+        "token": v3_token(cmd, password, salt, ts),
+    }
     (reply,) = await v3_exchange(host, request)
     return reply
 

@@ -60,9 +60,17 @@ async def v2_plain(host: str, command: str) -> dict[str, Any]:
 
 @pytest.mark.parametrize(
     "name",
-    ["summary", "devs", "pools", "get_version", "get_psu", "status", "get_miner_info",
-     "get_error_code"],
-)  # fmt: skip
+    [
+        "summary",
+        "devs",
+        "pools",
+        "get_version",
+        "get_psu",
+        "status",
+        "get_miner_info",
+        "get_error_code",
+    ],
+)
 async def test_whatsminer_v2(fleet: Fleet, name: str) -> None:
     assert_same_shape(capture(f"whatsminer/v2/{name}.json"), await v2_plain(V2, name))
 
@@ -121,8 +129,21 @@ async def rest_get(path: str) -> Any:
 
 @pytest.mark.parametrize(
     "name",
-    ["mode", "psu", "fan", "temperature", "voltage", "frequency", "led", "ipreport", "pools",
-     "summary", "devs", "version", "asccount"],
-)  # fmt: skip
+    [
+        "mode",
+        "psu",
+        "fan",
+        "temperature",
+        "voltage",
+        "frequency",
+        "led",
+        "ipreport",
+        "pools",
+        "summary",
+        "devs",
+        "version",
+        "asccount",
+    ],
+)
 async def test_auradine_rest(fleet: Fleet, name: str) -> None:
     assert_same_shape(capture(f"auradine/v1/{name}.json"), await rest_get(name))

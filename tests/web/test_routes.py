@@ -8,7 +8,6 @@ from importlib import resources
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
-from controller.clock import SystemClock
 from controller.integrations.web import add_web_routes
 from tests.web.test_page import FakeModel
 
@@ -26,7 +25,7 @@ def test_assets_ship_with_the_package_and_fetch_nothing_from_elsewhere() -> None
 async def test_routes_serve_page_data_and_chart_rebuilt_at_most_once_per_ttl() -> None:
     model = FakeModel()
     app = web.Application()
-    add_web_routes(app, model, span_s=3600.0, clock=SystemClock(), ttl_s=60.0)
+    add_web_routes(app, model, span_s=3600.0, ttl_s=60.0)
     async with TestClient(TestServer(app)) as client:
         index = await client.get("/")
         assert index.status == 200

@@ -26,7 +26,7 @@ from controller.config.mqtt import MqttConfig
 from controller.errors import ControllerError
 from controller.integrations.mqtt.commands import CommandRefused, parse_command
 from controller.integrations.mqtt.discovery import discovery_messages
-from controller.integrations.mqtt.executor import CommandExecutor, error_reply
+from controller.integrations.mqtt.executor import ACTOR_PREFIX, CommandExecutor, error_reply
 from controller.integrations.mqtt.lifecycle import LifecycleWatch
 from controller.integrations.mqtt.outbox import Lane, Message, Outbox
 from controller.integrations.mqtt.payloads import (
@@ -38,8 +38,8 @@ from controller.integrations.mqtt.payloads import (
     version,
 )
 from controller.integrations.mqtt.topics import EventPhase, Topics
-from controller.integrations.mqtt.view import SiteView
-from controller.service import ControlService
+from controller.service.control import ControlService
+from controller.service.read_model import ReadModel
 
 __all__ = ["MqttBridge"]
 
@@ -53,7 +53,7 @@ class MqttBridge:
     def __init__(
         self,
         config: MqttConfig,
-        view: SiteView,
+        view: ReadModel,
         service: ControlService,
         *,
         clock: Clock,
@@ -100,7 +100,7 @@ class MqttBridge:
         """One message at a time, yielding between them: 10,000 devices never hold the
         event loop (commands, the API, the control loop) for the whole batch at once."""
         payloads = telemetry_payloads(
-            self.view.site, self.view.devices(), now, self.config.telemetry_chunk
+            self.view.site, self.view.telemetry(), now, self.config.telemetry_chunk
         )
         part = 0
         while True:
@@ -109,8 +109,15 @@ class MqttBridge:
             self.telemetry_cpu_s += time.thread_time() - started
             if payload is None:
                 return
-            self.outbox.put(Message(self.topics.telemetry(part), payload,
-                                    self.config.telemetry_qos, False, Lane.TELEMETRY))  # fmt: skip
+            self.outbox.put(
+                Message(
+                    topic=self.topics.telemetry(part),
+                    payload=payload,
+                    qos=self.config.telemetry_qos,
+                    retain=False,
+                    lane=Lane.TELEMETRY,
+                )
+            )
             part += 1
             await yield_now()
 
@@ -118,15 +125,17 @@ class MqttBridge:
         now = self._clock.time()
         self._last_status = now
         site = self.view.site
-        status = status_payload(site, self.view.status(now), now, self._version)
+        status = status_payload(site, self.view.site_status(now), now, self._version)
         self._state(self.topics.status, status)
         self._state(self.topics.signals, signals_payload(site, self.view.signal_ages(now), now))
 
     def _state(self, topic: str, payload: bytes) -> None:
-        self.outbox.put(Message(topic, payload, 1, True, Lane.STATE))
+        self.outbox.put(Message(topic=topic, payload=payload, qos=1, retain=True, lane=Lane.STATE))
 
     def _reliable(self, topic: str, payload: bytes) -> None:
-        self.outbox.put(Message(topic, payload, 1, False, Lane.RELIABLE))
+        self.outbox.put(
+            Message(topic=topic, payload=payload, qos=1, retain=False, lane=Lane.RELIABLE)
+        )
 
     async def tick(self) -> None:
         """Event transitions, a new plan, and the status when due."""
@@ -139,7 +148,7 @@ class MqttBridge:
             payload = event_payload(self.view.site, transition.phase, transition.event, now, report)
             self._reliable(self.topics.event(transition.phase), payload)
             changed = True
-        plan = self.view.plan()
+        plan = self.view.plan_summary()
         if plan is not None and plan.seq != self._plan_seq:
             self._plan_seq = plan.seq
             self._state(self.topics.plan, plan_payload(self.view.site, plan))
@@ -149,7 +158,7 @@ class MqttBridge:
 
     async def _report(self, event: Any) -> dict[str, Any] | None:
         try:
-            return await self.view.compliance(event)
+            return dict(await self.view.report(event))
         except (ControllerError, LookupError, TypeError, ValueError) as exc:
             # The report is extra: the lifecycle message goes out without it.
             log.warning("compliance report for event %s failed: %s", event.event_id, exc)
@@ -161,7 +170,7 @@ class MqttBridge:
         self.lifecycle.seed(self.view.events(), self._clock.time())
         try:
             # A command redelivered after a restart is still a duplicate.
-            self.executor.remember(await self.view.executed_commands())
+            self.executor.remember(await self.view.executed_commands(ACTOR_PREFIX))
         except ControllerError as exc:
             log.warning("MQTT: cannot read past command ids from the journal: %s", exc)
         if self.config.homeassistant.enabled:
@@ -237,11 +246,19 @@ class MqttBridge:
         self.connected = True
         self.connects += 1
         if self._down_since is not None:
-            log.info("MQTT broker %s:%d back after %.1f s", self.config.host, self.config.port,
-                     self._clock.time() - self._down_since)  # fmt: skip
+            log.info(
+                "MQTT broker %s:%d back after %.1f s",
+                self.config.host,
+                self.config.port,
+                self._clock.time() - self._down_since,
+            )
         else:
-            log.info("MQTT: connected to %s:%d as %s", self.config.host, self.config.port,
-                     self.topics.prefix)  # fmt: skip
+            log.info(
+                "MQTT: connected to %s:%d as %s",
+                self.config.host,
+                self.config.port,
+                self.topics.prefix,
+            )
         self._down_since = None
         self.outbox.resend_state()
         self.publish_status()
@@ -250,8 +267,12 @@ class MqttBridge:
         self.connected = False
         if self._down_since is None:  # a transition, not every failed attempt
             self._down_since = self._clock.time()
-            log.warning("MQTT broker %s:%d unavailable: %s; retrying with backoff",
-                        self.config.host, self.config.port, exc)  # fmt: skip
+            log.warning(
+                "MQTT broker %s:%d unavailable: %s; retrying with backoff",
+                self.config.host,
+                self.config.port,
+                exc,
+            )
 
     async def _serve(self, client: aiomqtt.Client, stop: asyncio.Event) -> None:
         tasks = [
@@ -278,8 +299,9 @@ class MqttBridge:
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(self.config.timeout_s):
                 while (message := self.outbox.take()) is not None:
-                    await client.publish(message.topic, message.payload, qos=message.qos,
-                                         retain=message.retain)  # fmt: skip
+                    await client.publish(
+                        message.topic, message.payload, qos=message.qos, retain=message.retain
+                    )
 
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         # A clean disconnect does not fire the will: say offline ourselves.
@@ -297,8 +319,9 @@ class MqttBridge:
                 self.outbox.count_dropped(message)  # the broker takes nothing: telemetry goes
                 continue
             try:
-                await client.publish(message.topic, message.payload, qos=message.qos,
-                                     retain=message.retain)  # fmt: skip
+                await client.publish(
+                    message.topic, message.payload, qos=message.qos, retain=message.retain
+                )
             except aiomqtt.MqttError:
                 self.outbox.put_back(message)
                 raise
@@ -316,13 +339,22 @@ class MqttBridge:
         name = self.topics.command_name(topic)
         try:
             command = parse_command(
-                name, payload, auth=self.config.commands.auth, secret=self._secret,
-                now=self._clock.time(), max_skew_s=self.config.commands.max_skew_s,
-            )  # fmt: skip
+                name,
+                payload,
+                auth=self.config.commands.auth,
+                secret=self._secret,
+                now=self._clock.time(),
+                max_skew_s=self.config.commands.max_skew_s,
+            )
         except CommandRefused as refused:
             self.executor.count(refused.kind.value)
-            log.warning("MQTT command refused (%s, %d bytes on %r): %s", refused.kind.value,
-                        len(payload), topic[:200], refused.message)  # fmt: skip
+            log.warning(
+                "MQTT command refused (%s, %d bytes on %r): %s",
+                refused.kind.value,
+                len(payload),
+                topic[:200],
+                refused.message,
+            )
             self._reply(refused.command_id, error_reply(refused, name))
             return
         reply = await self.executor.execute(command)

@@ -6,7 +6,6 @@ import logging
 from collections import Counter, OrderedDict
 from typing import Any
 
-from controller import policy
 from controller.errors import ControllerError
 from controller.integrations.api_models import EconomicsBody, EventBody, PauseBody
 from controller.integrations.mqtt.commands import (
@@ -19,7 +18,7 @@ from controller.integrations.mqtt.commands import (
     OverrideSet,
 )
 from controller.integrations.mqtt.topics import CommandName
-from controller.service import ControlService, EventSpec, InvalidRequest, NotFound
+from controller.service.control import ControlService, InvalidRequest, NotFound
 
 __all__ = ["ACTOR_PREFIX", "CommandExecutor", "Outcome", "error_reply"]
 
@@ -81,8 +80,12 @@ class CommandExecutor:
             return self._refused(command, CommandRefused(ErrorKind.FAILED, str(exc)))
         self.count("accepted")
         log.info("command %s (%s) carried out", command.command_id, command.name.value)
-        return {"id": command.command_id, "command": command.name.value, "ok": True,
-                "result": result}  # fmt: skip
+        return {
+            "id": command.command_id,
+            "command": command.name.value,
+            "ok": True,
+            "result": result,
+        }
 
     def _refused(self, command: Command, refused: CommandRefused) -> Outcome:
         self.count(refused.kind.value)
@@ -94,11 +97,7 @@ class CommandExecutor:
         match command.name:
             case CommandName.EVENT_CREATE:
                 assert isinstance(args, EventBody)
-                spec = EventSpec(
-                    policy.EventKind(args.kind), args.level_mw, args.start, args.end,
-                    args.deadline, args.within_s, args.event_id, args.source,
-                )  # fmt: skip
-                return (await service.create_event(spec, actor)).as_json()
+                return (await service.create_event(args.to_spec(), actor)).as_json()
             case CommandName.EVENT_UPDATE:
                 assert isinstance(args, EventUpdate)
                 changes = args.model_dump(exclude_unset=True, exclude={"event_id"})
@@ -128,7 +127,11 @@ class CommandExecutor:
                 await service.set_economics(
                     power_price=args.power_price_usd_per_mwh,
                     hashprice=args.hashprice_usd_per_ph_day,
-                    as_of=args.as_of, source=args.source, actor=actor,
-                )  # fmt: skip
-                return {"power_price_usd_per_mwh": args.power_price_usd_per_mwh,
-                        "hashprice_usd_per_ph_day": args.hashprice_usd_per_ph_day}  # fmt: skip
+                    as_of=args.as_of,
+                    source=args.source,
+                    actor=actor,
+                )
+                return {
+                    "power_price_usd_per_mwh": args.power_price_usd_per_mwh,
+                    "hashprice_usd_per_ph_day": args.hashprice_usd_per_ph_day,
+                }

@@ -26,7 +26,7 @@ class Lane(enum.Enum):
     TELEMETRY = enum.auto()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Message:
     topic: str
     payload: bytes

@@ -8,7 +8,7 @@ from importlib import metadata
 from typing import Any
 
 from controller.integrations.mqtt.topics import EventPhase
-from controller.integrations.mqtt.view import DeviceRow, PlanSummary, SiteStatus
+from controller.service.read_model import PlanSummary, SiteStatus, TelemetryRow
 from controller.state.control import EventRecord
 
 __all__ = [
@@ -50,40 +50,47 @@ def version() -> str:
 
 
 def status_payload(site: str, status: SiteStatus, now: float, ver: str) -> bytes:
-    return dumps({
-        "site": site,
-        "at": round(now, 3),
-        "version": ver,
-        "hashpivot_site_metered_power_watts": round(status.metered_w, 1),
-        "metered_source": status.metered_source,
-        "hashpivot_site_commanded_power_watts": _round(status.commanded_w),
-        "hashpivot_site_limit_watts": _round(status.limit_w),
-        "hashpivot_site_hashrate_hashes_per_second": status.hashrate_hs,
-        "hashpivot_devices": dict(status.devices_by_health),
-        "hashpivot_device_mining_state": dict(status.devices_by_state),
-        "hashpivot_events_active": list(status.events_active),
-        "hashpivot_control_paused": status.paused,
-        "paused_reason": status.paused_reason,
-    })  # fmt: skip
+    return dumps(
+        {
+            "site": site,
+            "at": round(now, 3),
+            "version": ver,
+            "hashpivot_site_metered_power_watts": round(status.metered_w, 1),
+            "metered_source": status.metered_source,
+            "hashpivot_site_commanded_power_watts": _round(status.commanded_w),
+            "hashpivot_site_limit_watts": _round(status.limit_w),
+            "hashpivot_site_hashrate_hashes_per_second": status.hashrate_hs,
+            "hashpivot_devices": dict(status.devices_by_health),
+            "hashpivot_device_mining_state": dict(status.devices_by_state),
+            "hashpivot_events_active": list(status.events_active),
+            "hashpivot_control_paused": status.paused,
+            "paused_reason": status.paused_reason,
+        }
+    )
 
 
 def plan_payload(site: str, plan: PlanSummary) -> bytes:
-    return dumps({
-        "site": site,
-        "seq": plan.seq,
-        "at": round(plan.at, 3),
-        "hashpivot_site_commanded_power_watts": round(plan.expected_site_w, 1),
-        "hashpivot_site_limit_watts": _round(plan.limit_w),
-        "other_load_watts": round(plan.other_load_w, 1),
-        "trigger": plan.trigger,
-        "reasons": list(plan.notes),
-    })  # fmt: skip
+    return dumps(
+        {
+            "site": site,
+            "seq": plan.seq,
+            "at": round(plan.at, 3),
+            "hashpivot_site_commanded_power_watts": round(plan.expected_site_w, 1),
+            "hashpivot_site_limit_watts": _round(plan.limit_w),
+            "other_load_watts": round(plan.other_load_w, 1),
+            "trigger": plan.trigger,
+            "reasons": list(plan.notes),
+        }
+    )
 
 
 def event_payload(
-    site: str, phase: EventPhase, event: EventRecord, now: float,
+    site: str,
+    phase: EventPhase,
+    event: EventRecord,
+    now: float,
     report: Mapping[str, Any] | None = None,
-) -> bytes:  # fmt: skip
+) -> bytes:
     data: dict[str, Any] = {
         "site": site,
         "phase": phase.value,
@@ -97,15 +104,17 @@ def event_payload(
 
 
 def signals_payload(site: str, ages: Mapping[str, float | None], now: float) -> bytes:
-    return dumps({
-        "site": site,
-        "at": round(now, 3),
-        "ages_seconds": {name: _round(age) for name, age in sorted(ages.items())},
-    })  # fmt: skip
+    return dumps(
+        {
+            "site": site,
+            "at": round(now, 3),
+            "ages_seconds": {name: _round(age) for name, age in sorted(ages.items())},
+        }
+    )
 
 
 def telemetry_payloads(
-    site: str, rows: Iterable[DeviceRow], now: float, chunk: int
+    site: str, rows: Iterable[TelemetryRow], now: float, chunk: int
 ) -> Iterator[bytes]:
     """One message per ``chunk`` devices; each one stands alone (site, time, columns)."""
     columns = json.dumps(DEVICE_COLUMNS, separators=(",", ":"))
@@ -113,10 +122,20 @@ def telemetry_payloads(
     batch: list[list[Any]] = []
     part = 0
     for row in rows:
-        batch.append([
-            row.device, row.make, row.model, row.health, row.state, row.hashrate_hs,
-            row.power_w, row.power_limit_w, row.temperature_c, row.uptime_s,
-        ])  # fmt: skip
+        batch.append(
+            [
+                row.device,
+                row.make,
+                row.model,
+                row.health,
+                row.state,
+                row.hashrate_hs,
+                row.power_w,
+                row.power_limit_w,
+                row.temperature_c,
+                row.uptime_s,
+            ]
+        )
         if len(batch) >= chunk:
             yield _chunk(head, part, batch)
             batch, part = [], part + 1

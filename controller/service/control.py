@@ -1,4 +1,6 @@
-"""Operations on the control state, shared by the HTTP API and the command line.
+"""The command service: what the inputs and outputs may ask for (events, overrides,
+pause, prices, relay acknowledgement), shared by the HTTP API, MQTT, the signal sources
+and the demo.
 
 Every change is written to the journal and committed *before* it takes effect and
 before the caller is answered, so an accepted event or override survives a
@@ -20,7 +22,6 @@ from controller.clock import Clock
 from controller.errors import ControllerError
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
-from controller.reconcile.loop import Reconciler
 from controller.state.control import (
     OVERRIDE_ACTIONS,
     ControlState,
@@ -47,7 +48,7 @@ class NotFound(ControllerError):
     """No such event or device (HTTP 404)."""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class EventSpec:
     kind: policy.EventKind
     level_mw: float | None = None
@@ -61,15 +62,23 @@ class EventSpec:
 
 class ControlService:
     def __init__(
-        self, fleet: Fleet, state: ControlState, journal: Journal, loop: Reconciler, *, clock: Clock
+        self,
+        fleet: Fleet,
+        state: ControlState,
+        journal: Journal,
+        *,
+        trigger: Callable[[str], None],
+        on_event: Callable[[EventRecord], None] | None = None,
+        clock: Clock,
     ) -> None:
         self.clock = clock  # stamps what is recorded: arrival, the default start and as_of
         self.fleet = fleet
         self.state = state
         self.journal = journal
-        self.loop = loop
+        # Plans again at once (the control loop's trigger), after each accepted change.
+        self._trigger = trigger
         # Called after an event is accepted, before the loop plans for it (the baseline).
-        self.on_event: Callable[[EventRecord], None] | None = None
+        self._on_event = on_event
 
     async def _record(
         self,
@@ -86,7 +95,11 @@ class ControlService:
         self.journal.append(kind, subject, data, actor=actor, at=at)
         await self.journal.commit()
         self.state.apply(kind, subject, data, at, actor)
-        self.loop.trigger(kind)
+        self._trigger(kind)
+
+    def replan(self, reason: str) -> None:
+        """Plan again at once for a change that is not journaled (a signal gone stale)."""
+        self._trigger(reason)
 
     # ---- events --------------------------------------------------------------------
 
@@ -104,7 +117,15 @@ class ControlService:
         if deadline is None and spec.within_s is not None:
             deadline = start + spec.within_s
         record = EventRecord(
-            event_id, spec.kind, start, end, spec.level_mw, deadline, spec.source, now, now
+            event_id=event_id,
+            kind=spec.kind,
+            start=start,
+            end=end,
+            level_mw=spec.level_mw,
+            deadline=deadline,
+            source=spec.source,
+            created_at=now,
+            updated_at=now,
         )
         _validate(record)
         if record.end <= now:
@@ -114,8 +135,8 @@ class ControlService:
         await self._record(
             JournalKind.EVENT_CREATED, event_id, {"event": record.as_json()}, actor, detail
         )
-        if self.on_event is not None:
-            self.on_event(record)
+        if self._on_event is not None:
+            self._on_event(record)
         return record
 
     async def update_event(
@@ -246,8 +267,14 @@ def _validate(record: EventRecord) -> None:
     try:
         record.to_policy()
         policy.GridEvent(
-            record.event_id, record.kind, record.start, record.end, record.updated_at,
-            record.source, record.level_mw, record.deadline,
-        )  # fmt: skip
+            event_id=record.event_id,
+            kind=record.kind,
+            start=record.start,
+            end=record.end,
+            as_of=record.updated_at,
+            source=record.source,
+            level_mw=record.level_mw,
+            deadline=record.deadline,
+        )
     except policy.InvalidGrid as exc:
         raise InvalidRequest(str(exc)) from None
