@@ -8,6 +8,8 @@ from __future__ import annotations
 import asyncio
 import itertools
 
+import pytest
+
 from tests.e2e.conftest import BASE_LOAD_W, SiteFactory
 from tests.e2e.helpers import gpu_limits, until
 
@@ -37,6 +39,7 @@ async def test_follows_a_price_change(running_site: SiteFactory) -> None:
         assert {e["data"]["result"] for e in results["entries"]} == {"applied"}
 
 
+@pytest.mark.slow
 async def test_instructed_event_met_on_the_meter_with_a_tenth_of_miners_faulty(
     running_site: SiteFactory,
 ) -> None:

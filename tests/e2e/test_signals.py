@@ -98,6 +98,7 @@ async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
             assert re.search(r'signal_age_seconds\{site="[^"]+",source="ercot_rt"\}', text)
 
 
+@pytest.mark.slow
 async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteFactory) -> None:
     async with ErcotServer() as server:
         shift = place_real_time(server)
@@ -157,6 +158,7 @@ class HashpriceServer:
         await self._runner.cleanup()
 
 
+@pytest.mark.slow
 async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_back(
     running_site: SiteFactory,
 ) -> None:
@@ -199,6 +201,7 @@ async def metrics_text(site: Any) -> str:
         return await response.text()
 
 
+@pytest.mark.slow
 async def test_a_relay_trip_on_the_modbus_input_sheds_the_site_and_latches_until_cleared(
     running_site: SiteFactory,
 ) -> None:
@@ -272,6 +275,7 @@ async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_co
             assert f'errors_total{{kind="{kind}",site="e2e",source="webhook_acme"}} 1.0' in text
 
 
+@pytest.mark.slow
 async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelled(
     running_site: SiteFactory,
 ) -> None:
@@ -313,6 +317,7 @@ async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelle
         await until(lambda: len(site.running()) == 30, timeout=30)
 
 
+@pytest.mark.slow
 async def test_every_source_failing_at_once_leaves_the_daemon_planning(
     running_site: SiteFactory,
 ) -> None:
