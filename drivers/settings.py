@@ -18,7 +18,7 @@ class Credentials:
         return f"Credentials(username={self.username!r}, password='***')"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DriverSettings:
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 10.0
