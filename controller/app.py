@@ -200,7 +200,9 @@ class Controller:
             scheduler=self.scheduler,
             signals=self.signals.status_json,
         )
-        self.metrics.add([*collectors(self.read), SignalCollector(self.signals)])
+        self.metrics.add(
+            [*collectors(self.read), SignalCollector(self.signals, site=self.read.site)]
+        )
         self.api = Api(
             read=self.read,
             commands=self.service,

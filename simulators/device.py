@@ -15,7 +15,7 @@ from simulators.faults import Fault, FaultKind, FaultSet
 from simulators.physics import MinerPhysics, Phase
 from simulators.ports import PortMap
 
-__all__ = ["DeviceSnapshot", "MinerModel", "PoolEntry", "SimDevice", "SimMiner"]
+__all__ = ["DeviceSnapshot", "MinerModel", "MinerUnit", "PoolEntry", "SimDevice", "SimMiner"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -95,6 +95,33 @@ class MinerModel(Protocol):
 
 
 _Model = TypeVar("_Model", bound=MinerModel)
+
+
+class MinerUnit(Protocol):
+    """What every miner's services read of the unit they serve; each make's ``unit.py``
+    adds its own (its spec, options, control state)."""
+
+    @property
+    def address(self) -> str: ...
+
+    @property
+    def clock(self) -> SimClock: ...
+
+    @property
+    def physics(self) -> MinerPhysics: ...
+
+    @property
+    def hostname(self) -> str: ...
+
+    @property
+    def mac(self) -> str: ...
+
+    @property
+    def serial(self) -> str: ...
+
+    def ignores_writes(self) -> bool: ...
+
+    def reboot(self) -> None: ...
 
 
 class SimMiner(Generic[_Model]):

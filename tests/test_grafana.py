@@ -25,8 +25,8 @@ from grafana_foundation_sdk.models.dashboard import Dashboard, RowPanel  # noqa:
 # The panels, by what each must show (a word or phrase of its title).
 REQUIRED = (
     "Site power", "Curtailable", "Grid events and compliance", "break-even", "Power price",
-    "Devices by state", "Devices by health", "Command results", "Signal ages", "GPU power",
-    "Poll and plan durations",
+    "Devices by state", "Devices by health", "Command results", "Signal ages", "Signal sources",
+    "GPU power", "Poll and plan durations",
 )  # fmt: skip
 
 

@@ -177,6 +177,19 @@ def build() -> Dashboard:
                 "s",
                 (f"hashpivot_economics_age_seconds{{{SITE}}}", "{{signal}} ({{source}})"),
                 (f"hashpivot_economics_max_age_seconds{{{SITE}}}", "{{signal}} trusted up to"),
+                description="How old the price and hashprice the policy uses are, against the "
+                "age past which it stops trusting them.",
+            )
+        )
+        .with_panel(
+            series(
+                "Signal sources: age and staleness",
+                "s",
+                (f"hashpivot_signal_age_seconds{{{SITE}}}", "{{source}} age"),
+                (f"hashpivot_signal_stale{{{SITE}}}", "{{source}} stale (1)"),
+                description="Each source's newest value (prices, hashprice) or last contact "
+                "(OpenADR, webhook, relay, 4CP flags); 1 on the stale line while a source is past "
+                "its staleness limit.",
             )
         )
         .with_row(Row("Devices and commands"))

@@ -6,47 +6,23 @@ import asyncio
 import hashlib
 import ipaddress
 import random
-from dataclasses import dataclass
 
-from simulators.antminer.models import ANTMINER_TIMINGS, AntminerModel, antminer_physics
+from simulators.antminer.models import AntminerModel, antminer_physics
 from simulators.antminer.rpc import rpc_reply
-from simulators.antminer.state import DEFAULT_POOLS, AntminerQuirk, MinerConf
+from simulators.antminer.state import AntminerQuirk, MinerConf
+from simulators.antminer.unit import AntminerOptions, ShareCounters
 from simulators.antminer.web import REALM, AntminerWeb
 from simulators.cgminer_rpc import CgminerRpcProtocol
 from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimMiner
-from simulators.faults import Fault, FaultKind
+from simulators.faults import FaultKind
 from simulators.httpserve import DigestAuth, HttpProtocol
-from simulators.physics import MinerPhysics, Phase, PhysicsSample, Timings, WorkMode
+from simulators.physics import MinerPhysics, Phase, PhysicsSample
 from simulators.ports import PortMap
 
 __all__ = ["AntminerDevice", "AntminerOptions", "ShareCounters"]
 
 _SHARE_DIFFICULTY = 524288
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class AntminerOptions:
-    quirks: frozenset[AntminerQuirk] = frozenset()
-    faults: tuple[Fault, ...] = ()
-    timings: Timings = ANTMINER_TIMINGS
-    # Real seconds set_miner_conf takes to answer; None: 20-35 simulated seconds with
-    # the slow_set_conf quirk, immediate without it.
-    set_conf_delay_s: float | None = None
-    username: str = "root"
-    password: str = "root"  # noqa: S105 - the stock default, which clients assume
-    pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
-    uptime_s: float = 3600.0
-    mode: WorkMode = WorkMode.NORMAL
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class ShareCounters:
-    accepted: int
-    rejected: int
-    hardware_errors: int
-    getworks: int
-    best_share: int
 
 
 class AntminerDevice(SimMiner[AntminerModel]):

@@ -3,12 +3,10 @@
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulators.antminer.unit import AntminerUnit
 from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
-
-if TYPE_CHECKING:
-    from simulators.antminer.device import AntminerDevice
 
 __all__ = ["ALLOWED_COMMANDS", "rpc_reply"]
 
@@ -36,7 +34,7 @@ def _sensor_string(values: tuple[int, ...]) -> str:
     return "-".join(str(v) for v in values)
 
 
-def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _version(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
     return ok_reply(
         22,
@@ -55,7 +53,7 @@ def _version(dev: AntminerDevice, when: float) -> dict[str, Any]:
     )
 
 
-def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _summary(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     return ok_reply(
@@ -97,7 +95,7 @@ def _summary(dev: AntminerDevice, when: float) -> dict[str, Any]:
     )
 
 
-def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _stats(dev: AntminerUnit, when: float) -> dict[str, Any]:
     m = dev.spec
     s = dev.physics.sample()
     running = s.hashrate_hs > 0
@@ -163,7 +161,7 @@ def _stats(dev: AntminerDevice, when: float) -> dict[str, Any]:
     )
 
 
-def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _pools(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     entries = []
@@ -208,7 +206,7 @@ def _pools(dev: AntminerDevice, when: float) -> dict[str, Any]:
     return ok_reply(7, f"{n} Pool(s)", when=when, description=_DESCRIPTION, POOLS=entries)
 
 
-def _devs(dev: AntminerDevice, when: float) -> dict[str, Any]:
+def _devs(dev: AntminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     c = dev.counters(s.uptime_s)
     return ok_reply(
@@ -255,7 +253,7 @@ _BUILDERS = {
 }
 
 
-def _single(dev: AntminerDevice, command: str, when: float) -> dict[str, Any]:
+def _single(dev: AntminerUnit, command: str, when: float) -> dict[str, Any]:
     builder = _BUILDERS.get(command)
     if builder is not None:
         return builder(dev, when)
@@ -266,7 +264,7 @@ def _single(dev: AntminerDevice, command: str, when: float) -> dict[str, Any]:
     return error_reply(14, "Invalid command", when=when, description=_DESCRIPTION)
 
 
-def rpc_reply(dev: AntminerDevice, request: RpcRequest) -> dict[str, Any]:
+def rpc_reply(dev: AntminerUnit, request: RpcRequest) -> dict[str, Any]:
     when = dev.clock.unix()
     if request.invalid_json:
         return error_reply(23, "Invalid JSON", when=when, description=_DESCRIPTION)

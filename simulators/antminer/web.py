@@ -5,15 +5,13 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.antminer.state import apply_conf, mode_to_code
+from simulators.antminer.unit import AntminerUnit
 from simulators.faults import FaultKind
 from simulators.httpserve import AuthResult, HttpRequest, HttpResponse, json_response
 from simulators.physics import WorkMode
-
-if TYPE_CHECKING:
-    from simulators.antminer.device import AntminerDevice
 
 __all__ = ["REALM", "AntminerWeb"]
 
@@ -39,7 +37,7 @@ def _dump(obj: Any) -> HttpResponse:
 class AntminerWeb:
     """Request handler for one simulated Antminer's web server."""
 
-    def __init__(self, device: AntminerDevice) -> None:
+    def __init__(self, device: AntminerUnit) -> None:
         self._dev = device
 
     async def handle(self, request: HttpRequest) -> HttpResponse:

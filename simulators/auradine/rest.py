@@ -9,16 +9,14 @@ reads; ``POST /<cmd>`` with ``{"command": "<cmd>", ...}`` writes.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.auradine.rpc import rpc_sections
 from simulators.auradine.state import AuradineMode, LedCode
+from simulators.auradine.unit import AuradineUnit
 from simulators.cgminer_rpc import status_entry
 from simulators.device import PoolEntry
 from simulators.httpserve import HttpRequest, HttpResponse
-
-if TYPE_CHECKING:
-    from simulators.auradine.device import AuradineDevice
 
 __all__ = ["AuradineRest"]
 
@@ -35,7 +33,7 @@ def _volts(value: float) -> str:
 
 
 class AuradineRest:
-    def __init__(self, device: AuradineDevice) -> None:
+    def __init__(self, device: AuradineUnit) -> None:
         self._dev = device
 
     def _reply(

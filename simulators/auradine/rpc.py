@@ -6,12 +6,10 @@ GCMiner, which is how clients tell an Auradine from other cgminer derivatives.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from simulators.auradine.unit import AuradineUnit
 from simulators.cgminer_rpc import RpcRequest, error_reply, ok_reply
-
-if TYPE_CHECKING:
-    from simulators.auradine.device import AuradineDevice
 
 __all__ = ["gcminer_reply", "rpc_sections"]
 
@@ -22,7 +20,7 @@ def _mhs(hs: float) -> float:
     return round(hs / 1e6, 3)
 
 
-def _summary(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
+def _summary(dev: AuradineUnit) -> tuple[int, str, dict[str, Any]]:
     s = dev.physics.sample()
     accepted = int(s.hashrate_avg_hs * s.uptime_s / (_SHARE_DIFFICULTY * 2**32))
     entry = {
@@ -44,7 +42,7 @@ def _summary(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
     return 11, "Summary", {"SUMMARY": [entry]}
 
 
-def _devs(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
+def _devs(dev: AuradineUnit) -> tuple[int, str, dict[str, Any]]:
     s = dev.physics.sample()
     entries = [
         {
@@ -61,7 +59,7 @@ def _devs(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
     return 9, f"{len(entries)} Dev(s)", {"DEVS": entries}
 
 
-def _devdetails(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
+def _devdetails(dev: AuradineUnit) -> tuple[int, str, dict[str, Any]]:
     details = [
         {
             "DEVDETAILS": i,
@@ -76,16 +74,16 @@ def _devdetails(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
     return 69, "Device Details", {"DEVDETAILS": details}
 
 
-def _version(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
+def _version(dev: AuradineUnit) -> tuple[int, str, dict[str, Any]]:
     return 22, "GCMiner versions", {"VERSION": [{"API": "1.0", "GCMiner": dev.gcminer_version}]}
 
 
-def _asccount(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
+def _asccount(dev: AuradineUnit) -> tuple[int, str, dict[str, Any]]:
     count = dev.spec.boards * dev.spec.chips_per_board
     return 104, "ASC count", {"ASCCount": [{"AsicCount": count, "BoardCount": dev.spec.boards}]}
 
 
-def _pools(dev: AuradineDevice) -> tuple[int, str, dict[str, Any]]:
+def _pools(dev: AuradineUnit) -> tuple[int, str, dict[str, Any]]:
     s = dev.physics.sample()
     mining = s.hashrate_hs > 0
     accepted = int(s.hashrate_avg_hs * s.uptime_s / (_SHARE_DIFFICULTY * 2**32))
@@ -116,7 +114,7 @@ _SECTIONS = {
 }
 
 
-def rpc_sections(dev: AuradineDevice, command: str, description: str) -> dict[str, Any] | None:
+def rpc_sections(dev: AuradineUnit, command: str, description: str) -> dict[str, Any] | None:
     """A cgminer-enveloped reply for one report command (the REST API serves these too)."""
     builder = _SECTIONS.get(command)
     if builder is None:
@@ -126,7 +124,7 @@ def rpc_sections(dev: AuradineDevice, command: str, description: str) -> dict[st
     return ok_reply(code, msg, when=when, description=description, **sections)
 
 
-def _single(dev: AuradineDevice, command: str) -> dict[str, Any]:
+def _single(dev: AuradineUnit, command: str) -> dict[str, Any]:
     reply = rpc_sections(dev, command, dev.gcminer_description)
     if reply is not None:
         return reply
@@ -134,7 +132,7 @@ def _single(dev: AuradineDevice, command: str) -> dict[str, Any]:
     return error_reply(14, "Invalid command", when=when, description=dev.gcminer_description)
 
 
-def gcminer_reply(dev: AuradineDevice, request: RpcRequest) -> dict[str, Any]:
+def gcminer_reply(dev: AuradineUnit, request: RpcRequest) -> dict[str, Any]:
     when = dev.clock.unix()
     if request.invalid_json:
         return error_reply(23, "Invalid JSON", when=when, description=dev.gcminer_description)

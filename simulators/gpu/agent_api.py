@@ -9,13 +9,11 @@ from __future__ import annotations
 import json
 import math
 import secrets
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.gpu.dcgm import pci_bus_id
+from simulators.gpu.node import GpuNode
 from simulators.httpserve import HttpRequest, HttpResponse
-
-if TYPE_CHECKING:
-    from simulators.gpu.device import GpuNodeDevice
 
 __all__ = ["MAX_BODY_BYTES", "AgentApi"]
 
@@ -37,7 +35,7 @@ def _is_number(value: object) -> bool:
 class AgentApi:
     """Request handlers for one node's agent port and metrics port."""
 
-    def __init__(self, node: GpuNodeDevice) -> None:
+    def __init__(self, node: GpuNode) -> None:
         self._node = node
 
     async def handle_metrics(self, request: HttpRequest) -> HttpResponse:

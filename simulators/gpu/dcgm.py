@@ -7,10 +7,7 @@ A lost GPU drops out of the output, as it does from DCGM.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from simulators.gpu.device import GpuNodeDevice
+from simulators.gpu.node import GpuNode
 
 __all__ = ["render_metrics"]
 
@@ -37,7 +34,7 @@ def _format(value: float) -> str:
     return str(int(value)) if float(value).is_integer() else f"{value:.3f}"
 
 
-def render_metrics(node: GpuNodeDevice) -> str:
+def render_metrics(node: GpuNode) -> str:
     now = node.clock.now()
     lines: list[str] = []
     for name, kind, help_text in _FIELDS:

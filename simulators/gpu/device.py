@@ -14,14 +14,14 @@ import hashlib
 import logging
 import weakref
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from simulators.clock import SimClock
 from simulators.device import DeviceSnapshot, PoolEntry
-from simulators.faults import Fault, FaultKind, FaultSet
+from simulators.faults import FaultKind, FaultSet
 from simulators.gpu.agent_api import AgentApi
 from simulators.gpu.dcgm import render_metrics
 from simulators.gpu.models import GpuModel, node_base_power_w
+from simulators.gpu.node import AGENT_PORT, METRICS_PORT, GpuNodeOptions
 from simulators.gpu.power import WorkKind
 from simulators.gpu.state import GpuState
 from simulators.httpserve import Handler, HttpProtocol
@@ -30,25 +30,7 @@ __all__ = ["AGENT_PORT", "METRICS_PORT", "GpuNodeDevice", "GpuNodeOptions"]
 
 _log = logging.getLogger(__name__)
 
-AGENT_PORT = 9862
-METRICS_PORT = 9400
 NODE_MAX_INPUT_W = 10200.0  # DGX/HGX 8-GPU maximum input (docs/protocols.md §6)
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class GpuNodeOptions:
-    gpus: int = 8
-    load: float = 0.95  # the job running at start; 0 for an idle node
-    token: str = "hashpivot-sim"  # noqa: S105 - the simulated agent's bearer token
-    hostname: str | None = None
-    agent_port: int = AGENT_PORT
-    metrics_port: int = METRICS_PORT
-    settle_s: float | None = None  # seconds a change in draw takes; None: the model's (~1 s)
-    boot_s: float = 420.0  # simulated seconds a reboot keeps the node dark
-    privileged: bool = True  # False: the agent answers 403, as without root
-    dcgm_power_limit: bool = False  # also export DCGM_FI_DEV_ENFORCED_POWER_LIMIT
-    driver_version: str = "550.90.07"
-    faults: tuple[Fault, ...] = ()
 
 
 class _TrackedHttp(HttpProtocol):

@@ -6,31 +6,26 @@ import asyncio
 import hashlib
 import ipaddress
 import random
-from dataclasses import dataclass
-from typing import Literal
 
 from simulators.cgminer_rpc import CgminerRpcProtocol
 from simulators.clock import SimClock
 from simulators.device import PoolEntry, SimMiner
-from simulators.faults import Fault, FaultKind
+from simulators.faults import FaultKind
 from simulators.framed import FramedJsonProtocol
 from simulators.physics import (
     MinerPhysics,
     Phase,
     PhysicsSample,
-    Timings,
     WorkMode,
 )
 from simulators.ports import PortMap
-from simulators.whatsminer.models import WHATSMINER_TIMINGS, WhatsminerModel, whatsminer_physics
+from simulators.whatsminer.models import WhatsminerModel, whatsminer_physics
 from simulators.whatsminer.rpc_v2 import v2_encoder, v2_reply
 from simulators.whatsminer.state import (
-    DEFAULT_POOLS,
-    PowerMode,
     TokenStore,
     WhatsminerControl,
-    WhatsminerQuirk,
 )
+from simulators.whatsminer.unit import WhatsminerOptions
 from simulators.whatsminer.v3 import v3_reply
 
 __all__ = ["FIRMWARE_V2", "FIRMWARE_V3", "WhatsminerDevice", "WhatsminerOptions"]
@@ -38,25 +33,6 @@ __all__ = ["FIRMWARE_V2", "FIRMWARE_V3", "WhatsminerDevice", "WhatsminerOptions"
 FIRMWARE_V2 = "20230803.11.REL"  # before 2024-11: clients pick API v2
 FIRMWARE_V3 = "20250110.16.Rel"  # from 2024-11: clients pick API v3
 MAX_V3_CLIENTS = 10
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class WhatsminerOptions:
-    api: Literal["v2", "v3"] = "v2"
-    api_writes: bool = False  # the WhatsminerTool API switch; real units ship with it off
-    password: str | None = None  # None: the stock default ("admin" v2, "super" v3)
-    legacy_4028: bool = True  # a v3 unit still answers devdetails/get_version on 4028
-    firmware: str | None = None  # None: FIRMWARE_V2 or FIRMWARE_V3 by `api`
-    quirks: frozenset[WhatsminerQuirk] = frozenset()
-    faults: tuple[Fault, ...] = ()
-    timings: Timings = WHATSMINER_TIMINGS
-    pools: tuple[PoolEntry, ...] = DEFAULT_POOLS
-    uptime_s: float = 3600.0
-    power_mode: PowerMode = PowerMode.NORMAL
-    mineroff: bool = False
-    power_limit_w: int | None = None  # None: the standard power
-    token_ttl_s: float = 1800.0  # real seconds an API v2 token stays valid
-    error_codes: tuple[tuple[int, str], ...] = ()
 
 
 class WhatsminerDevice(SimMiner[WhatsminerModel]):

@@ -15,16 +15,14 @@ decrypt to JSON), 136 too many live tokens, 137 base64 decode error.
 from __future__ import annotations
 
 import json
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.cgminer_rpc import Encoder, RpcRequest
 from simulators.device import PoolEntry
 from simulators.whatsminer.crypto import DecryptError, aes_key, decrypt_json, encrypt_json
 from simulators.whatsminer.state import PowerMode, WhatsminerQuirk
+from simulators.whatsminer.unit import WhatsminerUnit
 from simulators.whatsminer.v2_reads import READS, flat_error, flat_ok, miner_info
-
-if TYPE_CHECKING:
-    from simulators.whatsminer.device import WhatsminerDevice
 
 __all__ = ["NO_REPLY", "WRITE_COMMANDS", "v2_encoder", "v2_reply"]
 
@@ -65,7 +63,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _write(dev: WhatsminerDevice, cmd: str, p: dict[str, Any], when: float) -> dict[str, Any]:
+def _write(dev: WhatsminerUnit, cmd: str, p: dict[str, Any], when: float) -> dict[str, Any]:
     if dev.ignores_writes() and cmd in WRITE_COMMANDS:
         return flat_ok(_OK, when)  # acknowledged, and nothing changes
     c = dev.control
@@ -116,7 +114,7 @@ def _write(dev: WhatsminerDevice, cmd: str, p: dict[str, Any], when: float) -> d
     return flat_ok(_OK, when)
 
 
-def _privileged(dev: WhatsminerDevice, raw: dict[str, Any], when: float) -> dict[str, Any]:
+def _privileged(dev: WhatsminerUnit, raw: dict[str, Any], when: float) -> dict[str, Any]:
     if not dev.options.api_writes:
         return flat_error(45, _NO_ACCESS, when)
     data = raw.get("data")
@@ -138,9 +136,7 @@ def _privileged(dev: WhatsminerDevice, raw: dict[str, Any], when: float) -> dict
     return {"enc": encrypt_json(key, reply)}
 
 
-def _single(
-    dev: WhatsminerDevice, command: str, raw: dict[str, Any], when: float
-) -> dict[str, Any]:
+def _single(dev: WhatsminerUnit, command: str, raw: dict[str, Any], when: float) -> dict[str, Any]:
     if dev.options.api == "v3" and command not in _LEGACY_COMMANDS:
         return flat_error(14, "invalid cmd", when)
     if command == "get_token":
@@ -167,7 +163,7 @@ def _single(
     return flat_error(14, "invalid cmd", when)
 
 
-def v2_reply(dev: WhatsminerDevice, request: RpcRequest) -> dict[str, Any]:
+def v2_reply(dev: WhatsminerUnit, request: RpcRequest) -> dict[str, Any]:
     when = dev.clock.unix()
     if request.invalid_json:
         return flat_error(23, "invalid JSON", when)
@@ -212,7 +208,7 @@ def _with_temp0(entry: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def v2_encoder(dev: WhatsminerDevice) -> Encoder:
+def v2_encoder(dev: WhatsminerUnit) -> Encoder:
     def encode(reply: dict[str, Any]) -> bytes | None:
         if reply is NO_REPLY:
             return None

@@ -8,13 +8,11 @@ array; the Whatsminer-specific commands are flat (``"STATUS":"S"``, ``"Code":131
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.cgminer_rpc import ok_reply
 from simulators.physics import Phase, PhysicsSample
-
-if TYPE_CHECKING:
-    from simulators.whatsminer.device import WhatsminerDevice
+from simulators.whatsminer.unit import WhatsminerUnit
 
 __all__ = ["CGMINER_DESCRIPTION", "READS", "flat_error", "flat_ok"]
 
@@ -42,12 +40,12 @@ def _chip_temps(s: PhysicsSample) -> tuple[float, float, float]:
     return round(min(s.chip_temps_c) - 8.0, 1), round(max(s.chip_temps_c) + 6.0, 1), round(avg, 1)
 
 
-def _shares(dev: WhatsminerDevice, s: PhysicsSample) -> tuple[int, int]:
+def _shares(dev: WhatsminerUnit, s: PhysicsSample) -> tuple[int, int]:
     accepted = int(s.hashrate_avg_hs * s.uptime_s / (_SHARE_DIFFICULTY * 2**32))
     return accepted, accepted // 500
 
 
-def _summary(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _summary(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     accepted, rejected = _shares(dev, s)
     cmin, cmax, cavg = _chip_temps(s)
@@ -89,7 +87,7 @@ def _summary(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     return ok_reply(11, "Summary", when=when, description=CGMINER_DESCRIPTION, SUMMARY=[entry])
 
 
-def _devs(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _devs(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     accepted, rejected = _shares(dev, s)
     mining = s.hashrate_hs > 0
@@ -132,7 +130,7 @@ def _devs(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     return ok_reply(9, msg, when=when, description=CGMINER_DESCRIPTION, DEVS=entries)
 
 
-def _devdetails(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _devdetails(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     details = [
         {
             "DEVDETAILS": i,
@@ -147,7 +145,7 @@ def _devdetails(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     return ok_reply(69, "Device Details", when=when, description="btminer", DEVDETAILS=details)
 
 
-def _version(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _version(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     return ok_reply(
         22,
         "CGMiner versions",
@@ -157,7 +155,7 @@ def _version(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     )
 
 
-def _pools(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _pools(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     accepted, rejected = _shares(dev, s)
     entries = []
@@ -186,11 +184,11 @@ def _pools(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     return ok_reply(7, msg, when=when, description=CGMINER_DESCRIPTION, POOLS=entries)
 
 
-def _get_version(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _get_version(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     return flat_ok({"api_ver": _API_VERSION, "fw_ver": dev.firmware, "platform": "H616"}, when)
 
 
-def _get_psu(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _get_psu(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     s = dev.physics.sample()
     vin = 230.0
     msg = {
@@ -208,7 +206,7 @@ def _get_psu(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     return flat_ok(msg, when)
 
 
-def _status(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _status(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     c = dev.control
     return flat_ok(
         {
@@ -224,11 +222,11 @@ def _status(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
     )
 
 
-def _error_code(dev: WhatsminerDevice, when: float) -> dict[str, Any]:
+def _error_code(dev: WhatsminerUnit, when: float) -> dict[str, Any]:
     return flat_ok({"error_code": [{str(code): stamp} for code, stamp in dev.error_codes]}, when)
 
 
-def miner_info(dev: WhatsminerDevice, fields: str | None) -> dict[str, str]:
+def miner_info(dev: WhatsminerUnit, fields: str | None) -> dict[str, str]:
     every = {
         "ip": dev.address,
         "proto": "dhcp",

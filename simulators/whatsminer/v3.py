@@ -10,15 +10,13 @@ clients stamp ``ts`` with their own time, which a sped-up simulation does not sh
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from simulators.physics import Phase
 from simulators.whatsminer.crypto import v3_token
 from simulators.whatsminer.state import PowerMode
+from simulators.whatsminer.unit import WhatsminerUnit
 from simulators.whatsminer.v2_reads import stamp
-
-if TYPE_CHECKING:
-    from simulators.whatsminer.device import WhatsminerDevice
 
 __all__ = ["V3_ACCOUNT", "WRITE_COMMANDS", "v3_reply"]
 
@@ -42,7 +40,7 @@ def _ok(msg: Any, when: int, desc: str) -> dict[str, Any]:
     return {"code": 0, "when": when, "msg": msg, "desc": desc}
 
 
-def _device_sections(dev: WhatsminerDevice) -> dict[str, Any]:
+def _device_sections(dev: WhatsminerUnit) -> dict[str, Any]:
     s = dev.physics.sample()
     spec = dev.spec
     c = dev.control
@@ -95,13 +93,13 @@ def _device_sections(dev: WhatsminerDevice) -> dict[str, Any]:
     }
 
 
-def _error_codes(dev: WhatsminerDevice) -> list[dict[str, str]] | str:
+def _error_codes(dev: WhatsminerUnit) -> list[dict[str, str]] | str:
     if dev.control.mineroff:
         return _STOPPED_ERROR
     return [{str(code): when, "reason": "simulated"} for code, when in dev.error_codes]
 
 
-def _device_info(dev: WhatsminerDevice, param: Any) -> dict[str, Any] | None:
+def _device_info(dev: WhatsminerUnit, param: Any) -> dict[str, Any] | None:
     sections = _device_sections(dev)
     if param in (None, ""):
         errors = _error_codes(dev)
@@ -113,7 +111,7 @@ def _device_info(dev: WhatsminerDevice, param: Any) -> dict[str, Any] | None:
     return None
 
 
-def _summary(dev: WhatsminerDevice) -> dict[str, Any]:
+def _summary(dev: WhatsminerUnit) -> dict[str, Any]:
     s = dev.physics.sample()
     ths = 1e12
     temps = s.chip_temps_c or (0.0,)
@@ -142,7 +140,7 @@ def _summary(dev: WhatsminerDevice) -> dict[str, Any]:
     }
 
 
-def _edevs(dev: WhatsminerDevice) -> list[dict[str, Any]]:
+def _edevs(dev: WhatsminerUnit) -> list[dict[str, Any]]:
     s = dev.physics.sample()
     ths = 1e12
     boards = dev.spec.boards
@@ -164,7 +162,7 @@ def _edevs(dev: WhatsminerDevice) -> list[dict[str, Any]]:
     ]
 
 
-def _pools(dev: WhatsminerDevice) -> list[dict[str, Any]]:
+def _pools(dev: WhatsminerUnit) -> list[dict[str, Any]]:
     mining = dev.physics.sample().hashrate_hs > 0
     return [
         {
@@ -179,7 +177,7 @@ def _pools(dev: WhatsminerDevice) -> list[dict[str, Any]]:
     ]
 
 
-def _miner_setting(dev: WhatsminerDevice) -> dict[str, Any]:
+def _miner_setting(dev: WhatsminerUnit) -> dict[str, Any]:
     c = dev.control
     return {
         "power-limit": c.power_limit_w,
@@ -193,7 +191,7 @@ def _miner_setting(dev: WhatsminerDevice) -> dict[str, Any]:
     }
 
 
-def _read(dev: WhatsminerDevice, cmd: str, param: Any) -> dict[str, Any] | None:
+def _read(dev: WhatsminerUnit, cmd: str, param: Any) -> dict[str, Any] | None:
     if cmd == "get.device.info":
         return _device_info(dev, param)
     if cmd == "get.miner.status":
@@ -231,7 +229,7 @@ def _int(value: Any) -> int | None:
         return None
 
 
-def _set(dev: WhatsminerDevice, cmd: str, req: dict[str, Any], when: int) -> dict[str, Any]:
+def _set(dev: WhatsminerUnit, cmd: str, req: dict[str, Any], when: int) -> dict[str, Any]:
     if not dev.options.api_writes:
         return _error(-4, "no permission", when, cmd)
     ts, token = req.get("ts"), req.get("token")
@@ -274,7 +272,7 @@ def _set(dev: WhatsminerDevice, cmd: str, req: dict[str, Any], when: int) -> dic
     return _ok("ok", when, cmd)
 
 
-def v3_reply(dev: WhatsminerDevice, request: dict[str, Any] | None) -> dict[str, Any]:
+def v3_reply(dev: WhatsminerUnit, request: dict[str, Any] | None) -> dict[str, Any]:
     when = int(dev.clock.unix())
     if request is None:
         return _error(-1, "invalid json", when, "")

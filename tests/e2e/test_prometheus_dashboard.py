@@ -55,7 +55,7 @@ async def test_every_panel_query_returns_data_from_a_real_prometheus(
     binary = require_tool("prometheus")
     queries = panel_queries(dashboard_json())
     assert len(queries) >= 15
-    async with running_site("127.0.201") as site:
+    async with running_site("127.0.201", relay={}) as site:
         target = site.api.base.split("//")[1].split("/")[0]
         port = free_port()
         process = await asyncio.create_subprocess_exec(

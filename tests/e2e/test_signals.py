@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import re
 import time
 from typing import Any
 
@@ -92,8 +93,8 @@ async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
             ]
             assert prices == [48.62, 89.49, 32.08]  # each once: no duplicate points
             text = await metrics_text(site)
-            assert 'hashpivot_signal_updates_total{source="ercot_rt"} 3.0' in text
-            assert 'hashpivot_signal_age_seconds{source="ercot_rt"}' in text
+            assert re.search(r'signal_updates_total\{site="[^"]+",source="ercot_rt"\} 3\.0', text)
+            assert re.search(r'signal_age_seconds\{site="[^"]+",source="ercot_rt"\}', text)
 
 
 async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteFactory) -> None:
@@ -180,8 +181,10 @@ async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_bac
                 for n in plan["notes"]
             )
             metrics = await metrics_text(site)
-            assert 'hashpivot_signal_stale{source="hashprice_url"} 1.0' in metrics
-            assert 'errors_total{kind="upstream",source="hashprice_url"}' in metrics
+            assert re.search(r'signal_stale\{site="[^"]+",source="hashprice_url"\} 1\.0', metrics)
+            assert re.search(
+                r'errors_total\{kind="upstream",site="[^"]+",source="hashprice_url"', metrics
+            )
             server.down = False
             await until(lambda: len(site.running()) == 30, timeout=20)
             assert not hub.stats["hashprice_url"].stale
@@ -263,7 +266,7 @@ async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_co
         await until(lambda: site.sim_power() + BASE_LOAD_W <= level_kw * 1e3 + 500, timeout=30)
         text = await metrics_text(site)
         for kind in ("signature", "replay", "duplicate"):
-            assert f'errors_total{{kind="{kind}",source="webhook_acme"}} 1.0' in text
+            assert f'errors_total{{kind="{kind}",site="e2e",source="webhook_acme"}} 1.0' in text
 
 
 async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelled(
