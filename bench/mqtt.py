@@ -99,14 +99,16 @@ async def _until(predicate: Callable[[], bool]) -> None:
     raise SystemExit("the controller did not get there in time")
 
 
-async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[str, Any]:
+async def run(
+    devices: int, hosts: list[str], port: int, sweeps: int, concurrency: int
+) -> dict[str, Any]:
     config = parse_config(
         {
             "site": "bench",
             "listen": f"127.0.0.1:{free_port()}",
             "poll_interval_s": 0.2,  # back to back: the fleet is always being polled
             "poll_timeout_s": 30,
-            "concurrency": 1000,
+            "concurrency": concurrency,
             "devices": [{"make": "antminer", "addresses": hosts}],
             "drivers": {"per_device_concurrency": 1},
             "control": {"dry_run": True},
@@ -125,7 +127,7 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
     meter = Meter()
     for name in ("publish", "loop_write", "loop_read"):
         setattr(paho.Client, name, meter.wrap(getattr(paho.Client, name)))
-    marks: list[tuple[float, float]] = []  # (process CPU, bridge CPU) at each sweep
+    marks: list[tuple[float, float, float]] = []  # (process CPU, bridge CPU, wall) per sweep
     async with Controller(config) as controller:
         bridge = controller.mqtt
         assert bridge is not None
@@ -136,7 +138,9 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
 
         def on_sweep() -> None:
             inner()
-            marks.append((time.process_time(), meter.cpu_s + bridge.telemetry_cpu_s))
+            marks.append(
+                (time.process_time(), meter.cpu_s + bridge.telemetry_cpu_s, time.monotonic())
+            )
             sweep_done.set()
 
         controller.poller._on_sweep = on_sweep
@@ -161,6 +165,7 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
         published = bridge.published
     cpu = [b[0] - a[0] for a, b in itertools.pairwise(measured)]
     pub = [b[1] - a[1] for a, b in itertools.pairwise(measured)]
+    wall = [b[2] - a[2] for a, b in itertools.pairwise(measured)]
     commands = json.loads(out.decode().strip().splitlines()[-1])
     rtts = sorted(commands["rtt_ms"])
     p99 = rtts[min(len(rtts) - 1, round(0.99 * (len(rtts) - 1)))] if rtts else None
@@ -168,7 +173,9 @@ async def run(devices: int, hosts: list[str], port: int, sweeps: int) -> dict[st
     publish_ms = statistics.median(pub) * 1e3
     return {
         "devices": devices,
+        "concurrency": concurrency,
         "sweeps_measured": len(cpu),
+        "sweep_wall_s": round(statistics.median(wall), 2),
         "sweep_cpu_ms": round(sweep_ms, 1),
         "publish_cpu_ms_per_sweep": round(publish_ms, 2),
         "publish_cpu_us_per_device": round(publish_ms * 1e3 / devices, 3),
@@ -190,6 +197,12 @@ def main() -> int:
     parser.add_argument("--devices", type=int, default=10_000)
     parser.add_argument("--start", default="127.10.0.1", help="first simulated address")
     parser.add_argument("--sweeps", type=int, default=5, help="sweeps measured")
+    parser.add_argument(
+        "--concurrency",
+        type=int,
+        default=256,
+        help="devices read at once (the config's concurrency; 256 is its default)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp, "site.yaml")
@@ -198,7 +211,7 @@ def main() -> int:
         broker = start_broker(Path(tmp), port)
         simulator = start_simulator(site)
         try:
-            result = asyncio.run(run(args.devices, hosts, port, args.sweeps))
+            result = asyncio.run(run(args.devices, hosts, port, args.sweeps, args.concurrency))
         finally:
             simulator.terminate()
             simulator.wait(timeout=30)
@@ -210,8 +223,11 @@ def main() -> int:
     table = (
         f"### MQTT: telemetry of {result['devices']} simulated miners per sweep, "
         "through Mosquitto\n\n"
-        f"Command: `python -m bench.mqtt --devices {result['devices']}`\n\n"
+        f"Command: `python -m bench.mqtt --devices {result['devices']} "
+        f"--concurrency {result['concurrency']}`\n\n"
         "| measure | value | target |\n|---|---|---|\n"
+        f"| devices read at once (`concurrency`) | {result['concurrency']} | |\n"
+        f"| sweep wall time (median) | {result['sweep_wall_s']} s | |\n"
         f"| sweep CPU, whole controller (median of {result['sweeps_measured']}) | "
         f"{result['sweep_cpu_ms']} ms | |\n"
         f"| MQTT publishing CPU per sweep | {result['publish_cpu_ms_per_sweep']} ms "

@@ -10,8 +10,9 @@ from bench import machine
 
 ROOT = Path(__file__).resolve().parents[1]
 MAKEFILE = (ROOT / "Makefile").read_text()
-# Results that need hardware `make bench` does not have (a real GPU node).
-ELSEWHERE = {"gpu_read_path"}
+# Results that need hardware `make bench` does not have (a real GPU node), and the
+# comparison of two revisions, which is its own command (python -m bench.side_by_side).
+ELSEWHERE = {"gpu_read_path", "side_by_side"}
 
 
 def _cases() -> list[str]:

@@ -11,14 +11,28 @@ from __future__ import annotations
 
 import heapq
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
+from typing import Any
 
 from controller.backtest.site import BacktestSite
 from controller.backtest.units import MinerUnit, NodeUnit, SteppedClock, Unit
 from controller.policy import DeviceCommand, Fleet, FleetDevice, PlanCommand
 from controller.state.domain import Health
+from drivers import MiningState
 
 __all__ = ["Cohort", "SimFleet", "Totals"]
+
+# FleetDevice's slot descriptors: setting a slot through its descriptor skips the frozen
+# dataclass's __setattr__ guard, which is what makes its __init__ slow.
+# What a cohort reads: state, power, power target, GPU limit, schedulable, last state
+# change, cycles today.
+_Reading = tuple[MiningState, float, float | None, float | None, bool | None, float | None, int]
+
+_DESCRIPTORS: dict[str, Any] = dict(vars(FleetDevice))
+_SET_DEVICE_ID = _DESCRIPTORS["device_id"].__set__
+_OTHER_SLOTS = tuple(
+    (f.name, _DESCRIPTORS[f.name].__set__) for f in fields(FleetDevice) if f.name != "device_id"
+)
 
 
 @dataclass(slots=True, eq=False)
@@ -62,41 +76,64 @@ class SimFleet:
         self._pending: list[tuple[float, int, Cohort, tuple[PlanCommand, ...], float]] = []
         self._seq = 0
         self._interruptions = [0, 0]  # checkpoints, requeues since the last take
+        # id(cohort) -> (its members list, its last reading, the FleetDevices built from it)
+        self._readings: dict[int, tuple[list[int], _Reading, list[FleetDevice]]] = {}
         self._dwell = max(site.settings.min_on_dwell_s, site.settings.min_off_dwell_s)
 
     # ---- what the controller reads ---------------------------------------------------
 
     def observe(self, now: float) -> Fleet:
-        """Every device as a fresh reading at ``now``, in device-id order.
+        """Every device as a reading current at ``now``, in device-id order.
 
-        The hot loop of a large backtest (a FleetDevice per device per plan): names are
-        bound locally and every slot is filled by position, so no pass filters gaps.
+        The hot loop of a large backtest. A cohort's readings differ only in the device
+        id, and most cohorts read the same from one plan to the next, so a cohort's
+        readings are built again only when what they say changes (``observed_at`` is
+        ``None``: a simulated unit's reading is always current).
         """
-        ids, kinds = self.site.device_ids, self.site.kinds
-        devices: list[FleetDevice] = [None] * len(ids)  # type: ignore[list-item]
-        healthy, make = Health.HEALTHY, FleetDevice
+        devices: list[FleetDevice] = [None] * len(self.site.device_ids)  # type: ignore[list-item]
+        previous, self._readings = self._readings, {}
         for cohort in self.cohorts:
             unit = cohort.unit
-            state, power, target, limit, schedulable = unit.observe(now)
-            profile = kinds[cohort.kind].profile
-            last = unit.book.last_change_at
-            cycles = unit.book.cycles(now)
-            for i in cohort.members:
-                devices[i] = make(
-                    device_id=ids[i],
-                    profile=profile,
-                    state=state,
-                    health=healthy,
-                    power_w=power,
-                    observed_at=now,
-                    last_state_change_at=last,
-                    cycles_today=cycles,
-                    power_target_w=target,
-                    gpu_power_limit_w=limit,
-                    schedulable=schedulable,
-                    source="backtest",
-                )
+            reading = (*unit.observe(now), unit.book.last_change_at, unit.book.cycles(now))
+            known = previous.get(id(cohort))
+            if known is not None and known[0] is cohort.members and known[1] == reading:
+                built = known[2]
+            else:
+                built = self._readings_of(cohort, reading)
+            self._readings[id(cohort)] = (cohort.members, reading, built)
+            for i, device in zip(cohort.members, built, strict=True):
+                devices[i] = device
         return Fleet(tuple(devices), now, "backtest")
+
+    def _readings_of(self, cohort: Cohort, reading: _Reading) -> list[FleetDevice]:
+        """One FleetDevice per member; all but the first copied slot by slot from the first,
+        which takes half the time of the frozen dataclass's ``__init__``."""
+        state, power, target, limit, schedulable, last, cycles = reading
+        ids = self.site.device_ids
+        first = FleetDevice(
+            device_id=ids[cohort.members[0]],
+            profile=self.site.kinds[cohort.kind].profile,
+            state=state,
+            health=Health.HEALTHY,
+            power_w=power,
+            observed_at=None,
+            last_state_change_at=last,
+            cycles_today=cycles,
+            power_target_w=target,
+            gpu_power_limit_w=limit,
+            schedulable=schedulable,
+            source="backtest",
+        )
+        slots = [(setter, getattr(first, name)) for name, setter in _OTHER_SLOTS]
+        built = [first]
+        new, set_id = object.__new__, _SET_DEVICE_ID
+        for i in cohort.members[1:]:
+            device = new(FleetDevice)
+            set_id(device, ids[i])
+            for setter, value in slots:
+                setter(device, value)
+            built.append(device)
+        return built
 
     def site_power_w(self, now: float) -> float:
         devices = sum(c.unit.power_w(now) * len(c.members) for c in self.cohorts)

@@ -110,7 +110,7 @@ def scan_fleet(
         unknown_state = (
             device.health in _BAD_HEALTH
             or device.state in _BAD_STATE
-            or device.observed_at < oldest
+            or (device.observed_at is not None and device.observed_at < oldest)
         )
         if kind == 0 or unknown_state:
             (held if kind == 0 else unknown).setdefault(number, []).append(i)

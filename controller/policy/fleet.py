@@ -118,7 +118,9 @@ class DeviceProfile:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class FleetDevice:
-    """One device as last observed. ``observed_at`` is unix seconds from the controller clock.
+    """One device as last observed. ``observed_at`` is unix seconds from the controller clock,
+    or ``None`` for a reading that is current whenever the fleet is read (the backtest's
+    simulated units always answer, so it keeps an unchanged reading from plan to plan).
 
     ``power_target_w`` is a miner's current power target, ``gpu_power_limit_w`` a GPU
     node's current total limit and ``schedulable`` whether its scheduler may place jobs.
@@ -131,7 +133,7 @@ class FleetDevice:
     state: MiningState
     health: Health
     power_w: float | None
-    observed_at: float
+    observed_at: float | None
     last_state_change_at: float | None = None  # None: longer ago than any dwell
     cycles_today: int = 0
     power_target_w: float | None = None

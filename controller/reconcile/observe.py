@@ -179,14 +179,21 @@ def _device(
         )
     state, power, observed_at = telemetry.mining_state, telemetry.power_w, telemetry.taken_at
     spec = profile.spec
+    last_change = record.state_changed_at
     if record.commanded is not None and record.commanded_at > telemetry.taken_at:
-        # Applied and read back after this reading: show what the device now does.
+        # Applied and read back after this reading: show what the device now does. The
+        # change counts from the command, not from the next reading: otherwise a unit put
+        # to sleep looked free of its minimum off-time, and a plan a second later could
+        # wake it again.
         observed_at = record.commanded_at
+        was_asleep = state is MiningState.SLEEPING
         if record.commanded == "sleep":
             state, power = MiningState.SLEEPING, spec.sleep_w if spec else power
         elif record.commanded == "wake":
             state = MiningState.STARTING
             power = spec.nameplate_w if spec else power
+        if (state is MiningState.SLEEPING) != was_asleep:
+            last_change = max(last_change or 0.0, record.commanded_at)
     health = record.health
     if health is Health.DEGRADED and record.consecutive_failures == 0:
         health = Health.HEALTHY  # device errors in a good reading do not make its state unknown
@@ -201,7 +208,7 @@ def _device(
         health=health,
         power_w=power,
         observed_at=observed_at,
-        last_state_change_at=record.state_changed_at,
+        last_state_change_at=last_change,
         cycles_today=record.wakes_since(day_ago),
         power_target_w=None if is_gpu else telemetry.power_limit_w,
         gpu_power_limit_w=limit if is_gpu else None,

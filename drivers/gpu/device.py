@@ -23,6 +23,7 @@ from drivers.gpu.make import SPEC
 from drivers.gpu.parse import node_from_agent, node_from_dcgm
 from drivers.gpu.transport import NodeHttp
 from drivers.gpu.types import GpuReading, NodeReading
+from drivers.models import ModelSpec
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -119,7 +120,11 @@ class GpuNodeDriver(DeviceBase):
 
     async def read(self) -> Telemetry:
         await self._identified()
-        return telemetry(await self.read_node(), self._settings.clock.time())
+        return telemetry(
+            await self.read_node(),
+            taken_at=self._settings.clock.time(),
+            outside_gpus_w=outside_gpus_w(self._spec),
+        )
 
     async def apply(self, command: Command | GpuCommand) -> CommandOutcome:
         if isinstance(command, SetGpuPowerLimit):
@@ -174,7 +179,23 @@ class GpuNodeDriver(DeviceBase):
         await self._http.close()
 
 
-def telemetry(node: NodeReading, taken_at: float) -> Telemetry:
+def outside_gpus_w(spec: ModelSpec | None) -> float:
+    """What a running node draws besides its GPUs, as its model row implies: the node's
+    maximum input less the GPUs' top limits (CPUs, fans, NICs, NVSwitches).
+
+    NVML measures only the GPUs, while the meter and the policy's levels see the whole node.
+    Counted at its GPUs alone, a node's other draw fell into the site's "other load", and
+    the policy, whose levels already hold it, counted it twice and shed contracted work
+    it did not need to. A drained node counts high by this figure: the safe side.
+    """
+    if spec is None or spec.power_target_max_w is None:
+        return 0.0
+    return max(0.0, spec.nameplate_w - spec.power_target_max_w)
+
+
+def telemetry(node: NodeReading, *, taken_at: float, outside_gpus_w: float = 0.0) -> Telemetry:
+    """``power_w`` is the node's draw: its GPUs as read plus ``outside_gpus_w``;
+    ``taken_at`` from the controller's clock (DriverSettings.clock)."""
     errors: list[DeviceError] = []
     for gpu in node.gpus:
         if gpu.lost:
@@ -193,7 +214,7 @@ def telemetry(node: NodeReading, taken_at: float) -> Telemetry:
         taken_at=taken_at,
         mining_state=MiningState.FAULT if lost else MiningState.HASHING,
         hashrate_hs=None,
-        power_w=node.gpu_power_w,
+        power_w=None if node.gpu_power_w is None else node.gpu_power_w + outside_gpus_w,
         power_limit_w=node.gpu_power_limit_w,
         chip_temps_c=temps,
         errors=tuple(errors),
