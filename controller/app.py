@@ -10,14 +10,15 @@ import ipaddress
 import logging
 import math
 import signal
-import time
 from collections.abc import Coroutine, Sequence
+from dataclasses import replace
 from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
 
 from controller.cli.args import OneLineParser, add_log_level, fail
+from controller.clock import Clock, SystemClock, wait_any
 from controller.config.paths import resolve_state_path
 from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError, ControllerError
@@ -40,7 +41,6 @@ from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service.control import ControlService
 from controller.service.live import LiveReadModel
-from controller.signals.clock import SystemClock
 from controller.signals.config import build_sources, build_webhooks
 from controller.signals.hub import SignalHub
 from controller.signals.metrics import SignalCollector
@@ -52,6 +52,7 @@ from controller.state.fleet import DeviceRecord, Fleet
 from controller.state.poller import Poller, PollStats
 from controller.state.power_history import PowerHistory, PowerPoint
 from drivers import DriverSettings, open_driver
+from drivers.clock import TimeSource
 from drivers.scheduler import SchedulerAdapter, SlurmAdapter
 
 __all__ = ["Controller", "build_fleet", "exposure_warnings", "main"]
@@ -62,9 +63,12 @@ _DAY_S = 86_400.0
 _FIRST_COMPACTION_S = 5.0
 
 
-def build_fleet(config: ControllerConfig, settings: DriverSettings | None = None) -> Fleet:
-    """One driver per configured device; nothing is sent until the first poll."""
-    settings = settings or config.drivers.to_settings()
+def build_fleet(
+    config: ControllerConfig, settings: DriverSettings | None = None, *, clock: TimeSource
+) -> Fleet:
+    """One driver per configured device; nothing is sent until the first poll. The drivers
+    stamp their readings with ``clock``, the controller's."""
+    settings = replace(settings or config.drivers.to_settings(), clock=clock)
     fleet = Fleet(config.site)
     for group in config.devices:
         credentials = config.credentials_for(group)
@@ -101,9 +105,14 @@ class Controller:
         meter: SiteMeter | None = None,
         driver_settings: DriverSettings | None = None,
         scheduler: SchedulerAdapter | None = None,
+        clock: Clock | None = None,
     ) -> None:
         self.config = config
-        self.fleet = build_fleet(config, driver_settings)
+        # The one clock every part reads (controller/clock.py); tests and the backtest's
+        # hardware-in-the-loop mode hand in the simulated site's.
+        self.clock: Clock = clock or SystemClock()
+        clock = self.clock
+        self.fleet = build_fleet(config, driver_settings, clock=clock)
         # The instruments the parts count into; the read-model families are added below.
         self.metrics = ControllerMetrics(self.fleet.site)
         # A scheduler adapter handed in (tests) replaces the configured Slurm cluster's.
@@ -114,11 +123,14 @@ class Controller:
                 adapter,
                 config.scheduler.to_settings(),
                 on_read_error=self.metrics.count_scheduler_read_error,
+                clock=clock,
             )
         self.state = ControlState.empty()
         # A relative journal path lives in the state directory (controller/config/paths.py).
         journal = config.journal.path
-        self.journal = Journal(None if journal is None else resolve_state_path(journal))
+        self.journal = Journal(
+            None if journal is None else resolve_state_path(journal), clock=clock
+        )
         stats = PollStats()
         self.poller = Poller(
             self.fleet,
@@ -128,10 +140,11 @@ class Controller:
             stats=stats,
             on_sweep=self._on_sweep,
             observe_sweep=self.metrics.observe_sweep,
+            clock=clock,
         )
         # A meter object handed in (tests) replaces opening the configured one.
         if meter is None and config.meter is not None:
-            meter = open_meter(config.meter)
+            meter = open_meter(config.meter, clock)
         meter_config = config.meter
         self.site_power = SitePowerWatch(
             self.fleet,
@@ -142,6 +155,7 @@ class Controller:
             settle_s=meter_config.settle_s if meter_config else 30.0,
             other_load_floor_w=config.grid.other_load_kw * 1e3,
             on_other_load=self._on_other_load,
+            clock=clock,
         )
         site_power = self.site_power
         self.loop = Reconciler(
@@ -156,6 +170,7 @@ class Controller:
             request_sweep=self.poller.request_sweep,
             other_load=site_power.other_load_w,
             other_load_source=lambda: site_power.other_load_source.value,
+            clock=clock,
         )
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
         self._tolerance_w = tolerance_w
@@ -169,13 +184,13 @@ class Controller:
             self.journal,
             trigger=self.loop.trigger,
             on_event=self._on_event_created,
+            clock=clock,
         )
-        # One clock for the signals layer; sources are off unless configured.
-        self.clock = SystemClock()
+        # Signal sources are off unless configured.
         self.signals = SignalHub(
             self.service,
-            self.clock,
-            sources=build_sources(config.signals, self.clock, self._site_kw),
+            clock,
+            sources=build_sources(config.signals, clock, self._site_kw),
         )
         self.api_token = config.api.resolve()
         # The operator page's chart of the last hours (controller.integrations.web).
@@ -199,6 +214,7 @@ class Controller:
             writes_enabled=self.api_token is not None,
             scheduler=self.scheduler,
             signals=self.signals.status_json,
+            clock=clock,
         )
         self.metrics.add(
             [*collectors(self.read), SignalCollector(self.signals, site=self.read.site)]
@@ -213,7 +229,7 @@ class Controller:
         # MQTT reads the read model and commands through the same service as the API.
         self.mqtt: MqttBridge | None = None
         if config.mqtt is not None:
-            self.mqtt = MqttBridge(config.mqtt, self.read, self.service)
+            self.mqtt = MqttBridge(config.mqtt, self.read, self.service, clock=clock)
             self.metrics.add([MqttCollector(self.mqtt)])
         self.stop_event = asyncio.Event()
         self._health: dict[str, Health] = {}
@@ -249,7 +265,7 @@ class Controller:
 
     def status(self) -> dict[str, Any]:
         """The API's status document (the read model's), for the tests and the demo."""
-        return self.read.status(time.time())
+        return self.read.status(self.clock.time())
 
     def _site_kw(self) -> float | None:
         watts = self.site_power.latest().watts
@@ -285,14 +301,14 @@ class Controller:
     def _on_other_load(self, watts: float) -> None:
         """A measured other load worth keeping: journaled (a restart starts from it)."""
         self.journal.append(JournalKind.SITE_OTHER_LOAD, "", {"watts": round(watts, 1)})
-        if self.loop.level_events(time.time()):
+        if self.loop.level_events(self.clock.time()):
             self.loop.trigger("other load measured", paced=True)
 
     def _on_event_created(self, event: EventRecord) -> None:
         # The baseline is the last meter sample before the instruction (if recent enough),
         # before any command for it; otherwise the estimate, and the report says which.
         last = self.site_power.last_meter
-        now = time.time()
+        now = self.clock.time()
         if last is not None and now - last.at <= self._baseline_max_age_s:
             baseline = last
         else:
@@ -326,10 +342,11 @@ class Controller:
         tracked = {JournalKind.EVENT_BASELINE, JournalKind.EVENT_MILESTONE}
         self.state.replay(e for e in entries if e.kind not in tracked)
         self.events.restore(e for e in entries if e.kind in tracked)
-        await self.cycles.restore(time.time())
-        await self._restore_loop(time.time())
-        active = [e.event_id for e in self.state.active_events(time.time())]
-        overrides = sorted(self.state.live_overrides(time.time()))
+        now = self.clock.time()
+        await self.cycles.restore(now)
+        await self._restore_loop(now)
+        active = [e.event_id for e in self.state.active_events(now)]
+        overrides = sorted(self.state.live_overrides(now))
         self.journal.append(
             JournalKind.DAEMON_STARTED,
             "",
@@ -405,8 +422,7 @@ class Controller:
         policy = self.config.journal.retention.to_retention()
         delay = _FIRST_COMPACTION_S
         while not stop.is_set():
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), delay)
+            if await wait_any(self.clock, delay, stop):
                 return
             await self.journal.compact(policy)
             delay = policy.every_s

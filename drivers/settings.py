@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from drivers.clock import SYSTEM_TIME, TimeSource
+
 __all__ = ["Credentials", "DriverSettings"]
 
 
@@ -16,7 +18,7 @@ class Credentials:
         return f"Credentials(username={self.username!r}, password='***')"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class DriverSettings:
     connect_timeout_s: float = 3.0
     read_timeout_s: float = 10.0
@@ -24,3 +26,7 @@ class DriverSettings:
     write_timeout_s: float = 40.0
     # Upper bound on requests in flight to one device; firmware web servers are single-threaded.
     per_device_concurrency: int = 2
+    # Not a setting but a dependency every driver needs: the clock telemetry is stamped
+    # with, the controller's own (drivers/clock.py), so a reading's age and a command's
+    # time compare on one time base, simulated time included.
+    clock: TimeSource = SYSTEM_TIME

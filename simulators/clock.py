@@ -2,10 +2,15 @@
 
 ``speed`` compresses time: at speed 60 a ten-minute hashrate ramp takes ten real
 seconds. Devices never tick; they evaluate their physics from ``now()`` when read.
+
+A controller run against the simulated site reads this same clock: ``time()``,
+``monotonic()`` and ``sleep()`` are the three methods of the controller's clock
+(``controller/clock.py``), so devices and controller agree on what time it is.
 """
 
 from __future__ import annotations
 
+import asyncio
 import time
 
 __all__ = ["SimClock"]
@@ -48,6 +53,21 @@ class SimClock:
     def unix(self) -> float:
         """Simulated wall time, for the ``When`` fields devices report."""
         return self._unix_anchor + self.now()
+
+    # ---- the controller's clock protocol (controller/clock.py) -------------------------
+
+    def time(self) -> float:
+        """Simulated unix seconds (as ``unix()``)."""
+        return self.unix()
+
+    def monotonic(self) -> float:
+        """Simulated seconds since start (as ``now()``)."""
+        return self.now()
+
+    async def sleep(self, seconds: float) -> None:
+        """Wait ``seconds`` of simulated time at the current speed (a later ``advance`` or
+        change of speed does not shorten a sleep already begun)."""
+        await asyncio.sleep(self.to_real(seconds))
 
     def advance(self, seconds: float) -> None:
         """Jump simulated time forward, so tests need not wait for a slow phase."""

@@ -23,6 +23,7 @@ from pydantic import SecretStr, ValidationError
 
 from controller.app import Controller
 from controller.cli.args import OneLineParser, add_log_level, fail, positive_float
+from controller.clock import yield_now
 from controller.config.paths import example
 from controller.config.sections import ApiConfig
 from controller.config.settings import ControllerConfig, load_config
@@ -156,7 +157,7 @@ async def _run(
                 else:
                     print("token:   the one the config names (not shown)", flush=True)
                 scenario = asyncio.create_task(
-                    run_scenario(controller, say) if tell else asyncio.sleep(0), name="story"
+                    run_scenario(controller, say) if tell else yield_now(), name="story"
                 )
                 while not controller.stop_event.is_set():
                     with contextlib.suppress(TimeoutError):

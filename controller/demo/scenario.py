@@ -9,13 +9,12 @@ simulator runs at ``DEMO_SPEED``, so a miner's 12-minute boot and ramp takes 24 
 
 from __future__ import annotations
 
-import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from controller import policy
 from controller.app import Controller
+from controller.clock import wait_any
 from controller.config.settings import ControllerConfig
 from controller.service.control import EventSpec
 from drivers import Make, MiningState
@@ -74,7 +73,7 @@ async def _event(controller: Controller, fraction: float) -> None:
         kind=policy.EventKind.INSTRUCTED,
         level_mw=level_w / 1e6,
         within_s=_EVENT_WITHIN_S,
-        end=time.time() + _EVENT_S,
+        end=controller.clock.time() + _EVENT_S,
         event_id="demo-ERS-10",
         source="demo",
     )
@@ -93,9 +92,10 @@ def _hashing_miners(controller: Controller) -> int:
 
 async def _until_restored(controller: Controller, miners: int, say: Callable[[str], None]) -> None:
     """Wait (bounded) for as many miners to hash as did before the story, then say so."""
-    deadline = time.monotonic() + _RESTORE_WAIT_S
-    while _hashing_miners(controller) < miners and time.monotonic() < deadline:  # noqa: ASYNC110 - the poller offers no per-sweep event
-        await asyncio.sleep(1.0)
+    clock = controller.clock
+    deadline = clock.monotonic() + _RESTORE_WAIT_S
+    while _hashing_miners(controller) < miners and clock.monotonic() < deadline:
+        await clock.sleep(1.0)  # the poller offers no per-sweep event
     now = _hashing_miners(controller)
     if now >= miners:
         say(f"the site is back: {now} miners hashing, as before the story")
@@ -126,15 +126,11 @@ def steps() -> tuple[Step, ...]:
 
 async def run_scenario(controller: Controller, say: Callable[[str], None]) -> None:
     """Play the steps once, after the first plan; returns when the story is told."""
-    while controller.read.plan_view() is None and not controller.stop_event.is_set():  # noqa: ASYNC110 - the loop offers no first-plan event
-        await asyncio.sleep(0.2)
+    while controller.read.plan_view() is None and not controller.stop_event.is_set():
+        await controller.clock.sleep(0.2)  # the loop offers no first-plan event
     miners = _hashing_miners(controller)
     for step in steps():
-        try:
-            await asyncio.wait_for(controller.stop_event.wait(), timeout=step.after_s)
-        except TimeoutError:
-            pass
-        else:
+        if await wait_any(controller.clock, step.after_s, controller.stop_event):
             return
         say(step.says)
         result = step.act(controller)

@@ -8,7 +8,6 @@ whose GPUs are powered and reachable, which says nothing about its work.
 from __future__ import annotations
 
 import enum
-import time
 from collections import Counter
 from typing import Any
 
@@ -76,7 +75,7 @@ def _states_by_make(read: ReadModel) -> list[str]:
 
 
 def summary(read: ReadModel, listen: str, story: list[str], tty: bool, token: str | None) -> str:
-    status: dict[str, Any] = read.status(time.time())
+    status: dict[str, Any] = read.status(read.now())
     stats = read.poll_stats()
     power = status["site_power"]
     plan = status["plan"]

@@ -16,7 +16,6 @@ import hmac
 import json
 import logging
 import re
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -186,7 +185,7 @@ def _json(data: Any, status: int = 200) -> web.Response:
 
 
 async def _status(api: Api, _: Call) -> web.StreamResponse:
-    return _json(api.read.status(time.time()))
+    return _json(api.read.status(api.read.now()))
 
 
 def _device_json(api: Api, record: DeviceRecord, now: float) -> dict[str, Any]:
@@ -219,7 +218,7 @@ def _device_json(api: Api, record: DeviceRecord, now: float) -> dict[str, Any]:
 async def _devices(api: Api, call: Call) -> web.StreamResponse:
     make, state, health = call.text("make"), call.text("state"), call.text("health")
     limit, offset = call.number("limit"), call.number("offset")
-    now = time.time()
+    now = api.read.now()
     matched = []
     for record in api.read.records():
         telemetry = record.telemetry
@@ -241,7 +240,7 @@ async def _device(api: Api, call: Call) -> web.StreamResponse:
     record = api.read.record(device_id)
     if record is None:
         raise NotFound(f"no device {device_id}")
-    return _json(_device_json(api, record, time.time()))
+    return _json(_device_json(api, record, api.read.now()))
 
 
 async def _plan(api: Api, call: Call) -> web.StreamResponse:
@@ -252,7 +251,7 @@ async def _plan(api: Api, call: Call) -> web.StreamResponse:
 
 
 async def _events(api: Api, call: Call) -> web.StreamResponse:
-    now = time.time()
+    now = api.read.now()
     active = call.text("active") == "true"
     rows = [
         {
@@ -303,7 +302,7 @@ async def _relay_clear(api: Api, call: Call) -> web.StreamResponse:
 
 
 async def _overrides(api: Api, _: Call) -> web.StreamResponse:
-    live = api.read.overrides(time.time())
+    live = api.read.overrides(api.read.now())
     return _json({"overrides": [o.as_json() for o in live.values()]})
 
 
@@ -332,7 +331,7 @@ async def _resume(api: Api, call: Call) -> web.StreamResponse:
 
 
 async def _economics(api: Api, _: Call) -> web.StreamResponse:
-    return _json(api.read.economics_document(time.time()))
+    return _json(api.read.economics_document(api.read.now()))
 
 
 async def _put_economics(api: Api, call: Call) -> web.StreamResponse:
@@ -344,7 +343,7 @@ async def _put_economics(api: Api, call: Call) -> web.StreamResponse:
         source=body.source,
         actor=call.actor,
     )
-    return _json(api.read.economics_document(time.time()))
+    return _json(api.read.economics_document(api.read.now()))
 
 
 async def _journal(api: Api, call: Call) -> web.StreamResponse:

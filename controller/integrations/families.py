@@ -5,7 +5,6 @@ export state that lives elsewhere)."""
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Iterator
 
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
@@ -51,7 +50,7 @@ class ReadModelCollector(Collector):
         self._read = read
 
     def collect(self) -> Iterator[Metric]:
-        return self.families(self._read, time.time())
+        return self.families(self._read, self._read.now())
 
     def families(self, read: ReadModel, now: float) -> Iterator[Metric]:
         raise NotImplementedError

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from collections.abc import Awaitable, Callable
 from importlib import resources
 from typing import Any
@@ -48,15 +47,17 @@ def _load_assets() -> dict[str, bytes]:
 class _Cached:
     """One value shared by every poller, rebuilt when older than ``ttl_s``."""
 
-    def __init__(self, build: Callable[[float], Awaitable[bytes]], ttl_s: float) -> None:
-        self._build, self._ttl_s = build, ttl_s
+    def __init__(
+        self, build: Callable[[float], Awaitable[bytes]], ttl_s: float, now: Callable[[], float]
+    ) -> None:
+        self._build, self._ttl_s, self._now = build, ttl_s, now
         self._at = -1e18
         self._value = b""
         self._lock = asyncio.Lock()
 
     async def get(self) -> bytes:
         async with self._lock:
-            now = time.time()
+            now = self._now()  # the controller's clock, through the read model
             if now - self._at >= self._ttl_s:
                 self._value = await self._build(now)
                 self._at = now
@@ -78,8 +79,8 @@ def add_web_routes(
         svg = power_chart(model.power(now - span_s), model.events(), now, span_s)
         return svg.encode()
 
-    data_cache = _Cached(build_data, ttl_s)
-    chart_cache = _Cached(build_chart, ttl_s)
+    data_cache = _Cached(build_data, ttl_s, model.now)
+    chart_cache = _Cached(build_chart, ttl_s, model.now)
     no_store = {"Cache-Control": "no-store"}
 
     async def index(_: web.Request) -> web.Response:

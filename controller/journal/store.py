@@ -23,12 +23,12 @@ import logging
 import queue
 import sqlite3
 import threading
-import time
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from controller.clock import Clock, SystemClock
 from controller.errors import ControllerError
 from controller.journal import retention
 from controller.journal.kinds import JournalKind
@@ -103,8 +103,10 @@ _STOP = object()
 class Journal:
     """``path`` of ``None`` keeps the journal in memory (tests, dry runs): nothing survives."""
 
-    def __init__(self, path: str | Path | None) -> None:
+    def __init__(self, path: str | Path | None, *, clock: Clock | None = None) -> None:
         self.path = None if path is None else Path(path)
+        # Stamps rows appended without a time (the controller passes its own clock).
+        self.clock: Clock = clock or SystemClock()
         self.run = 0
         self._queue: queue.SimpleQueue[object] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -183,7 +185,7 @@ class Journal:
         at: float | None = None,
     ) -> None:
         """Queue one row; it is written within milliseconds, in order."""
-        self._queue.put((time.time() if at is None else at, actor, kind, subject, data or {}))
+        self._queue.put((self.clock.time() if at is None else at, actor, kind, subject, data or {}))
 
     def extend(self, rows: Iterable[_Row]) -> None:
         for row in rows:
@@ -346,7 +348,7 @@ class Journal:
         """Remove what the retention policy lets go; ``None`` for an in-memory journal."""
         if self.path is None:
             return None
-        at = time.time() if now is None else now
+        at = self.clock.time() if now is None else now
         try:
             result = await asyncio.to_thread(self._compact, policy, at)
         except sqlite3.Error as exc:

@@ -13,7 +13,6 @@ sample at the level by the deadline; reached only on the estimate it is "met
 
 from __future__ import annotations
 
-import time
 from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
@@ -37,7 +36,7 @@ _KINDS = [
 
 
 async def compliance_report(journal: Journal, event: EventRecord) -> dict[str, Any]:
-    now = time.time()
+    now = journal.clock.time()  # the controller's clock, which stamped the rows read
     end = min(event.end, event.cancelled_at or event.end, max(now, event.created_at))
     entries = await journal.entries(_KINDS, since_at=event.created_at - 1.0)
     window = [e for e in entries if event.created_at - 1.0 <= e.at <= end + 1.0]

@@ -20,10 +20,10 @@ that is on its way down (any of them falling) gets the ordinary window.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
+from controller.clock import Clock
 from controller.config.sections import ControlSettings
 from controller.reconcile.dispatch import CommandResult, Job, JobOrigin
 from controller.state.domain import MiningState, Sleep, Telemetry, Wake
@@ -83,7 +83,9 @@ class Verifier:
         confirmed: Callable[[Expectation, float], None],
         stuck: Callable[[Expectation, str], None],
         due_by: Callable[[float], float | None] | None = None,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._fleet = fleet
         self._due_by = due_by or (lambda at: None)
         self._settings = settings
@@ -130,7 +132,7 @@ class Verifier:
 
     def check(self, now: float | None = None) -> None:
         """Compare every open expectation with the latest readings (call after a sweep)."""
-        now = time.time() if now is None else now
+        now = self._clock.time() if now is None else now
         share = self._settings.sleeping_share
         for device_id, exp in list(self._pending.items()):
             record = self._fleet.records.get(device_id)

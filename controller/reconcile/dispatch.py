@@ -16,12 +16,12 @@ import asyncio
 import contextlib
 import enum
 import logging
-import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 
 from controller import policy
+from controller.clock import Clock, wait_any
 from controller.config.sections import ControlSettings
 from controller.reconcile.commands import GpuControl, Outcome, send
 from controller.reconcile.gate import Priority, PriorityGate
@@ -104,7 +104,9 @@ class Dispatcher:
         on_result: Callable[[CommandResult], None],
         *,
         wake_spacing_s: float = 0.0,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._fleet = fleet
         self._pacer = WakePacer(wake_spacing_s) if wake_spacing_s > 0 else None
         self._settings = settings
@@ -190,27 +192,28 @@ class Dispatcher:
         try:
             while slot.queue:
                 job = slot.queue[0]
-                delay = job.not_before - time.time()
+                delay = job.not_before - self._clock.time()
                 if delay > 0:
                     slot.wake.clear()
-                    with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(slot.wake.wait(), delay)
+                    await wait_any(self._clock, delay, slot.wake)
                     continue  # the head may have been replaced meanwhile
                 pacer = self._pacer if isinstance(job.command, Wake) else None
                 if pacer is not None and not job.paced:
-                    slot.queue[0] = replace(job, not_before=pacer.book(time.time()), paced=True)
+                    slot.queue[0] = replace(
+                        job, not_before=pacer.book(self._clock.time()), paced=True
+                    )
                     continue
                 await self._gate.acquire(job.priority)
                 try:
                     if not slot.queue or slot.queue[0] is not job:
                         continue  # replaced while it waited for the gate
-                    if pacer is not None and not pacer.clear_to_send(time.time()):
+                    if pacer is not None and not pacer.clear_to_send(self._clock.time()):
                         slot.queue[0] = replace(job, paced=False)  # held past its slot: rebook
                         continue
                     slot.queue.popleft()
                     slot.in_flight = job
                     if pacer is not None:
-                        pacer.sent(time.time())
+                        pacer.sent(self._clock.time())
                     result = await self._attempt(job)
                 finally:
                     slot.in_flight = None
@@ -230,7 +233,7 @@ class Dispatcher:
         retry = not result.final and job.attempt < len(delays)
         # A newer plan that already queued something else for this device wins.
         if retry and not any(j.origin == JobOrigin.PLAN for j in slot.queue):
-            not_before = time.time() + delays[job.attempt]
+            not_before = self._clock.time() + delays[job.attempt]
             nxt = replace(job, attempt=job.attempt + 1, not_before=not_before, paced=False)
             slot.queue.appendleft(nxt)
         else:
@@ -239,7 +242,7 @@ class Dispatcher:
 
     async def _attempt(self, job: Job) -> CommandResult:
         record = self._fleet.records[job.device_id]
-        sent = time.time()
+        sent = self._clock.time()
         self._on_sent(job)
         limit_s = self._gpu.timeout_s(job.command, self._settings.command_timeout_s)
 
@@ -257,7 +260,7 @@ class Dispatcher:
                 code=code,
                 detail=detail,
                 sent_at=sent,
-                done_at=time.time(),
+                done_at=self._clock.time(),
                 outcome=outcome,
                 final=final,
             )

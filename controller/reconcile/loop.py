@@ -11,14 +11,15 @@ which is what makes a restarted daemon converge instead of repeating itself.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
+import math
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from controller import policy
+from controller.clock import Clock, wait_any
 from controller.config.sections import ControlSettings, EconomicsConfig, GridConfig
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Entry, Journal
@@ -43,7 +44,6 @@ from controller.reconcile.plans import (
 from controller.state.control import ControlState, EventRecord
 from controller.state.domain import Control, MiningState, Sleep, Wake
 from controller.state.fleet import Fleet
-from controller.waits import first_of
 
 __all__ = ["LoopStats", "Reconciler"]
 
@@ -75,7 +75,9 @@ class Reconciler:
         request_sweep: Callable[[], None] | None = None,
         other_load: Callable[[], float] | None = None,
         other_load_source: Callable[[], str] | None = None,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.fleet = fleet
         self.state = state
         self.journal = journal
@@ -92,8 +94,8 @@ class Reconciler:
         self._profiles = ProfileCache()
         self._trigger = asyncio.Event()
         self._reasons: list[str] = []
-        self._last_cycle = 0.0  # time.monotonic() of the last plan
-        self._paced: asyncio.TimerHandle | None = None
+        self._last_cycle = -math.inf  # clock.monotonic() of the last plan
+        self._paced: asyncio.Task[None] | None = None
         # Devices put to sleep while a grid event with a level ran, with those events: not
         # woken until every one of them is over (rebuilt from the journal on a restart).
         self.event_sheds: dict[str, frozenset[str]] = {}
@@ -115,6 +117,7 @@ class Reconciler:
             self._on_sent,
             self._on_result,
             wake_spacing_s=policy_settings.wake_stagger_s,
+            clock=clock,
         )
         self.verifier = Verifier(
             fleet,
@@ -123,6 +126,7 @@ class Reconciler:
             confirmed=self._confirmed,
             stuck=self._stuck,
             due_by=self._due_by,
+            clock=clock,
         )
 
     # ---- triggers ----------------------------------------------------------------------
@@ -136,13 +140,14 @@ class Reconciler:
         """
         if reason not in self._reasons:
             self._reasons.append(reason)
-        wait = self._last_cycle + self.control.min_plan_spacing_s - time.monotonic()
+        wait = self._last_cycle + self.control.min_plan_spacing_s - self.clock.monotonic()
         if not paced or wait <= 0:
             self._trigger.set()
         elif self._paced is None:
-            self._paced = asyncio.get_running_loop().call_later(wait, self._paced_due)
+            self._paced = asyncio.create_task(self._paced_due(wait), name="paced plan")
 
-    def _paced_due(self) -> None:
+    async def _paced_due(self, wait: float) -> None:
+        await self.clock.sleep(wait)
         self._paced = None
         self._trigger.set()
 
@@ -157,20 +162,17 @@ class Reconciler:
         self.first_sweep.set()
         self.verifier.check()
         if self._plan is not None and self.control.cycle_on_sweep:
-            self._dispatch(self._plan, self._observe(time.time()), reason="sweep")
+            self._dispatch(self._plan, self._observe(self.clock.time()), reason="sweep")
 
     async def run(self, stop: asyncio.Event) -> None:
         first = ["interval"]
-        if self.level_events(time.time()):
+        if self.level_events(self.clock.time()):
             # A restart during an event: plan from what has been read by then and what the
             # journal says was applied, not after the slowest device's first answer.
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    first_of(stop, self.first_sweep), self.control.restart_plan_wait_s
-                )
+            await wait_any(self.clock, self.control.restart_plan_wait_s, stop, self.first_sweep)
             first = ["restart during an event"]
         else:
-            await first_of(stop, self.first_sweep)
+            await wait_any(self.clock, None, stop, self.first_sweep)
         await self.gpu.ready()
         self._reasons = self._reasons or first
         while not stop.is_set():
@@ -179,17 +181,14 @@ class Reconciler:
             if self._paced is not None:
                 self._paced.cancel()
                 self._paced = None
-            self._last_cycle = time.monotonic()
+            self._last_cycle = self.clock.monotonic()
             self.cycle(", ".join(reasons))
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(
-                    first_of(stop, self._trigger), self.policy_settings.plan_interval_s
-                )
+            await wait_any(self.clock, self.policy_settings.plan_interval_s, stop, self._trigger)
 
     async def confirm_sweeps(self, stop: asyncio.Event) -> None:
         """When a burst of commands is done, read the fleet at once to confirm it."""
         while not stop.is_set():
-            await first_of(stop, self.dispatcher.started)
+            await wait_any(self.clock, None, stop, self.dispatcher.started)
             self.dispatcher.started.clear()
             await self.dispatcher.idle()
             if self._request_sweep is not None:
@@ -199,7 +198,7 @@ class Reconciler:
 
     def cycle(self, reason: str = "manual") -> PlanView:
         started = time.perf_counter()
-        now = time.time()
+        now = self.clock.time()
         obs = self._observe(now)
         state = self.state
         inputs = policy.PolicyInputs(
@@ -582,8 +581,9 @@ class Reconciler:
 
     def _mark_stuck(self, device_id: str, reason: str) -> None:
         record = self.fleet.records[device_id]
-        until = time.time() + self.control.stuck_hold_s
-        was_stuck = record.stuck_until > time.time()
+        now = self.clock.time()
+        until = now + self.control.stuck_hold_s
+        was_stuck = record.stuck_until > now
         record.stuck_until, record.stuck_reason = until, reason
         self.stats.stuck += 1
         self.journal.append(JournalKind.DEVICE_STUCK, device_id, {"reason": reason, "until": until})
@@ -597,4 +597,6 @@ class Reconciler:
         self.trigger("stuck device")
 
     async def close(self) -> None:
+        if self._paced is not None:
+            self._paced.cancel()
         await self.dispatcher.close()

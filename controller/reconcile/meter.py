@@ -14,17 +14,18 @@ import enum
 import logging
 import math
 import statistics
-import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
+from controller.clock import Clock, wait_any
 from controller.config.sections import MeterConfig
 from controller.errors import ConfigError
 from controller.state.domain import Health, MiningState
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DriverError
+from drivers.clock import TimeSource
 from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
 
 __all__ = [
@@ -81,7 +82,7 @@ _PERSIST_SHARE = 0.03  # a change worth journaling: 3% of the value, and at leas
 _PERSIST_MIN_W = 1000.0
 
 
-def open_meter(config: MeterConfig) -> SiteMeter:
+def open_meter(config: MeterConfig, clock: TimeSource) -> SiteMeter:
     """The configured Modbus meter (nothing is sent until the first read)."""
     try:
         registers = (
@@ -95,6 +96,7 @@ def open_meter(config: MeterConfig) -> SiteMeter:
         unit_id=config.unit_id,
         register_map=registers,
         timeout_s=config.timeout_s,
+        clock=clock,
     )
 
 
@@ -120,7 +122,9 @@ class SitePowerWatch:
         settle_s: float = 30.0,
         other_load_floor_w: float = 0.0,
         on_other_load: Callable[[float], None] | None = None,
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._fleet = fleet
         self._meter = meter
         self._interval_s = interval_s
@@ -198,12 +202,12 @@ class SitePowerWatch:
         """The site estimated without the meter: device readings plus the known other load."""
         watts = self.devices_w() + self.other_load_w()
         detail = self._meter_error or ""
-        return SitePower(watts, time.time(), PowerSource.ESTIMATED, detail)
+        return SitePower(watts, self._clock.time(), PowerSource.ESTIMATED, detail)
 
     def latest(self) -> SitePower:
         last = self._last_meter
         fresh = 3 * self._interval_s + self._timeout_s
-        if last is not None and self._meter_error is None and time.time() - last.at <= fresh:
+        if last is not None and self._meter_error is None and self._clock.time() - last.at <= fresh:
             return last
         return self.telemetry_power()
 
@@ -227,7 +231,7 @@ class SitePowerWatch:
         if self._meter_error is not None:
             log.info("site meter answering again; confirming on the meter")
             self._meter_error = None
-        sample = SitePower(watts, time.time(), PowerSource.METER)
+        sample = SitePower(watts, self._clock.time(), PowerSource.METER)
         self._last_meter = sample
         self._measure(sample)
         return sample
@@ -251,8 +255,7 @@ class SitePowerWatch:
             sample = await self.read_once()
             if self._on_sample is not None:
                 self._on_sample(sample)
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), timeout=self._interval_s)
+            await wait_any(self._clock, self._interval_s, stop)
 
     async def close(self) -> None:
         if self._meter is not None:

@@ -13,12 +13,12 @@ neither resumes it nor drains it again; the plan says so.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 
 from controller import policy
+from controller.clock import Clock, wait_any
 from controller.config.drivers import SchedulerSettings
 from controller.state.fleet import DeviceRecord
 from drivers import DriverError, UnsupportedError
@@ -71,7 +71,9 @@ class SchedulerControl:
         settings: SchedulerSettings,
         *,
         on_read_error: Callable[[str], None] | None = None,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.adapter = adapter
         self.settings = settings
         self._views: dict[str, NodeView] = {}  # scheduler node name -> view
@@ -135,8 +137,7 @@ class SchedulerControl:
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             await self.refresh()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(stop.wait(), self.settings.interval_s)
+            await wait_any(self.clock, self.settings.interval_s, stop)
 
     # ---- actions -----------------------------------------------------------------------
 

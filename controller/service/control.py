@@ -18,6 +18,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from controller import policy
+from controller.clock import Clock
 from controller.errors import ControllerError
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
@@ -68,7 +69,9 @@ class ControlService:
         *,
         trigger: Callable[[str], None],
         on_event: Callable[[EventRecord], None] | None = None,
+        clock: Clock,
     ) -> None:
+        self.clock = clock  # stamps what is recorded: arrival, the default start and as_of
         self.fleet = fleet
         self.state = state
         self.journal = journal
@@ -88,7 +91,7 @@ class ControlService:
         # ``detail``: what a signal source adds (its time of origin, time of arrival).
         if detail:
             data = {**detail, **data}
-        at = time.time()
+        at = self.clock.time()
         self.journal.append(kind, subject, data, actor=actor, at=at)
         await self.journal.commit()
         self.state.apply(kind, subject, data, at, actor)
@@ -103,7 +106,7 @@ class ControlService:
     async def create_event(
         self, spec: EventSpec, actor: str, *, detail: Mapping[str, Any] | None = None
     ) -> EventRecord:
-        now = time.time()
+        now = self.clock.time()
         event_id = spec.event_id or f"{spec.kind.value}-{uuid.uuid4().hex[:8]}"
         if event_id in self.state.events:
             raise InvalidRequest(f"event {event_id} exists; update or cancel it")
@@ -145,14 +148,14 @@ class ControlService:
         detail: Mapping[str, Any] | None = None,
     ) -> EventRecord:
         event = self.event(event_id)
-        if event.is_over(time.time()):
+        if event.is_over(self.clock.time()):
             raise InvalidRequest(f"event {event_id} is over")
         unknown = set(changes) - _PATCHABLE
         if unknown:
             raise InvalidRequest(f"cannot change {', '.join(sorted(unknown))}")
         if "end" in changes and changes["end"] is None:
             raise InvalidRequest("end cannot be removed; cancel the event to end it now")
-        record = replace(event, updated_at=time.time(), **dict(changes))  # type: ignore[arg-type]
+        record = replace(event, updated_at=self.clock.time(), **dict(changes))  # type: ignore[arg-type]
         _validate(record)
         await self._record(
             JournalKind.EVENT_UPDATED, event_id, {"event": record.as_json()}, actor, detail
@@ -188,7 +191,7 @@ class ControlService:
             chosen = OverrideAction(action)
         except ValueError:
             raise InvalidRequest(f"action must be one of {', '.join(OVERRIDE_ACTIONS)}") from None
-        expires = None if ttl_s is None else time.time() + ttl_s
+        expires = None if ttl_s is None else self.clock.time() + ttl_s
         data = {"action": chosen.value, "expires_at": expires, "reason": reason}
         await self._record(JournalKind.OVERRIDE_SET, device_id, data, actor)
         return self.state.overrides[device_id]
@@ -219,7 +222,7 @@ class ControlService:
         data = {
             "power_price_usd_per_mwh": power_price,
             "hashprice_usd_per_ph_day": hashprice,
-            "as_of": time.time() if as_of is None else as_of,
+            "as_of": self.clock.time() if as_of is None else as_of,
             "source": source,
         }
         await self._record(JournalKind.ECONOMICS_UPDATED, "", data, actor, detail)
@@ -239,7 +242,7 @@ class ControlService:
 
     async def note_signal(self, kind: JournalKind, source: str, data: Mapping[str, Any]) -> None:
         """A signal's observation that changes no state but belongs in the record."""
-        self.journal.append(kind, source, data, actor=f"signal:{source}", at=time.time())
+        self.journal.append(kind, source, data, actor=f"signal:{source}", at=self.clock.time())
         await self.journal.commit()
 
 

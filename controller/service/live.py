@@ -14,6 +14,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from controller import policy
+from controller.clock import Clock
 from controller.config.sections import EconomicsConfig
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Entry, Journal
@@ -79,7 +80,9 @@ class LiveReadModel:
         writes_enabled: bool,
         scheduler: SchedulerControl | None,
         signals: Callable[[], dict[str, Any]],
+        clock: Clock,
     ) -> None:
+        self._clock = clock
         self._fleet, self._stats, self._state, self._loop = fleet, stats, state, loop
         self._power, self._tracker, self._journal = power, tracker, journal
         self._history, self._economics = history, economics
@@ -90,6 +93,9 @@ class LiveReadModel:
     @property
     def site(self) -> str:
         return self._fleet.site
+
+    def now(self) -> float:
+        return self._clock.time()
 
     # ---- the fleet ---------------------------------------------------------------------
 

@@ -168,6 +168,10 @@ class ReadModel(Protocol):
     @property
     def site(self) -> str: ...
 
+    def now(self) -> float:
+        """The controller's clock (controller/clock.py), for every ``now`` below."""
+        ...
+
     # ---- the fleet ---------------------------------------------------------------------
 
     def records(self) -> Iterable[DeviceRecord]: ...

@@ -10,8 +10,8 @@ from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from controller.clock import Clock
 from controller.errors import ConfigError
-from controller.signals.clock import Clock
 from controller.signals.fourcp import FourCpSource
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
 from controller.signals.openadr import OpenAdrVen

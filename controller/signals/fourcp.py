@@ -17,8 +17,8 @@ from typing import Annotated, Unpack
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from controller.clock import Clock
 from controller.signals._json import epoch_seconds, malformed
-from controller.signals.clock import Clock
 from controller.signals.source import AgeFrom, Upstream, UrlSource
 from controller.signals.updates import Contact, FlagUpdate, Update
 
@@ -55,7 +55,7 @@ class FourCpSource(UrlSource):
 
     async def poll(self) -> Sequence[Update]:
         body = await self.get()
-        now = self.clock.now()
+        now = self.clock.time()
         updates: list[Update] = [Contact(source=self.name, origin_at=now)]
         for start, end, peak in parse_flags(body):
             if end <= now or self._sent.get((start, end)) == peak:

@@ -27,8 +27,8 @@ import aiohttp
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from controller import policy
+from controller.clock import Clock
 from controller.signals._json import malformed
-from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, UpstreamError
 from controller.signals.source import Cadence, PollingSource, Upstream, UrlSource, fetch
 from controller.signals.updates import HashpriceUpdate, Update
@@ -234,7 +234,7 @@ class MempoolHashprice(PollingSource):
         height = parse_tip_height(await self._get("/api/blocks/tip/height"))
         fees = parse_reward_stats(await self._get(f"/api/v1/mining/reward-stats/{self.blocks}"))
         price, price_at = parse_prices(await self._get("/api/v1/prices"), self.currency)
-        now = self.clock.now()
+        now = self.clock.time()
         origin = now if price_at is None else min(now, price_at)
         return [_update(self.name, origin, difficulty, height, subsidy_sats(height), fees, price)]
 
@@ -307,7 +307,7 @@ class BitcoindHashprice(PollingSource):
             oldest = min(oldest, at)
         price_body = await fetch(self.session, self.price_url, timeout_s=self.timeout_s)
         price, price_at = parse_prices(price_body, self.currency)
-        now = self.clock.now()
+        now = self.clock.time()
         origin = now if price_at is None else min(now, price_at)
         return [_update(self.name, origin, difficulty, height, subsidy, fees / count, price)]
 
@@ -320,7 +320,7 @@ class HashpriceUrl(UrlSource):
     async def poll(self) -> Sequence[Update]:
         body = await self.get()
         value, at = parse_hashprice_doc(body)
-        origin = self.clock.now() if at is None else at
+        origin = self.clock.time() if at is None else at
         if at is not None and at == self._last:
             return []  # the same published value again: not news
         self._last = at

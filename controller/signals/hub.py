@@ -22,10 +22,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.clock import Clock
 from controller.journal.kinds import JournalKind
 from controller.service.control import ControlService, InvalidRequest, NotFound
 from controller.signals._events import GridEvents, Limits
-from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError
 from controller.signals.source import AgeFrom, Source
 from controller.signals.updates import (
@@ -76,7 +76,7 @@ class SignalHub:
         self.limits = limits or Limits()
         self.sources: dict[str, Source] = {}
         self.stats: dict[str, SourceStats] = {}
-        self._started_at = clock.now()
+        self._started_at = clock.time()
         self._last_price_end: dict[str, float] = {}
         self._last_curve: dict[str, tuple[PriceInterval, ...]] = {}
         self._last_hashprice: dict[str, float] = {}
@@ -102,7 +102,7 @@ class SignalHub:
 
     async def run(self, stop: asyncio.Event) -> None:
         """Start every source, watch ages until ``stop``, then stop them all."""
-        self._started_at = self.clock.now()
+        self._started_at = self.clock.time()
         for source in self.sources.values():
             await source.start(self)
         try:
@@ -138,7 +138,7 @@ class SignalHub:
         """:meth:`emit` that says what went wrong (the webhook answers with it)."""
         stats = self.track(update.source, None, AgeFrom.VALUE)
         async with self._lock:
-            arrived = self.clock.now()
+            arrived = self.clock.time()
             try:
                 self._check_origin(update, arrived)
                 accepted = await self._apply(update, arrived)
@@ -158,7 +158,7 @@ class SignalHub:
             return None
 
     def status_json(self) -> dict[str, Any]:
-        now = self.clock.now()
+        now = self.clock.time()
         return {
             name: {
                 "age_s": stats.age_s(now),
@@ -173,7 +173,7 @@ class SignalHub:
     # ---- ages -----------------------------------------------------------------------
 
     def check_stale(self) -> None:
-        now = self.clock.now()
+        now = self.clock.time()
         stale_signals = self.service.state.stale_signals
         changed = False
         for name, stats in self.stats.items():

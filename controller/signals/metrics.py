@@ -21,7 +21,7 @@ class SignalCollector(Collector):
         self._site = site
 
     def collect(self) -> Iterator[Metric]:
-        now = self._hub.clock.now()
+        now = self._hub.clock.time()
         age = GaugeMetricFamily(
             "hashpivot_signal_age_seconds",
             "Age of the newest value (prices, hashprice) or last contact (events, relay, "

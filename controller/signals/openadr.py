@@ -29,8 +29,8 @@ from typing import Any
 from openleadr import OpenADRClient
 
 from controller import policy
+from controller.clock import Clock
 from controller.journal.kinds import JournalKind
-from controller.signals.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.source import AgeFrom, Sink
 from controller.signals.updates import Contact, EventAction, EventUpdate
@@ -277,7 +277,7 @@ class OpenAdrVen:
             self._failed(UpstreamError(f"VTN {self.vtn_url}: poll not answered"))
         elif self._sink is not None:
             self._pending = asyncio.ensure_future(
-                self._sink.emit(Contact(source=self.name, origin_at=self.clock.now()))
+                self._sink.emit(Contact(source=self.name, origin_at=self.clock.time()))
             )
 
     def _report_kw(self) -> float | None:
@@ -285,7 +285,7 @@ class OpenAdrVen:
 
     async def _on_event(self, event: dict[str, Any]) -> str:
         """openleadr's handler: the answer is the opt the VEN sends back."""
-        now = self.clock.now()
+        now = self.clock.time()
         version = int((event.get("event_descriptor") or {}).get("modification_number") or 0)
         event_id = str((event.get("event_descriptor") or {}).get("event_id", "?"))
         try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Unpack
 
-from controller.signals.clock import Clock
+from controller.clock import Clock
 from controller.signals.ercot import Report, delivery_dates, parse_day_ahead, parse_real_time
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.price_url import parse_price_feed
@@ -48,7 +48,7 @@ class _PriceSource(UrlSource):
             )
 
     def updates(self, intervals: Sequence[PriceInterval]) -> list[Update]:
-        now = self.clock.now()
+        now = self.clock.time()
         if self.market is PriceMarket.REAL_TIME:
             new = tuple(i for i in intervals if self._last_end < i.end <= now)
             if not new:
@@ -90,7 +90,8 @@ class ErcotPrices(_PriceSource):
 
     async def poll(self) -> list[Update]:
         real_time = self.market is PriceMarket.REAL_TIME
-        first, last = delivery_dates(self.clock.now(), 1 if real_time else 0, 0 if real_time else 1)
+        now = self.clock.time()
+        first, last = delivery_dates(now, 1 if real_time else 0, 0 if real_time else 1)
         parse = parse_real_time if real_time else parse_day_ahead
         intervals: list[PriceInterval] = []
         page, pages = 1, 1

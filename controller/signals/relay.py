@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from controller.signals.clock import Clock
+from controller.clock import Clock
 from controller.signals.errors import UpstreamError
 from controller.signals.source import AgeFrom, PollingSource
 from controller.signals.updates import RelayUpdate, Update
@@ -51,7 +51,7 @@ class RelaySource(PollingSource):
             tripped = await self.contact.read()
         except DriverError as exc:
             raise UpstreamError(f"relay contact {self.contact.host}: {exc}") from None
-        return [RelayUpdate(source=self.name, origin_at=self.clock.now(), tripped=tripped)]
+        return [RelayUpdate(source=self.name, origin_at=self.clock.time(), tripped=tripped)]
 
     async def stop(self) -> None:
         await super().stop()

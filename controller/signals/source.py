@@ -18,7 +18,7 @@ from typing import Protocol, TypedDict, Unpack
 
 import aiohttp
 
-from controller.signals.clock import Clock
+from controller.clock import Clock
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
 from controller.signals.updates import Update
 

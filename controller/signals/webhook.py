@@ -137,7 +137,7 @@ def webhook_handler(hub: SignalHub, providers: list[Provider]) -> Handler:
             return web.json_response({"error": "no such provider"}, status=404)
         source = provider.source
         body = await request.read()
-        now = hub.clock.now()
+        now = hub.clock.time()
         timestamp = request.headers.get(TIMESTAMP, "")
         try:
             sent_at = float(timestamp)

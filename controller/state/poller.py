@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import time
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from controller.clock import Clock, wait_any
 from controller.state.fleet import DeviceRecord, Fleet
-from controller.waits import first_of
 from drivers import DeviceTimeout, DriverError
 
 __all__ = ["PollStats", "Poller"]
@@ -40,7 +39,9 @@ class Poller:
         stats: PollStats | None = None,
         observe_sweep: Callable[[float], None] | None = None,
         on_sweep: Callable[[], None] | None = None,
+        clock: Clock,
     ) -> None:
+        self.clock = clock
         self.fleet = fleet
         self.stats = stats or PollStats()
         self._concurrency = concurrency
@@ -73,7 +74,7 @@ class Poller:
         elapsed = time.perf_counter() - started
         self.stats.sweeps += 1
         self.stats.last_sweep_s = elapsed
-        self.stats.last_sweep_at = time.time()
+        self.stats.last_sweep_at = self.clock.time()
         if self._observe_sweep is not None:
             self._observe_sweep(elapsed)
         if self._on_sweep is not None:
@@ -106,21 +107,21 @@ class Poller:
     async def run(self, interval_s: float, stop: asyncio.Event) -> None:
         """Sweep every ``interval_s`` until ``stop`` is set; a slow sweep delays the next."""
         while not stop.is_set():
-            started = time.monotonic()
+            started = self.clock.monotonic()
             self._soon.clear()
             await self.sweep()
-            remaining = interval_s - (time.monotonic() - started)
+            taken = self.clock.monotonic() - started
+            remaining = interval_s - taken
             if (remaining <= 0) != self._overrun:
                 self._overrun = remaining <= 0
                 if self._overrun:
                     log.warning(
                         "sweep took %.1f s, longer than the %.1f s interval",
-                        time.monotonic() - started,
+                        taken,
                         interval_s,
                     )
                 else:
                     log.info("sweeps fit the %.1f s interval again", interval_s)
             if remaining <= 0:
                 continue
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(first_of(stop, self._soon), timeout=remaining)
+            await wait_any(self.clock, remaining, stop, self._soon)

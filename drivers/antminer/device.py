@@ -14,7 +14,6 @@ power is estimated from the model table and flagged ``power_estimated``.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 
 from drivers._device_base import DeviceBase
@@ -162,7 +161,7 @@ class AntminerDriver(DeviceBase):
         return stats, summary
 
     def _telemetry(self, stats: StatsReading, summary: SummaryReading) -> Telemetry:
-        now = time.time()
+        now = self._settings.clock.time()
         spec = self._spec
         hashrate = (
             stats.hashrate_5s_hs if stats.hashrate_5s_hs is not None else summary.hashrate_5s_hs
@@ -174,7 +173,7 @@ class AntminerDriver(DeviceBase):
         if stats.work_mode == WorkMode.SLEEP:
             self._woke_at = None
         elif self._last_state is MiningState.SLEEPING:
-            self._woke_at = time.monotonic()
+            self._woke_at = self._settings.clock.monotonic()
         state = mining_state(
             stats.work_mode, hashrate, nameplate, elapsed, spec, self._since_wake()
         )
@@ -202,7 +201,7 @@ class AntminerDriver(DeviceBase):
         )
 
     def _since_wake(self) -> float | None:
-        return None if self._woke_at is None else time.monotonic() - self._woke_at
+        return None if self._woke_at is None else self._settings.clock.monotonic() - self._woke_at
 
     async def apply(self, command: Command) -> CommandOutcome:
         await self._identified()
@@ -295,7 +294,7 @@ class AntminerDriver(DeviceBase):
             )
         self._log.info("work mode %s -> %s", before.work_mode, target)
         if target != WorkMode.SLEEP and before.work_mode == WorkMode.SLEEP:
-            self._woke_at = time.monotonic()
+            self._woke_at = self._settings.clock.monotonic()
         return CommandOutcome(
             command=command,
             applied=True,

@@ -14,7 +14,6 @@ sleep but still reads ``Sleep: off`` raises :class:`WriteNotApplied`.
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -144,7 +143,7 @@ class AuradineDriver(DeviceBase):
             power_mode = _MODES.get(setting.mode or "")
         spec = self._spec
         return Telemetry(
-            taken_at=time.time(),
+            taken_at=self._settings.clock.time(),
             mining_state=state,
             hashrate_hs=hashrate,
             power_w=power_in,

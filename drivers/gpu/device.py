@@ -14,7 +14,6 @@ FAULT when a GPU is lost. Per-GPU detail is in :meth:`GpuNodeDriver.read_node`.
 from __future__ import annotations
 
 import logging
-import time
 from dataclasses import replace
 from typing import Literal
 
@@ -121,7 +120,11 @@ class GpuNodeDriver(DeviceBase):
 
     async def read(self) -> Telemetry:
         await self._identified()
-        return telemetry(await self.read_node(), outside_gpus_w=outside_gpus_w(self._spec))
+        return telemetry(
+            await self.read_node(),
+            taken_at=self._settings.clock.time(),
+            outside_gpus_w=outside_gpus_w(self._spec),
+        )
 
     async def apply(self, command: Command | GpuCommand) -> CommandOutcome:
         if isinstance(command, SetGpuPowerLimit):
@@ -190,8 +193,9 @@ def outside_gpus_w(spec: ModelSpec | None) -> float:
     return max(0.0, spec.nameplate_w - spec.power_target_max_w)
 
 
-def telemetry(node: NodeReading, *, outside_gpus_w: float = 0.0) -> Telemetry:
-    """``power_w`` is the node's draw: its GPUs as read plus ``outside_gpus_w``."""
+def telemetry(node: NodeReading, *, taken_at: float, outside_gpus_w: float = 0.0) -> Telemetry:
+    """``power_w`` is the node's draw: its GPUs as read plus ``outside_gpus_w``;
+    ``taken_at`` from the controller's clock (DriverSettings.clock)."""
     errors: list[DeviceError] = []
     for gpu in node.gpus:
         if gpu.lost:
@@ -207,7 +211,7 @@ def telemetry(node: NodeReading, *, outside_gpus_w: float = 0.0) -> Telemetry:
     temps = tuple(g.temp_c for g in node.gpus if g.temp_c is not None)
     lost = any(g.lost for g in node.gpus)
     return Telemetry(
-        taken_at=time.time(),
+        taken_at=taken_at,
         mining_state=MiningState.FAULT if lost else MiningState.HASHING,
         hashrate_hs=None,
         power_w=None if node.gpu_power_w is None else node.gpu_power_w + outside_gpus_w,

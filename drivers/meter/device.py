@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from types import TracebackType
 
+from drivers.clock import SYSTEM_TIME, TimeSource
 from drivers.errors import DriverError
 from drivers.meter.decode import decode_reading, plan_reads
 from drivers.meter.registers import RegisterKind, RegisterMap
@@ -46,6 +46,7 @@ class ModbusMeter:
         unit_id: int = 1,
         register_map: RegisterMap | None = None,
         timeout_s: float = 2.0,
+        clock: TimeSource = SYSTEM_TIME,
     ) -> None:
         if not 0 <= unit_id <= 255:
             raise ValueError(f"unit_id {unit_id} is outside 0..255")
@@ -58,6 +59,7 @@ class ModbusMeter:
         self.unit_id = unit_id
         self.register_map = register_map if register_map is not None else RegisterMap.default()
         self.timeout_s = timeout_s
+        self._clock = clock  # stamps readings on the controller's time (drivers/clock.py)
         self._plan = plan_reads(self.register_map)
         self._transport = ModbusTransport(host, port=port, unit_id=unit_id, timeout_s=timeout_s)
         self._lock = asyncio.Lock()
@@ -84,7 +86,7 @@ class ModbusMeter:
             )
             for offset, word in enumerate(values):
                 words[(span.kind, span.address + offset)] = word
-        return decode_reading(self.register_map, words, host=self.host, taken_at=time.time())
+        return decode_reading(self.register_map, words, host=self.host, taken_at=self._clock.time())
 
     def _note_failure(self, exc: DriverError) -> None:
         # Once per outage and once per change of cause, never once per poll.

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -184,7 +183,7 @@ class PyasicDriver(DeviceBase):
         )
         state = self._state(data.is_mining, hashrate, uptime)
         return Telemetry(
-            taken_at=time.time(),
+            taken_at=self._settings.clock.time(),
             mining_state=state,
             hashrate_hs=hashrate,
             power_w=float(data.wattage) if data.wattage is not None else None,

@@ -11,7 +11,6 @@ acknowledges ``power_off`` but still reports itself mining raises
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -166,11 +165,12 @@ class WhatsminerDriver(DeviceBase):
         return self._telemetry(reading, setting)
 
     def _telemetry(self, reading: Reading | None, setting: MinerSetting) -> Telemetry:
+        clock = self._settings.clock
         if setting.mining_off:
             self._woke_at = None
         elif self._last_state is MiningState.SLEEPING and self._woke_at is None:
-            self._woke_at = time.monotonic()
-        since_wake = None if self._woke_at is None else time.monotonic() - self._woke_at
+            self._woke_at = clock.monotonic()
+        since_wake = None if self._woke_at is None else clock.monotonic() - self._woke_at
         state = mining_state(setting.mining_off, reading, self._spec, since_wake)
         self._note_state(state)
         if state is MiningState.HASHING:
@@ -179,7 +179,7 @@ class WhatsminerDriver(DeviceBase):
         boards = r.boards
         mode = PowerMode.SLEEP if setting.mining_off else setting.power_mode or r.power_mode
         return Telemetry(
-            taken_at=time.time(),
+            taken_at=self._settings.clock.time(),
             mining_state=state,
             hashrate_hs=r.hashrate_hs if reading else (0.0 if setting.mining_off else None),
             power_w=r.power_w,
@@ -216,7 +216,7 @@ class WhatsminerDriver(DeviceBase):
             outcome = await self._write(
                 command, backend.wake, lambda s: s.mining_off is False, "started"
             )
-            self._woke_at = time.monotonic()
+            self._woke_at = self._settings.clock.monotonic()
             return outcome
         if isinstance(command, SetPowerMode):
             return await self._set_mode(backend, command, command.mode)

@@ -19,6 +19,7 @@ from controller.app import build_fleet
 from controller.config.settings import parse_config
 from controller.errors import ConfigError
 from controller.reconcile.meter import open_meter
+from drivers.clock import SYSTEM_TIME
 from tests.edits import NEWLINE_KEY, assert_one_line, edited, with_newline_key
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "hashpivot-small.yaml"
@@ -39,14 +40,14 @@ def build(data: Any) -> tuple[int, int]:
     Returns (devices the config lists, drivers the fleet holds).
     """
     config = parse_config(data)
-    fleet = build_fleet(config)
+    fleet = build_fleet(config, clock=SYSTEM_TIME)
     config.control.to_settings()
     config.policy.to_settings()
     if config.scheduler is not None:
         config.scheduler.slurm_settings()
         config.scheduler.to_settings()
     if config.meter is not None:
-        open_meter(config.meter)
+        open_meter(config.meter, SYSTEM_TIME)
     return sum(len(group.hosts()) for group in config.devices), len(fleet)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from controller.clock import SystemClock
 from controller.config.sections import ControlSettings
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Job
@@ -62,6 +63,7 @@ def _verifier(fleet: Fleet, due: float | None, log: _Log, clock: list[float]) ->
         confirmed=lambda exp, at: log.confirmed.append(at),
         stuck=stuck,
         due_by=lambda at: due,
+        clock=SystemClock(),  # the tests pass ``now`` to every check
     )
 
 

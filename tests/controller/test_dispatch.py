@@ -8,6 +8,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+from controller.clock import SystemClock
 from controller.config.sections import ControlSettings
 from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
@@ -22,6 +23,8 @@ from controller.state.domain import (
 )
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceTimeout
+
+CLOCK = SystemClock()  # these tests time real sends
 
 
 async def test_gate_serves_the_most_urgent_waiter_first() -> None:
@@ -102,7 +105,9 @@ async def test_one_command_at_a_time_per_device_and_bounded_overall() -> None:
     fleet, drivers = _fleet(20, delay_s=0.02)
     results: list[CommandResult] = []
     settings = ControlSettings(concurrency=5)
-    dispatcher = Dispatcher(fleet, settings, DriverGpuControl(), lambda j: None, results.append)
+    dispatcher = Dispatcher(
+        fleet, settings, DriverGpuControl(), lambda j: None, results.append, clock=CLOCK
+    )
     in_gate = []
 
     original = dispatcher._attempt
@@ -124,7 +129,7 @@ async def test_a_new_plan_replaces_what_is_queued_and_never_replays_it() -> None
     fleet, (driver,) = _fleet(1, delay_s=0.05)
     results: list[CommandResult] = []
     dispatcher = Dispatcher(
-        fleet, ControlSettings(), DriverGpuControl(), lambda j: None, results.append
+        fleet, ControlSettings(), DriverGpuControl(), lambda j: None, results.append, clock=CLOCK
     )
     host = driver.endpoint.host
     later = time.time() + 0.3
@@ -149,7 +154,9 @@ async def test_failed_sends_are_retried_after_the_configured_delays() -> None:
     fleet, (driver,) = _fleet(1, fail=2)
     results: list[CommandResult] = []
     settings = ControlSettings(retry_delays_s=(0.05, 0.1))
-    dispatcher = Dispatcher(fleet, settings, DriverGpuControl(), lambda j: None, results.append)
+    dispatcher = Dispatcher(
+        fleet, settings, DriverGpuControl(), lambda j: None, results.append, clock=CLOCK
+    )
     host = driver.endpoint.host
     dispatcher.submit({host: [_job(host, Sleep())]})
     await asyncio.wait_for(dispatcher.idle(), 5)
@@ -176,6 +183,7 @@ async def test_wakes_keep_their_spacing_across_plans_retries_and_a_busy_gate() -
         lambda j: None,
         lambda r: None,
         wake_spacing_s=spacing,
+        clock=CLOCK,
     )
     hosts = [d.endpoint.host for d in drivers]
     now = time.time()

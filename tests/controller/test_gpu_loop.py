@@ -18,6 +18,7 @@ from controller.app import Controller
 from controller.config.settings import parse_config
 from controller.errors import ConfigError
 from drivers import DriverSettings
+from drivers.clock import SYSTEM_TIME
 from drivers.scheduler import (
     ActionReport,
     Job,
@@ -251,6 +252,6 @@ def test_every_driver_gets_the_drivers_section(monkeypatch: pytest.MonkeyPatch) 
     config = parse_config(
         {"site": "s", "drivers": {"per_device_concurrency": 1}, "devices": devices}
     )
-    fleet = app.build_fleet(config)
+    fleet = app.build_fleet(config, clock=SYSTEM_TIME)
     assert len(fleet) == 3
     assert seen == [DriverSettings(per_device_concurrency=1)] * 3

@@ -6,6 +6,7 @@ from __future__ import annotations
 import time
 
 from controller import policy
+from controller.clock import SystemClock
 from controller.config.sections import ControlSettings, EconomicsConfig, GridConfig
 from controller.journal.store import Entry, Journal
 from controller.reconcile.loop import Reconciler
@@ -51,6 +52,7 @@ def _reconciler(now: float, *ids: str) -> Reconciler:
         policy_settings=policy.PolicySettings(),
         grid=GridConfig(),
         economics=EconomicsConfig(),
+        clock=SystemClock(),
     )
 
 

@@ -91,6 +91,28 @@ def with_overrides(config: dict[str, Any], overrides: dict[str, Any]) -> dict[st
     return config
 
 
+# The controller on the site's simulated clock: every figure is simulated seconds, as a
+# real site would have them, scaled only by the simulator's speed. A sweep of the site
+# costs real time (sockets), so the poll interval leaves room for a slow one.
+SIM_TIME_CONFIG: dict[str, Any] = {
+    "poll_interval_s": 15.0,
+    "control": {
+        # A Whatsminer's reported hashrate is a running average that takes tens of
+        # seconds to fall after it stops; and a real timeout lasts 50 times longer in
+        # simulated seconds (a stalled unit's 1 s poll timeout holds a sweep for 50 s), so
+        # the windows leave room for a reading after such a sweep.
+        "confirm_after_s": 60.0,
+        "reconfirm_delays_s": [30.0, 120.0],
+        "retry_delays_s": [3.0, 6.0],
+        "stuck_hold_s": 3600,
+    },
+    # A read that times out costs real seconds (the poll timeout), many simulated ones: a
+    # unit that stalls must not age out of what the plan knows within the test.
+    "policy": {"wake_stagger_s": 1.0, "plan_interval_s": 30.0, "max_device_age_s": 900},
+    "meter": {"interval_s": 2.5},
+}
+
+
 class Api:
     def __init__(self, session: aiohttp.ClientSession, port: int, token: str | None = TOKEN):
         self.session = session

@@ -10,6 +10,7 @@ import json
 import math
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -97,6 +98,7 @@ async def test_a_real_time_price_spike_curtails_and_they_wake_when_it_falls(
             assert re.search(r'signal_age_seconds\{site="[^"]+",source="ercot_rt"\}', text)
 
 
+@pytest.mark.slow
 async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteFactory) -> None:
     async with ErcotServer() as server:
         shift = place_real_time(server)
@@ -128,9 +130,11 @@ async def test_a_forecast_spike_keeps_sleeping_miners_asleep(running_site: SiteF
 
 
 class HashpriceServer:
-    """A direct hashprice URL that answers with a fresh value, or refuses while ``down``."""
+    """A direct hashprice URL that answers with a fresh value, or refuses while ``down``.
+    ``now`` stamps the value (the controller's clock when it runs on simulated time)."""
 
     def __init__(self) -> None:
+        self.now: Callable[[], float] = time.time
         self.down = False
         self.port = 0
         self._runner: web.AppRunner | None = None
@@ -139,9 +143,7 @@ class HashpriceServer:
         async def answer(_: web.Request) -> web.Response:
             if self.down:
                 return web.Response(status=503)
-            return web.json_response(
-                {"hashprice": 45.0, "unit": "USD/PH/day", "as_of": time.time()}
-            )
+            return web.json_response({"hashprice": 45.0, "unit": "USD/PH/day", "as_of": self.now()})
 
         app = web.Application()
         app.router.add_get("/hashprice", answer)
@@ -156,20 +158,23 @@ class HashpriceServer:
         await self._runner.cleanup()
 
 
+@pytest.mark.slow
 async def test_a_stale_hashprice_switches_to_the_safe_policy_and_a_fresh_one_back(
     running_site: SiteFactory,
 ) -> None:
+    """On simulated time: going stale takes minutes of the site's time, seconds of ours."""
     async with HashpriceServer() as server:
         signals = {
             "hashprice": {
                 "url": {"url": f"http://127.0.0.1:{server.port}/hashprice"},
-                "interval_s": 0.3,
-                "timeout_s": 1,
-                "stale_after_s": 3,
+                "interval_s": 15,
+                "timeout_s": 1,  # real seconds: it bounds the request
+                "stale_after_s": 120,
             }
         }
         overrides = {"signals": signals, "policy": {"safe_policy": "sleep_miners"}}
-        async with running_site("127.0.212", **overrides) as site:
+        async with running_site("127.0.212", sim_time=True, **overrides) as site:
+            server.now = site.now
             hub = site.controller.signals
             await until(lambda: hub.stats["hashprice_url"].updates > 0, timeout=10)
             assert len(site.running()) == 30
@@ -196,6 +201,7 @@ async def metrics_text(site: Any) -> str:
         return await response.text()
 
 
+@pytest.mark.slow
 async def test_a_relay_trip_on_the_modbus_input_sheds_the_site_and_latches_until_cleared(
     running_site: SiteFactory,
 ) -> None:
@@ -269,6 +275,7 @@ async def test_a_signed_webhook_creates_an_event_and_bad_ones_are_refused_and_co
             assert f'errors_total{{kind="{kind}",site="e2e",source="webhook_acme"}} 1.0' in text
 
 
+@pytest.mark.slow
 async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelled(
     running_site: SiteFactory,
 ) -> None:
@@ -310,6 +317,7 @@ async def test_an_openadr_event_from_a_real_vtn_is_met_on_the_meter_and_cancelle
         await until(lambda: len(site.running()) == 30, timeout=30)
 
 
+@pytest.mark.slow
 async def test_every_source_failing_at_once_leaves_the_daemon_planning(
     running_site: SiteFactory,
 ) -> None:

@@ -127,6 +127,7 @@ async def test_errors_slurm_reports_in_its_json_are_command_failures(tmp_path: P
 async def test_a_failed_refresh_is_logged_once_and_counted_every_time(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
+    from controller.clock import SystemClock  # noqa: PLC0415
     from controller.config.drivers import SchedulerSettings  # noqa: PLC0415
     from controller.reconcile.scheduler import SchedulerControl  # noqa: PLC0415
 
@@ -138,7 +139,7 @@ async def test_a_failed_refresh_is_logged_once_and_counted_every_time(
         interval_s=5.0,
         action_timeout_s=60.0,
     )
-    control = SchedulerControl(_adapter(tmp_path), settings)
+    control = SchedulerControl(_adapter(tmp_path), settings, clock=SystemClock())
     codes: list[str] = []
     control.on_read_error = codes.append
     for _ in range(3):

@@ -27,7 +27,10 @@ class FakeClock:
     def __init__(self, now: float = NOW) -> None:
         self.at = now
 
-    def now(self) -> float:
+    def time(self) -> float:
+        return self.at
+
+    def monotonic(self) -> float:
         return self.at
 
     async def sleep(self, seconds: float) -> None:
@@ -79,8 +82,10 @@ async def rig() -> AsyncIterator[HubRig]:
     journal = Journal(None)
     await journal.open()
     loop = StubLoop()
-    service = ControlService(Fleet("t"), ControlState.empty(), journal, trigger=loop.trigger)
     clock = FakeClock()
+    service = ControlService(
+        Fleet("t"), ControlState.empty(), journal, trigger=loop.trigger, clock=clock
+    )
     hub = SignalHub(service, clock)
     yield HubRig(hub, service, journal, clock, loop)
     await hub.close()

@@ -219,7 +219,7 @@ async def test_upstream_failures_back_off_and_recover(fault: str) -> None:
 
 
 async def test_generic_feed_through_the_hub(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     body = json.dumps(
         {
             "unit": "USD/MWh",

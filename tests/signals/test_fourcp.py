@@ -17,7 +17,7 @@ from tests.signals.conftest import HubRig
 
 
 async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     answers: list[Any] = []
 
     def doc(*flags: tuple[float, float, bool]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ def errors(rig: HubRig, source: str) -> dict[str, int]:
 
 
 async def test_a_real_time_price_is_journaled_with_origin_and_arrival(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     await rig.hub.emit(rt("ercot_rt", (now - 1800, 30.0), (now - 900, 95.5)))
     assert rig.state.price is not None
     assert rig.state.price.power_price_usd_per_mwh == 95.5
@@ -69,7 +69,7 @@ async def test_bad_prices_are_refused_counted_and_keep_the_last_good_one(
     kind: ErrorKind,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     await rig.hub.emit(rt("feed", (now - 1800, 42.0)))
     with caplog.at_level(logging.WARNING):
         await rig.hub.emit(rt("feed", *((now + s, p) for s, p in points)))
@@ -80,7 +80,7 @@ async def test_bad_prices_are_refused_counted_and_keep_the_last_good_one(
 
 
 async def test_duplicates_and_out_of_order_prices_are_refused(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     await rig.hub.emit(rt("feed", (now - 900, 40.0)))
     await rig.hub.emit(rt("feed", (now - 900, 40.0)))
     await rig.hub.emit(rt("feed", (now - 1800, 41.0)))
@@ -90,7 +90,7 @@ async def test_duplicates_and_out_of_order_prices_are_refused(rig: HubRig) -> No
 
 
 async def test_the_day_ahead_curve_becomes_the_forecast(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     curve = tuple(
         PriceInterval(start=now - 3600 + h * 3600, end=now + h * 3600, usd_per_mwh=20.0 + h)
         for h in range(4)
@@ -107,7 +107,7 @@ async def test_the_day_ahead_curve_becomes_the_forecast(rig: HubRig) -> None:
 
 
 async def test_hashprice_bounds_and_order(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     good = HashpriceUpdate(
         source="mempool", origin_at=now - 60, usd_per_ph_day=48.2, detail=(("difficulty", 1e14),)
     )
@@ -138,7 +138,7 @@ def event(now: float, seq: int, **kw: object) -> EventUpdate:
 
 
 async def test_event_create_change_cancel_with_versions(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     await rig.hub.emit(event(now, 0))
     event_id = rig.hub.event_id("vtn", "ev/1")
     assert event_id == "vtn-ev_1"
@@ -170,7 +170,7 @@ async def test_event_create_change_cancel_with_versions(rig: HubRig) -> None:
 async def test_bad_events_are_refused(
     rig: HubRig, change: dict[str, float | None], kind: ErrorKind
 ) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     shifted = {
         k: (now + v if isinstance(v, float) and k != "level_mw" else v) for k, v in change.items()
     }
@@ -180,18 +180,18 @@ async def test_bad_events_are_refused(
 
 
 async def test_a_relay_trip_creates_one_latching_event(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     for tripped in (False, True, True, False, True):
         await rig.hub.emit(RelayUpdate(source="relay", origin_at=now, tripped=tripped))
         rig.clock.at += 0.5
-        now = rig.clock.now()
+        now = rig.clock.time()
     trips = [e for e in rig.state.events.values() if e.kind is policy.EventKind.RELAY_TRIP]
     assert len(trips) == 2  # two separate trips, each an event; repeats are no news
     assert len(await rig.journal.entries(["signal.relay_reset"])) == 1
 
 
 async def test_4cp_flags_become_windows(rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     window = {"source": "4cp", "start": now + 900, "end": now + 1800}
     await rig.hub.emit(FlagUpdate(origin_at=now, active=True, **window))  # type: ignore[arg-type]
     await rig.hub.emit(FlagUpdate(origin_at=now + 1, active=True, **window))  # type: ignore[arg-type]
@@ -206,7 +206,7 @@ async def test_a_source_goes_stale_and_fresh_with_one_log_line_each(
     rig: HubRig, caplog: pytest.LogCaptureFixture
 ) -> None:
     rig.hub.track("mempool", 600.0, AgeFrom.VALUE)
-    now = rig.clock.now()
+    now = rig.clock.time()
     await rig.hub.emit(HashpriceUpdate(source="mempool", origin_at=now, usd_per_ph_day=45.0))
     with caplog.at_level(logging.INFO, logger="controller.signals.hub"):
         rig.clock.at += 601

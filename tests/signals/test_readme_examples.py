@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from controller.signals.clock import SystemClock
+from controller.clock import SystemClock
 from controller.signals.config import SignalsConfig, build_sources, build_webhooks
 
 README = Path(__file__).parents[2] / "README.md"

@@ -36,7 +36,7 @@ class Client:
         signature: str | None = None,
     ) -> tuple[int, Any]:
         raw = body if isinstance(body, bytes) else json.dumps(body).encode()
-        stamp = f"{self.rig.clock.now() if at is None else at:.0f}"
+        stamp = f"{self.rig.clock.time() if at is None else at:.0f}"
         headers = {
             TIMESTAMP: stamp,
             SIGNATURE: signature or sign(secret, stamp, raw),
@@ -82,7 +82,7 @@ def counted(rig: HubRig) -> dict[str, int]:
 
 
 async def test_a_signed_event_is_created_updated_and_cancelled(client: Client, rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     status, answer = await client.post(create(now))
     assert status == 202
     event = rig.state.events[answer["event_id"]]
@@ -103,7 +103,7 @@ async def test_a_signed_event_is_created_updated_and_cancelled(client: Client, r
 async def test_bad_signatures_and_replays_get_401_counted_and_never_logged(
     client: Client, rig: HubRig, caplog: pytest.LogCaptureFixture
 ) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     body = {**create(now), "event_id": MARKER}
     with caplog.at_level(logging.DEBUG):
         assert (await client.post(body, secret="wrong"))[0] == 401
@@ -117,7 +117,7 @@ async def test_bad_signatures_and_replays_get_401_counted_and_never_logged(
 
 
 async def test_rotated_secrets_any_signature_verifies(client: Client, rig: HubRig) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     raw = json.dumps(create(now)).encode()
     stamp = f"{now:.0f}"
     both = f"{sign('old-secret', stamp, raw)}, {sign(SECRET, stamp, raw)}"
@@ -139,7 +139,7 @@ async def test_rotated_secrets_any_signature_verifies(client: Client, rig: HubRi
 async def test_bad_bodies_are_refused_with_their_kind(
     client: Client, rig: HubRig, change: dict[str, Any], kind: str
 ) -> None:
-    now = rig.clock.now()
+    now = rig.clock.time()
     body = create(
         now,
         **{

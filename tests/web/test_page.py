@@ -65,6 +65,9 @@ class FakeModel:
         self.event_list = [event("ev-old", end=NOW - 100), event("ev-1")]
         self.reports = 0
 
+    def now(self) -> float:
+        return NOW
+
     @property
     def site(self) -> str:
         return "test"

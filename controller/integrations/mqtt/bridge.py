@@ -17,11 +17,11 @@ import json
 import logging
 import random
 import time
-from collections.abc import Callable
 from typing import Any
 
 import aiomqtt
 
+from controller.clock import Clock, wait_any, yield_now
 from controller.config.mqtt import MqttConfig
 from controller.errors import ControllerError
 from controller.integrations.mqtt.commands import CommandRefused, parse_command
@@ -56,7 +56,7 @@ class MqttBridge:
         view: ReadModel,
         service: ControlService,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Clock,
         rng: random.Random | None = None,
     ) -> None:
         self.config = config
@@ -88,7 +88,7 @@ class MqttBridge:
         """After each poll sweep: the fleet's telemetry, at most once per interval."""
         if not self.config.telemetry:
             return
-        now = self._clock()
+        now = self._clock.time()
         if now - self._last_telemetry < self.config.telemetry_interval_s:
             return
         if self._building is not None and not self._building.done():
@@ -119,10 +119,10 @@ class MqttBridge:
                 )
             )
             part += 1
-            await asyncio.sleep(0)
+            await yield_now()
 
     def publish_status(self) -> None:
-        now = self._clock()
+        now = self._clock.time()
         self._last_status = now
         site = self.view.site
         status = status_payload(site, self.view.site_status(now), now, self._version)
@@ -139,7 +139,7 @@ class MqttBridge:
 
     async def tick(self) -> None:
         """Event transitions, a new plan, and the status when due."""
-        now = self._clock()
+        now = self._clock.time()
         changed = False
         for transition in self.lifecycle.observe(self.view.events(), now):
             report = None
@@ -167,7 +167,7 @@ class MqttBridge:
     # ---- the tasks ----------------------------------------------------------------------
 
     async def run(self, stop: asyncio.Event) -> None:
-        self.lifecycle.seed(self.view.events(), self._clock())
+        self.lifecycle.seed(self.view.events(), self._clock.time())
         try:
             # A command redelivered after a restart is still a duplicate.
             self.executor.remember(await self.view.executed_commands(ACTOR_PREFIX))
@@ -192,8 +192,7 @@ class MqttBridge:
         while not stop.is_set():
             self._wake.clear()
             await self.tick()
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), _TICK_S)
+            await wait_any(self._clock, _TICK_S, self._wake)
 
     async def _connection(self, stop: asyncio.Event) -> None:
         attempt = 0
@@ -213,6 +212,7 @@ class MqttBridge:
             # Equal jitter: never less than half the delay, so a fleet of controllers
             # restarting with one broker spreads out instead of reconnecting in step.
             pause = delay / 2 + self._rng.uniform(0, delay / 2)
+            # Real time, like every wait on the network: the broker does not come back sooner.
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), pause)
 
@@ -250,7 +250,7 @@ class MqttBridge:
                 "MQTT broker %s:%d back after %.1f s",
                 self.config.host,
                 self.config.port,
-                self._clock() - self._down_since,
+                self._clock.time() - self._down_since,
             )
         else:
             log.info(
@@ -266,7 +266,7 @@ class MqttBridge:
     def _down(self, exc: aiomqtt.MqttError) -> None:
         self.connected = False
         if self._down_since is None:  # a transition, not every failed attempt
-            self._down_since = self._clock()
+            self._down_since = self._clock.time()
             log.warning(
                 "MQTT broker %s:%d unavailable: %s; retrying with backoff",
                 self.config.host,
@@ -343,7 +343,7 @@ class MqttBridge:
                 payload,
                 auth=self.config.commands.auth,
                 secret=self._secret,
-                now=self._clock(),
+                now=self._clock.time(),
                 max_skew_s=self.config.commands.max_skew_s,
             )
         except CommandRefused as refused:
@@ -377,5 +377,5 @@ async def _room(paho: object, timeout_s: float) -> bool:
     for _ in range(max(1, int(timeout_s / 0.01))):
         if len(getattr(paho, "_out_packet", ())) <= _BACKLOG:
             return True
-        await asyncio.sleep(0.01)
+        await asyncio.sleep(0.01)  # noqa: TID251 - waits on a socket backlog: real time
     return False
