@@ -136,8 +136,8 @@ async def run(
         sweep_done = asyncio.Event()
         inner = controller._on_sweep
 
-        def on_sweep() -> None:
-            inner()
+        async def on_sweep() -> None:
+            await inner()
             marks.append(
                 (time.process_time(), meter.cpu_s + bridge.telemetry_cpu_s, time.monotonic())
             )

@@ -238,7 +238,7 @@ class Controller:
         self._runner: web.AppRunner | None = None
         self._tasks: list[asyncio.Task[None]] = []
 
-    def _on_sweep(self) -> None:
+    async def _on_sweep(self) -> None:
         if not self._frozen:
             # After the first sweep every driver, session and record exists and lives as
             # long as the daemon. Moving them out of the collector's sight halves the cost
@@ -248,7 +248,7 @@ class Controller:
             gc.freeze()
         self._journal_health()
         self.cycles.observe()
-        self.loop.on_sweep()
+        await self.loop.after_sweep()
         if self.mqtt is not None:
             self.mqtt.on_sweep()
 

@@ -33,7 +33,7 @@ from controller.reconcile.commands import (
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job, JobOrigin, SendResult
 from controller.reconcile.gate import Priority
-from controller.reconcile.observe import Observation, ProfileCache, observe
+from controller.reconcile.observe import Observation, ProfileCache, observe, observe_in_turns
 from controller.reconcile.plans import (
     PlanView,
     economics_now,
@@ -157,12 +157,14 @@ class Reconciler:
             e for e in self.state.active_events(now) if e.level_mw is not None and e.start <= now
         ]
 
-    def on_sweep(self) -> None:
+    async def after_sweep(self) -> None:
         """After every telemetry sweep: confirm, then re-diff the standing plan."""
         self.first_sweep.set()
         self.verifier.check()
         if self._plan is not None and self.control.cycle_on_sweep:
-            self._dispatch(self._plan, self._observe(self.clock.time()), reason="sweep")
+            obs = await self._observe_in_turns(self.clock.time())
+            if self._plan is not None:
+                self._dispatch(self._plan, obs, reason="sweep")
 
     async def run(self, stop: asyncio.Event) -> None:
         first = ["interval"]
@@ -182,7 +184,7 @@ class Reconciler:
                 self._paced.cancel()
                 self._paced = None
             self._last_cycle = self.clock.monotonic()
-            self.cycle(", ".join(reasons))
+            await self.cycle_in_turns(", ".join(reasons))
             await wait_any(self.clock, self.policy_settings.plan_interval_s, stop, self._trigger)
 
     async def confirm_sweeps(self, stop: asyncio.Event) -> None:
@@ -199,7 +201,15 @@ class Reconciler:
     def cycle(self, reason: str = "manual") -> PlanView:
         started = time.perf_counter()
         now = self.clock.time()
-        obs = self._observe(now)
+        return self._plan_on(self._observe(now), now, reason, started)
+
+    async def cycle_in_turns(self, reason: str) -> PlanView:
+        """:meth:`cycle`, with the fleet observed in turns that let other tasks run."""
+        started = time.perf_counter()
+        now = self.clock.time()
+        return self._plan_on(await self._observe_in_turns(now), now, reason, started)
+
+    def _plan_on(self, obs: Observation, now: float, reason: str, started: float) -> PlanView:
         state = self.state
         inputs = policy.PolicyInputs(
             now=now,
@@ -232,6 +242,16 @@ class Reconciler:
         self._journal_plan(self.view)
         self.stats.last_plan_s = time.perf_counter() - started
         return self.view
+
+    async def _observe_in_turns(self, now: float) -> Observation:
+        return await observe_in_turns(
+            self.fleet,
+            now,
+            self.state.live_overrides(now),
+            self._profiles,
+            nodes=self.gpu.view,
+            without=self._without,
+        )
 
     def _observe(self, now: float) -> Observation:
         return observe(

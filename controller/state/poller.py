@@ -6,7 +6,7 @@ import asyncio
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from controller.clock import Clock, wait_any
@@ -38,7 +38,7 @@ class Poller:
         unreachable_after: int,
         stats: PollStats | None = None,
         observe_sweep: Callable[[float], None] | None = None,
-        on_sweep: Callable[[], None] | None = None,
+        on_sweep: Callable[[], Awaitable[None]] | None = None,
         clock: Clock,
     ) -> None:
         self.clock = clock
@@ -78,7 +78,7 @@ class Poller:
         if self._observe_sweep is not None:
             self._observe_sweep(elapsed)
         if self._on_sweep is not None:
-            self._on_sweep()
+            await self._on_sweep()
 
     async def _poll(self, record: DeviceRecord) -> None:
         try:
