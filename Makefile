@@ -64,7 +64,7 @@ bench: $(STAMP)
 	  gpu_sweep) $(BIN)/python -m bench.gpu_sweep --nodes 500 ;; \
 	  curtail) $(BIN)/python -m bench.curtail ;; \
 	  restart) $(BIN)/python -m bench.restart ;; \
-	  backtest) $(BIN)/python -m bench.backtest --devices 10000 100000 --days 0 1 ;; \
+	  backtest) $(BIN)/python -m bench.backtest --devices 10000 100000 ;; \
 	  web) $(BIN)/python -m bench.web --pages 10 --seconds 20 --rounds 2 ;; \
 	  mqtt) $(BIN)/python -m bench.mqtt --devices 10000 --sweeps 3 ;; \
 	  *) echo "unknown benchmark $$b (one of $(BENCHES))"; exit 2 ;; \
