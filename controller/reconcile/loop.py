@@ -15,7 +15,7 @@ import logging
 import math
 import time
 from collections import Counter
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 
 from controller import policy
@@ -33,7 +33,13 @@ from controller.reconcile.commands import (
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job, JobOrigin, SendResult
 from controller.reconcile.gate import Priority
-from controller.reconcile.observe import Observation, ProfileCache, observe, observe_in_turns
+from controller.reconcile.observe import (
+    Observation,
+    ProfileCache,
+    at_once,
+    in_turns,
+    observing,
+)
 from controller.reconcile.plans import (
     PlanView,
     economics_now,
@@ -244,18 +250,14 @@ class Reconciler:
         return self.view
 
     async def _observe_in_turns(self, now: float) -> Observation:
-        return await observe_in_turns(
-            self.fleet,
-            now,
-            self.state.live_overrides(now),
-            self._profiles,
-            nodes=self.gpu.view,
-            without=self._without,
-        )
+        return await in_turns(self._observing(now))
 
     def _observe(self, now: float) -> Observation:
-        return observe(
-            self.fleet,
+        return at_once(self._observing(now))
+
+    def _observing(self, now: float) -> Iterator[Observation | None]:
+        return observing(
+            list(self.fleet),  # the fleet as it stands now, whatever is added meanwhile
             now,
             self.state.live_overrides(now),
             self._profiles,

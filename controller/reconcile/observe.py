@@ -27,7 +27,7 @@ from controller.state.control import Override, OverrideAction
 from controller.state.domain import Control, Health, Make, MiningState, ModelSpec
 from controller.state.fleet import DeviceRecord
 
-__all__ = ["Observation", "ProfileCache", "observe", "observe_in_turns"]
+__all__ = ["Observation", "ProfileCache", "at_once", "in_turns", "observe", "observing"]
 
 _DAY_S = 86_400.0
 _TURN = 256  # devices observed between two turns of the event loop
@@ -94,7 +94,7 @@ def _build(
     return replace(profile, controls=frozenset()) if held else profile
 
 
-def _observing(
+def observing(
     records: Iterable[DeviceRecord],
     now: float,
     overrides: Mapping[str, Override],
@@ -150,30 +150,26 @@ def observe(
     without: Mapping[str, frozenset[Control]] | None = None,
 ) -> Observation:
     """``nodes`` gives a GPU node's scheduler view; ``without`` the levers a device lacks."""
-    for step in _observing(records, now, overrides, profiles, nodes=nodes, without=without):
+    return at_once(observing(records, now, overrides, profiles, nodes=nodes, without=without))
+
+
+def at_once(steps: Iterator[Observation | None]) -> Observation:
+    """The observation :func:`observing` ends with, taken without pausing."""
+    for step in steps:
         if step is not None:
             return step
-    raise AssertionError("_observing ends with the observation")
+    raise AssertionError("observing ends with the observation")
 
 
-async def observe_in_turns(
-    records: Iterable[DeviceRecord],
-    now: float,
-    overrides: Mapping[str, Override],
-    profiles: ProfileCache,
-    *,
-    nodes: Callable[[DeviceRecord], NodeView] = _no_view,
-    without: Mapping[str, frozenset[Control]] | None = None,
-) -> Observation:
-    """:func:`observe`, letting the other tasks run between turns of ``_TURN`` devices: a
-    10,000-device site takes tens of milliseconds to observe, and a command or an API
-    answer waiting that long behind it missed the 250 ms round trip (bench/mqtt.py)."""
-    records = list(records)  # the fleet as it stands now, whatever is added meanwhile
-    for step in _observing(records, now, overrides, profiles, nodes=nodes, without=without):
+async def in_turns(steps: Iterator[Observation | None]) -> Observation:
+    """:func:`at_once`, letting the other tasks run at each pause: a 10,000-device site
+    takes tens of milliseconds to observe, and a command or an API answer waiting that
+    long behind it missed the 250 ms round trip (bench/mqtt.py)."""
+    for step in steps:
         if step is not None:
             return step
         await yield_now()
-    raise AssertionError("_observing ends with the observation")
+    raise AssertionError("observing ends with the observation")
 
 
 def _device(
