@@ -41,6 +41,9 @@ pip install 'hashpivot[backtest]'.
 """
 
 
+_HIL_SPEED = 60.0  # an hour of the window in a minute
+
+
 def data_path(*parts: str) -> Path:
     """A file shipped in the package's ``data/`` folder."""
     return Path(str(resources.files("controller.backtest").joinpath("data", *parts)))
@@ -94,7 +97,6 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--hil-speed",
         type=float,
-        default=60.0,
         metavar="N",
         help="the simulated clock's speed during the HIL replay (default 60: an hour in a minute)",
     )
@@ -140,7 +142,7 @@ def _check_plots() -> None:
 
 def run(argv: Sequence[str], hil: HilRunner | None = None) -> int:
     args = _parser().parse_args(list(argv))
-    if args.hil is None and (args.hil_start is not None or "--hil-speed" in argv):
+    if args.hil is None and (args.hil_start is not None or args.hil_speed is not None):
         raise BacktestError("--hil-start and --hil-speed go with --hil HOURS", field="--hil")
     if not args.no_plots:
         _check_plots()
@@ -226,7 +228,7 @@ def _run_hil(
             window,
             site_path=args.site,
             config_path=config,
-            speed=args.hil_speed,
+            speed=_HIL_SPEED if args.hil_speed is None else args.hil_speed,
             progress=progress.update,
         )
     finally:

@@ -3,10 +3,12 @@
 The site is served on loopback (:mod:`.site`), the controller runs on the site's own
 simulated clock, the window's inputs arrive through the command service at their
 simulated times (:mod:`.feed`), and what the site did is read from the simulator
-(:mod:`.truth`) and settled by the fast mode's own economics. Until the window opens
-the clock runs at real speed and control is paused, so the controller has polled the
-site once and sent nothing when the first price arrives; then the clock runs at
-``speed``.
+(:mod:`.truth`) and settled by the fast mode's own economics. The clock runs at ``speed``
+throughout. It starts well before the window, with control paused; once the controller
+has planned, the clock jumps to shortly before the window (a jump does not shorten a
+wait already begun, so every part's waits stay short at the replay's speed) and the
+controller reads the whole site again; the window opens with fresh readings, nothing
+sent yet, and control resumes as the first price arrives.
 """
 
 from __future__ import annotations
@@ -35,10 +37,11 @@ from simulators.clock import SimClock
 from simulators.errors import SimulatorError
 from simulators.fleet import Fleet
 
-__all__ = ["replay"]
+__all__ = ["MAX_SPEED", "replay"]
 
-LEAD_S = 60.0  # simulated seconds between the controller's start and the window
-_READY_S = 120.0  # real seconds the controller may take to poll the site once
+MAX_SPEED = 1000.0  # beyond it a sweep of even a small site takes simulated minutes
+_READY_S = 60.0  # real seconds the controller may take to poll the site once and plan
+_FRESH_SWEEPS = 3  # poll intervals between the jump and the window: fresh readings at its start
 _TICK_S = 5.0  # simulated seconds between two readings of the truth
 _LATE_S = 5.0  # an input later than this (simulated seconds) is noted
 
@@ -81,7 +84,7 @@ async def _ready(controller: Controller, clock: SimClock) -> None:
             while controller.loop.view is None:
                 if controller.stop_event.is_set():
                     break
-                await clock.sleep(0.05)  # at speed 1 until the window: real seconds
+                await clock.sleep(0.05 * clock.speed)  # a twentieth of a real second
     except TimeoutError:
         raise BacktestError(
             f"--hil: the controller did not plan within {_READY_S:.0f} s of starting"
@@ -161,7 +164,7 @@ async def _replay(
         listen_port=_free_port(),
         journal=journal_dir / "hil-journal.sqlite",
     )
-    clock = SimClock(1.0, unix_start=inputs.start - LEAD_S)
+    clock = SimClock(speed, unix_start=inputs.start - speed * _READY_S)
     collect = _Collect()
     loggers = [logging.getLogger(name) for name in ("controller", "drivers", "simulators")]
     for logger in loggers:
@@ -172,7 +175,9 @@ async def _replay(
             async with Controller(hil.config, clock=clock) as controller:
                 await controller.service.pause("HIL replay: waiting for the window", "hil")
                 await _ready(controller, clock)
-                clock.speed = speed
+                before = inputs.start - _FRESH_SWEEPS * hil.config.poll_interval_s
+                clock.advance(max(0.0, before - clock.time()))
+                controller.poller.request_sweep()
                 truth = TruthMeter(
                     site=site,
                     inputs=inputs,
@@ -209,8 +214,10 @@ def replay(
 ) -> HilReplay:
     """Replay ``inputs`` (a short window) through the real controller; BacktestError for
     anything that stops it, in one line."""
-    if speed <= 0:
-        raise BacktestError(f"speed must be above 0, not {speed:g}", field="--hil-speed")
+    if not 0 < speed <= MAX_SPEED:
+        raise BacktestError(
+            f"speed must be above 0 and at most {MAX_SPEED:g}, not {speed:g}", field="--hil-speed"
+        )
     with tempfile.TemporaryDirectory(prefix="hashpivot-hil-") as tmp:
         try:
             return asyncio.run(
