@@ -70,13 +70,8 @@ class WhatsminerDriver(DeviceBase):
     def _v3(self) -> V3Backend:
         from drivers.whatsminer.api_v3 import V3Api  # noqa: PLC0415
 
-        s = self._settings
-        transport = FrameTransport(
-            self.endpoint.host,
-            self.endpoint.port("v3", 4433),
-            connect_timeout_s=s.connect_timeout_s,
-            read_timeout_s=s.read_timeout_s,
-        )
+        endpoint = self.endpoint
+        transport = FrameTransport(endpoint.host, endpoint.port("v3", 4433), self._settings)
         creds = self._credentials or _V3_CREDENTIALS
         # One password serves both APIs; v3's write account is "super", so the v2
         # login name ("admin", what a config for the make names by default) maps to it.
