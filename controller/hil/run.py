@@ -28,10 +28,9 @@ from controller.backtest.errors import BacktestError
 from controller.backtest.inputs import Inputs
 from controller.backtest.site import BacktestSite
 from controller.backtest.stepper import accounting_marks
-from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ControllerError
 from controller.hil.feed import Step, schedule
-from controller.hil.site import build_hil_site
+from controller.hil.site import HilSite, build_hil_site
 from controller.hil.truth import TruthMeter
 from simulators.clock import SimClock
 from simulators.errors import SimulatorError
@@ -62,15 +61,6 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
-
-
-def _backtest_ids(config: ControllerConfig) -> dict[str, str]:
-    """The site file's address -> the backtest's device id (as load_backtest_site names it)."""
-    return {
-        host: f"{group.name_prefix or ''}{host}"
-        for group in config.devices
-        for host in group.hosts()
-    }
 
 
 async def _until(clock: SimClock, t: float) -> None:
@@ -147,23 +137,11 @@ async def _run_window(
 async def _replay(
     site: BacktestSite,
     inputs: Inputs,
-    *,
-    site_path: Path,
-    config_path: Path | None,
-    speed: float,
+    hil: HilSite,
     progress: Callable[[int], None] | None,
-    journal_dir: Path,
 ) -> HilReplay:
     began = time.perf_counter()
-    ids = _backtest_ids(load_config(config_path)) if config_path is not None else {}
-    hil = build_hil_site(
-        site_path,
-        config_path,
-        ids,
-        speed=speed,
-        listen_port=_free_port(),
-        journal=journal_dir / "hil-journal.sqlite",
-    )
+    speed = hil.speed
     clock = SimClock(speed, unix_start=inputs.start - speed * _READY_S)
     collect = _Collect()
     loggers = [logging.getLogger(name) for name in ("controller", "drivers", "simulators")]
@@ -219,18 +197,15 @@ def replay(
             f"speed must be above 0 and at most {MAX_SPEED:g}, not {speed:g}", field="--hil-speed"
         )
     with tempfile.TemporaryDirectory(prefix="hashpivot-hil-") as tmp:
+        hil = build_hil_site(
+            site_path,
+            config_path,
+            speed=speed,
+            listen_port=_free_port(),
+            journal=Path(tmp) / "hil-journal.sqlite",
+        )
         try:
-            return asyncio.run(
-                _replay(
-                    site,
-                    inputs,
-                    site_path=site_path,
-                    config_path=config_path,
-                    speed=speed,
-                    progress=progress,
-                    journal_dir=Path(tmp),
-                )
-            )
+            return asyncio.run(_replay(site, inputs, hil, progress))
         except SimulatorError as exc:
             raise BacktestError(f"--hil: the simulated site cannot start: {exc}") from None
         except ControllerError as exc:

@@ -25,7 +25,7 @@ from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError
 from simulators.entry import SiteEntry
 from simulators.meter.entry import MeterEntry
-from simulators.ports import UNPRIVILEGED_MODBUS_PORT, UNPRIVILEGED_WEB_PORT, PortMap
+from simulators.ports import PortMap
 from simulators.site import Site, load_site
 
 __all__ = ["HIL_PREFIX", "HilSite", "build_hil_site"]
@@ -42,6 +42,7 @@ class HilSite:
     device_ids: dict[str, str]  # simulated address -> the backtest's device id
     base_load_w: float  # every meter's base load: the load nothing simulates
     ports: PortMap
+    speed: float  # the simulated clock's, which the config's I/O timings are scaled to
 
 
 def _device_address(n: int) -> str:
@@ -165,13 +166,13 @@ def hil_config(
 def build_hil_site(
     site_path: Path,
     config_path: Path | None,
-    device_ids: dict[str, str],
     *,
     speed: float,
     listen_port: int,
     journal: Path,
 ) -> HilSite:
-    """``device_ids``: the site file's address -> the backtest's id for that device."""
+    """The site and config moved onto loopback; each device keeps the backtest's id for it
+    (:func:`controller.backtest.load_backtest_site` names it as the controller does)."""
     if config_path is None:
         raise BacktestError(
             "--hil runs the real controller, which needs its config: give --config "
@@ -182,10 +183,13 @@ def build_hil_site(
         config = load_config(config_path)
     except ConfigError as exc:
         raise BacktestError(str(exc), file=str(config_path)) from None
+    device_ids = {
+        host: f"{group.name_prefix or ''}{host}"
+        for group in config.devices
+        for host in group.hosts()
+    }
     site, moved, meters = _moved_site(load_site(site_path))
     ports = PortMap() if _can_bind_web_port(f"{HIL_PREFIX}.0.1") else PortMap.unprivileged()
-    assert ports.web in {80, UNPRIVILEGED_WEB_PORT}
-    assert ports.modbus in {502, UNPRIVILEGED_MODBUS_PORT}
     hil = hil_config(
         config,
         moved,
@@ -201,4 +205,5 @@ def build_hil_site(
         device_ids={new: device_ids[old] for old, new in moved.items()},
         base_load_w=sum(m.base_load_w for m in meters),
         ports=ports,
+        speed=speed,
     )

@@ -11,6 +11,9 @@ import yaml
 from controller.backtest import Inputs, load_events, read_hashprice, read_prices
 from controller.backtest.cli import data_path
 
+_ROOT = Path(__file__).resolve().parents[2]
+_EXAMPLE = yaml.safe_load((_ROOT / "deploy/examples/hashpivot-small.yaml").read_text())
+
 # The site file's own addresses (the replay moves every device into 127.172.x.x).
 PREFIX = "127.172.200"
 
@@ -39,18 +42,8 @@ CONFIG: dict[str, Any] = {
         {"make": "auradine", "start": f"{PREFIX}.21", "count": 2},
         {"make": "gpu", "address": f"{PREFIX}.31", "ai_class": "contracted"},
     ],
-    "policy": {
-        "price_window_s": 300,
-        "curtail_after_windows": 3,
-        "resume_after_windows": 3,
-        "min_on_dwell_s": 900,
-        "min_off_dwell_s": 900,
-        "max_cycles_per_day": 6,
-        "wake_stagger_s": 10,
-        "plan_interval_s": 300,
-    },
-    "grid": {"interconnect_cap_mw": 1.0},
-    "economics": {"power_price_usd_per_mwh": 30, "hashprice_usd_per_ph_day": 45},
+    # The example site's policy, grid and standing economics, unchanged.
+    **{key: _EXAMPLE[key] for key in ("policy", "grid", "economics")},
     "meter": {"host": f"{PREFIX}.250", "port": 502, "interval_s": 2},
 }
 

@@ -13,7 +13,7 @@ from controller.cli.entry import main as hashpivot
 from controller.hil import replay
 from tests.hil.site import write
 
-SMALL = "deploy/examples/site-small.yaml"
+SMALL = str(Path(__file__).resolve().parents[2] / "deploy/examples/site-small.yaml")
 
 
 @pytest.mark.parametrize(
