@@ -4,8 +4,9 @@ The same site file gives the same makes, models, counts, timings, quirks, faults
 meter; only the addresses move, into ``127.172.0.0/16`` (a device's address is its
 identity on the wire, and the site file's own may be in use), one per device in the
 file's order, the meters on ``127.172.255.x``. The controller's config is the site's
-own with the devices moved the same way, the network inputs (signal sources, MQTT,
-Slurm) left out, since the replay feeds the inputs itself, and the I/O timings scaled
+own with the devices moved the same way, the network inputs (signal sources, MQTT)
+left out, since the replay feeds the inputs itself, the GPU nodes under the simulated
+scheduler (:mod:`.scheduler`) in place of any Slurm cluster, and the I/O timings scaled
 to the compressed clock (:func:`hil_config`). The policy's settings are untouched.
 """
 
@@ -43,6 +44,7 @@ class HilSite:
     base_load_w: float  # every meter's base load: the load nothing simulates
     ports: PortMap
     speed: float  # the simulated clock's, which the config's I/O timings are scaled to
+    notes: tuple[str, ...] = ()  # what the site file sets that only the replay acts on
 
 
 def _device_address(n: int) -> str:
@@ -87,6 +89,28 @@ def _moved_site(site: Site) -> tuple[Site, dict[str, str], list[MeterEntry]]:
     return site.model_copy(update={"devices": tuple(entries)}), moved, meters
 
 
+def _only_live(site: Site) -> tuple[str, ...]:
+    """Faults and firmware quirks in the site file: the simulated devices act on them, the
+    fast mode's physics does not, so the two may part where the controller meets them."""
+    found: dict[str, list[str]] = {}
+    for entry in site.devices:
+        if isinstance(entry, MeterEntry):
+            continue
+        quirks = tuple(str(q) for q in getattr(entry, "quirks", ()))
+        for name in (*getattr(entry, "faults", ()), *quirks):
+            found.setdefault(name, []).extend(entry.addresses())
+    if not found:
+        return ()
+    listed = "; ".join(
+        f"{name} ({', '.join(hosts[:3])}{' ...' if len(hosts) > 3 else ''})"
+        for name, hosts in sorted(found.items())
+    )
+    return (
+        "faults and quirks in the site file act on the simulated devices, not in the fast "
+        f"mode: {listed}",
+    )
+
+
 def hil_config(
     config: ControllerConfig,
     moved: dict[str, str],
@@ -123,12 +147,24 @@ def hil_config(
         reconfirm_delays_s=[max(d, 2 * poll_s) for d in control["reconfirm_delays_s"]],
         stuck_hold_s=max(control["stuck_hold_s"], 3600.0),
     )
+    gpus = [h for g in groups if g["make"] == "gpu" for h in g["addresses"]]
+    scheduler = None
+    if gpus:
+        # The simulated scheduler (controller/hil/scheduler.py) names nodes by address.
+        kept = data["scheduler"] or {}
+        scheduler = {
+            "cluster": "hil",
+            "nodes": {host: host for host in gpus},
+            "interval_s": min(poll_s, 3600.0),
+            "checkpoint_signal": kept.get("checkpoint_signal", "USR1"),
+            "checkpoint_grace_s": kept.get("checkpoint_grace_s", 300.0),
+        }
     data.update(
         devices=groups,
         poll_interval_s=poll_s,
         listen=f"127.0.0.1:{listen_port}",
         control=control,
-        scheduler=None,
+        scheduler=scheduler,
         mqtt=None,
         signals={},
     )
@@ -188,7 +224,8 @@ def build_hil_site(
         for group in config.devices
         for host in group.hosts()
     }
-    site, moved, meters = _moved_site(load_site(site_path))
+    original = load_site(site_path)
+    site, moved, meters = _moved_site(original)
     ports = PortMap() if _can_bind_web_port(f"{HIL_PREFIX}.0.1") else PortMap.unprivileged()
     hil = hil_config(
         config,
@@ -206,4 +243,5 @@ def build_hil_site(
         base_load_w=sum(m.base_load_w for m in meters),
         ports=ports,
         speed=speed,
+        notes=_only_live(original),
     )
