@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import tempfile
 import time
@@ -44,6 +45,7 @@ MAX_SPEED = 1000.0  # beyond it a sweep of even a small site takes simulated min
 _READY_S = 60.0  # real seconds the controller may take to poll the site once and plan
 _FRESH_SWEEPS = 3  # poll intervals between the jump and the window: fresh readings at its start
 _TICK_S = 5.0  # simulated seconds between two readings of the truth
+_MOVED = re.compile(r"(?<![\d.])127\.172\.\d{1,3}\.\d{1,3}(?![\d.])")
 _LATE_S = 5.0  # an input later than this (simulated seconds) is noted
 
 
@@ -176,7 +178,10 @@ async def _replay(
     result = settle(truth.trace("hil", "hashpivot policy, HIL (real controller)"), inputs)
     notes += hil.notes
     if collect.messages:
-        first = collect.messages[0]
+        # Named as the backtest names the device, not by its address in the replay.
+        first = _MOVED.sub(
+            lambda m: hil.device_ids.get(m.group(0), m.group(0)), collect.messages[0]
+        )
         notes.append(f"{len(collect.messages)} warning(s) from the controller; first: {first}")
     return HilReplay(
         result=result,
