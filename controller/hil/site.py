@@ -3,7 +3,8 @@
 The same site file gives the same makes, models, counts, timings, quirks, faults and
 meter; only the addresses move, into ``127.172.0.0/16`` (a device's address is its
 identity on the wire, and the site file's own may be in use), one per device in the
-file's order, the meters on ``127.172.255.x``. The controller's config is the site's
+file's order, then the meters on the next /24 (the first run of free /24s: a replay
+running beside this one keeps its own). The controller's config is the site's
 own with the devices moved the same way, the network inputs (signal sources, MQTT)
 left out, since the replay feeds the inputs itself, the GPU nodes under the simulated
 scheduler (:mod:`.scheduler`) in place of any Slurm cluster, and the I/O timings scaled
@@ -33,7 +34,7 @@ __all__ = ["HIL_PREFIX", "HilSite", "build_hil_site"]
 
 HIL_PREFIX = "127.172"
 _PER_BLOCK = 250  # devices per /24, .1 to .250
-_METERS = f"{HIL_PREFIX}.255"
+_PROBE_PORT = 4028  # every simulated miner serves it: a replay on a block holds it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -47,13 +48,28 @@ class HilSite:
     notes: tuple[str, ...] = ()  # what the site file sets that only the replay acts on
 
 
-def _device_address(n: int) -> str:
-    block, host = divmod(n, _PER_BLOCK)
-    if block >= 255:
+def _free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _first_block(devices: int) -> int:
+    """The first /24 of a run of free ones under 127.172 for ``devices`` and the meters
+    (the last of the run): another replay running beside this one (a second test run on
+    the same machine) holds its first block's port 4028, and is stepped over."""
+    blocks = -(-devices // _PER_BLOCK) + 1
+    if blocks > 256:
         raise BacktestError(
             f"--hil replays at most {255 * _PER_BLOCK} devices on {HIL_PREFIX}.x.x", field="--hil"
         )
-    return f"{HIL_PREFIX}.{block}.{host + 1}"
+    for first in range(0, 257 - blocks, blocks):
+        if _free(f"{HIL_PREFIX}.{first}.1", _PROBE_PORT):
+            return first
+    raise BacktestError(f"--hil: no free addresses left on {HIL_PREFIX}.x.x", field="--hil")
 
 
 def _can_bind_web_port(host: str) -> bool:
@@ -70,18 +86,24 @@ def _can_bind_web_port(host: str) -> bool:
 
 def _moved_site(site: Site) -> tuple[Site, dict[str, str], list[MeterEntry]]:
     """One entry per device at its new address; old address -> new."""
+    count = sum(
+        len(entry.addresses()) for entry in site.devices if not isinstance(entry, MeterEntry)
+    )
+    first = _first_block(count)
+    meters_block = first + -(-count // _PER_BLOCK)
     entries: list[SiteEntry] = []
     moved: dict[str, str] = {}
     meters: list[MeterEntry] = []
     for entry in site.devices:
         if isinstance(entry, MeterEntry):
-            address = f"{_METERS}.{len(meters) + 1}"
+            address = f"{HIL_PREFIX}.{meters_block}.{len(meters) + 1}"
             meter = entry.model_copy(update={"address": ipaddress.IPv4Address(address)})
             meters.append(meter)
             entries.append(meter)
             continue
         for old in entry.addresses():
-            new = _device_address(len(moved))
+            block, host = divmod(len(moved), _PER_BLOCK)
+            new = f"{HIL_PREFIX}.{first + block}.{host + 1}"
             moved[old] = new
             entries.append(
                 entry.model_copy(update={"start": ipaddress.IPv4Address(new), "count": 1})
@@ -226,7 +248,7 @@ def build_hil_site(
     }
     original = load_site(site_path)
     site, moved, meters = _moved_site(original)
-    ports = PortMap() if _can_bind_web_port(f"{HIL_PREFIX}.0.1") else PortMap.unprivileged()
+    ports = PortMap() if _can_bind_web_port("127.0.0.1") else PortMap.unprivileged()
     hil = hil_config(
         config,
         moved,
