@@ -216,7 +216,7 @@ class SimFleet:
             hash_, energy, work = cohort.unit.take(a, b)
             if isinstance(cohort.unit, NodeUnit):
                 out.gpu_j += energy * n
-                out.ai_usd += work * n * kinds[cohort.kind].ai_usd_per_gpu_hour / 3600
+                out.ai_usd += kinds[cohort.kind].ai_usd(work * n)
             else:
                 out.miner_j += energy * n
                 out.hash_h += hash_ * n

@@ -23,8 +23,9 @@ def _cycles(result: StrategyResult) -> tuple[int, float]:
     return (max(result.wakes, default=0), fmean(result.wakes) if result.wakes else 0.0)
 
 
-def summary_table(run: BacktestRun) -> str:
-    """One row per strategy: $ by component, events met, energy and cycles."""
+def summary_table(run: BacktestRun, *, verdict_line: bool = True) -> str:
+    """One row per strategy: $ by component, events met, energy and cycles; then the
+    verdict (``verdict_line``)."""
     head = (
         "strategy",
         "total $",
@@ -78,7 +79,8 @@ def summary_table(run: BacktestRun) -> str:
             f"contract {inputs.contract.kind} | strike ${run.strike_usd_per_mwh:,.0f}/MWh"
         ),
     )
-    lines.append(verdict(run))
+    if verdict_line:
+        lines.append(verdict(run))
     return "\n".join(lines)
 
 
@@ -173,5 +175,7 @@ def result_dict(run: BacktestRun) -> dict[str, Any]:
     return out
 
 
-def write_json(run: BacktestRun, path: Path) -> None:
-    path.write_text(json.dumps(result_dict(run), indent=2) + "\n", encoding="utf-8")
+def write_json(run: BacktestRun, path: Path, *, extra: dict[str, Any] | None = None) -> None:
+    """``result.json``: :func:`result_dict`, with ``extra`` keys (the HIL check's) added."""
+    data = {**result_dict(run), **(extra or {})}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")
