@@ -9,6 +9,7 @@ A 4CP flag creates (or withdraws) the window's event.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -157,29 +158,25 @@ class GridEvents:
         event_id = self.event_id(update.source, provider_id)
         known = self.service.state.events.get(event_id)
         sequence = self._sequences.get(event_id, -1) + 1  # each flag change is a new version
+        version = functools.partial(
+            EventUpdate,
+            source=update.source,
+            origin_at=update.origin_at,
+            provider_event_id=provider_id,
+            sequence=sequence,
+        )
         if update.active:
             if known is not None and known.cancelled_at is None:
                 return True  # the same window flagged again: nothing changes
             if known is not None:
                 raise BadSignal(f"window {event_id} was withdrawn before", ErrorKind.OUT_OF_ORDER)
-            event = EventUpdate(
-                source=update.source,
-                origin_at=update.origin_at,
+            window = version(
                 action=EventAction.CREATE,
-                provider_event_id=provider_id,
-                sequence=sequence,
                 kind=policy.EventKind.FOUR_CP,
                 start=update.start,
                 end=update.end,
             )
-            return await self.event(event, now)
+            return await self.event(window, now)
         if known is None or known.cancelled_at is not None:
             return True  # no window to withdraw
-        cancel = EventUpdate(
-            source=update.source,
-            origin_at=update.origin_at,
-            action=EventAction.CANCEL,
-            provider_event_id=provider_id,
-            sequence=sequence,
-        )
-        return await self.event(cancel, now)
+        return await self.event(version(action=EventAction.CANCEL), now)

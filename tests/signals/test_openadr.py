@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from controller import policy
 from controller.signals.errors import BadSignal, ErrorKind
-from controller.signals.openadr import OpenAdrVen, event_update
+from controller.signals.openadr import OpenAdrVen, VenSettings, event_update
 from tests.conftest import free_port
 from tests.signals.conftest import HubRig
 from tests.signals.vtn import VEN_ID, Vtn, running_vtn
@@ -34,9 +34,7 @@ async def vtn() -> AsyncIterator[Vtn]:
 
 
 def ven(url: str, rig: HubRig) -> OpenAdrVen:
-    return OpenAdrVen(
-        "openadr",
-        rig.clock,
+    settings = VenSettings(
         vtn_url=url,
         ven_name="site-1",
         simple_levels_kw={1: 800.0, 2: 400.0, 3: 50.0},
@@ -46,9 +44,9 @@ def ven(url: str, rig: HubRig) -> OpenAdrVen:
         resource_id="site",
         report_interval_s=1,
         stale_after_s=60,
-        site_kw=lambda: 950.0,
         retry_s=0.5,
     )
+    return OpenAdrVen("openadr", rig.clock, settings, site_kw=lambda: 950.0)
 
 
 async def test_events_opts_reports_and_cancellation(vtn: Vtn, rig: HubRig) -> None:
