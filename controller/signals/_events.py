@@ -20,13 +20,15 @@ from controller import policy
 from controller.journal.kinds import JournalKind
 from controller.service.control import ControlService, EventSpec
 from controller.signals.errors import BadSignal, ErrorKind
-from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate
+from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate, Update
 
 __all__ = ["GridEvents", "Limits"]
 
 log = logging.getLogger(__name__)
 
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+# What a new event takes from the update that creates it, under the same names.
+_CARRIED = ("kind", "level_mw", "start", "end", "deadline")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -72,6 +74,16 @@ class GridEvents:
         if update.deadline is not None and update.deadline < now:
             raise BadSignal("deadline has passed", ErrorKind.PAST_DEADLINE)
 
+    async def apply(self, update: Update, now: float) -> bool:
+        """An event, relay or flag update; a contact only moves the contact time (False)."""
+        if isinstance(update, EventUpdate):
+            return await self.event(update, now)
+        if isinstance(update, RelayUpdate):
+            return await self.relay(update, now)
+        if isinstance(update, FlagUpdate):
+            return await self.flag(update, now)
+        return False
+
     async def event(self, update: EventUpdate, now: float) -> bool:
         event_id = self.event_id(update.source, update.provider_event_id)
         known = self.service.state.events.get(event_id)
@@ -94,15 +106,8 @@ class GridEvents:
         else:
             self._check(update, now)
             if known is None:
-                spec = EventSpec(
-                    kind=update.kind,
-                    level_mw=update.level_mw,
-                    start=update.start,
-                    end=update.end,
-                    deadline=update.deadline,
-                    event_id=event_id,
-                    source=update.source,
-                )
+                carried: dict[str, Any] = {name: getattr(update, name) for name in _CARRIED}
+                spec = EventSpec(event_id=event_id, source=update.source, **carried)
                 await self.service.create_event(spec, actor, detail=detail)
             else:
                 if known.cancelled_at is not None:
