@@ -16,7 +16,7 @@ from controller.errors import ConfigError
 from controller.signals.errors import AuthError
 from controller.signals.fourcp import FourCpSource
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
-from controller.signals.openadr import OpenAdrVen
+from controller.signals.openadr import OpenAdrVen, VenSettings
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.relay import RelaySource
 from controller.signals.signin import (
@@ -182,6 +182,31 @@ class ErcotConfig(_Strict):
         if self.sign_in is not None:
             return self.sign_in.provider(clock)
         return token_provider(self.bearer_token, "signals.ercot.bearer_token")
+
+    def sources(self, clock: Clock) -> list[ErcotPrices]:
+        """The real-time and the day-ahead report, each unless its URL is null."""
+        headers, token = self.headers(), self.token(clock)
+        reports = (
+            ("ercot_rt", PriceMarket.REAL_TIME, self.real_time_url, self.real_time_interval_s),
+            ("ercot_dam", PriceMarket.DAY_AHEAD, self.day_ahead_url, self.day_ahead_interval_s),
+        )
+        return [
+            ErcotPrices(
+                name,
+                clock,
+                market,
+                settlement_point=self.settlement_point,
+                url=url,
+                headers=headers,
+                token=token,
+                interval_s=interval_s,
+                timeout_s=self.timeout_s,
+                # The day-ahead curve is a forecast: it is not aged.
+                stale_after_s=self.stale_after_s if market is PriceMarket.REAL_TIME else None,
+            )
+            for name, market, url, interval_s in reports
+            if url is not None
+        ]
 
 
 class PriceUrlConfig(_Strict):
@@ -361,37 +386,8 @@ def build_sources(
 ) -> list[Source]:
     """``site_kw``: the metered site power, which the OpenADR VEN reports to its VTN."""
     sources: list[Source] = []
-    if (ercot := config.ercot) is not None:
-        common = {
-            "settlement_point": ercot.settlement_point,
-            "headers": ercot.headers(),
-            "token": ercot.token(clock),
-            "timeout_s": ercot.timeout_s,
-        }
-        if ercot.real_time_url is not None:
-            sources.append(
-                ErcotPrices(
-                    "ercot_rt",
-                    clock,
-                    PriceMarket.REAL_TIME,
-                    url=ercot.real_time_url,
-                    interval_s=ercot.real_time_interval_s,
-                    stale_after_s=ercot.stale_after_s,
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-        if ercot.day_ahead_url is not None:
-            sources.append(
-                ErcotPrices(
-                    "ercot_dam",
-                    clock,
-                    PriceMarket.DAY_AHEAD,
-                    url=ercot.day_ahead_url,
-                    interval_s=ercot.day_ahead_interval_s,
-                    stale_after_s=None,
-                    **common,  # type: ignore[arg-type]
-                )
-            )
+    if config.ercot is not None:
+        sources.extend(config.ercot.sources(clock))
     if (feed := config.price_url) is not None:
         sources.append(
             PriceFeed(
@@ -421,24 +417,9 @@ def build_sources(
                 stale_after_s=four_cp.stale_after_s,
             )
         )
-    if (adr := config.openadr) is not None:
-        sources.append(
-            OpenAdrVen(
-                "openadr",
-                clock,
-                vtn_url=adr.vtn_url,
-                ven_name=adr.ven_name,
-                simple_levels_kw=adr.simple_levels_kw,
-                offset_levels_kw=adr.offset_levels_kw,
-                capacity_kw=adr.capacity_kw,
-                floor_kw=adr.floor_kw,
-                resource_id=adr.resource_id,
-                report_interval_s=adr.report_interval_s,
-                stale_after_s=adr.stale_after_s,
-                site_kw=site_kw,
-                retry_s=adr.retry_s,
-            )
-        )
+    if config.openadr is not None:
+        settings = VenSettings(**config.openadr.model_dump())
+        sources.append(OpenAdrVen("openadr", clock, settings, site_kw=site_kw))
     if (relay := config.relay) is not None:
         contact = RelayContact(
             relay.host,
