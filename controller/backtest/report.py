@@ -95,7 +95,7 @@ def verdict(run: BacktestRun) -> str:
         for r in run.results
         if r.name not in {"hashpivot", "upper_bound"} and r.totals["total"] > total
     ]
-    missed = [e.event_id for e in ours.events if not e.met]
+    missed = [e.event.event_id for e in ours.events if not e.met]
     bound = run.result("upper_bound")
     share = ""
     if bound is not None and bound.totals["total"] > 0:
@@ -152,16 +152,16 @@ def result_dict(run: BacktestRun) -> dict[str, Any]:
             "energy_mwh_by_kind": {k: round(v, 4) for k, v in r.kind_mwh.items()},
             "events": [
                 {
-                    "id": e.event_id,
-                    "kind": e.kind.value,
+                    "id": e.event.event_id,
+                    "kind": e.event.kind.value,
                     "met": e.met,
-                    "level_mw": e.level_mw,
+                    "level_mw": e.event.level_mw,
                     "worst_mw": None if math.isnan(e.worst_mw) else round(e.worst_mw, 4),
                     "payment_usd": round(e.payment_usd, 2),
                     "penalty_usd": round(e.penalty_usd, 2),
-                    "start": iso(e.start),
-                    "due": iso(e.due),
-                    "end": iso(e.end),
+                    "start": iso(e.event.start),
+                    "due": iso(e.event.due),
+                    "end": iso(e.event.end),
                 }
                 for e in r.events
             ],
