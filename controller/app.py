@@ -12,7 +12,6 @@ import math
 import signal
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
@@ -437,12 +436,8 @@ class Controller:
             log.exception("a long-lived task failed; stopping the controller")
             self.stop_event.set()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Stops the same way whether the block ended or raised; an exception propagates.
         self.stop_event.set()
         # The MQTT bridge sends what is queued and says "offline" before it is cancelled.
         bridges = [t for t in self._tasks if t.get_name() == "mqtt"]
