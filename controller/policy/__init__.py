@@ -6,7 +6,9 @@ The control loop calls it once per planning interval::
     for command in policy.diff(plan, fleet):      # the minimal command set
         ...
 
-Imports only :mod:`controller.state.domain` and the standard library (import-linter checks it).
+Imports only the drivers' plain records from their own modules (``drivers.types``,
+``drivers.models``; the ``drivers`` package surface also reaches the code that opens
+devices), :mod:`controller.state.domain` and the standard library (import-linter checks it).
 """
 
 from __future__ import annotations

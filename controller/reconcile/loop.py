@@ -48,8 +48,8 @@ from controller.reconcile.plans import (
     plan_summary,
 )
 from controller.state.control import ControlState, EventRecord
-from controller.state.domain import Control, MiningState, Sleep, Wake
 from controller.state.fleet import Fleet
+from drivers import Control, MiningState, Sleep, Wake
 
 __all__ = ["LoopStats", "Reconciler"]
 

@@ -24,8 +24,9 @@ from controller import policy
 from controller.clock import yield_now
 from controller.reconcile.scheduler import NodeView
 from controller.state.control import Override, OverrideAction
-from controller.state.domain import Control, Health, Make, MiningState, ModelSpec
+from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord
+from drivers import Control, Make, MiningState, ModelSpec
 
 __all__ = ["Observation", "ProfileCache", "at_once", "in_turns", "observe", "observing"]
 

@@ -7,8 +7,9 @@ from __future__ import annotations
 from controller import policy
 from controller.policy import PolicyInputs, PolicySettings, diff, plan
 from controller.reconcile.observe import ProfileCache, observe
-from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState, Wake
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
+from drivers import DeviceEndpoint, Make, MiningState, Wake
 from drivers.models import lookup_model
 from drivers.types import Telemetry
 from tests.policy.site import economics, grid

@@ -11,8 +11,9 @@ from controller.config.sections import ControlSettings, EconomicsConfig, GridCon
 from controller.journal.store import Entry, Journal
 from controller.reconcile.loop import Reconciler
 from controller.state.control import ControlState, EventRecord
-from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, Sleep, Wake
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
+from drivers import DeviceEndpoint, Make, Sleep, Wake
 
 
 class _Driver:

@@ -31,7 +31,8 @@ from controller.policy import (
     plan,
 )
 from controller.policy.fleet import Fleet
-from controller.state.domain import Health, MiningState, SetPowerTarget, Sleep, Wake
+from controller.state.domain import Health
+from drivers import MiningState, SetPowerTarget, Sleep, Wake
 from tests.policy.site import T0, gpu, grid, inputs, instructed, miner
 
 
