@@ -25,6 +25,7 @@ __all__ = [
     "EconomicsConfig",
     "GridConfig",
     "JournalConfig",
+    "LoopSettings",
     "MeterConfig",
     "PolicyConfig",
     "RetentionConfig",
@@ -142,6 +143,16 @@ class EconomicsConfig(_Strict):
     contracted_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=1000)] = 2.0
     interruptible_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=1000)] = 0.5
     idle_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=1000)] = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopSettings:
+    """The sections the reconcile loop plans and acts by."""
+
+    control: ControlSettings
+    policy: policy.PolicySettings
+    grid: GridConfig
+    economics: EconomicsConfig
 
 
 class MeterConfig(_Strict):
