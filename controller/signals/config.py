@@ -4,20 +4,29 @@ unless present. Pydantic validates the file; :func:`build_sources` turns it into
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
-from typing import Annotated, Literal, Self
+from typing import Annotated, Any, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
 from controller.clock import Clock
 from controller.errors import ConfigError
+from controller.signals.errors import AuthError
 from controller.signals.fourcp import FourCpSource
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
 from controller.signals.openadr import OpenAdrVen
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.relay import RelaySource
+from controller.signals.signin import (
+    ERCOT_CLIENT_ID,
+    ERCOT_SIGN_IN_URL,
+    ErcotSignIn,
+    SignInSettings,
+)
 from controller.signals.source import Source
+from controller.signals.tokens import StaticToken, TokenFile, TokenProvider
 from controller.signals.updates import PriceMarket
 from controller.signals.webhook import Provider
 from drivers.meter import RelayContact
@@ -30,9 +39,11 @@ __all__ = [
     "HashpriceUrlConfig",
     "MempoolConfig",
     "OpenAdrConfig",
+    "PasswordConfig",
     "PriceUrlConfig",
     "RelayConfig",
     "SecretConfig",
+    "SignInConfig",
     "SignalsConfig",
     "WebhookConfig",
     "build_sources",
@@ -44,6 +55,8 @@ _Interval = Annotated[float, Field(gt=0, le=86_400)]
 _Timeout = Annotated[float, Field(gt=0, le=120)]
 _Age = Annotated[float, Field(gt=0, le=7 * 86_400)]
 _ERCOT = "https://api.ercot.com/api/public-reports"
+
+log = logging.getLogger(__name__)
 
 
 class _Strict(BaseModel):
@@ -77,9 +90,61 @@ class SecretConfig(_Strict):
             raise ConfigError(f"{where}: cannot read {self.file}: {exc.strerror}") from None
 
 
-def bearer(token: SecretConfig | None, where: str) -> dict[str, str]:
-    """The ``Authorization: Bearer`` header for ``token`` (none when there is no token)."""
-    return {} if token is None else {"Authorization": f"Bearer {token.resolve(where)}"}
+def token_provider(token: SecretConfig | None, where: str) -> TokenProvider | None:
+    """The source's ``Authorization: Bearer`` token: ``{file: path}`` is re-read when the
+    file changes and after a 401 (another tool keeps it fresh); ``{value}``/``{env}`` is
+    fixed. A file that cannot be read yet is logged here and counted as ``auth`` errors
+    while it stays so: the tool that writes it may start after us."""
+    if token is None:
+        return None
+    if token.file is not None:
+        tokens = TokenFile(os.path.expanduser(token.file))
+        try:
+            tokens.read(force=True)
+        except AuthError as exc:
+            log.warning("%s: %s", where, exc)
+        return tokens
+    try:
+        return StaticToken(token.resolve(where))
+    except ValueError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+
+
+class PasswordConfig(SecretConfig):
+    """A password: from an environment variable or a file, never in the config's text."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _not_inline(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or "value" in data:
+            raise ValueError("give the password as {env: NAME} or {file: path}, not inline")
+        return data
+
+
+class SignInConfig(_Strict):
+    """ERCOT's API sign-in (Azure AD B2C, resource-owner password flow): an ID token that
+    lives an hour, renewed before it ends and after a 401. The defaults are ERCOT's."""
+
+    username: Annotated[str, Field(pattern=r"^\S{1,254}$")]
+    password: PasswordConfig
+    token_url: _Url = ERCOT_SIGN_IN_URL
+    client_id: Annotated[str, Field(pattern=r"^[A-Za-z0-9-]{1,64}$")] = ERCOT_CLIENT_ID
+    scope: Annotated[str, Field(pattern=r"^[!-~]+( [!-~]+)*$", max_length=500)] | None = None
+    timeout_s: _Timeout = 10.0
+    renew_before_s: Annotated[float, Field(ge=0, le=1800)] = 300.0  # before the token expires
+
+    def provider(self, clock: Clock) -> ErcotSignIn:
+        where = "signals.ercot.sign_in.password"
+        self.password.resolve(where)  # a missing variable or file stops the start, in one line
+        settings = SignInSettings(
+            username=self.username,
+            token_url=self.token_url,
+            client_id=self.client_id,
+            scope=self.scope or f"openid {self.client_id} offline_access",
+            timeout_s=self.timeout_s,
+            renew_before_s=self.renew_before_s,
+        )
+        return ErcotSignIn(clock, settings, lambda: self.password.resolve(where))
 
 
 class ErcotConfig(_Strict):
@@ -89,7 +154,10 @@ class ErcotConfig(_Strict):
     real_time_url: _Url | None = f"{_ERCOT}/np6-905-cd/spp_node_zone_hub"
     day_ahead_url: _Url | None = f"{_ERCOT}/np4-190-cd/dam_stlmnt_pnt_prices"
     subscription_key: SecretConfig | None = None  # header Ocp-Apim-Subscription-Key
-    bearer_token: SecretConfig | None = None  # header Authorization: Bearer ...
+    # The ID token (header Authorization: Bearer ...): ERCOT's sign-in, or a token kept
+    # fresh in a file by another tool, or a fixed one. A mirror may need none.
+    sign_in: SignInConfig | None = None
+    bearer_token: SecretConfig | None = None
     # Real-time prices settle every 15 minutes; polling each minute sees a new one within
     # a minute of its publication. The day-ahead market clears once a day.
     real_time_interval_s: _Interval = 60.0
@@ -97,12 +165,23 @@ class ErcotConfig(_Strict):
     timeout_s: _Timeout = 10.0
     stale_after_s: _Age = 1800.0  # the real-time price; the day-ahead curve is not aged
 
+    @model_validator(mode="after")
+    def _one_token(self) -> Self:
+        if self.sign_in is not None and self.bearer_token is not None:
+            raise ValueError("give sign_in or bearer_token, not both")
+        return self
+
     def headers(self) -> dict[str, str]:
-        headers = bearer(self.bearer_token, "signals.ercot.bearer_token")
-        if self.subscription_key is not None:
-            key = self.subscription_key.resolve("signals.ercot.subscription_key")
-            headers["Ocp-Apim-Subscription-Key"] = key
-        return headers
+        if self.subscription_key is None:
+            return {}
+        key = self.subscription_key.resolve("signals.ercot.subscription_key")
+        return {"Ocp-Apim-Subscription-Key": key}
+
+    def token(self, clock: Clock) -> TokenProvider | None:
+        """One provider for both reports: one sign-in serves both."""
+        if self.sign_in is not None:
+            return self.sign_in.provider(clock)
+        return token_provider(self.bearer_token, "signals.ercot.bearer_token")
 
 
 class PriceUrlConfig(_Strict):
@@ -271,8 +350,10 @@ def _hashprice_source(config: HashpriceConfig, clock: Clock) -> Source:
             **common,
         )
     assert config.url is not None
-    headers = bearer(config.url.bearer_token, "signals.hashprice.url.bearer_token")
-    return HashpriceUrl("hashprice_url", clock, url=config.url.url, headers=headers, **common)
+    token = token_provider(config.url.bearer_token, "signals.hashprice.url.bearer_token")
+    return HashpriceUrl(
+        "hashprice_url", clock, url=config.url.url, headers={}, token=token, **common
+    )
 
 
 def build_sources(
@@ -281,10 +362,10 @@ def build_sources(
     """``site_kw``: the metered site power, which the OpenADR VEN reports to its VTN."""
     sources: list[Source] = []
     if (ercot := config.ercot) is not None:
-        headers = ercot.headers()
         common = {
             "settlement_point": ercot.settlement_point,
-            "headers": headers,
+            "headers": ercot.headers(),
+            "token": ercot.token(clock),
             "timeout_s": ercot.timeout_s,
         }
         if ercot.real_time_url is not None:
@@ -312,14 +393,14 @@ def build_sources(
                 )
             )
     if (feed := config.price_url) is not None:
-        headers = bearer(feed.bearer_token, "signals.price_url.bearer_token")
         sources.append(
             PriceFeed(
                 "price_url",
                 clock,
                 feed.market,
                 url=feed.url,
-                headers=headers,
+                headers={},
+                token=token_provider(feed.bearer_token, "signals.price_url.bearer_token"),
                 interval_s=feed.interval_s,
                 timeout_s=feed.timeout_s,
                 stale_after_s=feed.stale_after_s if feed.market is PriceMarket.REAL_TIME else None,
@@ -328,13 +409,13 @@ def build_sources(
     if config.hashprice is not None:
         sources.append(_hashprice_source(config.hashprice, clock))
     if (four_cp := config.four_cp) is not None:
-        headers = bearer(four_cp.bearer_token, "signals.four_cp.bearer_token")
         sources.append(
             FourCpSource(
                 "four_cp",
                 clock,
                 url=four_cp.url,
-                headers=headers,
+                headers={},
+                token=token_provider(four_cp.bearer_token, "signals.four_cp.bearer_token"),
                 interval_s=four_cp.interval_s,
                 timeout_s=four_cp.timeout_s,
                 stale_after_s=four_cp.stale_after_s,

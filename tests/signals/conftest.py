@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from controller.journal.store import Journal
 from controller.service.control import ControlService
@@ -19,6 +20,9 @@ from controller.state.control import ControlState
 from controller.state.fleet import Fleet
 
 NOW = float(int(time.time()))  # the service stamps arrival with the wall clock
+
+# What a fuzzed parser is first fed: any bytes, and any text as UTF-8.
+RAW_BODIES = st.binary(max_size=400) | st.text(max_size=400).map(str.encode)
 
 
 class FakeClock:

@@ -17,7 +17,7 @@ from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.price_url import parse_price_feed
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.updates import PriceMarket, PriceUpdate
-from tests.signals.conftest import FakeClock, HubRig, Sink
+from tests.signals.conftest import RAW_BODIES, FakeClock, HubRig, Sink
 from tests.signals.ercot_server import RT_FIELDS, ErcotServer, utc
 
 CSV_RT = (
@@ -89,8 +89,7 @@ def test_day_ahead_api_json() -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
-        st.binary(max_size=400),
-        st.text(max_size=400).map(str.encode),
+        RAW_BODIES,
         st.lists(
             st.lists(
                 st.one_of(
