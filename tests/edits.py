@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-__all__ = ["NEWLINE_KEY", "assert_one_line", "edited", "with_newline_key"]
+__all__ = ["NEWLINE_KEY", "assert_one_line", "edited", "paths_of", "with_newline_key"]
 
 scalars = (
     st.none()
@@ -37,8 +37,8 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def _paths_of(doc: Any) -> list[tuple[Any, ...]]:
-    """Every key or index path into ``doc``, for edits to pick from."""
+def paths_of(doc: Any) -> list[tuple[Any, ...]]:
+    """Every key or index path into ``doc`` (depth first), for edits to pick from."""
     return [p for p in _paths(doc) if p]
 
 
@@ -69,7 +69,7 @@ def _apply(base: dict[str, Any], edits: list[tuple[tuple[Any, ...], str, Any]]) 
 def edited(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Copies of ``base`` with one to three values set, deleted or added at any depth."""
     one = st.tuples(
-        st.sampled_from(_paths_of(base)), st.sampled_from(["set", "delete", "add"]), values
+        st.sampled_from(paths_of(base)), st.sampled_from(["set", "delete", "add"]), values
     )
     return st.lists(one, min_size=1, max_size=3).map(lambda edits: _apply(base, edits))
 
