@@ -18,6 +18,7 @@ from drivers.cgminer.values import (
     opt_int,
     opt_str,
     opt_unit_float,
+    parse_devdetails,
     parse_pools,
     scaled_rate,
     section,
@@ -97,14 +98,6 @@ def parse_devs(host: str, reply: Any) -> tuple[HashBoard, ...]:
             )
         )
     return tuple(boards)
-
-
-def parse_devdetails(host: str, reply: Any) -> str | None:
-    for n, raw in enumerate(section(host, reply, "DEVDETAILS")):
-        model = opt_str(host, as_dict(host, raw, f"DEVDETAILS[{n}]"), "Model")
-        if model:
-            return model
-    return None
 
 
 def parse_mode(host: str, reply: Any) -> ModeSetting:

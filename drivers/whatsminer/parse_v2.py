@@ -21,6 +21,7 @@ from drivers.cgminer.values import (
     opt_float,
     opt_int,
     opt_str,
+    parse_devdetails,
     parse_pools,
     scaled_rate,
     section,
@@ -118,15 +119,6 @@ def parse_devs(host: str, reply: Any) -> tuple[tuple[HashBoard, ...], bool | Non
         if done is not None:
             ramps.append(done)
     return tuple(boards), (all(ramps) if ramps else None)
-
-
-def parse_devdetails(host: str, reply: Any) -> str | None:
-    items = section(host, reply, "DEVDETAILS")
-    for n, raw in enumerate(items):
-        model = opt_str(host, as_dict(host, raw, f"DEVDETAILS[{n}]"), "Model")
-        if model:
-            return model
-    return None
 
 
 def parse_version(host: str, reply: Any) -> Identity:

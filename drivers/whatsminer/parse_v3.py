@@ -17,6 +17,7 @@ from drivers.cgminer.values import (
     opt_float,
     opt_int,
     opt_str,
+    pool_list,
     scaled_rate,
 )
 from drivers.errors import (
@@ -172,11 +173,5 @@ def parse_miner_setting(host: str, reply: Mapping[str, Any]) -> MinerSetting:
 
 
 def parse_pools(host: str, reply: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    pools = []
-    for n, raw in enumerate(as_list(host, _msg(host, reply).get("pools"), "msg.pools")):
-        item = as_dict(host, raw, f"pools[{n}]")
-        url = opt_str(host, item, "url")
-        if url is None:
-            raise ProtocolError(host, f"pools[{n}] has no url")
-        pools.append((url, opt_str(host, item, "account") or ""))
-    return tuple(pools)
+    items = as_list(host, _msg(host, reply).get("pools"), "msg.pools")
+    return pool_list(host, items, "pools", url_key="url", user_key="account")

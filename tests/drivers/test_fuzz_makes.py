@@ -19,6 +19,7 @@ from hypothesis import strategies as st
 from drivers.auradine import protocol as ap
 from drivers.cgminer import RpcTransport, load_json
 from drivers.errors import DriverError
+from drivers.settings import DriverSettings
 from drivers.whatsminer import parse_v2, parse_v3
 from drivers.whatsminer.api_v2 import V2Api
 from drivers.whatsminer.crypto import DecryptError, aes_decrypt, v2_token
@@ -119,7 +120,9 @@ def test_v3_framing_of_random_bytes(payload: bytes, prefixed: bool) -> None:
 
     async def run() -> None:
         async with serve(answering(wire)) as port:
-            t = FrameTransport(HOST, port, connect_timeout_s=0.3, read_timeout_s=0.3)
+            t = FrameTransport(
+                HOST, port, DriverSettings(connect_timeout_s=0.3, read_timeout_s=0.3)
+            )
             try:
                 await t.request({"cmd": "get.device.info"})
             except DriverError:
