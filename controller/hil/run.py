@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 import socket
 import tempfile
 import time
@@ -30,11 +31,13 @@ from controller.backtest.site import BacktestSite
 from controller.backtest.stepper import accounting_marks
 from controller.errors import ControllerError
 from controller.hil.feed import Step, schedule
+from controller.hil.scheduler import SimScheduler
 from controller.hil.site import HilSite, build_hil_site
 from controller.hil.truth import TruthMeter
 from simulators.clock import SimClock
 from simulators.errors import SimulatorError
 from simulators.fleet import Fleet
+from simulators.gpu.device import GpuNodeDevice
 
 __all__ = ["MAX_SPEED", "replay"]
 
@@ -42,6 +45,7 @@ MAX_SPEED = 1000.0  # beyond it a sweep of even a small site takes simulated min
 _READY_S = 60.0  # real seconds the controller may take to poll the site once and plan
 _FRESH_SWEEPS = 3  # poll intervals between the jump and the window: fresh readings at its start
 _TICK_S = 5.0  # simulated seconds between two readings of the truth
+_MOVED = re.compile(r"(?<![\d.])127\.172\.\d{1,3}\.\d{1,3}(?![\d.])")
 _LATE_S = 5.0  # an input later than this (simulated seconds) is noted
 
 
@@ -150,7 +154,9 @@ async def _replay(
     try:
         async with Fleet(hil.site, clock=clock, ports=hil.ports, listen="exact") as sim:
             devices = [d for d in sim.devices if d.address in hil.device_ids]
-            async with Controller(hil.config, clock=clock) as controller:
+            nodes = {d.address: d for d in devices if isinstance(d, GpuNodeDevice)}
+            scheduler = SimScheduler(nodes, {a: n.options.load for a, n in nodes.items()})
+            async with Controller(hil.config, clock=clock, scheduler=scheduler) as controller:
                 await controller.service.pause("HIL replay: waiting for the window", "hil")
                 await _ready(controller, clock)
                 before = inputs.start - _FRESH_SWEEPS * hil.config.poll_interval_s
@@ -163,14 +169,19 @@ async def _replay(
                     devices=devices,
                     device_ids=hil.device_ids,
                     base_load_w=hil.base_load_w,
+                    scheduler=scheduler,
                 )
                 notes = await _run_window(controller, truth, inputs, clock, progress)
     finally:
         for logger in loggers:
             logger.removeHandler(collect)
     result = settle(truth.trace("hil", "hashpivot policy, HIL (real controller)"), inputs)
+    notes += hil.notes
     if collect.messages:
-        first = collect.messages[0]
+        # Named as the backtest names the device, not by its address in the replay.
+        first = _MOVED.sub(
+            lambda m: hil.device_ids.get(m.group(0), m.group(0)), collect.messages[0]
+        )
         notes.append(f"{len(collect.messages)} warning(s) from the controller; first: {first}")
     return HilReplay(
         result=result,

@@ -3,9 +3,11 @@
 The same site file gives the same makes, models, counts, timings, quirks, faults and
 meter; only the addresses move, into ``127.172.0.0/16`` (a device's address is its
 identity on the wire, and the site file's own may be in use), one per device in the
-file's order, the meters on ``127.172.255.x``. The controller's config is the site's
-own with the devices moved the same way, the network inputs (signal sources, MQTT,
-Slurm) left out, since the replay feeds the inputs itself, and the I/O timings scaled
+file's order, then the meters on the next /24 (the first run of free /24s: a replay
+running beside this one keeps its own). The controller's config is the site's
+own with the devices moved the same way, the network inputs (signal sources, MQTT)
+left out, since the replay feeds the inputs itself, the GPU nodes under the simulated
+scheduler (:mod:`.scheduler`) in place of any Slurm cluster, and the I/O timings scaled
 to the compressed clock (:func:`hil_config`). The policy's settings are untouched.
 """
 
@@ -32,7 +34,7 @@ __all__ = ["HIL_PREFIX", "HilSite", "build_hil_site"]
 
 HIL_PREFIX = "127.172"
 _PER_BLOCK = 250  # devices per /24, .1 to .250
-_METERS = f"{HIL_PREFIX}.255"
+_PROBE_PORT = 4028  # every simulated miner serves it: a replay on a block holds it
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -43,15 +45,31 @@ class HilSite:
     base_load_w: float  # every meter's base load: the load nothing simulates
     ports: PortMap
     speed: float  # the simulated clock's, which the config's I/O timings are scaled to
+    notes: tuple[str, ...] = ()  # what the site file sets that only the replay acts on
 
 
-def _device_address(n: int) -> str:
-    block, host = divmod(n, _PER_BLOCK)
-    if block >= 255:
+def _free(host: str, port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return False
+    return True
+
+
+def _first_block(devices: int) -> int:
+    """The first /24 of a run of free ones under 127.172 for ``devices`` and the meters
+    (the last of the run): another replay running beside this one (a second test run on
+    the same machine) holds its first block's port 4028, and is stepped over."""
+    blocks = -(-devices // _PER_BLOCK) + 1
+    if blocks > 256:
         raise BacktestError(
             f"--hil replays at most {255 * _PER_BLOCK} devices on {HIL_PREFIX}.x.x", field="--hil"
         )
-    return f"{HIL_PREFIX}.{block}.{host + 1}"
+    for first in range(0, 257 - blocks, blocks):
+        if _free(f"{HIL_PREFIX}.{first}.1", _PROBE_PORT):
+            return first
+    raise BacktestError(f"--hil: no free addresses left on {HIL_PREFIX}.x.x", field="--hil")
 
 
 def _can_bind_web_port(host: str) -> bool:
@@ -68,23 +86,51 @@ def _can_bind_web_port(host: str) -> bool:
 
 def _moved_site(site: Site) -> tuple[Site, dict[str, str], list[MeterEntry]]:
     """One entry per device at its new address; old address -> new."""
+    count = sum(
+        len(entry.addresses()) for entry in site.devices if not isinstance(entry, MeterEntry)
+    )
+    first = _first_block(count)
+    meters_block = first + -(-count // _PER_BLOCK)
     entries: list[SiteEntry] = []
     moved: dict[str, str] = {}
     meters: list[MeterEntry] = []
     for entry in site.devices:
         if isinstance(entry, MeterEntry):
-            address = f"{_METERS}.{len(meters) + 1}"
+            address = f"{HIL_PREFIX}.{meters_block}.{len(meters) + 1}"
             meter = entry.model_copy(update={"address": ipaddress.IPv4Address(address)})
             meters.append(meter)
             entries.append(meter)
             continue
         for old in entry.addresses():
-            new = _device_address(len(moved))
+            block, host = divmod(len(moved), _PER_BLOCK)
+            new = f"{HIL_PREFIX}.{first + block}.{host + 1}"
             moved[old] = new
             entries.append(
                 entry.model_copy(update={"start": ipaddress.IPv4Address(new), "count": 1})
             )
     return site.model_copy(update={"devices": tuple(entries)}), moved, meters
+
+
+def _only_live(site: Site) -> tuple[str, ...]:
+    """Faults and firmware quirks in the site file: the simulated devices act on them, the
+    fast mode's physics does not, so the two may part where the controller meets them."""
+    found: dict[str, list[str]] = {}
+    for entry in site.devices:
+        if isinstance(entry, MeterEntry):
+            continue
+        quirks = tuple(str(q) for q in getattr(entry, "quirks", ()))
+        for name in (*getattr(entry, "faults", ()), *quirks):
+            found.setdefault(name, []).extend(entry.addresses())
+    if not found:
+        return ()
+    listed = "; ".join(
+        f"{name} ({', '.join(hosts[:3])}{' ...' if len(hosts) > 3 else ''})"
+        for name, hosts in sorted(found.items())
+    )
+    return (
+        "faults and quirks in the site file act on the simulated devices, not in the fast "
+        f"mode: {listed}",
+    )
 
 
 def hil_config(
@@ -123,12 +169,24 @@ def hil_config(
         reconfirm_delays_s=[max(d, 2 * poll_s) for d in control["reconfirm_delays_s"]],
         stuck_hold_s=max(control["stuck_hold_s"], 3600.0),
     )
+    gpus = [h for g in groups if g["make"] == "gpu" for h in g["addresses"]]
+    scheduler = None
+    if gpus:
+        # The simulated scheduler (controller/hil/scheduler.py) names nodes by address.
+        kept = data["scheduler"] or {}
+        scheduler = {
+            "cluster": "hil",
+            "nodes": {host: host for host in gpus},
+            "interval_s": min(poll_s, 3600.0),
+            "checkpoint_signal": kept.get("checkpoint_signal", "USR1"),
+            "checkpoint_grace_s": kept.get("checkpoint_grace_s", 300.0),
+        }
     data.update(
         devices=groups,
         poll_interval_s=poll_s,
         listen=f"127.0.0.1:{listen_port}",
         control=control,
-        scheduler=None,
+        scheduler=scheduler,
         mqtt=None,
         signals={},
     )
@@ -188,8 +246,9 @@ def build_hil_site(
         for group in config.devices
         for host in group.hosts()
     }
-    site, moved, meters = _moved_site(load_site(site_path))
-    ports = PortMap() if _can_bind_web_port(f"{HIL_PREFIX}.0.1") else PortMap.unprivileged()
+    original = load_site(site_path)
+    site, moved, meters = _moved_site(original)
+    ports = PortMap() if _can_bind_web_port("127.0.0.1") else PortMap.unprivileged()
     hil = hil_config(
         config,
         moved,
@@ -206,4 +265,5 @@ def build_hil_site(
         base_load_w=sum(m.base_load_w for m in meters),
         ports=ports,
         speed=speed,
+        notes=_only_live(original),
     )

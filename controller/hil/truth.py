@@ -4,10 +4,10 @@ Read from the simulator's devices (the ground truth the control plane serves), n
 from the controller: a miner's energy and hashes are its physics' exact integrals
 over each period; a GPU node's energy is its GPUs' closed-form energy plus the node's
 base draw, and its paid work the same measure the fast mode counts (GPU-seconds with
-jobs, scaled by the throughput the limit leaves). The other load is the meters'
-base load. The result is a :class:`~controller.backtest.stepper.Trace`, which the
-fast mode's own economics (:func:`~controller.backtest.economics.settle`) turns into
-money.
+jobs, scaled by the throughput the limit leaves); its checkpoints and requeues are the
+simulated scheduler's. The other load is the meters' base load. The result is a
+:class:`~controller.backtest.stepper.Trace`, which the fast mode's own economics
+(:func:`~controller.backtest.economics.settle`) turns into money.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from controller.backtest.inputs import Inputs
 from controller.backtest.site import BacktestSite, DeviceKind
 from controller.backtest.stepper import Period, Trace
+from controller.hil.scheduler import SimScheduler
 from simulators.clock import SimClock
 from simulators.device import SimDevice, SimMiner
 from simulators.gpu.device import GpuNodeDevice
@@ -72,6 +73,7 @@ class TruthMeter:
     devices: list[SimDevice]
     device_ids: dict[str, str]  # simulated address -> backtest device id
     base_load_w: float
+    scheduler: SimScheduler | None = None  # the GPU nodes' drains, resumes and requeues
     _offset: float = 0.0  # unix - monotonic on the simulated clock
     _kinds: dict[str, int] = field(default_factory=dict)
     _nodes: dict[str, _Node] = field(default_factory=dict)
@@ -161,6 +163,7 @@ class TruthMeter:
             else:
                 continue
             self.kind_j[k] = self.kind_j.get(k, 0.0) + energy
+        checkpoints, requeues = (0, 0) if self.scheduler is None else self.scheduler.take()
         self.periods.append(
             Period(
                 start=a,
@@ -171,10 +174,16 @@ class TruthMeter:
                 other_j=self.base_load_w * (b - a),
                 hash_h=hash_h,
                 ai_usd=usd,
-                checkpoints=0,
-                requeues=0,
+                checkpoints=checkpoints,
+                requeues=requeues,
             )
         )
+
+    def _cycles(self, address: str) -> int:
+        """Sleep/wake cycles of a miner; drain/resume cycles of a GPU node."""
+        if address in self._nodes:
+            return 0 if self.scheduler is None else self.scheduler.resumes.get(address, 0)
+        return self.wakes[address]
 
     def trace(self, name: str, label: str) -> Trace:
         ordered = sorted(self.devices, key=lambda d: self.device_ids[d.address])
@@ -182,7 +191,7 @@ class TruthMeter:
             name=name,
             label=label,
             periods=list(self.periods),
-            wakes=[self.wakes[d.address] for d in ordered],
+            wakes=[self._cycles(d.address) for d in ordered],
             device_ids=tuple(self.device_ids[d.address] for d in ordered),
             device_kinds=tuple(self.site.kinds[self._kinds[d.address]].name for d in ordered),
             kind_j={self.site.kinds[k].name: j for k, j in self.kind_j.items()},
