@@ -24,6 +24,7 @@ from controller.backtest.run import STRATEGIES, BacktestRun, run_backtest
 from controller.backtest.series import read_hashprice, read_prices, utc_seconds
 from controller.backtest.site import BacktestSite, default_config_path, load_backtest_site
 from controller.backtest.window import choose_window
+from controller.cli.args import OneLineParser
 from controller.policy import EventKind
 
 __all__ = ["data_path", "main"]
@@ -50,7 +51,7 @@ def data_path(*parts: str) -> Path:
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="hashpivot backtest",
         description="What the policy would have earned on real prices, against other strategies.",
         epilog=_EPILOG,

@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.errors import ConnectionFailed, DeviceTimeout, DriverError, ProtocolError
-from drivers.http1 import DigestCredentials, HttpClient
+from drivers.http1 import HttpClient
+from drivers.settings import Credentials, DriverSettings
 from simulators import Fleet, PortMap, load_site_dict
 from tests.drivers.servers import Handler, read_http_head, serve
 
 HOST = "127.0.58.1"
+SETTINGS = DriverSettings()
 
 
 def _server(replies: list[bytes], *, close_after: bool = False) -> Handler:
@@ -38,7 +40,7 @@ def _server(replies: list[bytes], *, close_after: bool = False) -> Handler:
 
 async def _one(handler: Handler, *, timeout_s: float = 2.0, method: str = "GET") -> bytes:
     async with serve(handler, HOST) as port:
-        client = HttpClient(HOST, port, connect_timeout_s=1.0)
+        client = HttpClient(HOST, port, DriverSettings(connect_timeout_s=1.0))
         try:
             reply = await client.request(
                 method, "/x", timeout_s=timeout_s, body=b"{}" if method == "POST" else None
@@ -80,7 +82,7 @@ async def test_keep_alive_reuses_one_connection() -> None:
             writer.close()
 
     async with serve(handle, HOST) as port:
-        client = HttpClient(HOST, port)
+        client = HttpClient(HOST, port, SETTINGS)
         for _ in range(5):
             assert (await client.request("GET", "/", timeout_s=2)).body == b"ok"
         await client.close()
@@ -95,7 +97,7 @@ async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
         writer.close()  # keep-alive promised, then dropped: what idle timeouts do
 
     async with serve(handle, HOST) as port:
-        client = HttpClient(HOST, port)
+        client = HttpClient(HOST, port, SETTINGS)
         assert (await client.request("GET", "/", timeout_s=2)).body == b"ok"
         await asyncio.sleep(0.05)
         assert (await client.request("GET", "/", timeout_s=2)).body == b"ok"
@@ -127,7 +129,7 @@ async def test_silence_times_out_and_refusal_fails_fast() -> None:
     with pytest.raises(DeviceTimeout):
         await _one(stall, timeout_s=0.3)
     assert time.monotonic() - started < 1.5
-    client = HttpClient(HOST, 9, connect_timeout_s=1.0)
+    client = HttpClient(HOST, 9, DriverSettings(connect_timeout_s=1.0))
     with pytest.raises(ConnectionFailed):
         await client.request("GET", "/", timeout_s=2)
 
@@ -152,7 +154,7 @@ async def antminer() -> AsyncIterator[Fleet]:
 
 
 async def test_digest_against_the_simulated_antminer(antminer: Fleet) -> None:
-    client = HttpClient("127.0.58.10", 10058, credentials=DigestCredentials("root", "root"))
+    client = HttpClient("127.0.58.10", 10058, SETTINGS, credentials=Credentials("root", "root"))
     try:
         for _ in range(3):
             reply = await client.request("GET", "/cgi-bin/get_system_info.cgi", timeout_s=2)
@@ -162,7 +164,7 @@ async def test_digest_against_the_simulated_antminer(antminer: Fleet) -> None:
         assert client._challenge.nc == 3  # one challenge, answered preemptively from then on
     finally:
         await client.close()
-    wrong = HttpClient("127.0.58.10", 10058, credentials=DigestCredentials("root", "nope"))
+    wrong = HttpClient("127.0.58.10", 10058, SETTINGS, credentials=Credentials("root", "nope"))
     try:
         reply = await wrong.request("GET", "/cgi-bin/get_system_info.cgi", timeout_s=2)
         assert reply.status == 401

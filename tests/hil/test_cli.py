@@ -29,13 +29,17 @@ SMALL = str(Path(__file__).resolve().parents[2] / "deploy/examples/site-small.ya
         (["--hil-start", "2023-08-04T00:00:00Z"], "go with --hil HOURS"),
         (["--hil-speed", "10"], "go with --hil HOURS"),
         (["--hil", "1", "--hil-start", "2023-08-26T21:00:00Z"], "relay trip relay-0826"),
+        (["--hil", "abc"], "argument --hil: invalid float value: 'abc'"),
         (["--hil", "1", "--hil-speed", "0"], "--hil-speed: speed must be above 0 and at most 1000"),
     ],
 )
 def test_a_bad_hil_argument_is_one_line(
     args: list[str], words: str, capsys: pytest.CaptureFixture[str], tmp_path: Path
 ) -> None:
-    code = main([SMALL, "--no-plots", "--out", str(tmp_path), *args], hil=replay)
+    try:
+        code = main([SMALL, "--no-plots", "--out", str(tmp_path), *args], hil=replay)
+    except SystemExit as exit_:  # argparse's own refusals exit from the parser
+        code = int(exit_.code or 0)
     err = capsys.readouterr().err
     assert code == 2
     assert words in err
