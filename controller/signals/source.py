@@ -38,6 +38,7 @@ __all__ = [
     "Source",
     "Upstream",
     "UrlSource",
+    "cancelled",
     "fetch",
 ]
 
@@ -96,6 +97,14 @@ async def fetch(
         raise UpstreamError(f"{url}: {type(exc).__name__}: {exc}") from None
 
 
+async def cancelled(task: asyncio.Task[None] | None) -> None:
+    """Cancel a source's task (if it has one) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+
+
 class Cadence(TypedDict):
     """How often a polling source reads, how long it waits, when its value goes stale."""
 
@@ -142,11 +151,8 @@ class PollingSource:
         self._task = asyncio.create_task(self._run(sink), name=f"signal-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -17,9 +17,9 @@ import math
 from dataclasses import dataclass
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from controller.signals._json import malformed
+from controller.signals._json import Lenient, malformed
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.tokens import check_token
 
@@ -38,10 +38,8 @@ class Token:
     expires_at: float
 
 
-class _Reply(BaseModel):
+class _Reply(Lenient):
     """The parts of a B2C token reply we use (lifetimes come as strings from B2C)."""
-
-    model_config = ConfigDict(extra="ignore", frozen=True)
 
     id_token: str | None = None
     access_token: str | None = None
