@@ -54,7 +54,7 @@ async def controller_run(devices: int, start: str, concurrency: int) -> dict[str
 
     from controller.app import Controller  # noqa: PLC0415
     from controller.config.settings import parse_config  # noqa: PLC0415
-    from controller.state.domain import MiningState  # noqa: PLC0415
+    from drivers import MiningState  # noqa: PLC0415
     from tests.conftest import free_port  # noqa: PLC0415
 
     port = free_port()

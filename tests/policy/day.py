@@ -22,7 +22,8 @@ from controller.policy import (
     PolicyMemory,
     plan,
 )
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Health
+from drivers import MiningState
 from tests.policy.site import FAST, economics, grid, profile
 
 DAY = 1_750_032_000.0  # 00:00 UTC

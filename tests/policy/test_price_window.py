@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from controller import policy
 from controller.config.settings import parse_config
 from controller.policy import PolicyMemory, PolicySettings
-from controller.state.domain import Sleep
+from drivers import Sleep
 from tests.policy.site import FAST, T0, inputs, miner
 
 HIGH = 500.0  # USD/MWh: far above any miner's break-even

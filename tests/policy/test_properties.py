@@ -20,7 +20,8 @@ from controller.policy import (
     SafePolicy,
     plan,
 )
-from controller.state.domain import Control, Health, MiningState
+from controller.state.domain import Health
+from drivers import Control, MiningState
 from tests.policy.helpers import observed_level, pairs, planned_level
 from tests.policy.site import FAST, T0, gpu, grid, inputs, instructed, miner
 from tests.policy.strategies import devices
