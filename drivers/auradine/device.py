@@ -20,7 +20,6 @@ from typing import Any
 from drivers._device_base import DeviceBase
 from drivers.auradine.make import SPEC
 from drivers.auradine.protocol import (
-    Identity,
     ModeSetting,
     parse_devdetails,
     parse_devs,
@@ -42,6 +41,7 @@ from drivers.errors import (
     UnsupportedError,
     WriteRejected,
 )
+from drivers.identity import UnitIdentity
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -81,7 +81,7 @@ class AuradineDriver(DeviceBase):
             ident = parse_ipreport(host, await self._get("ipreport"))
         except (UnsupportedError, DeviceStatusError, ProtocolError) as exc:
             self._log.debug("no usable ipreport (%s); asking devdetails", exc.message)
-            ident = Identity(model=None)
+            ident = UnitIdentity(model=None)
         model = ident.model
         if not model:
             model = parse_devdetails(host, await self._rpc.command("devdetails"))

@@ -23,10 +23,10 @@ from drivers.cgminer.values import (
     scaled_rate,
     section,
 )
+from drivers.identity import UnitIdentity
 from drivers.types import HashBoard
 
 __all__ = [
-    "Identity",
     "ModeSetting",
     "Temperatures",
     "parse_devdetails",
@@ -43,15 +43,6 @@ __all__ = [
 
 _MHS = 1e6
 _RATE_KEYS = ("MHS 5s", "MHS 1m", "MHS av")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Identity:
-    model: str | None
-    firmware: str | None = None
-    serial: str | None = None
-    mac: str | None = None
-    hostname: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,9 +152,9 @@ def parse_led(host: str, reply: Any) -> int | None:
     return opt_int(host, first(host, reply, "LED"), "Code")
 
 
-def parse_ipreport(host: str, reply: Any) -> Identity:
+def parse_ipreport(host: str, reply: Any) -> UnitIdentity:
     item = first(host, reply, "IPReport")
-    return Identity(
+    return UnitIdentity(
         model=opt_str(host, item, "model"),
         firmware=opt_str(host, item, "version"),
         serial=opt_str(host, item, "SerialNo"),

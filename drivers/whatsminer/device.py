@@ -22,6 +22,7 @@ from drivers.errors import (
     ProtocolError,
     UnsupportedError,
 )
+from drivers.identity import UnitIdentity
 from drivers.settings import Credentials
 from drivers.types import (
     Command,
@@ -36,7 +37,7 @@ from drivers.types import (
 )
 from drivers.whatsminer.backends import Backend, V2Backend, V3Backend
 from drivers.whatsminer.make import SPEC
-from drivers.whatsminer.records import Identity, MinerSetting, Reading, uses_api_v3
+from drivers.whatsminer.records import MinerSetting, Reading, uses_api_v3
 from drivers.whatsminer.state import mining_state
 from drivers.whatsminer.transport_v3 import FrameTransport
 
@@ -78,7 +79,7 @@ class WhatsminerDriver(DeviceBase):
         account = _V3_CREDENTIALS.username if creds.username in ("", "admin") else creds.username
         return V3Backend(V3Api(transport, account, creds.password))
 
-    async def _choose(self) -> tuple[Backend, Identity]:
+    async def _choose(self) -> tuple[Backend, UnitIdentity]:
         v2 = self._v2()
         try:
             version = await v2.version()
@@ -104,7 +105,7 @@ class WhatsminerDriver(DeviceBase):
                 )
         return v2, await v2.identify()
 
-    async def _v3_or(self, closed: ConnectionFailed) -> tuple[Backend, Identity]:
+    async def _v3_or(self, closed: ConnectionFailed) -> tuple[Backend, UnitIdentity]:
         v3 = self._v3()
         try:
             return v3, await v3.identify()

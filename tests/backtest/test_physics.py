@@ -12,7 +12,7 @@ from controller.backtest.stepper import simulate
 from controller.backtest.strategies import AlwaysMine, Hashpivot
 from controller.backtest.units import SteppedClock
 from controller.policy import DeviceCommand, EventKind
-from controller.state.domain import SetPowerTarget, Sleep, Wake
+from drivers import SetPowerTarget, Sleep, Wake
 from simulators.antminer.device import AntminerDevice
 from simulators.antminer.models import lookup_antminer_model
 from simulators.physics import Phase, WorkMode
