@@ -144,29 +144,25 @@ def one(devices: int, strategies: tuple[str, ...], days: float | None) -> dict[s
                 source=prices.source,
             )
         day = 86_400.0
+
+        def ers(event_id: str, day_of_month: int, times_s: tuple[float, ...]) -> ProgramEvent:
+            """An ERS deployment on that day; (start, due, end) in seconds into the day."""
+            start, due, end = (prices.start + day_of_month * day + t for t in times_s)
+            return ProgramEvent(
+                event_id=event_id,
+                kind=EventKind.INSTRUCTED,
+                start=start,
+                end=end,
+                due=due,
+                level_mw=0.4 * site_mw,
+                obligation_mw=0.5 * site_mw,
+                capacity_usd_per_mw_h=60,
+                penalty_usd_per_mwh=5000,
+            )
+
         events: tuple[ProgramEvent, ...] = (
-            ProgramEvent(
-                event_id="ers10",
-                kind=EventKind.INSTRUCTED,
-                start=prices.start + 16 * day + 19 * 3600,
-                end=prices.start + 16 * day + 20.5 * 3600,
-                due=prices.start + 16 * day + 19 * 3600 + 600,
-                level_mw=0.4 * site_mw,
-                obligation_mw=0.5 * site_mw,
-                capacity_usd_per_mw_h=60,
-                penalty_usd_per_mwh=5000,
-            ),
-            ProgramEvent(
-                event_id="ers30",
-                kind=EventKind.INSTRUCTED,
-                start=prices.start + 24 * day + 18.5 * 3600,
-                end=prices.start + 24 * day + 20.5 * 3600,
-                due=prices.start + 24 * day + 19 * 3600,
-                level_mw=0.4 * site_mw,
-                obligation_mw=0.5 * site_mw,
-                capacity_usd_per_mw_h=60,
-                penalty_usd_per_mwh=5000,
-            ),
+            ers("ers10", 16, (19 * 3600, 19 * 3600 + 600, 20.5 * 3600)),
+            ers("ers30", 24, (18.5 * 3600, 19 * 3600, 20.5 * 3600)),
             ProgramEvent(
                 event_id="4cp",
                 kind=EventKind.FOUR_CP,

@@ -24,51 +24,21 @@ import asyncio
 import json
 import logging
 import resource
-import subprocess
-import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+from bench import simulated
+from bench.simulated import RESULTS
+
 MODELS = ("S19j Pro", "S19 XP", "S21", "S21 XP")
 TOKEN = "bench"
 
 
 def write_site(path: Path, devices: int, start: str) -> None:
-    import ipaddress  # noqa: PLC0415
-
-    first = ipaddress.ip_address(start)
-    per_model = -(-devices // len(MODELS))
-    lines, offset = ["site: curtail", "devices:"], 0
-    for model in MODELS:
-        count = min(per_model, devices - offset)
-        if count <= 0:
-            break
-        lines += [
-            "  - make: antminer",
-            f"    model: {model}",
-            f"    count: {count}",
-            f"    start: {first + offset}",
-            "    timings: instant",
-        ]
-        offset += count
-    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
-
-
-def start_simulator(site: Path) -> subprocess.Popen[str]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulators.cli", str(site), "--listen", "shared"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if line.strip() == "ready":
-            return process
-    process.kill()
-    raise SystemExit("the simulator did not become ready")
+    kinds = [{"make": "antminer", "model": model, "timings": "instant"} for model in MODELS]
+    simulated.write_site(path, "curtail", kinds, devices, start)
 
 
 def _raise_fd_limit() -> None:
@@ -84,7 +54,7 @@ async def controller_run(devices: int, start: str, concurrency: int) -> dict[str
 
     from controller.app import Controller  # noqa: PLC0415
     from controller.config.settings import parse_config  # noqa: PLC0415
-    from controller.state.domain import MiningState  # noqa: PLC0415
+    from drivers import MiningState  # noqa: PLC0415
     from tests.conftest import free_port  # noqa: PLC0415
 
     port = free_port()
@@ -190,36 +160,13 @@ async def pyasic_run(devices: int, start: str) -> dict[str, Any]:
 
 
 def child(part: str, devices: int, start: str, concurrency: int) -> dict[str, Any]:
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "bench.curtail",
-            "--part",
-            part,
-            "--devices",
-            str(devices),
-            "--start",
-            start,
-            "--concurrency",
-            str(concurrency),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=900,
-        check=False,
-    )
-    if out.returncode != 0:
-        raise SystemExit(f"{part} run failed:\n{out.stderr[-4000:]}")
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    flags = ["--part", part, "--devices", str(devices), "--start", start]
+    flags += ["--concurrency", str(concurrency)]
+    return simulated.run_json("bench.curtail", *flags, timeout_s=900)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--start", default="127.30.0.1", help="first simulated address")
+    parser = simulated.fleet_parser(__doc__, devices=10_000, start="127.30.0.1")
     parser.add_argument("--concurrency", type=int, default=1000, help="commands in flight")
     parser.add_argument("--part", choices=["controller", "pyasic"], help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -234,13 +181,9 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         site = Path(tmp, "site.yaml")
         write_site(site, args.devices, args.start)
-        simulator = start_simulator(site)
-        try:
+        with simulated.simulator(site, "--listen", "shared", stop_within_s=60):
             ours = child("controller", args.devices, args.start, args.concurrency)
             theirs = child("pyasic", args.devices, args.start, args.concurrency)
-        finally:
-            simulator.terminate()
-            simulator.wait(timeout=60)
     result = {
         "devices": args.devices,
         "ack_s": ours["ack_s"],

@@ -13,7 +13,6 @@ bench/results/mqtt.json and bench/results/mqtt.md.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import getpass
 import itertools
@@ -31,7 +30,9 @@ from typing import Any
 
 import paho.mqtt.client as paho
 
-from bench.sweep import RESULTS, start_simulator, write_site
+from bench import simulated
+from bench.simulated import RESULTS
+from bench.sweep import write_site
 from controller.app import Controller
 from controller.config.settings import parse_config
 
@@ -191,11 +192,7 @@ async def run(
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--devices", type=int, default=10_000)
-    parser.add_argument("--start", default="127.10.0.1", help="first simulated address")
+    parser = simulated.fleet_parser(__doc__, devices=10_000, start="127.10.0.1")
     parser.add_argument("--sweeps", type=int, default=5, help="sweeps measured")
     parser.add_argument(
         "--concurrency",
@@ -209,12 +206,10 @@ def main() -> int:
         hosts = write_site(site, args.devices, args.start)
         port = free_port()
         broker = start_broker(Path(tmp), port)
-        simulator = start_simulator(site)
         try:
-            result = asyncio.run(run(args.devices, hosts, port, args.sweeps, args.concurrency))
+            with simulated.simulator(site, ready_within_s=120):
+                result = asyncio.run(run(args.devices, hosts, port, args.sweeps, args.concurrency))
         finally:
-            simulator.terminate()
-            simulator.wait(timeout=30)
             broker.terminate()
             broker.wait(timeout=10)
     RESULTS.mkdir(exist_ok=True)

@@ -35,7 +35,8 @@ from controller.policy import (
     diff,
     plan,
 )
-from controller.state.domain import Health, Make, MiningState, lookup_model
+from controller.state.domain import Health
+from drivers import Make, MiningState, lookup_model
 
 NOW = 1_750_000_000.0
 MINERS = [

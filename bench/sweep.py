@@ -11,101 +11,42 @@ warm-up sweep. Results go to bench/results/sweep.json and bench/results/sweep.md
 
 from __future__ import annotations
 
-import argparse
-import ipaddress
 import json
-import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
-RESULTS = Path(__file__).parent / "results"
+from bench import simulated
+from bench.simulated import RESULTS
+
 MODELS = ("S19j Pro", "S19 XP", "S21", "S21 XP")
-# The mixed fleet: (site-entry keys, make for the hashpivot client), in equal shares.
-MIXED: tuple[tuple[dict[str, str], str], ...] = (
-    ({"make": "antminer", "model": "S21"}, "antminer"),
-    ({"make": "whatsminer", "model": "M50S", "api": "v2"}, "whatsminer"),
-    ({"make": "whatsminer", "model": "M60S", "api": "v3"}, "whatsminer"),
-    ({"make": "auradine", "model": "AT1500"}, "auradine"),
+# The mixed fleet, in equal shares: each kind's site-entry keys. The hashpivot client
+# reads each host with the driver of its site file's make.
+MIXED: tuple[dict[str, str], ...] = (
+    {"make": "antminer", "model": "S21"},
+    {"make": "whatsminer", "model": "M50S", "api": "v2"},
+    {"make": "whatsminer", "model": "M60S", "api": "v3"},
+    {"make": "auradine", "model": "AT1500"},
 )
 
 
 def write_site(path: Path, devices: int, start: str) -> list[str]:
-    first = ipaddress.ip_address(start)
-    groups, hosts = [], []
-    per_model = -(-devices // len(MODELS))
-    offset = 0
-    for model in MODELS:
-        count = min(per_model, devices - offset)
-        if count <= 0:
-            break
-        group_start = first + offset
-        groups.append(
-            f"  - make: antminer\n    model: {model}\n    count: {count}\n"
-            f"    start: {group_start}\n"
-        )
-        hosts += [str(group_start + i) for i in range(count)]
-        offset += count
-    path.write_text("site: bench\ndevices:\n" + "".join(groups), encoding="utf-8")
-    return hosts
+    kinds = [{"make": "antminer", "model": model} for model in MODELS]
+    return [address for address, _ in simulated.write_site(path, "bench", kinds, devices, start)]
 
 
 def write_mixed_site(path: Path, devices: int, start: str) -> list[str]:
     """Equal shares of each kind; host lines are ``address make`` for the client."""
-    first = ipaddress.ip_address(start)
-    groups, hosts = [], []
-    share = -(-devices // len(MIXED))
-    offset = 0
-    for keys, make in MIXED:
-        count = min(share, devices - offset)
-        if count <= 0:
-            break
-        group_start = first + offset
-        fields = "".join(f"    {k}: {v}\n" for k, v in keys.items() if k != "make")
-        groups.append(
-            f"  - make: {keys['make']}\n{fields}    count: {count}\n    start: {group_start}\n"
-        )
-        hosts += [f"{group_start + i} {make}" for i in range(count)]
-        offset += count
-    path.write_text("site: bench-mixed\ndevices:\n" + "".join(groups), encoding="utf-8")
-    return hosts
-
-
-def start_simulator(site: Path) -> subprocess.Popen[str]:
-    # Speed 1: the fleet is steady-state hashing for the whole run.
-    process = subprocess.Popen(
-        [sys.executable, "-m", "simulators.cli", str(site)], stdout=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    deadline = time.monotonic() + 120
-    for line in process.stdout:
-        if line.strip() == "ready":
-            return process
-        if time.monotonic() > deadline:
-            break
-    process.kill()
-    raise SystemExit("the simulator did not become ready")
+    hosts = simulated.write_site(path, "bench-mixed", MIXED, devices, start)
+    return [f"{address} {keys['make']}" for address, keys in hosts]
 
 
 def run_client(client: str, hosts_file: Path) -> dict[str, Any]:
-    out = subprocess.run(
-        [sys.executable, "-m", "bench.sweep_client", client, str(hosts_file)],
-        capture_output=True,
-        text=True,
-        timeout=600,
-        check=True,
-    )
-    return json.loads(out.stdout.strip().splitlines()[-1])  # type: ignore[no-any-return]
+    return simulated.run_json("bench.sweep_client", client, str(hosts_file), timeout_s=600)
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--devices", type=int, default=1000)
-    parser.add_argument("--start", default="127.10.0.1", help="first simulated address")
+    parser = simulated.fleet_parser(__doc__, devices=1000, start="127.10.0.1")
     parser.add_argument("--name", default=None, help="results file stem")
     parser.add_argument(
         "--mixed",
@@ -119,13 +60,10 @@ def main() -> int:
         writer = write_mixed_site if args.mixed else write_site
         hosts = writer(site, args.devices, args.start)
         hosts_file.write_text("\n".join(hosts), encoding="utf-8")
-        simulator = start_simulator(site)
-        try:
+        # Speed 1: the fleet is steady-state hashing for the whole run.
+        with simulated.simulator(site, ready_within_s=120):
             ours = run_client("hashpivot", hosts_file)
             theirs = run_client("pyasic", hosts_file)
-        finally:
-            simulator.terminate()
-            simulator.wait(timeout=30)
     n = args.devices
     result = {
         "devices": n,
@@ -143,8 +81,7 @@ def main() -> int:
     (RESULTS / f"{name}.json").write_text(json.dumps(result, indent=2) + "\n")
     if args.mixed:
         kinds = ", ".join(
-            f"{k['make']} {k['model']}" + (f" API {k['api']}" if "api" in k else "")
-            for k, _ in MIXED
+            f"{k['make']} {k['model']}" + (f" API {k['api']}" if "api" in k else "") for k in MIXED
         )
         heading = f"### Telemetry sweep, {n} simulated miners, mixed fleet ({kinds})"
         command = f"`python -m bench.sweep --devices {n} --mixed`"

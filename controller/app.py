@@ -12,7 +12,6 @@ import math
 import signal
 from collections.abc import Coroutine, Sequence
 from dataclasses import replace
-from types import TracebackType
 from typing import Any, Self
 
 from aiohttp import web
@@ -20,6 +19,7 @@ from aiohttp import web
 from controller.cli.args import OneLineParser, add_log_level, fail
 from controller.clock import Clock, SystemClock, wait_any
 from controller.config.paths import resolve_state_path
+from controller.config.sections import LoopSettings
 from controller.config.settings import ControllerConfig, load_config
 from controller.errors import ConfigError, ControllerError
 from controller.integrations.api import Api
@@ -157,19 +157,20 @@ class Controller:
             on_other_load=self._on_other_load,
             clock=clock,
         )
-        site_power = self.site_power
+        loop_settings = LoopSettings(
+            control=config.control.to_settings(),
+            policy=config.policy.to_settings(),
+            grid=config.grid,
+            economics=config.economics,
+        )
         self.loop = Reconciler(
             self.fleet,
             self.state,
             self.journal,
-            control=config.control.to_settings(),
-            policy_settings=config.policy.to_settings(),
-            grid=config.grid,
-            economics=config.economics,
+            settings=loop_settings,
             gpu=DriverGpuControl(self.scheduler),
             request_sweep=self.poller.request_sweep,
-            other_load=site_power.other_load_w,
-            other_load_source=lambda: site_power.other_load_source.value,
+            other_load=self.site_power,
             clock=clock,
         )
         tolerance_w = (meter_config.tolerance_kw if meter_config else 0.5) * 1e3
@@ -437,12 +438,8 @@ class Controller:
             log.exception("a long-lived task failed; stopping the controller")
             self.stop_event.set()
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
+        # Stops the same way whether the block ended or raised; an exception propagates.
         self.stop_event.set()
         # The MQTT bridge sends what is queued and says "offline" before it is cancelled.
         bridges = [t for t in self._tasks if t.get_name() == "mqtt"]

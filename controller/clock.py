@@ -18,10 +18,9 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-import time
 from typing import Protocol
 
-from drivers.clock import TimeSource
+from drivers.clock import SystemTime, TimeSource
 
 __all__ = ["Clock", "ManualClock", "SystemClock", "wait_any", "yield_now"]
 
@@ -34,16 +33,10 @@ class Clock(TimeSource, Protocol):
         ...
 
 
-class SystemClock:
-    """Real time; the daemon's clock."""
+class SystemClock(SystemTime):
+    """Real time, the drivers' own reading of it, and waiting on it; the daemon's clock."""
 
     __slots__ = ()
-
-    def time(self) -> float:
-        return time.time()
-
-    def monotonic(self) -> float:
-        return time.monotonic()
 
     async def sleep(self, seconds: float) -> None:
         await asyncio.sleep(max(0.0, seconds))

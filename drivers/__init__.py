@@ -8,87 +8,26 @@ implementation details that register themselves (docs/adding-a-make.md).
 
 from __future__ import annotations
 
+from drivers import errors, types
 from drivers.base import MinerDriver
-from drivers.errors import (
-    AuthError,
-    CommandDenied,
-    ConfigReadError,
-    ConnectionFailed,
-    DeviceBusy,
-    DeviceStatusError,
-    DeviceTimeout,
-    DriverError,
-    ProtocolError,
-    UnsupportedError,
-    WriteNotApplied,
-    WriteRejected,
-    WritesDisabled,
-)
+
+# The exception tree and the domain types, each as its module's __all__ lists them.
+from drivers.errors import *  # noqa: F403
+from drivers.errors import UnsupportedError
 from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model, normalise_model_name
 from drivers.registry import MakeSpec, spec, specs
 from drivers.settings import Credentials, DriverSettings
-from drivers.types import (
-    Command,
-    CommandOutcome,
-    Control,
-    DeviceEndpoint,
-    DeviceError,
-    DeviceInfo,
-    HashBoard,
-    IdentityConflict,
-    Make,
-    MiningState,
-    PowerMode,
-    Reboot,
-    RestoreGpuPowerLimits,
-    SetGpuPowerLimit,
-    SetPowerMode,
-    SetPowerTarget,
-    Sleep,
-    Telemetry,
-    Wake,
-)
+from drivers.types import *  # noqa: F403
+from drivers.types import DeviceEndpoint, Make
 
 __all__ = [
     "MODELS",
-    "AuthError",
-    "Command",
-    "CommandDenied",
-    "CommandOutcome",
-    "ConfigReadError",
-    "ConnectionFailed",
-    "Control",
     "Credentials",
-    "DeviceBusy",
-    "DeviceEndpoint",
-    "DeviceError",
-    "DeviceInfo",
-    "DeviceStatusError",
-    "DeviceTimeout",
-    "DriverError",
     "DriverSettings",
-    "HashBoard",
-    "IdentityConflict",
-    "Make",
     "MakeSpec",
     "MinerDriver",
-    "MiningState",
     "ModelSpec",
-    "PowerMode",
-    "ProtocolError",
-    "Reboot",
-    "RestoreGpuPowerLimits",
-    "SetGpuPowerLimit",
-    "SetPowerMode",
-    "SetPowerTarget",
-    "Sleep",
-    "Telemetry",
     "UnknownModel",
-    "UnsupportedError",
-    "Wake",
-    "WriteNotApplied",
-    "WriteRejected",
-    "WritesDisabled",
     "detect_make",
     "lookup_model",
     "normalise_model_name",
@@ -96,6 +35,8 @@ __all__ = [
     "spec",
     "specs",
 ]
+__all__ += errors.__all__
+__all__ += types.__all__
 
 
 def open_driver(

@@ -1,5 +1,6 @@
 """What the device drivers keep alike: the model spec and controls, a per-device log,
-failures and state changes logged once, and a write confirmed by reading it back.
+failures and state changes logged once, which control each command needs, and a write
+confirmed by reading it back.
 
 Each make's driver still owns its transports, its reads and the shape of its writes;
 this is only the bookkeeping that was the same in every one of them.
@@ -13,7 +14,7 @@ from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any, ClassVar, TypeVar
 
 from drivers.errors import DriverError, UnsupportedError, WriteNotApplied
-from drivers.models import ModelSpec, UnknownModel, lookup_model
+from drivers.models import ModelSpec, UnknownModel, lookup_model, stock_controls
 from drivers.settings import Credentials, DriverSettings
 from drivers.types import (
     Command,
@@ -24,6 +25,11 @@ from drivers.types import (
     IdentityConflict,
     Make,
     MiningState,
+    Reboot,
+    SetPowerMode,
+    SetPowerTarget,
+    Wake,
+    is_sleep,
 )
 
 __all__ = ["DeviceBase", "DeviceLog"]
@@ -50,12 +56,13 @@ class DeviceBase:
 
     Every driver is built the same way, ``Driver(endpoint, credentials=..., settings=...)``
     (the make registry relies on it, drivers/registry.py); a make builds its transports
-    in :meth:`_open`, which sends nothing.
+    in :meth:`_open`, which sends nothing. :meth:`apply` checks a command against the
+    model's controls and hands it to the make's write for it (``_reboot``, ``_sleep``,
+    ``_wake``, ``_set_power_mode``, ``_set_power_target``). Log lines go to the logger
+    of the module that defines the make's driver.
     """
 
     make: Make
-    default_controls: ClassVar[frozenset[Control]] = frozenset()  # without a known model
-    logger: ClassVar[logging.Logger] = logging.getLogger(__name__)  # the make's module logger
     log_prefix: ClassVar[str] = ""  # before the host in log lines: "antminer "
 
     def __init__(
@@ -68,7 +75,8 @@ class DeviceBase:
         self.endpoint = endpoint
         self._credentials = credentials  # None: the make's factory login
         self._settings = settings or DriverSettings()
-        self._log = DeviceLog(self.logger, self.log_prefix + endpoint.host)
+        logger = logging.getLogger(type(self).__module__)
+        self._log = DeviceLog(logger, self.log_prefix + endpoint.host)
         self._info: DeviceInfo | None = None
         self._spec: ModelSpec | None = None
         self._last_state: MiningState | None = None
@@ -85,7 +93,8 @@ class DeviceBase:
 
     @property
     def controls(self) -> frozenset[Control]:
-        return self._spec.controls if self._spec else self.default_controls
+        # Without a known model: what the make's stock firmware offers.
+        return self._spec.controls if self._spec else stock_controls(self.make)
 
     async def identify(self) -> DeviceInfo:
         raise NotImplementedError
@@ -102,6 +111,45 @@ class DeviceBase:
         except UnknownModel:
             self._spec = None
         return self._spec
+
+    async def apply(self, command: Command) -> CommandOutcome:
+        """Identify once, check that the model offers ``command``, then write it.
+
+        A power target is the make's to check: some substitute a power mode for it.
+        """
+        await self._identified()
+        if isinstance(command, Reboot):
+            self._require(Control.REBOOT, command)
+            return await self._reboot(command)
+        if is_sleep(command):
+            self._require(Control.SLEEP, command)
+            return await self._sleep(command)
+        if isinstance(command, Wake):
+            self._require(Control.WAKE, command)
+            return await self._wake(command)
+        if isinstance(command, SetPowerMode):
+            self._require(Control.POWER_MODE, command)
+            return await self._set_power_mode(command)
+        if isinstance(command, SetPowerTarget):
+            return await self._set_power_target(command)
+        raise UnsupportedError(self.endpoint.host, f"unknown command {command!r}")
+
+    # The make's writes, each called once the command's control is checked.
+    async def _reboot(self, command: Command) -> CommandOutcome:
+        raise NotImplementedError
+
+    async def _sleep(self, command: Command) -> CommandOutcome:
+        """``command`` is ``Sleep`` or the sleep power mode."""
+        raise NotImplementedError
+
+    async def _wake(self, command: Command) -> CommandOutcome:
+        raise NotImplementedError
+
+    async def _set_power_mode(self, command: SetPowerMode) -> CommandOutcome:
+        raise NotImplementedError
+
+    async def _set_power_target(self, command: SetPowerTarget) -> CommandOutcome:
+        raise NotImplementedError
 
     def _require(self, control: Control, command: Command) -> None:
         if control not in self.controls:

@@ -22,8 +22,9 @@ from collections import deque
 from dataclasses import dataclass
 
 from drivers.errors import ConnectionFailed, DeviceTimeout, ProtocolError
+from drivers.settings import Credentials, DriverSettings
 
-__all__ = ["DigestCredentials", "HttpClient", "HttpReply"]
+__all__ = ["HttpClient", "HttpReply"]
 
 _MAX_HEAD_BYTES = 16 * 1024
 _CHALLENGE_PAIR = re.compile(r'(\w+)=(?:"((?:[^"\\]|\\.)*)"|([^\s,]+))')
@@ -37,18 +38,12 @@ class HttpReply:
     body: bytes
 
 
-@dataclass(frozen=True, slots=True)
-class DigestCredentials:
-    username: str
-    password: str
-
-
 class _Challenge:
     """One server's digest challenge and our nonce count under it."""
 
     __slots__ = ("algorithm", "ha1", "nc", "nonce", "opaque", "qop", "realm")
 
-    def __init__(self, header: str, credentials: DigestCredentials) -> None:
+    def __init__(self, header: str, credentials: Credentials) -> None:
         fields = {m[1].lower(): m[2] if m[2] else m[3] for m in _CHALLENGE_PAIR.finditer(header)}
         self.realm = fields.get("realm", "")
         self.nonce = fields.get("nonce", "")
@@ -143,19 +138,18 @@ class HttpClient:
         self,
         host: str,
         port: int,
+        settings: DriverSettings,
         *,
-        credentials: DigestCredentials | None = None,
-        connect_timeout_s: float = 3.0,
-        max_connections: int = 2,
+        credentials: Credentials | None = None,
         max_body_bytes: int = 1 << 20,
     ) -> None:
         self.host = host
         self.port = port
+        self._settings = settings  # the connect timeout, and connections per device
         self._credentials = credentials
-        self._connect_timeout_s = connect_timeout_s
         self._max_body_bytes = max_body_bytes
         self._idle: deque[_Connection] = deque()
-        self._slots = asyncio.Semaphore(max_connections)
+        self._slots = asyncio.Semaphore(settings.per_device_concurrency)
         self._challenge: _Challenge | None = None
         self._host_header = host if port == 80 else f"{host}:{port}"
 
@@ -229,11 +223,11 @@ class HttpClient:
     async def _connect(self) -> _Connection:
         loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._connect_timeout_s):
+            async with asyncio.timeout(self._settings.connect_timeout_s):
                 _, connection = await loop.create_connection(_Connection, self.host, self.port)
         except TimeoutError:
             raise DeviceTimeout(
-                self.host, f"connect: no answer within {self._connect_timeout_s:g} s"
+                self.host, f"connect: no answer within {self._settings.connect_timeout_s:g} s"
             ) from None
         except OSError as exc:
             raise ConnectionFailed(

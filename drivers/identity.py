@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from drivers.models import ModelSpec, UnknownModel, lookup_model, models_of, normalise_model_name
 from drivers.types import IdentityConflict, Make
 
-__all__ = ["Claim", "Evidence", "Verdict", "decide_model"]
+__all__ = ["Claim", "Evidence", "UnitIdentity", "Verdict", "decide_model"]
 
 # A unit at its ideal rate is within a few percent of nameplate; a tuned or worn one within
 # this band. Outside it, the hashrate says "another model".
@@ -31,6 +31,18 @@ _RATE_BAND = (0.75, 1.25)
 class Claim:
     source: str  # where the firmware said it: "web get_system_info", "rpc version"
     model: str  # what it said, as reported
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UnitIdentity:
+    """What a unit's firmware says about itself, each field None where it says nothing."""
+
+    model: str | None
+    firmware: str | None = None
+    api_version: str | None = None  # where the make has API generations (Whatsminer v2/v3)
+    serial: str | None = None
+    mac: str | None = None
+    hostname: str | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

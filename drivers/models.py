@@ -67,28 +67,21 @@ class _MakeTraits:
 # Rows name makes by value: the table is data, and Make has a member per make package.
 _A, _W, _R = Make("antminer"), Make("whatsminer"), Make("auradine")
 
+# One row per make: the make, its controls, wake to first share (s), wake to settled
+# hashrate (s), draw asleep (W), and the lowest power target as a share of nameplate.
 _TRAITS = {
-    _A: _MakeTraits(
-        controls=_MINER_BASE,
-        wake_to_hash_s=120,
-        wake_to_nameplate_s=600,
-        sleep_w=25,
-        target_floor_share=None,
-    ),
-    _W: _MakeTraits(
-        controls=_MINER_WITH_TARGET,
-        wake_to_hash_s=90,
-        wake_to_nameplate_s=600,
-        sleep_w=20,
-        target_floor_share=0.4,
-    ),
-    _R: _MakeTraits(
-        controls=_MINER_WITH_TARGET,
-        wake_to_hash_s=60,
-        wake_to_nameplate_s=300,
-        sleep_w=60,
-        target_floor_share=0.3,
-    ),
+    make: _MakeTraits(
+        controls=controls,
+        wake_to_hash_s=to_hash_s,
+        wake_to_nameplate_s=to_nameplate_s,
+        sleep_w=sleep_w,
+        target_floor_share=floor_share,
+    )
+    for make, controls, to_hash_s, to_nameplate_s, sleep_w, floor_share in (
+        (_A, _MINER_BASE, 120, 600, 25, None),
+        (_W, _MINER_WITH_TARGET, 90, 600, 20, 0.4),
+        (_R, _MINER_WITH_TARGET, 60, 300, 60, 0.3),
+    )
 }
 
 

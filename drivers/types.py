@@ -33,6 +33,7 @@ __all__ = [
     "Sleep",
     "Telemetry",
     "Wake",
+    "is_sleep",
 ]
 
 
@@ -216,6 +217,13 @@ class RestoreGpuPowerLimits:
 Command = (
     Sleep | Wake | SetPowerMode | SetPowerTarget | Reboot | SetGpuPowerLimit | RestoreGpuPowerLimits
 )
+
+
+def is_sleep(command: Command) -> bool:
+    """Sleep is one control however it is asked for: ``Sleep``, or the sleep power mode."""
+    return isinstance(command, Sleep) or (
+        isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -1,13 +1,31 @@
-"""Random edits of a good document (a config, a site file), for fuzzing what loads it."""
+"""Random edits of a good document (a config, a site file), for fuzzing what loads it:
+each edit either builds or is refused with one line, what the command line prints."""
 
 from __future__ import annotations
 
 import copy
-from typing import Any
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
 
+import pytest
+import yaml
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 
-__all__ = ["NEWLINE_KEY", "assert_one_line", "edited", "with_newline_key"]
+__all__ = [
+    "EDITS",
+    "assert_newline_key_named",
+    "assert_one_line",
+    "built_or_refused",
+    "edited",
+    "example",
+    "paths_of",
+]
+
+T = TypeVar("T")
+EXAMPLES = Path(__file__).resolve().parents[1] / "deploy" / "examples"
+EDITS = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 scalars = (
     st.none()
@@ -37,8 +55,8 @@ def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
     return out
 
 
-def _paths_of(doc: Any) -> list[tuple[Any, ...]]:
-    """Every key or index path into ``doc``, for edits to pick from."""
+def paths_of(doc: Any) -> list[tuple[Any, ...]]:
+    """Every key or index path into ``doc`` (depth first), for edits to pick from."""
     return [p for p in _paths(doc) if p]
 
 
@@ -69,20 +87,40 @@ def _apply(base: dict[str, Any], edits: list[tuple[tuple[Any, ...], str, Any]]) 
 def edited(base: dict[str, Any]) -> st.SearchStrategy[dict[str, Any]]:
     """Copies of ``base`` with one to three values set, deleted or added at any depth."""
     one = st.tuples(
-        st.sampled_from(_paths_of(base)), st.sampled_from(["set", "delete", "add"]), values
+        st.sampled_from(paths_of(base)), st.sampled_from(["set", "delete", "add"]), values
     )
     return st.lists(one, min_size=1, max_size=3).map(lambda edits: _apply(base, edits))
 
 
-NEWLINE_KEY = "bad\nkey"
-
-
-def with_newline_key(base: dict[str, Any]) -> dict[str, Any]:
-    """``base`` with a key holding a newline in its first device: an error must name it
-    escaped, on one line."""
-    doc = copy.deepcopy(base)
-    doc["devices"][0][NEWLINE_KEY] = 1
+def example(name: str) -> dict[str, Any]:
+    """A shipped example document, ``deploy/examples/<name>``, as YAML loads it."""
+    doc: dict[str, Any] = yaml.safe_load((EXAMPLES / name).read_text())
     return doc
+
+
+def built_or_refused(
+    build: Callable[[dict[str, Any]], T], doc: dict[str, Any], refusal: type[Exception]
+) -> T | None:
+    """What ``build`` makes of ``doc``, or None where it refuses it with ``refusal`` in
+    one line; anything else escaping would be a traceback for the operator."""
+    try:
+        return build(doc)
+    except refusal as exc:
+        assert_one_line(exc)
+        return None
+
+
+def assert_newline_key_named(
+    build: Callable[[dict[str, Any]], object], base: dict[str, Any], refusal: type[Exception]
+) -> None:
+    """``base`` with a key holding a newline in its first device is refused with an error
+    that names the key escaped, on one line."""
+    newline_key = "bad\nkey"
+    doc = copy.deepcopy(base)
+    doc["devices"][0][newline_key] = 1
+    with pytest.raises(refusal) as caught:
+        build(doc)
+    assert_one_line(caught.value, names=repr(newline_key)[1:-1])
 
 
 def assert_one_line(error: BaseException, names: str = "") -> None:

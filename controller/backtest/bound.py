@@ -227,18 +227,7 @@ def upper_bound(site: BacktestSite, inputs: Inputs) -> StrategyResult:
             continue
         met = e.event_id not in missed
         results.append(
-            EventOutcome(
-                event_id=e.event_id,
-                kind=e.kind,
-                met=met,
-                level_mw=e.level_mw,
-                worst_mw=math.nan,
-                payment_usd=0.0,
-                penalty_usd=0.0,
-                start=e.start,
-                due=e.due,
-                end=e.end,
-            )
+            EventOutcome(event=e, met=met, worst_mw=math.nan, payment_usd=0.0, penalty_usd=0.0)
         )
     return StrategyResult(
         name="upper_bound",

@@ -9,23 +9,30 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from importlib import resources
 from pathlib import Path
+from typing import Any
 
+from controller.backtest.compare import HilRunner, comparison_dict, comparison_lines
 from controller.backtest.errors import BacktestError, MissingExtra
 from controller.backtest.inputs import Inputs
 from controller.backtest.programs import Contract, load_contract, load_events
 from controller.backtest.progress import Progress
 from controller.backtest.report import summary_table, write_json
-from controller.backtest.run import STRATEGIES, run_backtest
-from controller.backtest.series import read_hashprice, read_prices
-from controller.backtest.site import load_backtest_site
+from controller.backtest.run import STRATEGIES, BacktestRun, run_backtest
+from controller.backtest.series import read_hashprice, read_prices, utc_seconds
+from controller.backtest.site import BacktestSite, default_config_path, load_backtest_site
+from controller.backtest.window import choose_window
+from controller.cli.args import OneLineParser
+from controller.policy import EventKind
 
 __all__ = ["data_path", "main"]
 
 _EPILOG = """\
 examples:
   hashpivot backtest deploy/examples/site-small.yaml
+  hashpivot backtest deploy/examples/site-small.yaml --hil 2      # and the real controller
   hashpivot backtest site.yaml --config hashpivot.yaml --prices rtm.csv --zone LZ_NORTH \\
       --hashprice 52 --events events.yaml --contract contract.yaml --out results/
 
@@ -35,13 +42,16 @@ pip install 'hashpivot[backtest]'.
 """
 
 
+_HIL_SPEED = 60.0  # an hour of the window in a minute
+
+
 def data_path(*parts: str) -> Path:
     """A file shipped in the package's ``data/`` folder."""
     return Path(str(resources.files("controller.backtest").joinpath("data", *parts)))
 
 
 def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
+    p = OneLineParser(
         prog="hashpivot backtest",
         description="What the policy would have earned on real prices, against other strategies.",
         epilog=_EPILOG,
@@ -73,7 +83,23 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--out", type=Path, help="output folder (default backtest-<site>)")
     p.add_argument("--no-plots", action="store_true", help="skip the PNGs and report.html")
     p.add_argument(
-        "--hil", type=float, metavar="HOURS", help="hardware-in-the-loop replay (not available yet)"
+        "--hil",
+        type=float,
+        metavar="HOURS",
+        help="hardware-in-the-loop check: replay HOURS of the inputs through the real "
+        "controller against the simulated site, beside the fast mode over the same window",
+    )
+    p.add_argument(
+        "--hil-start",
+        metavar="TIME",
+        help="the HIL window's start, ISO 8601 with a zone (default: around the highest "
+        "price, with an instructed event if one fits)",
+    )
+    p.add_argument(
+        "--hil-speed",
+        type=float,
+        metavar="N",
+        help="the simulated clock's speed during the HIL replay (default 60: an hour in a minute)",
     )
     return p
 
@@ -115,12 +141,10 @@ def _check_plots() -> None:
         ) from None
 
 
-def run(argv: Sequence[str]) -> int:
+def run(argv: Sequence[str], hil: HilRunner | None = None) -> int:
     args = _parser().parse_args(list(argv))
-    if args.hil is not None:
-        raise BacktestError(
-            "hardware-in-the-loop replay is not implemented yet (fast mode only)", field="--hil"
-        )
+    if args.hil is None and (args.hil_start is not None or args.hil_speed is not None):
+        raise BacktestError("--hil-start and --hil-speed go with --hil HOURS", field="--hil")
     if not args.no_plots:
         _check_plots()
     inputs = _inputs(args)
@@ -140,6 +164,8 @@ def run(argv: Sequence[str]) -> int:
         events=inputs.events,
         contract=inputs.contract,
     )
+    if args.hil is not None:
+        return _run_hil(args, site, inputs, hil)
     strategies = tuple(s.strip() for s in args.strategies.split(",") if s.strip())
     simulated = sum(1 for s in strategies if s != "upper_bound")
     progress = Progress(simulated * inputs.steps)
@@ -147,15 +173,7 @@ def run(argv: Sequence[str]) -> int:
         site, inputs, strategies=strategies, strike_usd_per_mwh=args.strike, progress=progress
     )
     out = args.out or Path(f"backtest-{site.name}")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-        write_json(result, out / "result.json")
-        if not args.no_plots:
-            from controller.backtest.plots import write_report  # noqa: PLC0415 - optional
-
-            write_report(result, out)
-    except OSError as exc:
-        raise BacktestError(f"cannot write results: {exc.strerror}", file=str(out)) from None
+    _write(result, out, plots=not args.no_plots)
     print(summary_table(result))
     print(
         f"results in {out}/ (result.json"
@@ -165,10 +183,80 @@ def run(argv: Sequence[str]) -> int:
     return 0
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Exit 0 on success, 2 with one line on stderr for any bad input."""
+def _write(
+    result: BacktestRun, out: Path, *, plots: bool, extra: dict[str, Any] | None = None
+) -> None:
     try:
-        return run(sys.argv[1:] if argv is None else argv)
+        out.mkdir(parents=True, exist_ok=True)
+        write_json(result, out / "result.json", extra=extra)
+        if plots:
+            from controller.backtest.plots import write_report  # noqa: PLC0415 - optional
+
+            write_report(result, out)
+    except OSError as exc:
+        raise BacktestError(f"cannot write results: {exc.strerror}", file=str(out)) from None
+
+
+def _run_hil(
+    args: argparse.Namespace, site: BacktestSite, inputs: Inputs, hil: HilRunner | None
+) -> int:
+    """The fast mode and the real controller over the same short window, side by side."""
+    if hil is None:
+        raise BacktestError("this entry point has no HIL replay; run `hashpivot backtest`")
+    start = None
+    if args.hil_start is not None:
+        try:
+            start = utc_seconds(args.hil_start)
+        except ValueError:
+            raise BacktestError(
+                f"not an ISO 8601 time with a zone: {args.hil_start!r}", field="--hil-start"
+            ) from None
+    window, left_out = choose_window(inputs, args.hil, start)
+    relay = [e.event_id for e in window.events if e.kind is EventKind.RELAY_TRIP]
+    if relay:
+        raise BacktestError(
+            f"relay trip {relay[0]} lies in the window: the simulated site has no feeder "
+            "relay to open; choose another --hil-start",
+            field="--hil-start",
+        )
+    fast = run_backtest(site, window, strategies=("hashpivot",), strike_usd_per_mwh=args.strike)
+    config = args.config or default_config_path(args.site, site.name)
+    progress = Progress(window.steps)
+    progress.stage("HIL replay", 0)
+    try:
+        measured = hil(
+            site,
+            window,
+            site_path=args.site,
+            config_path=config,
+            speed=_HIL_SPEED if args.hil_speed is None else args.hil_speed,
+            progress=progress.update,
+        )
+    finally:
+        progress.close()
+    ours = fast.results[0]
+    both = replace(fast, results=(ours, measured.result))
+    out = args.out or Path(f"backtest-{site.name}-hil")
+    extra = {"hil": comparison_dict(ours, measured)}
+    _write(both, out, plots=not args.no_plots, extra=extra)
+    print(summary_table(both, verdict_line=False))
+    print("\n".join(comparison_lines(ours, measured, window, left_out)))
+    print(
+        f"results in {out}/ (result.json" + ("" if args.no_plots else ", report.html, *.png") + ")"
+    )
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, *, hil: HilRunner | None = None) -> int:
+    """Exit 0 on success, 2 with one line on stderr for any bad input, 130 on Ctrl-C.
+
+    ``hil``: the hardware-in-the-loop replay (controller.hil), handed in by the command
+    line, since it runs the composition root, a layer above this package."""
+    try:
+        return run(sys.argv[1:] if argv is None else argv, hil)
     except BacktestError as exc:
         print(f"hashpivot backtest: error: {exc}", file=sys.stderr)
         return 2
+    except KeyboardInterrupt:
+        print("\nhashpivot backtest: interrupted", file=sys.stderr)
+        return 130

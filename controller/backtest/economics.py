@@ -84,16 +84,14 @@ class Ledger:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class EventOutcome:
-    event_id: str
-    kind: EventKind
+    """How a strategy did in one program event (its id, kind, level and times are the
+    event's own)."""
+
+    event: ProgramEvent
     met: bool
-    level_mw: float | None
     worst_mw: float  # highest mean site MW over any accounting period after the deadline
     payment_usd: float
     penalty_usd: float
-    start: float
-    due: float
-    end: float
     trace: tuple[tuple[float, float], ...] = ()  # (time, site MW) around the event
 
 
@@ -120,11 +118,11 @@ class StrategyResult:
 
     @property
     def events_met(self) -> int:
-        return sum(1 for e in self.events if e.met and e.kind is EventKind.INSTRUCTED)
+        return sum(1 for e in self.events if e.met and e.event.kind is EventKind.INSTRUCTED)
 
     @property
     def events_missed(self) -> int:
-        return sum(1 for e in self.events if not e.met and e.kind is EventKind.INSTRUCTED)
+        return sum(1 for e in self.events if not e.met and e.event.kind is EventKind.INSTRUCTED)
 
 
 def energy_terms(
@@ -153,16 +151,11 @@ def _event_outcome(
         ledger.usd["transmission_4cp"][i] -= charge
         trace = _around(event, periods)
         return EventOutcome(
-            event_id=event.event_id,
-            kind=event.kind,
+            event=event,
             met=True,
-            level_mw=event.level_mw,
             worst_mw=ledger.site_mw(i),
             payment_usd=0.0,
             penalty_usd=-charge,
-            start=event.start,
-            due=event.due,
-            end=event.end,
             trace=trace,
         )
     level = event.level_mw
@@ -189,16 +182,11 @@ def _event_outcome(
         ledger.usd["dr_penalties"][i] -= over * event.penalty_usd_per_mwh
         penalty += over * event.penalty_usd_per_mwh
     return EventOutcome(
-        event_id=event.event_id,
-        kind=event.kind,
+        event=event,
         met=met,
-        level_mw=level,
         worst_mw=worst,
         payment_usd=payment,
         penalty_usd=-penalty,
-        start=event.start,
-        due=event.due,
-        end=event.end,
         trace=_around(event, periods),
     )
 

@@ -24,9 +24,18 @@ __all__ = ["Cohort", "SimFleet", "Totals"]
 
 # FleetDevice's slot descriptors: setting a slot through its descriptor skips the frozen
 # dataclass's __setattr__ guard, which is what makes its __init__ slow.
-# What a cohort reads: state, power, power target, GPU limit, schedulable, last state
-# change, cycles today.
+# What a cohort reads (a plain tuple: compared on every observation), and the FleetDevice
+# field each value becomes.
 _Reading = tuple[MiningState, float, float | None, float | None, bool | None, float | None, int]
+_READING_FIELDS = (
+    "state",
+    "power_w",
+    "power_target_w",
+    "gpu_power_limit_w",
+    "schedulable",
+    "last_state_change_at",
+    "cycles_today",
+)
 
 _DESCRIPTORS: dict[str, Any] = dict(vars(FleetDevice))
 _SET_DEVICE_ID = _DESCRIPTORS["device_id"].__set__
@@ -108,21 +117,15 @@ class SimFleet:
     def _readings_of(self, cohort: Cohort, reading: _Reading) -> list[FleetDevice]:
         """One FleetDevice per member; all but the first copied slot by slot from the first,
         which takes half the time of the frozen dataclass's ``__init__``."""
-        state, power, target, limit, schedulable, last, cycles = reading
         ids = self.site.device_ids
+        read: dict[str, Any] = dict(zip(_READING_FIELDS, reading, strict=True))
         first = FleetDevice(
             device_id=ids[cohort.members[0]],
             profile=self.site.kinds[cohort.kind].profile,
-            state=state,
             health=Health.HEALTHY,
-            power_w=power,
             observed_at=None,
-            last_state_change_at=last,
-            cycles_today=cycles,
-            power_target_w=target,
-            gpu_power_limit_w=limit,
-            schedulable=schedulable,
             source="backtest",
+            **read,
         )
         slots = [(setter, getattr(first, name)) for name, setter in _OTHER_SLOTS]
         built = [first]
@@ -213,7 +216,7 @@ class SimFleet:
             hash_, energy, work = cohort.unit.take(a, b)
             if isinstance(cohort.unit, NodeUnit):
                 out.gpu_j += energy * n
-                out.ai_usd += work * n * kinds[cohort.kind].ai_usd_per_gpu_hour / 3600
+                out.ai_usd += kinds[cohort.kind].ai_usd(work * n)
             else:
                 out.miner_j += energy * n
                 out.hash_h += hash_ * n

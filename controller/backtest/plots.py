@@ -100,7 +100,7 @@ def _events(run: BacktestRun, path: Path) -> None:
             ax.text(0.5, 0.5, "no grid events in this backtest", ha="center", va="center")
             ax.set_axis_off()
             continue
-        event = events[k]
+        event = events[k].event
         for r in shown:
             outcome = r.events[k]
             if not outcome.trace:
@@ -108,7 +108,7 @@ def _events(run: BacktestRun, path: Path) -> None:
             xs = _dates([t for t, _ in outcome.trace])
             ys = [mw * 1e3 for _, mw in outcome.trace]
             width = 2.2 if r.name == "hashpivot" else 1.0
-            if outcome.kind is EventKind.FOUR_CP:
+            if event.kind is EventKind.FOUR_CP:
                 mark = f"charged ${-outcome.penalty_usd:,.0f}"
             else:
                 mark = "met" if outcome.met else "MISSED"

@@ -23,8 +23,9 @@ def _cycles(result: StrategyResult) -> tuple[int, float]:
     return (max(result.wakes, default=0), fmean(result.wakes) if result.wakes else 0.0)
 
 
-def summary_table(run: BacktestRun) -> str:
-    """One row per strategy: $ by component, events met, energy and cycles."""
+def summary_table(run: BacktestRun, *, verdict_line: bool = True) -> str:
+    """One row per strategy: $ by component, events met, energy and cycles; then the
+    verdict (``verdict_line``)."""
     head = (
         "strategy",
         "total $",
@@ -78,7 +79,8 @@ def summary_table(run: BacktestRun) -> str:
             f"contract {inputs.contract.kind} | strike ${run.strike_usd_per_mwh:,.0f}/MWh"
         ),
     )
-    lines.append(verdict(run))
+    if verdict_line:
+        lines.append(verdict(run))
     return "\n".join(lines)
 
 
@@ -93,7 +95,7 @@ def verdict(run: BacktestRun) -> str:
         for r in run.results
         if r.name not in {"hashpivot", "upper_bound"} and r.totals["total"] > total
     ]
-    missed = [e.event_id for e in ours.events if not e.met]
+    missed = [e.event.event_id for e in ours.events if not e.met]
     bound = run.result("upper_bound")
     share = ""
     if bound is not None and bound.totals["total"] > 0:
@@ -150,16 +152,16 @@ def result_dict(run: BacktestRun) -> dict[str, Any]:
             "energy_mwh_by_kind": {k: round(v, 4) for k, v in r.kind_mwh.items()},
             "events": [
                 {
-                    "id": e.event_id,
-                    "kind": e.kind.value,
+                    "id": e.event.event_id,
+                    "kind": e.event.kind.value,
                     "met": e.met,
-                    "level_mw": e.level_mw,
+                    "level_mw": e.event.level_mw,
                     "worst_mw": None if math.isnan(e.worst_mw) else round(e.worst_mw, 4),
                     "payment_usd": round(e.payment_usd, 2),
                     "penalty_usd": round(e.penalty_usd, 2),
-                    "start": iso(e.start),
-                    "due": iso(e.due),
-                    "end": iso(e.end),
+                    "start": iso(e.event.start),
+                    "due": iso(e.event.due),
+                    "end": iso(e.event.end),
                 }
                 for e in r.events
             ],
@@ -173,5 +175,7 @@ def result_dict(run: BacktestRun) -> dict[str, Any]:
     return out
 
 
-def write_json(run: BacktestRun, path: Path) -> None:
-    path.write_text(json.dumps(result_dict(run), indent=2) + "\n", encoding="utf-8")
+def write_json(run: BacktestRun, path: Path, *, extra: dict[str, Any] | None = None) -> None:
+    """``result.json``: :func:`result_dict`, with ``extra`` keys (the HIL check's) added."""
+    data = {**result_dict(run), **(extra or {})}
+    path.write_text(json.dumps(data, indent=2) + "\n", encoding="utf-8")

@@ -55,6 +55,11 @@ class DeviceKind:
     def nameplate_w(self) -> float:
         return self.spec.nameplate_w
 
+    def ai_usd(self, gpu_seconds: float) -> float:
+        """What paid GPU work earns (the economics' ``ai`` component): GPU-seconds at the
+        class's rate per GPU-hour. The fast mode and the HIL replay both count with it."""
+        return gpu_seconds * self.ai_usd_per_gpu_hour / 3600
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class BacktestSite:

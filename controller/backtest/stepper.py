@@ -16,7 +16,7 @@ from controller.backtest.site import BacktestSite
 from controller.backtest.strategies import Strategy
 from controller.policy import EventKind
 
-__all__ = ["Period", "Trace", "simulate"]
+__all__ = ["Period", "Trace", "accounting_marks", "simulate"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -51,6 +51,15 @@ class Trace:
     notes: dict[str, int] = field(default_factory=dict)
 
 
+def accounting_marks(inputs: Inputs) -> set[float]:
+    """Where accounting periods end: every settlement interval, every event's start,
+    deadline and end (so that compliance is judged on exact energy)."""
+    marks = {inputs.start + k * inputs.step_s for k in range(inputs.steps + 1)}
+    for e in inputs.events:
+        marks |= {e.start, e.due, e.end}
+    return {t for t in marks if inputs.start <= t <= inputs.end}
+
+
 def _times(site: BacktestSite, inputs: Inputs) -> tuple[list[float], set[float]]:
     start, end = inputs.start, inputs.end
     plan_s = site.settings.plan_interval_s
@@ -58,11 +67,7 @@ def _times(site: BacktestSite, inputs: Inputs) -> tuple[list[float], set[float]]
     plans |= {e.start for e in inputs.events}
     plans |= {e.end for e in inputs.events if e.kind is EventKind.RELAY_TRIP}
     plans = {t for t in plans if start <= t < end}
-    marks = set(plans)
-    marks |= {start + k * inputs.step_s for k in range(inputs.steps + 1)}
-    for e in inputs.events:
-        marks |= {e.start, e.due, e.end}
-    return sorted(t for t in marks if start <= t <= end), plans
+    return sorted(accounting_marks(inputs) | plans), plans
 
 
 def simulate(

@@ -26,7 +26,7 @@ from controller.policy import (
     diff,
     plan,
 )
-from controller.state.domain import Sleep, Wake
+from drivers import Sleep, Wake
 from simulators.physics import WorkMode
 
 __all__ = ["AlwaysMine", "FixedStrike", "Hashpivot", "Strategy", "fleet_break_even"]

@@ -23,7 +23,7 @@ from controller.policy import (
     Resume,
     SetGpuPowerLimit,
 )
-from controller.state.domain import MiningState, SetPowerTarget, Sleep, Wake
+from drivers import MiningState, SetPowerTarget, Sleep, Wake
 from simulators.clock import SimClock
 from simulators.gpu.models import node_base_power_w
 from simulators.gpu.state import GpuState, throughput_fraction

@@ -69,8 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         return agent_main(rest)
     if command == "backtest":
         from controller.backtest.cli import main as backtest_main  # noqa: PLC0415
+        from controller.hil import replay  # noqa: PLC0415 - the real controller, for --hil
 
-        return backtest_main(rest)
+        return backtest_main(rest, hil=replay)
     if command == "demo":
         from controller.demo.run import main as demo_main  # noqa: PLC0415
 

@@ -33,12 +33,7 @@ class DriversConfig(_Strict):
     per_device_concurrency: Annotated[int, Field(ge=1, le=64)] = 2
 
     def to_settings(self) -> DriverSettings:
-        return DriverSettings(
-            connect_timeout_s=self.connect_timeout_s,
-            read_timeout_s=self.read_timeout_s,
-            write_timeout_s=self.write_timeout_s,
-            per_device_concurrency=self.per_device_concurrency,
-        )
+        return DriverSettings(**self.model_dump())
 
 
 class ClassRuleConfig(_Strict):

@@ -14,6 +14,7 @@ from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
+from controller.config.sections import read_secret
 from controller.errors import ConfigError
 
 __all__ = [
@@ -47,18 +48,9 @@ class SecretSource(_Strict):
         return self
 
     def resolve(self, where: str) -> str | None:
-        if self.secret is not None:
-            return self.secret.get_secret_value() or None
-        if self.secret_env is not None:
-            return os.environ.get(self.secret_env) or None
-        if self.secret_file is not None:
-            try:
-                return self.secret_file.read_text(encoding="utf-8").strip() or None
-            except OSError as exc:
-                raise ConfigError(
-                    f"{where}.secret_file: cannot read {self.secret_file}: {exc.strerror}"
-                ) from None
-        return None
+        return read_secret(
+            self.secret, self.secret_env, self.secret_file, where=f"{where}.secret_file"
+        )
 
 
 class CommandAuth(enum.StrEnum):

@@ -25,9 +25,11 @@ __all__ = [
     "EconomicsConfig",
     "GridConfig",
     "JournalConfig",
+    "LoopSettings",
     "MeterConfig",
     "PolicyConfig",
     "RetentionConfig",
+    "read_secret",
 ]
 
 _Seconds = Annotated[float, Field(ge=0, le=86_400)]
@@ -35,6 +37,23 @@ _Seconds = Annotated[float, Field(ge=0, le=86_400)]
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+def read_secret(
+    value: SecretStr | None, env: str | None, file: Path | None, *, where: str
+) -> str | None:
+    """A secret given inline, by environment variable, or by file (the first one given);
+    ``None`` when none is given or it is empty. ``where`` names the file's field."""
+    if value is not None:
+        return value.get_secret_value() or None
+    if env is not None:
+        return os.environ.get(env) or None
+    if file is not None:
+        try:
+            return file.read_text(encoding="utf-8").strip() or None
+        except OSError as exc:
+            raise ConfigError(f"{where}: cannot read {file}: {exc.strerror}") from None
+    return None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -61,9 +80,9 @@ class ControlConfig(_Strict):
     dry_run: bool = False
     concurrency: Annotated[int, Field(ge=1, le=20_000)] = 1024
     command_timeout_s: Annotated[float, Field(gt=0, le=600)] = 60.0
-    retry_delays_s: list[_Seconds] = Field(default_factory=lambda: [2.0, 10.0, 30.0])
+    retry_delays_s: tuple[_Seconds, ...] = (2.0, 10.0, 30.0)
     confirm_after_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
-    reconfirm_delays_s: list[_Seconds] = Field(default_factory=lambda: [15.0, 60.0])
+    reconfirm_delays_s: tuple[_Seconds, ...] = (15.0, 60.0)
     stuck_hold_s: _Seconds = 1800.0
     sleeping_share: Annotated[float, Field(gt=0, lt=1)] = 0.1
     min_plan_spacing_s: Annotated[float, Field(ge=0, le=600)] = 2.0
@@ -71,21 +90,7 @@ class ControlConfig(_Strict):
     restart_plan_wait_s: Annotated[float, Field(ge=0, le=600)] = 2.0
 
     def to_settings(self) -> ControlSettings:
-        return ControlSettings(
-            enabled=self.enabled,
-            dry_run=self.dry_run,
-            concurrency=self.concurrency,
-            command_timeout_s=self.command_timeout_s,
-            retry_delays_s=tuple(self.retry_delays_s),
-            confirm_after_s=self.confirm_after_s,
-            reconfirm_delays_s=tuple(self.reconfirm_delays_s),
-            stuck_hold_s=self.stuck_hold_s,
-            sleeping_share=self.sleeping_share,
-            cycle_on_sweep=True,
-            min_plan_spacing_s=self.min_plan_spacing_s,
-            confirm_min_s=self.confirm_min_s,
-            restart_plan_wait_s=self.restart_plan_wait_s,
-        )
+        return ControlSettings(**self.model_dump())
 
 
 class PolicyConfig(_Strict):
@@ -109,22 +114,10 @@ class PolicyConfig(_Strict):
     utc_offset_s: Annotated[int, Field(ge=-86_400, le=86_400)] = 0
 
     def to_settings(self) -> policy.PolicySettings:
+        # The policy takes its priorities as sorted pairs (a frozen record holds no dict).
         return policy.PolicySettings(
-            curtail_after_windows=self.curtail_after_windows,
-            resume_after_windows=self.resume_after_windows,
-            price_window_s=self.price_window_s,
-            min_on_dwell_s=self.min_on_dwell_s,
-            min_off_dwell_s=self.min_off_dwell_s,
-            max_cycles_per_day=self.max_cycles_per_day,
-            wake_stagger_s=self.wake_stagger_s,
-            reserve_mw=self.reserve_mw,
+            **self.model_dump(exclude={"priorities"}),
             priorities=tuple(sorted(self.priorities.items())),
-            max_price_age_s=self.max_price_age_s,
-            max_hashprice_age_s=self.max_hashprice_age_s,
-            max_device_age_s=self.max_device_age_s,
-            safe_policy=self.safe_policy,
-            plan_interval_s=self.plan_interval_s,
-            utc_offset_s=self.utc_offset_s,
         )
 
 
@@ -150,6 +143,16 @@ class EconomicsConfig(_Strict):
     contracted_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=1000)] = 2.0
     interruptible_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=1000)] = 0.5
     idle_usd_per_gpu_hour: Annotated[float, Field(ge=0, le=1000)] = 0.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LoopSettings:
+    """The sections the reconcile loop plans and acts by."""
+
+    control: ControlSettings
+    policy: policy.PolicySettings
+    grid: GridConfig
+    economics: EconomicsConfig
 
 
 class MeterConfig(_Strict):
@@ -204,18 +207,9 @@ class ApiConfig(_Strict):
         return self
 
     def resolve(self) -> str | None:
-        if self.token is not None:
-            return self.token.get_secret_value() or None
-        if self.token_env is not None:
-            return os.environ.get(self.token_env) or None
-        if self.token_file is not None:
-            try:
-                return self.token_file.read_text(encoding="utf-8").strip() or None
-            except OSError as exc:
-                raise ConfigError(
-                    f"api.token_file: cannot read {self.token_file}: {exc.strerror}"
-                ) from None
-        return os.environ.get("HASHPIVOT_API_TOKEN") or None
+        if self.token is None and self.token_env is None and self.token_file is None:
+            return os.environ.get("HASHPIVOT_API_TOKEN") or None
+        return read_secret(self.token, self.token_env, self.token_file, where="api.token_file")
 
 
 AiClassName = Literal["contracted", "interruptible", "idle"]

@@ -13,7 +13,7 @@ from typing import Any
 
 from controller import policy
 from controller.service.read_model import ReadModel
-from controller.state.domain import Make, MiningState
+from drivers import Make, MiningState
 
 __all__ = ["OTHER_LOAD_LEGEND", "GpuState", "gpu_state", "summary"]
 

@@ -38,8 +38,9 @@ from controller.service.read_model import ReadModel
 from controller.signals.webhook import PREFIX as WEBHOOK_PREFIX
 from controller.signals.webhook import Handler as WebhookHandler
 from controller.signals.webhook import WebhookBody
-from controller.state.domain import Health, Make, MiningState
+from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord
+from drivers import Make, MiningState
 
 __all__ = ["OPERATIONS", "Api", "Auth", "Operation", "Query", "add_api_routes"]
 

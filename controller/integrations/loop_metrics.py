@@ -15,8 +15,9 @@ from controller.integrations.families import (
 )
 from controller.service.read_model import JournalHealth, ReadModel
 from controller.state.control import EventRecord, Override
-from controller.state.domain import Control, Health, MiningState
+from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord
+from drivers import Control, MiningState
 
 __all__ = ["LoopCollector", "curtailable_w", "event_level_families"]
 

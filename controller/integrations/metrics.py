@@ -19,9 +19,10 @@ from controller.integrations.dashboard_metrics import DashboardCollector
 from controller.integrations.families import site_counter, site_gauge, site_labelled
 from controller.integrations.loop_metrics import LoopCollector
 from controller.service.read_model import ReadModel
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord
 from controller.state.poller import PollStats
+from drivers import MiningState
 
 __all__ = ["ControllerMetrics", "FleetCollector", "FleetReader", "collectors"]
 

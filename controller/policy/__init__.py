@@ -6,11 +6,14 @@ The control loop calls it once per planning interval::
     for command in policy.diff(plan, fleet):      # the minimal command set
         ...
 
-Imports only :mod:`controller.state.domain` and the standard library (import-linter checks it).
+Imports only the drivers' plain records from their own modules (``drivers.types``,
+``drivers.models``; the ``drivers`` package surface also reaches the code that opens
+devices), :mod:`controller.state.domain` and the standard library (import-linter checks it).
 """
 
 from __future__ import annotations
 
+from controller.policy import errors
 from controller.policy.commands import (
     CheckpointJobs,
     DeviceCommand,
@@ -34,15 +37,9 @@ from controller.policy.economics import (
     break_even_usd_per_mwh,
 )
 from controller.policy.engine import plan
-from controller.policy.errors import (
-    InvalidEconomics,
-    InvalidFleet,
-    InvalidGrid,
-    InvalidInput,
-    InvalidMemory,
-    InvalidSettings,
-    PolicyError,
-)
+
+# The exception tree, as errors.py's __all__ lists it.
+from controller.policy.errors import *  # noqa: F403
 from controller.policy.fleet import AiClass, DeviceProfile, Fleet, FleetDevice
 from controller.policy.grid import EventKind, Grid, GridEvent
 from controller.policy.inputs import PolicyInputs
@@ -69,17 +66,10 @@ __all__ = [
     "Grid",
     "GridEvent",
     "Hashprice",
-    "InvalidEconomics",
-    "InvalidFleet",
-    "InvalidGrid",
-    "InvalidInput",
-    "InvalidMemory",
-    "InvalidSettings",
     "JobAction",
     "LeverMemory",
     "Plan",
     "PlanCommand",
-    "PolicyError",
     "PolicyInputs",
     "PolicyMemory",
     "PolicySettings",
@@ -95,3 +85,4 @@ __all__ = [
     "diff",
     "plan",
 ]
+__all__ += errors.__all__

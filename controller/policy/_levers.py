@@ -14,7 +14,7 @@ from controller.policy.economics import Economics, break_even_usd_per_mwh
 from controller.policy.fleet import AiClass, DeviceProfile
 from controller.policy.plan import Action, JobAction
 from controller.policy.settings import PolicySettings
-from controller.state.domain import Control
+from drivers.types import Control
 
 __all__ = ["Level", "ProfileModel", "Step", "build_model", "megawatts", "money"]
 

@@ -134,17 +134,16 @@ def _verdict(
         text = "idle node kept schedulable"
         return Verdict(Econ.ON, text, text)
     if state.curtailed:
-        if state.windows_below:
-            waiting = (
-                f"price {money(price)} below {step.label} for {state.windows_below}"
-                f" of {settings.resume_after_windows} windows"
-            )
-            return Verdict(Econ.OFF, waiting, waiting)
-        return Verdict(Econ.OFF, above_text, above_text)
-    if state.windows_above:
-        waiting = (
-            f"price {money(price)} above {step.label} for {state.windows_above}"
-            f" of {settings.curtail_after_windows} windows"
+        turning = f"price {money(price)} below {step.label}"
+        return _held(
+            Econ.OFF, above_text, turning, state.windows_below, settings.resume_after_windows
         )
-        return Verdict(Econ.ON, waiting, waiting)
-    return Verdict(Econ.ON, below_text, below_text)
+    turning = f"price {money(price)} above {step.label}"
+    return _held(Econ.ON, below_text, turning, state.windows_above, settings.curtail_after_windows)
+
+
+def _held(econ: Econ, settled: str, turning: str, streak: int, needed: int) -> Verdict:
+    """``econ`` holds until ``needed`` windows in a row turn the other way (hysteresis);
+    while a streak runs, the text says how far it got."""
+    text = f"{turning} for {streak} of {needed} windows" if streak else settled
+    return Verdict(econ, text, text)

@@ -13,7 +13,8 @@ from controller.policy._levers import ProfileModel
 from controller.policy.fleet import DeviceProfile, FleetDevice
 from controller.policy.plan import Action
 from controller.policy.settings import PolicySettings
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Health
+from drivers.types import MiningState
 
 __all__ = ["PIN_CYCLES", "PIN_DWELL", "PIN_FREE", "Group", "Scan", "scan_fleet"]
 

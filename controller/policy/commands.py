@@ -1,6 +1,6 @@
 """The minimal command set that takes the site from what it does now to the plan.
 
-Device commands are the drivers' own (:mod:`controller.state.domain`): the miners' and
+Device commands are the drivers' own (:mod:`drivers.types`): the miners' and
 the GPU nodes' power limit, so the reconcile loop sends what the plan says without a
 conversion. The scheduler commands (drain, resume, the job actions) are defined here:
 they are orders to the cluster's scheduler about a node, not to the node.
@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from controller.policy.errors import PolicyError
 from controller.policy.fleet import Fleet, FleetDevice
 from controller.policy.plan import Action, DeviceTarget, JobAction, Plan
-from controller.state.domain import MiningState, SetGpuPowerLimit, SetPowerTarget, Sleep, Wake
+from drivers.types import MiningState, SetGpuPowerLimit, SetPowerTarget, Sleep, Wake
 
 __all__ = [
     "CheckpointJobs",

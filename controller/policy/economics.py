@@ -1,7 +1,8 @@
 """Economic inputs: what hashing earns, what power costs, what AI work is worth.
 
 Formulas are docs/domain.md's. Every input carries ``as_of`` (unix seconds) and a
-``source`` so the engine can judge staleness against ``now``.
+``source`` so the engine can judge staleness against ``now`` (:class:`Stamped`; the
+hashprice, built positionally, spells them out).
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import math
 from dataclasses import dataclass
 
 from controller.policy.errors import InvalidEconomics
+from controller.policy.stamped import Stamped
 
 __all__ = [
     "AiValue",
@@ -86,12 +88,10 @@ class PricePoint:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PowerPrice:
+class PowerPrice(Stamped):
     """The settlement-point price now (may be negative) and an optional short forecast."""
 
     usd_per_mwh: float
-    as_of: float
-    source: str
     forecast: tuple[PricePoint, ...] = ()
     # A cleared market's curve (day-ahead) is firm: a spike in it will happen, and the
     # engine may shed ahead of it. An estimate only keeps sleeping miners asleep.
@@ -105,14 +105,12 @@ class PowerPrice:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AiValue:
+class AiValue(Stamped):
     """What one GPU-hour of each AI job class earns, in USD."""
 
     contracted_usd_per_gpu_hour: float
     interruptible_usd_per_gpu_hour: float
     idle_usd_per_gpu_hour: float
-    as_of: float
-    source: str
 
     def __post_init__(self) -> None:
         _finite(self.contracted_usd_per_gpu_hour, "contracted AI value", minimum=0.0)

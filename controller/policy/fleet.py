@@ -13,7 +13,9 @@ from dataclasses import dataclass, field
 from itertools import pairwise
 
 from controller.policy.errors import InvalidFleet
-from controller.state.domain import Control, Health, Make, MiningState, ModelSpec, PowerMode
+from controller.state.domain import Health
+from drivers.models import ModelSpec
+from drivers.types import Control, Make, MiningState, PowerMode
 
 __all__ = ["AiClass", "DeviceProfile", "Fleet", "FleetDevice"]
 

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 
 from controller.policy.errors import InvalidGrid
+from controller.policy.stamped import Stamped
 
 __all__ = ["EventKind", "Grid", "GridEvent"]
 
@@ -19,7 +20,7 @@ class EventKind(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class GridEvent:
+class GridEvent(Stamped):
     """One event. Times are unix seconds; the event applies on ``[start, end)``.
 
     ``level_mw`` is the most the site may draw. For a 4CP window without a level,
@@ -31,8 +32,6 @@ class GridEvent:
     kind: EventKind
     start: float
     end: float
-    as_of: float
-    source: str
     level_mw: float | None = None
     deadline: float | None = None
 
@@ -60,12 +59,10 @@ class GridEvent:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Grid:
+class Grid(Stamped):
     """The site's grid position. Ramp limits of ``None`` mean the site declared none."""
 
     interconnect_cap_mw: float
-    as_of: float
-    source: str
     events: tuple[GridEvent, ...] = ()
     ramp_up_mw_per_min: float | None = None
     ramp_down_mw_per_min: float | None = None

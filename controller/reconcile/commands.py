@@ -16,9 +16,8 @@ from typing import Protocol, assert_never
 from controller import policy
 from controller.reconcile.gate import Priority
 from controller.reconcile.scheduler import NodeView, SchedulerControl
-from controller.state.domain import Control, SetPowerTarget, Sleep, Wake
 from controller.state.fleet import DeviceRecord
-from drivers import UnsupportedError
+from drivers import Control, SetPowerTarget, Sleep, UnsupportedError, Wake
 
 __all__ = [
     "DriverGpuControl",

@@ -26,8 +26,8 @@ from dataclasses import dataclass, replace
 from controller.clock import Clock
 from controller.config.sections import ControlSettings
 from controller.reconcile.dispatch import CommandResult, Job, JobOrigin
-from controller.state.domain import MiningState, Sleep, Telemetry, Wake
 from controller.state.fleet import DeviceRecord, Fleet
+from drivers import MiningState, Sleep, Telemetry, Wake
 
 __all__ = ["Expectation", "Verifier", "is_shed_physically"]
 

@@ -26,9 +26,8 @@ from controller.config.sections import ControlSettings
 from controller.reconcile.commands import GpuControl, Outcome, send
 from controller.reconcile.gate import Priority, PriorityGate
 from controller.reconcile.pacing import WakePacer
-from controller.state.domain import Wake
 from controller.state.fleet import Fleet
-from drivers import DriverError, UnsupportedError, WriteRejected
+from drivers import DriverError, UnsupportedError, Wake, WriteRejected
 
 __all__ = ["CommandResult", "Dispatcher", "Job", "JobOrigin", "SendResult"]
 

@@ -17,10 +17,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from controller import policy
 from controller.clock import Clock, wait_any
-from controller.config.sections import ControlSettings, EconomicsConfig, GridConfig
+from controller.config.sections import LoopSettings
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Entry, Journal
 from controller.reconcile.commands import (
@@ -33,6 +34,7 @@ from controller.reconcile.commands import (
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job, JobOrigin, SendResult
 from controller.reconcile.gate import Priority
+from controller.reconcile.meter import OtherLoadSource
 from controller.reconcile.observe import (
     Observation,
     ProfileCache,
@@ -48,8 +50,8 @@ from controller.reconcile.plans import (
     plan_summary,
 )
 from controller.state.control import ControlState, EventRecord
-from controller.state.domain import Control, MiningState, Sleep, Wake
 from controller.state.fleet import Fleet
+from drivers import Control, MiningState, Sleep, Wake
 
 __all__ = ["LoopStats", "Reconciler"]
 
@@ -66,6 +68,23 @@ class LoopStats:
     last_plan_s: float = 0.0
 
 
+class OtherLoad(Protocol):
+    """The site's load outside the fleet, and where that figure comes from (the meter watch)."""
+
+    def other_load_w(self) -> float: ...
+
+    @property
+    def other_load_source(self) -> OtherLoadSource: ...
+
+
+# Why a plan counts an other load the meter has not measured this run.
+_UNMEASURED = {
+    OtherLoadSource.CONFIGURED: "configured (grid.other_load_kw), no meter",
+    OtherLoadSource.RESTORED: "last measured before the restart, or the configured floor; "
+    "not measured again yet",
+}
+
+
 class Reconciler:
     def __init__(
         self,
@@ -73,24 +92,17 @@ class Reconciler:
         state: ControlState,
         journal: Journal,
         *,
-        control: ControlSettings,
-        policy_settings: policy.PolicySettings,
-        grid: GridConfig,
-        economics: EconomicsConfig,
+        settings: LoopSettings,
         gpu: GpuControl | None = None,
         request_sweep: Callable[[], None] | None = None,
-        other_load: Callable[[], float] | None = None,
-        other_load_source: Callable[[], str] | None = None,
+        other_load: OtherLoad | None = None,
         clock: Clock,
     ) -> None:
         self.clock = clock
         self.fleet = fleet
         self.state = state
         self.journal = journal
-        self.control = control
-        self.policy_settings = policy_settings
-        self.grid = grid
-        self.economics = economics
+        self.settings = settings
         self.stats = LoopStats()
         self.view: PlanView | None = None
         self._plan: policy.Plan | None = None
@@ -108,9 +120,8 @@ class Reconciler:
         self.first_sweep = asyncio.Event()
         self._request_sweep = request_sweep
         self.gpu = gpu or DriverGpuControl()
-        # Site load outside the fleet (the meter less the devices), from the meter watch.
-        self.other_load: Callable[[], float] = other_load or (lambda: 0.0)
-        self.other_load_source: Callable[[], str] = other_load_source or (lambda: "measured")
+        # Site load outside the fleet (the meter less the devices); None: none, as measured.
+        self._other_load = other_load
         self._withheld: tuple[str, ...] = ()  # wakes the last dispatch held back
         # Levers a device answered "unsupported" to: device id -> lever -> why. Reported
         # once, then planned without (a GPU node with no scheduler is only power-capped).
@@ -118,16 +129,16 @@ class Reconciler:
         self._without: dict[str, frozenset[Control]] = {}
         self.dispatcher = Dispatcher(
             fleet,
-            control,
+            settings.control,
             self.gpu,
             self._on_sent,
             self._on_result,
-            wake_spacing_s=policy_settings.wake_stagger_s,
+            wake_spacing_s=settings.policy.wake_stagger_s,
             clock=clock,
         )
         self.verifier = Verifier(
             fleet,
-            control,
+            settings.control,
             resend=self._resend,
             confirmed=self._confirmed,
             stuck=self._stuck,
@@ -146,7 +157,7 @@ class Reconciler:
         """
         if reason not in self._reasons:
             self._reasons.append(reason)
-        wait = self._last_cycle + self.control.min_plan_spacing_s - self.clock.monotonic()
+        wait = self._last_cycle + self.settings.control.min_plan_spacing_s - self.clock.monotonic()
         if not paced or wait <= 0:
             self._trigger.set()
         elif self._paced is None:
@@ -167,7 +178,7 @@ class Reconciler:
         """After every telemetry sweep: confirm, then re-diff the standing plan."""
         self.first_sweep.set()
         self.verifier.check()
-        if self._plan is not None and self.control.cycle_on_sweep:
+        if self._plan is not None and self.settings.control.cycle_on_sweep:
             obs = await self._observe_in_turns(self.clock.time())
             if self._plan is not None:
                 self._dispatch(self._plan, obs, reason="sweep")
@@ -177,7 +188,9 @@ class Reconciler:
         if self.level_events(self.clock.time()):
             # A restart during an event: plan from what has been read by then and what the
             # journal says was applied, not after the slowest device's first answer.
-            await wait_any(self.clock, self.control.restart_plan_wait_s, stop, self.first_sweep)
+            await wait_any(
+                self.clock, self.settings.control.restart_plan_wait_s, stop, self.first_sweep
+            )
             first = ["restart during an event"]
         else:
             await wait_any(self.clock, None, stop, self.first_sweep)
@@ -191,7 +204,7 @@ class Reconciler:
                 self._paced = None
             self._last_cycle = self.clock.monotonic()
             await self.cycle_in_turns(", ".join(reasons))
-            await wait_any(self.clock, self.policy_settings.plan_interval_s, stop, self._trigger)
+            await wait_any(self.clock, self.settings.policy.plan_interval_s, stop, self._trigger)
 
     async def confirm_sweeps(self, stop: asyncio.Event) -> None:
         """When a burst of commands is done, read the fleet at once to confirm it."""
@@ -220,15 +233,15 @@ class Reconciler:
         inputs = policy.PolicyInputs(
             now=now,
             fleet=obs.fleet,
-            economics=economics_now(self.economics, state, now),
-            grid=grid_now(self.grid, state, now, self.other_load()),
-            settings=self.policy_settings,
+            economics=economics_now(self.settings.economics, state, now),
+            grid=grid_now(self.settings.grid, state, now, self._other_load_w()),
+            settings=self.settings.policy,
         )
         plan, memory = policy.plan(inputs, state.memory)
         if state.memory is None or memory.to_json() != state.memory.to_json():
             self.journal.append(JournalKind.MEMORY, "", {"json": memory.to_json()})
             state.memory = memory
-        self._grid_binding = grid_binds(plan, self.grid, self.policy_settings.reserve_mw)
+        self._grid_binding = grid_binds(plan, self.settings.grid, self.settings.policy.reserve_mw)
         self._plan = plan
         self._plan_seq += 1
         self.stats.plans += 1
@@ -242,7 +255,7 @@ class Reconciler:
             commands=commands,
             notes=self._notes(plan, obs),
             paused=state.paused,
-            dry_run=self.control.dry_run or not self.control.enabled,
+            dry_run=self.settings.control.dry_run or not self.settings.control.enabled,
             grid_binding=self._grid_binding,
         )
         self._journal_plan(self.view)
@@ -264,6 +277,9 @@ class Reconciler:
             nodes=self.gpu.view,
             without=self._without,
         )
+
+    def _other_load_w(self) -> float:
+        return 0.0 if self._other_load is None else self._other_load.other_load_w()
 
     def _notes(self, plan: policy.Plan, obs: Observation) -> tuple[str, ...]:
         notes = list(plan.notes)
@@ -296,19 +312,15 @@ class Reconciler:
                 f"{len(self._withheld)} device(s) shed for a running event stay asleep "
                 f"until it ends: {shown}"
             )
-        source = self.other_load_source()
-        if source != "measured" and plan.other_load_w:
-            why = {
-                "configured": "configured (grid.other_load_kw), no meter",
-                "restored": "last measured before the restart, or the configured floor; "
-                "not measured again yet",
-            }.get(source, source)
-            notes.append(f"other load {plan.other_load_w / 1e3:.1f} kW: {why}")
+        other = self._other_load
+        unmeasured = None if other is None else _UNMEASURED.get(other.other_load_source)
+        if unmeasured is not None and plan.other_load_w:
+            notes.append(f"other load {plan.other_load_w / 1e3:.1f} kW: {unmeasured}")
         if obs.forced_sleep:
             notes.append(f"{len(obs.forced_sleep)} device(s) kept asleep by operator override")
         if self.state.paused:
             notes.append(f"control paused: {self.state.paused_reason or 'by operator'}")
-        if self.control.dry_run:
+        if self.settings.control.dry_run:
             notes.append("dry run: commands are computed and shown, never sent")
         return tuple(notes)
 
@@ -334,7 +346,7 @@ class Reconciler:
     ) -> tuple[policy.DeviceCommand, ...]:
         commands = self._withhold_wakes(policy.diff(plan, obs.fleet), plan.now)
         forced = self._forced_sleeps(obs)
-        if self.state.paused or self.control.dry_run or not self.control.enabled:
+        if self.state.paused or self.settings.control.dry_run or not self.settings.control.enabled:
             self.dispatcher.submit({}, scope=self.fleet.records)
             return commands + forced
         records = self.fleet.records
@@ -468,7 +480,11 @@ class Reconciler:
                     record.wakes.append(entry.at)
         # A sleep acknowledged before the crash and never seen in effect is checked again:
         # a unit that reads back asleep and keeps hashing is found after a restart too.
-        recent = now - self.control.confirm_after_s - sum(self.control.reconfirm_delays_s)
+        recent = (
+            now
+            - self.settings.control.confirm_after_s
+            - sum(self.settings.control.reconfirm_delays_s)
+        )
         for device_id, at in unconfirmed.items():
             if at >= recent and records[device_id].stuck_until <= now:
                 job = Job(
@@ -604,7 +620,7 @@ class Reconciler:
     def _mark_stuck(self, device_id: str, reason: str) -> None:
         record = self.fleet.records[device_id]
         now = self.clock.time()
-        until = now + self.control.stuck_hold_s
+        until = now + self.settings.control.stuck_hold_s
         was_stuck = record.stuck_until > now
         record.stuck_until, record.stuck_reason = until, reason
         self.stats.stuck += 1

@@ -22,9 +22,9 @@ from typing import Protocol
 from controller.clock import Clock, wait_any
 from controller.config.sections import MeterConfig
 from controller.errors import ConfigError
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord, Fleet
-from drivers import DriverError
+from drivers import DriverError, MiningState
 from drivers.clock import TimeSource
 from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
 

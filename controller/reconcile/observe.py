@@ -24,10 +24,11 @@ from controller import policy
 from controller.clock import yield_now
 from controller.reconcile.scheduler import NodeView
 from controller.state.control import Override, OverrideAction
-from controller.state.domain import Control, Health, Make, MiningState, ModelSpec
+from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord
+from drivers import Control, Make, MiningState, ModelSpec
 
-__all__ = ["Observation", "ProfileCache", "at_once", "in_turns", "observe", "observing"]
+__all__ = ["Observation", "ProfileCache", "at_once", "in_turns", "observing"]
 
 _DAY_S = 86_400.0
 _TURN = 256  # devices observed between two turns of the event loop
@@ -103,7 +104,10 @@ def observing(
     nodes: Callable[[DeviceRecord], NodeView] = _no_view,
     without: Mapping[str, frozenset[Control]] | None = None,
 ) -> Iterator[Observation | None]:
-    """``None`` after every ``_TURN`` devices (a pause), then the observation."""
+    """``None`` after every ``_TURN`` devices (a pause), then the observation.
+
+    ``nodes`` gives a GPU node's scheduler view; ``without`` the levers a device lacks.
+    """
     devices: list[policy.FleetDevice] = []
     held: list[str] = []
     forced: list[str] = []
@@ -138,19 +142,6 @@ def observing(
         stuck=tuple(stuck),
         foreign=tuple(foreign),
     )
-
-
-def observe(
-    records: Iterable[DeviceRecord],
-    now: float,
-    overrides: Mapping[str, Override],
-    profiles: ProfileCache,
-    *,
-    nodes: Callable[[DeviceRecord], NodeView] = _no_view,
-    without: Mapping[str, frozenset[Control]] | None = None,
-) -> Observation:
-    """``nodes`` gives a GPU node's scheduler view; ``without`` the levers a device lacks."""
-    return at_once(observing(records, now, overrides, profiles, nodes=nodes, without=without))
 
 
 def at_once(steps: Iterator[Observation | None]) -> Observation:

@@ -9,6 +9,7 @@ A 4CP flag creates (or withdraws) the window's event.
 
 from __future__ import annotations
 
+import functools
 import logging
 import math
 import re
@@ -19,13 +20,15 @@ from controller import policy
 from controller.journal.kinds import JournalKind
 from controller.service.control import ControlService, EventSpec
 from controller.signals.errors import BadSignal, ErrorKind
-from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate
+from controller.signals.updates import EventAction, EventUpdate, FlagUpdate, RelayUpdate, Update
 
 __all__ = ["GridEvents", "Limits"]
 
 log = logging.getLogger(__name__)
 
 _ID_SAFE = re.compile(r"[^A-Za-z0-9_.:-]")
+# What a new event takes from the update that creates it, under the same names.
+_CARRIED = ("kind", "level_mw", "start", "end", "deadline")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -71,6 +74,16 @@ class GridEvents:
         if update.deadline is not None and update.deadline < now:
             raise BadSignal("deadline has passed", ErrorKind.PAST_DEADLINE)
 
+    async def apply(self, update: Update, now: float) -> bool:
+        """An event, relay or flag update; a contact only moves the contact time (False)."""
+        if isinstance(update, EventUpdate):
+            return await self.event(update, now)
+        if isinstance(update, RelayUpdate):
+            return await self.relay(update, now)
+        if isinstance(update, FlagUpdate):
+            return await self.flag(update, now)
+        return False
+
     async def event(self, update: EventUpdate, now: float) -> bool:
         event_id = self.event_id(update.source, update.provider_event_id)
         known = self.service.state.events.get(event_id)
@@ -93,15 +106,8 @@ class GridEvents:
         else:
             self._check(update, now)
             if known is None:
-                spec = EventSpec(
-                    kind=update.kind,
-                    level_mw=update.level_mw,
-                    start=update.start,
-                    end=update.end,
-                    deadline=update.deadline,
-                    event_id=event_id,
-                    source=update.source,
-                )
+                carried: dict[str, Any] = {name: getattr(update, name) for name in _CARRIED}
+                spec = EventSpec(event_id=event_id, source=update.source, **carried)
                 await self.service.create_event(spec, actor, detail=detail)
             else:
                 if known.cancelled_at is not None:
@@ -157,29 +163,25 @@ class GridEvents:
         event_id = self.event_id(update.source, provider_id)
         known = self.service.state.events.get(event_id)
         sequence = self._sequences.get(event_id, -1) + 1  # each flag change is a new version
+        version = functools.partial(
+            EventUpdate,
+            source=update.source,
+            origin_at=update.origin_at,
+            provider_event_id=provider_id,
+            sequence=sequence,
+        )
         if update.active:
             if known is not None and known.cancelled_at is None:
                 return True  # the same window flagged again: nothing changes
             if known is not None:
                 raise BadSignal(f"window {event_id} was withdrawn before", ErrorKind.OUT_OF_ORDER)
-            event = EventUpdate(
-                source=update.source,
-                origin_at=update.origin_at,
+            window = version(
                 action=EventAction.CREATE,
-                provider_event_id=provider_id,
-                sequence=sequence,
                 kind=policy.EventKind.FOUR_CP,
                 start=update.start,
                 end=update.end,
             )
-            return await self.event(event, now)
+            return await self.event(window, now)
         if known is None or known.cancelled_at is not None:
             return True  # no window to withdraw
-        cancel = EventUpdate(
-            source=update.source,
-            origin_at=update.origin_at,
-            action=EventAction.CANCEL,
-            provider_event_id=provider_id,
-            sequence=sequence,
-        )
-        return await self.event(cancel, now)
+        return await self.event(version(action=EventAction.CANCEL), now)

@@ -8,16 +8,24 @@ import os
 from collections.abc import Callable
 from typing import Annotated, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, model_validator
 
 from controller.clock import Clock
-from controller.errors import ConfigError
+from controller.signals.credentials import (
+    SecretConfig,
+    SignInConfig,
+    Strict,
+    Timeout,
+    Url,
+    token_provider,
+)
 from controller.signals.fourcp import FourCpSource
 from controller.signals.hashprice import BitcoindHashprice, HashpriceUrl, MempoolHashprice
-from controller.signals.openadr import OpenAdrVen
+from controller.signals.openadr import OpenAdrVen, VenSettings
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.relay import RelaySource
 from controller.signals.source import Source
+from controller.signals.tokens import TokenProvider
 from controller.signals.updates import PriceMarket
 from controller.signals.webhook import Provider
 from drivers.meter import RelayContact
@@ -32,86 +40,86 @@ __all__ = [
     "OpenAdrConfig",
     "PriceUrlConfig",
     "RelayConfig",
-    "SecretConfig",
     "SignalsConfig",
     "WebhookConfig",
     "build_sources",
     "build_webhooks",
 ]
 
-_Url = Annotated[str, Field(pattern=r"^https?://\S+$", max_length=2000)]
 _Interval = Annotated[float, Field(gt=0, le=86_400)]
-_Timeout = Annotated[float, Field(gt=0, le=120)]
 _Age = Annotated[float, Field(gt=0, le=7 * 86_400)]
 _ERCOT = "https://api.ercot.com/api/public-reports"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
-
-
-class SecretConfig(_Strict):
-    """A secret given inline, from an environment variable or from a file (one of them)."""
-
-    value: SecretStr | None = None
-    env: str | None = None
-    file: str | None = None
-
-    @model_validator(mode="after")
-    def _one(self) -> Self:
-        if sum(x is not None for x in (self.value, self.env, self.file)) != 1:
-            raise ValueError("give exactly one of value, env, file")
-        return self
-
-    def resolve(self, where: str) -> str:
-        if self.value is not None:
-            return self.value.get_secret_value()
-        if self.env is not None:
-            if self.env not in os.environ:
-                raise ConfigError(f"{where}: ${self.env} is not set")
-            return os.environ[self.env]
-        try:
-            with open(str(self.file), encoding="utf-8") as handle:
-                return handle.read().strip()
-        except OSError as exc:
-            raise ConfigError(f"{where}: cannot read {self.file}: {exc.strerror}") from None
-
-
-def bearer(token: SecretConfig | None, where: str) -> dict[str, str]:
-    """The ``Authorization: Bearer`` header for ``token`` (none when there is no token)."""
-    return {} if token is None else {"Authorization": f"Bearer {token.resolve(where)}"}
-
-
-class ErcotConfig(_Strict):
+class ErcotConfig(Strict):
     """ERCOT's public API (or a mirror serving the same report shapes)."""
 
     settlement_point: Annotated[str, Field(pattern=r"^[A-Z0-9_]{2,40}$")]
-    real_time_url: _Url | None = f"{_ERCOT}/np6-905-cd/spp_node_zone_hub"
-    day_ahead_url: _Url | None = f"{_ERCOT}/np4-190-cd/dam_stlmnt_pnt_prices"
+    real_time_url: Url | None = f"{_ERCOT}/np6-905-cd/spp_node_zone_hub"
+    day_ahead_url: Url | None = f"{_ERCOT}/np4-190-cd/dam_stlmnt_pnt_prices"
     subscription_key: SecretConfig | None = None  # header Ocp-Apim-Subscription-Key
-    bearer_token: SecretConfig | None = None  # header Authorization: Bearer ...
+    # The ID token (header Authorization: Bearer ...): ERCOT's sign-in, or a token kept
+    # fresh in a file by another tool, or a fixed one. A mirror may need none.
+    sign_in: SignInConfig | None = None
+    bearer_token: SecretConfig | None = None
     # Real-time prices settle every 15 minutes; polling each minute sees a new one within
     # a minute of its publication. The day-ahead market clears once a day.
     real_time_interval_s: _Interval = 60.0
     day_ahead_interval_s: _Interval = 900.0
-    timeout_s: _Timeout = 10.0
+    timeout_s: Timeout = 10.0
     stale_after_s: _Age = 1800.0  # the real-time price; the day-ahead curve is not aged
 
+    @model_validator(mode="after")
+    def _one_token(self) -> Self:
+        if self.sign_in is not None and self.bearer_token is not None:
+            raise ValueError("give sign_in or bearer_token, not both")
+        return self
+
     def headers(self) -> dict[str, str]:
-        headers = bearer(self.bearer_token, "signals.ercot.bearer_token")
-        if self.subscription_key is not None:
-            key = self.subscription_key.resolve("signals.ercot.subscription_key")
-            headers["Ocp-Apim-Subscription-Key"] = key
-        return headers
+        if self.subscription_key is None:
+            return {}
+        key = self.subscription_key.resolve("signals.ercot.subscription_key")
+        return {"Ocp-Apim-Subscription-Key": key}
+
+    def token(self, clock: Clock) -> TokenProvider | None:
+        """One provider for both reports: one sign-in serves both."""
+        if self.sign_in is not None:
+            return self.sign_in.provider(clock)
+        return token_provider(self.bearer_token, "signals.ercot.bearer_token")
+
+    def sources(self, clock: Clock) -> list[ErcotPrices]:
+        """The real-time and the day-ahead report, each unless its URL is null."""
+        headers, token = self.headers(), self.token(clock)
+        reports = (
+            ("ercot_rt", PriceMarket.REAL_TIME, self.real_time_url, self.real_time_interval_s),
+            ("ercot_dam", PriceMarket.DAY_AHEAD, self.day_ahead_url, self.day_ahead_interval_s),
+        )
+        return [
+            ErcotPrices(
+                name,
+                clock,
+                market,
+                settlement_point=self.settlement_point,
+                url=url,
+                headers=headers,
+                token=token,
+                interval_s=interval_s,
+                timeout_s=self.timeout_s,
+                # The day-ahead curve is a forecast: it is not aged.
+                stale_after_s=self.stale_after_s if market is PriceMarket.REAL_TIME else None,
+            )
+            for name, market, url, interval_s in reports
+            if url is not None
+        ]
 
 
-class PriceUrlConfig(_Strict):
+class PriceUrlConfig(Strict):
     """Any URL serving the generic CSV/JSON price shape (docs/signals.md)."""
 
-    url: _Url
+    url: Url
     market: PriceMarket = PriceMarket.REAL_TIME
     interval_s: _Interval = 60.0
-    timeout_s: _Timeout = 10.0
+    timeout_s: Timeout = 10.0
     stale_after_s: _Age | None = 1800.0
     bearer_token: SecretConfig | None = None
 
@@ -120,23 +128,23 @@ _Blocks = Annotated[int, Field(ge=1, le=2016)]
 _Currency = Literal["USD", "EUR", "GBP", "CAD", "CHF", "AUD", "JPY"]
 
 
-class MempoolConfig(_Strict):
+class MempoolConfig(Strict):
     """A mempool.space-compatible REST API (self-hosted or public)."""
 
-    url: _Url = "https://mempool.space"
+    url: Url = "https://mempool.space"
     blocks: _Blocks = 144  # fees averaged over the last day of blocks
     currency: _Currency = "USD"
 
 
-class BitcoindConfig(_Strict):
+class BitcoindConfig(Strict):
     """A bitcoind node's JSON-RPC, plus a BTC price URL answering /api/v1/prices' shape."""
 
-    url: _Url = "http://127.0.0.1:8332"
+    url: Url = "http://127.0.0.1:8332"
     cookie_file: str | None = None  # e.g. ~/.bitcoin/.cookie (read at each poll)
     user: str | None = None
     password: SecretConfig | None = None
     blocks: _Blocks = 144
-    price_url: _Url
+    price_url: Url
     currency: _Currency = "USD"
 
     @model_validator(mode="after")
@@ -148,19 +156,19 @@ class BitcoindConfig(_Strict):
         return self
 
 
-class HashpriceUrlConfig(_Strict):
+class HashpriceUrlConfig(Strict):
     """A URL that gives the hashprice itself (docs/signals.md)."""
 
-    url: _Url
+    url: Url
     bearer_token: SecretConfig | None = None
 
 
-class HashpriceConfig(_Strict):
+class HashpriceConfig(Strict):
     mempool: MempoolConfig | None = None
     bitcoind: BitcoindConfig | None = None
     url: HashpriceUrlConfig | None = None
     interval_s: _Interval = 600.0  # a block every ten minutes on average
-    timeout_s: _Timeout = 10.0
+    timeout_s: Timeout = 10.0
     stale_after_s: _Age = 6 * 3600.0
 
     @model_validator(mode="after")
@@ -170,7 +178,7 @@ class HashpriceConfig(_Strict):
         return self
 
 
-class RelayConfig(_Strict):
+class RelayConfig(Strict):
     """A relay contact on a Modbus coil or discrete input (the site meter or an I/O module)."""
 
     host: str
@@ -184,20 +192,20 @@ class RelayConfig(_Strict):
     stale_after_s: _Age = 5.0
 
 
-class FourCpConfig(_Strict):
+class FourCpConfig(Strict):
     """A provider's 15-minute 4CP peak flags as JSON (docs/signals.md)."""
 
-    url: _Url
+    url: Url
     bearer_token: SecretConfig | None = None
     interval_s: _Interval = 300.0
-    timeout_s: _Timeout = 10.0
+    timeout_s: Timeout = 10.0
     stale_after_s: _Age = 3600.0
 
 
-class OpenAdrConfig(_Strict):
+class OpenAdrConfig(Strict):
     """An OpenADR 2.0b VEN (openleadr) registered with the utility's or aggregator's VTN."""
 
-    vtn_url: _Url  # with the VTN's path prefix, e.g. .../OpenADR2/Simple/2.0b
+    vtn_url: Url  # with the VTN's path prefix, e.g. .../OpenADR2/Simple/2.0b
     ven_name: Annotated[str, Field(min_length=1, max_length=100)]
     simple_levels_kw: dict[Annotated[int, Field(ge=1, le=3)], Annotated[float, Field(ge=0)]] = (
         Field(default_factory=dict)
@@ -213,14 +221,14 @@ class OpenAdrConfig(_Strict):
     retry_s: Annotated[float, Field(gt=0, le=3600)] = 30.0
 
 
-class WebhookConfig(_Strict):
+class WebhookConfig(Strict):
     """One curtailment provider's webhook: its shared secret and replay window."""
 
     secret: SecretConfig
     window_s: Annotated[float, Field(gt=0, le=3600)] = 300.0  # Stripe's default tolerance
 
 
-class SignalsConfig(_Strict):
+class SignalsConfig(Strict):
     ercot: ErcotConfig | None = None
     price_url: PriceUrlConfig | None = None
     hashprice: HashpriceConfig | None = None
@@ -271,8 +279,10 @@ def _hashprice_source(config: HashpriceConfig, clock: Clock) -> Source:
             **common,
         )
     assert config.url is not None
-    headers = bearer(config.url.bearer_token, "signals.hashprice.url.bearer_token")
-    return HashpriceUrl("hashprice_url", clock, url=config.url.url, headers=headers, **common)
+    token = token_provider(config.url.bearer_token, "signals.hashprice.url.bearer_token")
+    return HashpriceUrl(
+        "hashprice_url", clock, url=config.url.url, headers={}, token=token, **common
+    )
 
 
 def build_sources(
@@ -280,46 +290,17 @@ def build_sources(
 ) -> list[Source]:
     """``site_kw``: the metered site power, which the OpenADR VEN reports to its VTN."""
     sources: list[Source] = []
-    if (ercot := config.ercot) is not None:
-        headers = ercot.headers()
-        common = {
-            "settlement_point": ercot.settlement_point,
-            "headers": headers,
-            "timeout_s": ercot.timeout_s,
-        }
-        if ercot.real_time_url is not None:
-            sources.append(
-                ErcotPrices(
-                    "ercot_rt",
-                    clock,
-                    PriceMarket.REAL_TIME,
-                    url=ercot.real_time_url,
-                    interval_s=ercot.real_time_interval_s,
-                    stale_after_s=ercot.stale_after_s,
-                    **common,  # type: ignore[arg-type]
-                )
-            )
-        if ercot.day_ahead_url is not None:
-            sources.append(
-                ErcotPrices(
-                    "ercot_dam",
-                    clock,
-                    PriceMarket.DAY_AHEAD,
-                    url=ercot.day_ahead_url,
-                    interval_s=ercot.day_ahead_interval_s,
-                    stale_after_s=None,
-                    **common,  # type: ignore[arg-type]
-                )
-            )
+    if config.ercot is not None:
+        sources.extend(config.ercot.sources(clock))
     if (feed := config.price_url) is not None:
-        headers = bearer(feed.bearer_token, "signals.price_url.bearer_token")
         sources.append(
             PriceFeed(
                 "price_url",
                 clock,
                 feed.market,
                 url=feed.url,
-                headers=headers,
+                headers={},
+                token=token_provider(feed.bearer_token, "signals.price_url.bearer_token"),
                 interval_s=feed.interval_s,
                 timeout_s=feed.timeout_s,
                 stale_after_s=feed.stale_after_s if feed.market is PriceMarket.REAL_TIME else None,
@@ -328,36 +309,21 @@ def build_sources(
     if config.hashprice is not None:
         sources.append(_hashprice_source(config.hashprice, clock))
     if (four_cp := config.four_cp) is not None:
-        headers = bearer(four_cp.bearer_token, "signals.four_cp.bearer_token")
         sources.append(
             FourCpSource(
                 "four_cp",
                 clock,
                 url=four_cp.url,
-                headers=headers,
+                headers={},
+                token=token_provider(four_cp.bearer_token, "signals.four_cp.bearer_token"),
                 interval_s=four_cp.interval_s,
                 timeout_s=four_cp.timeout_s,
                 stale_after_s=four_cp.stale_after_s,
             )
         )
-    if (adr := config.openadr) is not None:
-        sources.append(
-            OpenAdrVen(
-                "openadr",
-                clock,
-                vtn_url=adr.vtn_url,
-                ven_name=adr.ven_name,
-                simple_levels_kw=adr.simple_levels_kw,
-                offset_levels_kw=adr.offset_levels_kw,
-                capacity_kw=adr.capacity_kw,
-                floor_kw=adr.floor_kw,
-                resource_id=adr.resource_id,
-                report_interval_s=adr.report_interval_s,
-                stale_after_s=adr.stale_after_s,
-                site_kw=site_kw,
-                retry_s=adr.retry_s,
-            )
-        )
+    if config.openadr is not None:
+        settings = VenSettings(**config.openadr.model_dump())
+        sources.append(OpenAdrVen("openadr", clock, settings, site_kw=site_kw))
     if (relay := config.relay) is not None:
         contact = RelayContact(
             relay.host,

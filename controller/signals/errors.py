@@ -6,7 +6,7 @@ import enum
 
 from controller.errors import ControllerError
 
-__all__ = ["BadSignal", "ErrorKind", "SignalError", "UpstreamError"]
+__all__ = ["AuthError", "BadSignal", "ErrorKind", "SignalError", "Unauthorized", "UpstreamError"]
 
 
 class ErrorKind(enum.StrEnum):
@@ -23,6 +23,7 @@ class ErrorKind(enum.StrEnum):
     SIGNATURE = "signature"  # a webhook whose HMAC does not verify
     UNKNOWN_EVENT = "unknown_event"  # a change or cancellation of an event never seen
     UPSTREAM = "upstream"  # the upstream refused, stalled or answered with an error status
+    AUTH = "auth"  # a token refused (401 twice), a sign-in refused, no token to send
     REJECTED = "rejected"  # the command service refused an otherwise well-formed update
 
 
@@ -45,3 +46,13 @@ class UpstreamError(SignalError):
     """The upstream could not be read (refused, timed out, error status)."""
 
     kind = ErrorKind.UPSTREAM
+
+
+class Unauthorized(UpstreamError):
+    """HTTP 401: a source that holds a token provider renews its token and asks again."""
+
+
+class AuthError(SignalError):
+    """No usable token: the sign-in was refused, or the upstream refused a fresh token too."""
+
+    kind = ErrorKind.AUTH

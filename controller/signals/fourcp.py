@@ -12,28 +12,23 @@ withdrawn (its event is cancelled). Windows already over are skipped.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
 from typing import Annotated, Unpack
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
 from controller.clock import Clock
-from controller.signals._json import epoch_seconds, malformed
+from controller.signals._json import Lenient, TimeWindow, epoch_seconds, malformed
 from controller.signals.source import AgeFrom, Upstream, UrlSource
 from controller.signals.updates import Contact, FlagUpdate, Update
 
 __all__ = ["FourCpSource", "parse_flags"]
 
 
-class _Flag(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    start: float | datetime
-    end: float | datetime
+class _Flag(TimeWindow):
     peak: bool
 
 
-class _Flags(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _Flags(Lenient):
     flags: Annotated[list[_Flag], Field(max_length=10_000)]
 
 

@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Unpack
 
 import aiohttp
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import ValidationError
 
 from controller import policy
 from controller.clock import Clock
-from controller.signals._json import malformed
+from controller.signals._json import Lenient, malformed
 from controller.signals.errors import BadSignal, ErrorKind, UpstreamError
 from controller.signals.source import Cadence, PollingSource, Upstream, UrlSource, fetch
 from controller.signals.updates import HashpriceUpdate, Update
@@ -146,8 +146,7 @@ def parse_block_stats(result: Any) -> tuple[float, float, float]:
     return subsidy, fee, at
 
 
-class _HashpriceDoc(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _HashpriceDoc(Lenient):
     hashprice: float
     unit: str = "USD/PH/day"
     as_of: float | datetime | None = None

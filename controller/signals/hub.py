@@ -30,13 +30,10 @@ from controller.signals.errors import BadSignal, ErrorKind, SignalError
 from controller.signals.source import AgeFrom, Source
 from controller.signals.updates import (
     Contact,
-    EventUpdate,
-    FlagUpdate,
     HashpriceUpdate,
     PriceInterval,
     PriceMarket,
     PriceUpdate,
-    RelayUpdate,
     Update,
 )
 
@@ -213,13 +210,7 @@ class SignalHub:
             return await self._forecast(update, now)
         if isinstance(update, HashpriceUpdate):
             return await self._hashprice(update, now)
-        if isinstance(update, EventUpdate):
-            return await self.events.event(update, now)
-        if isinstance(update, RelayUpdate):
-            return await self.events.relay(update, now)
-        if isinstance(update, FlagUpdate):
-            return await self.events.flag(update, now)
-        return False  # Contact: only the contact time moves
+        return await self.events.apply(update, now)
 
     def _check_prices(self, intervals: tuple[PriceInterval, ...]) -> None:
         if not intervals:

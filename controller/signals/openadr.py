@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import math
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -32,10 +34,10 @@ from controller import policy
 from controller.clock import Clock
 from controller.journal.kinds import JournalKind
 from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
-from controller.signals.source import AgeFrom, Sink
+from controller.signals.source import AgeFrom, Sink, cancelled
 from controller.signals.updates import Contact, EventAction, EventUpdate
 
-__all__ = ["OpenAdrVen", "event_update"]
+__all__ = ["OpenAdrVen", "VenSettings", "event_update"]
 
 log = logging.getLogger(__name__)
 
@@ -116,14 +118,11 @@ def event_update(
     except (KeyError, TypeError, ValueError, AttributeError, OverflowError):
         what = "event without its descriptor, period or signals"
         raise BadSignal(what, ErrorKind.MALFORMED) from None
+    version = functools.partial(
+        EventUpdate, source=source, origin_at=now, provider_event_id=event_id, sequence=sequence
+    )
     if status == "cancelled":
-        return EventUpdate(
-            source=source,
-            origin_at=now,
-            action=EventAction.CANCEL,
-            provider_event_id=event_id,
-            sequence=sequence,
-        )
+        return version(action=EventAction.CANCEL)
     if isinstance(signals, Mapping):
         signals = signals.get("event_signals", [])
     if not isinstance(signals, list) or not all(isinstance(s, Mapping) for s in signals):
@@ -137,12 +136,8 @@ def event_update(
     end = start + (duration if duration > 0 else _OPEN_ENDED_S)
     level = min(limits) if limits else None
     kind = policy.EventKind.INSTRUCTED if level is not None else policy.EventKind.PRICE
-    return EventUpdate(
-        source=source,
-        origin_at=now,
+    return version(
         action=EventAction.CREATE,
-        provider_event_id=event_id,
-        sequence=sequence,
         kind=kind,
         level_mw=None if level is None else level / 1e3,
         start=start,
@@ -164,6 +159,22 @@ class _Client(OpenADRClient):  # type: ignore[misc]
         return response_type, payload
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class VenSettings:
+    """The VEN's configuration (``signals.openadr`` in the config file, field for field)."""
+
+    vtn_url: str
+    ven_name: str
+    simple_levels_kw: Mapping[int, float]  # SIMPLE level -> the most the site may draw
+    offset_levels_kw: Mapping[int, float]
+    capacity_kw: float | None
+    floor_kw: float  # below this the VEN opts out
+    resource_id: str
+    report_interval_s: float
+    stale_after_s: float | None
+    retry_s: float = 30.0
+
+
 class OpenAdrVen:
     age_from = AgeFrom.CONTACT
 
@@ -171,32 +182,15 @@ class OpenAdrVen:
         self,
         name: str,
         clock: Clock,
+        settings: VenSettings,
         *,
-        vtn_url: str,
-        ven_name: str,
-        simple_levels_kw: Mapping[int, float],
-        offset_levels_kw: Mapping[int, float],
-        capacity_kw: float | None,
-        floor_kw: float,
-        resource_id: str,
-        report_interval_s: float,
-        stale_after_s: float | None,
         site_kw: Callable[[], float | None] = lambda: None,
-        retry_s: float = 30.0,
     ) -> None:
         self.name = name
         self.clock = clock
-        self.vtn_url = vtn_url
-        self.ven_name = ven_name
-        self.simple = dict(simple_levels_kw)
-        self.offsets = dict(offset_levels_kw)
-        self.capacity_kw = capacity_kw
-        self.floor_kw = floor_kw
-        self.resource_id = resource_id
-        self.report_interval_s = report_interval_s
-        self.stale_after_s = stale_after_s
+        self.settings = settings
+        self.stale_after_s = settings.stale_after_s
         self.site_kw = site_kw  # the app sets it to the metered site power
-        self.retry_s = retry_s
         self.opts: list[tuple[str, int, str, str]] = []  # (event id, version, opt, reason)
         self.client: _Client | None = None
         self._sink: Sink | None = None
@@ -209,11 +203,8 @@ class OpenAdrVen:
         self._task = asyncio.create_task(self._run(), name=f"signal-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         await self._close_client()
 
     async def _close_client(self) -> None:
@@ -224,8 +215,8 @@ class OpenAdrVen:
 
     def _new_client(self) -> _Client:
         client = _Client(
-            self.ven_name,
-            self.vtn_url,
+            self.settings.ven_name,
+            self.settings.vtn_url,
             allow_jitter=False,
             on_poll=self._polled,
             show_fingerprint=False,
@@ -234,11 +225,11 @@ class OpenAdrVen:
         client.add_handler("on_update_event", self._on_event)
         client.add_report(
             callback=self._report_kw,
-            resource_id=self.resource_id,
+            resource_id=self.settings.resource_id,
             measurement="real_power",
             unit="W",
             scale="k",
-            sampling_rate=timedelta(seconds=self.report_interval_s),
+            sampling_rate=timedelta(seconds=self.settings.report_interval_s),
             report_duration=timedelta(hours=1),
         )
         return client
@@ -249,18 +240,20 @@ class OpenAdrVen:
             try:
                 await self.client.run()
             except Exception as exc:  # noqa: BLE001 (openleadr raises whatever it meets)
-                self._failed(UpstreamError(f"VTN {self.vtn_url}: {type(exc).__name__}: {exc}"))
+                self._failed(
+                    UpstreamError(f"VTN {self.settings.vtn_url}: {type(exc).__name__}: {exc}")
+                )
             if self.client is not None and self.client.registration_id:
                 log.info(
                     "openadr %s: registered with %s as %s",
                     self.name,
-                    self.vtn_url,
+                    self.settings.vtn_url,
                     self.client.ven_id,
                 )
                 await asyncio.Event().wait()  # openleadr polls on its own scheduler now
-            self._failed(UpstreamError(f"VTN {self.vtn_url}: registration failed"))
+            self._failed(UpstreamError(f"VTN {self.settings.vtn_url}: registration failed"))
             await self._close_client()
-            await self.clock.sleep(self.retry_s)
+            await self.clock.sleep(self.settings.retry_s)
 
     def _failed(self, error: SignalError) -> None:
         if self._sink is not None:
@@ -274,7 +267,7 @@ class OpenAdrVen:
                 log.warning("openadr %s: VTN does not answer", self.name)
             self._reachable = answered
         if not answered:
-            self._failed(UpstreamError(f"VTN {self.vtn_url}: poll not answered"))
+            self._failed(UpstreamError(f"VTN {self.settings.vtn_url}: poll not answered"))
         elif self._sink is not None:
             self._pending = asyncio.ensure_future(
                 self._sink.emit(Contact(source=self.name, origin_at=self.clock.time()))
@@ -293,16 +286,16 @@ class OpenAdrVen:
                 self.name,
                 event,
                 now,
-                simple=self.simple,
-                offsets=self.offsets,
-                capacity_kw=self.capacity_kw,
+                simple=self.settings.simple_levels_kw,
+                offsets=self.settings.offset_levels_kw,
+                capacity_kw=self.settings.capacity_kw,
             )
         except BadSignal as exc:
             return await self._opt(event_id, version, OPT_OUT, f"refused: {exc}", exc)
-        if update.level_mw is not None and update.level_mw * 1e3 < self.floor_kw:
+        if update.level_mw is not None and update.level_mw * 1e3 < self.settings.floor_kw:
             reason = (
                 f"level {update.level_mw * 1e3:.0f} kW is below what the site cannot shed"
-                f" ({self.floor_kw:.0f} kW)"
+                f" ({self.settings.floor_kw:.0f} kW)"
             )
             return await self._opt(event_id, version, OPT_OUT, reason, None)
         error = await self._submit(update)

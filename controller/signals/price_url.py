@@ -19,9 +19,9 @@ import math
 from datetime import datetime
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 
-from controller.signals._json import epoch_seconds, malformed
+from controller.signals._json import Lenient, TimeWindow, epoch_seconds, malformed
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.updates import PriceInterval
 
@@ -31,15 +31,11 @@ UNITS = {"usd/mwh": 1.0, "$/mwh": 1.0, "usd/kwh": 1000.0, "$/kwh": 1000.0}
 _MAX_INTERVALS = 10_000
 
 
-class _Interval(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
-    start: float | datetime
-    end: float | datetime
+class _Interval(TimeWindow):
     price: float
 
 
-class _Feed(BaseModel):
-    model_config = ConfigDict(extra="ignore", frozen=True)
+class _Feed(Lenient):
     unit: str = "USD/MWh"
     intervals: Annotated[list[_Interval], Field(max_length=_MAX_INTERVALS)]
 

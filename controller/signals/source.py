@@ -14,12 +14,20 @@ import contextlib
 import enum
 import logging
 from collections.abc import Sequence
-from typing import Protocol, TypedDict, Unpack
+from typing import NotRequired, Protocol, TypedDict, Unpack
 
 import aiohttp
 
 from controller.clock import Clock
-from controller.signals.errors import BadSignal, ErrorKind, SignalError, UpstreamError
+from controller.signals.errors import (
+    AuthError,
+    BadSignal,
+    ErrorKind,
+    SignalError,
+    Unauthorized,
+    UpstreamError,
+)
+from controller.signals.tokens import TokenProvider
 from controller.signals.updates import Update
 
 __all__ = [
@@ -30,6 +38,7 @@ __all__ = [
     "Source",
     "Upstream",
     "UrlSource",
+    "cancelled",
     "fetch",
 ]
 
@@ -77,6 +86,8 @@ async def fetch(
             body = await response.content.read(_MAX_BODY + 1)
             if len(body) > _MAX_BODY:
                 raise BadSignal(f"{url}: body over {_MAX_BODY} bytes", ErrorKind.MALFORMED)
+            if response.status == 401:
+                raise Unauthorized(f"{url}: HTTP 401")
             if response.status >= 400:
                 raise UpstreamError(f"{url}: HTTP {response.status}")
             return body
@@ -84,6 +95,14 @@ async def fetch(
         raise UpstreamError(f"{url}: no answer within {timeout_s:g} s") from None
     except aiohttp.ClientError as exc:
         raise UpstreamError(f"{url}: {type(exc).__name__}: {exc}") from None
+
+
+async def cancelled(task: asyncio.Task[None] | None) -> None:
+    """Cancel a source's task (if it has one) and wait until it has ended."""
+    if task is not None:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 class Cadence(TypedDict):
@@ -132,11 +151,8 @@ class PollingSource:
         self._task = asyncio.create_task(self._run(sink), name=f"signal-{self.name}")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
         if self._session is not None:
             await self._session.close()
             self._session = None
@@ -165,14 +181,19 @@ class PollingSource:
 
 
 class Upstream(Cadence):
-    """Where a URL source reads, with what headers, and how often."""
+    """Where a URL source reads, with what headers and token, and how often."""
 
     url: str
     headers: dict[str, str]
+    token: NotRequired[TokenProvider | None]
 
 
 class UrlSource(PollingSource):
-    """A polling source that reads one configured URL (prices, hashprice, 4CP flags)."""
+    """A polling source that reads one configured URL (prices, hashprice, 4CP flags).
+
+    With a ``token``, the ``Authorization`` header is asked for before every request (a
+    token may live only an hour); a 401 renews it and retries the request once, and a
+    second 401, or none to retry with, is an ``auth`` error."""
 
     def __init__(
         self,
@@ -181,14 +202,33 @@ class UrlSource(PollingSource):
         *,
         url: str,
         headers: dict[str, str],
+        token: TokenProvider | None = None,
         **cadence: Unpack[Cadence],
     ) -> None:
         super().__init__(name, clock, **cadence)
         self.url = url
         self.headers = headers
+        self.token = token
 
     async def get(self, url: str | None = None) -> bytes:
         """The body at ``url`` (the configured one by default), with the configured headers."""
-        return await fetch(
-            self.session, url or self.url, timeout_s=self.timeout_s, headers=self.headers
-        )
+        target = url or self.url
+        if self.token is None:
+            return await self._get(target, None)
+        sent = await self.token.authorization(self.session)
+        try:
+            return await self._get(target, sent)
+        except Unauthorized:
+            fresh = await self.token.renew(self.session, sent)
+        if fresh is None:
+            raise AuthError(f"{target}: HTTP 401 to our token, and no other token to send")
+        try:
+            return await self._get(target, fresh)
+        except Unauthorized:
+            raise AuthError(f"{target}: HTTP 401 to a fresh token too") from None
+
+    async def _get(self, url: str, authorization: str | None) -> bytes:
+        headers = self.headers
+        if authorization is not None:
+            headers = headers | {"Authorization": authorization}
+        return await fetch(self.session, url, timeout_s=self.timeout_s, headers=headers)

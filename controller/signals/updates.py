@@ -21,6 +21,7 @@ __all__ = [
     "PriceMarket",
     "PriceUpdate",
     "RelayUpdate",
+    "Stamped",
     "Update",
 ]
 
@@ -38,17 +39,25 @@ class PriceInterval:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class PriceUpdate:
+class Stamped:
+    """What every update carries: the source that sent it and its time of origin."""
+
     source: str
-    origin_at: float  # real time: the newest interval's end; day-ahead: the curve's first start
+    origin_at: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PriceUpdate(Stamped):
+    """``origin_at``: real time, the newest interval's end; day-ahead, the curve's first start."""
+
     market: PriceMarket
     intervals: tuple[PriceInterval, ...]  # in time order, no two with the same start
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class HashpriceUpdate:
-    source: str
-    origin_at: float  # the oldest of the inputs it was computed from
+class HashpriceUpdate(Stamped):
+    """``origin_at``: the oldest of the inputs it was computed from."""
+
     usd_per_ph_day: float
     detail: tuple[tuple[str, float], ...] = ()  # difficulty, subsidy, fees, BTC price
 
@@ -59,9 +68,7 @@ class EventAction(enum.StrEnum):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class EventUpdate:
-    source: str
-    origin_at: float
+class EventUpdate(Stamped):
     action: EventAction
     provider_event_id: str
     sequence: int  # the provider's version (OpenADR modificationNumber); higher wins
@@ -73,29 +80,22 @@ class EventUpdate:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class RelayUpdate:
-    source: str
-    origin_at: float
+class RelayUpdate(Stamped):
     tripped: bool
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class FlagUpdate:
+class FlagUpdate(Stamped):
     """A yes/no flag for one window, such as a 4CP peak forecast for a 15-minute interval."""
 
-    source: str
-    origin_at: float
     active: bool
     start: float
     end: float
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Contact:
+class Contact(Stamped):
     """The upstream answered and had nothing new: keeps a contact-aged source fresh."""
-
-    source: str
-    origin_at: float
 
 
 Update = PriceUpdate | HashpriceUpdate | EventUpdate | RelayUpdate | FlagUpdate | Contact

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
-from controller.state.domain import MiningState
 from controller.state.fleet import Fleet
+from drivers import MiningState
 
 __all__ = ["CycleJournal"]
 

@@ -1,8 +1,8 @@
 """The controller's domain model.
 
-Device identity and health live here; readings, commands and the model table
-are the drivers' frozen types, re-exported so that controller code (and the pure
-policy engine) has one place to import them from. Nothing here does I/O.
+Device identity and health live here. Readings, commands and the model table are the
+drivers' frozen types: controller code (and the pure policy engine) imports them from
+the drivers' public surface, ``drivers``. Nothing here does I/O.
 """
 
 from __future__ import annotations
@@ -10,52 +10,9 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-from drivers.models import MODELS, ModelSpec, UnknownModel, lookup_model
-from drivers.types import (
-    Command,
-    CommandOutcome,
-    Control,
-    DeviceEndpoint,
-    DeviceInfo,
-    HashBoard,
-    Make,
-    MiningState,
-    PowerMode,
-    Reboot,
-    RestoreGpuPowerLimits,
-    SetGpuPowerLimit,
-    SetPowerMode,
-    SetPowerTarget,
-    Sleep,
-    Telemetry,
-    Wake,
-)
+from drivers.types import DeviceEndpoint, Make
 
-__all__ = [
-    "MODELS",
-    "Command",
-    "CommandOutcome",
-    "Control",
-    "DeviceEndpoint",
-    "DeviceIdentity",
-    "DeviceInfo",
-    "HashBoard",
-    "Health",
-    "Make",
-    "MiningState",
-    "ModelSpec",
-    "PowerMode",
-    "Reboot",
-    "RestoreGpuPowerLimits",
-    "SetGpuPowerLimit",
-    "SetPowerMode",
-    "SetPowerTarget",
-    "Sleep",
-    "Telemetry",
-    "UnknownModel",
-    "Wake",
-    "lookup_model",
-]
+__all__ = ["DeviceIdentity", "Health"]
 
 
 class Health(enum.StrEnum):

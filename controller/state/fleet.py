@@ -12,8 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from controller.state.domain import DeviceIdentity, DeviceInfo, Health, MiningState, Telemetry
-from drivers import DriverError, MinerDriver
+from controller.state.domain import DeviceIdentity, Health
+from drivers import DeviceInfo, DriverError, MinerDriver, MiningState, Telemetry
 
 __all__ = ["DeviceRecord", "Fleet"]
 

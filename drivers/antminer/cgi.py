@@ -23,7 +23,7 @@ from drivers.cgminer.values import (
     as_dict,
     as_list,
     first,
-    opt_bool,
+    opt_flag,
     opt_float,
     opt_int,
     opt_str,
@@ -170,7 +170,7 @@ def parse_miner_conf(host: str, reply: Any) -> MinerConf:
                 password=opt_str(host, pool, "pass") or "",
             )
         )
-    fan_ctrl = opt_bool(host, body, "bitmain-fan-ctrl")
+    fan_ctrl = opt_flag(host, body, "bitmain-fan-ctrl")
     return MinerConf(
         pools=tuple(pools),
         fan_ctrl=bool(fan_ctrl),

@@ -38,7 +38,7 @@ from drivers.errors import (
     WriteNotApplied,
 )
 from drivers.identity import Claim, Evidence, decide_model
-from drivers.models import normalise_model_name, stock_controls
+from drivers.models import normalise_model_name
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -47,17 +47,12 @@ from drivers.types import (
     DeviceInfo,
     MiningState,
     PowerMode,
-    Reboot,
     SetPowerMode,
     SetPowerTarget,
-    Sleep,
     Telemetry,
-    Wake,
 )
 
 __all__ = ["AntminerDriver"]
-
-_log = logging.getLogger(__name__)
 
 _WEB, _RPC = "web get_system_info", "rpc version"
 _MODE_VALUES = {PowerMode.NORMAL: WorkMode.NORMAL, PowerMode.LOW: WorkMode.LOW}
@@ -67,9 +62,6 @@ class AntminerDriver(DeviceBase):
     """One stock Antminer (S19 and S21 families)."""
 
     make = SPEC.make
-    default_controls = stock_controls(SPEC.make)
-
-    logger = _log
     log_prefix = "antminer "
 
     def _open(self) -> None:
@@ -203,50 +195,40 @@ class AntminerDriver(DeviceBase):
     def _since_wake(self) -> float | None:
         return None if self._woke_at is None else self._settings.clock.monotonic() - self._woke_at
 
-    async def apply(self, command: Command) -> CommandOutcome:
-        await self._identified()
-        if isinstance(command, Reboot):
-            self._require(Control.REBOOT, command)
-            await self._api.reboot()
-            self._log.info("reboot acknowledged")
-            return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
-        target, substitute, note = self._target_mode(command)
-        return await self._write_mode(command, target, substitute, note)
+    async def _reboot(self, command: Command) -> CommandOutcome:
+        await self._api.reboot()
+        self._log.info("reboot acknowledged")
+        return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
 
-    def _target_mode(self, command: Command) -> tuple[int, Command | None, str]:
-        host = self.endpoint.host
-        if isinstance(command, Sleep):
-            self._require(Control.SLEEP, command)
-            return WorkMode.SLEEP, None, ""
-        if isinstance(command, Wake):
-            self._require(Control.WAKE, command)
-            return WorkMode.NORMAL, None, ""
-        if isinstance(command, SetPowerMode):
-            if command.mode is PowerMode.SLEEP:
-                self._require(Control.SLEEP, command)
-                return WorkMode.SLEEP, None, ""
-            self._require(Control.POWER_MODE, command)
-            if command.mode is PowerMode.HIGH:
-                # miner-mode 2 means different things on different models; never guess it.
-                normal = SetPowerMode(PowerMode.NORMAL)
-                return WorkMode.NORMAL, normal, "stock firmware has no dependable high mode"
-            return _MODE_VALUES[command.mode], None, ""
-        if isinstance(command, SetPowerTarget):
-            if Control.POWER_MODE not in self.controls or self._spec is None:
-                raise UnsupportedError(host, "no power target, and no model data to pick a mode")
-            mode = PowerMode.LOW if command.watts < self._spec.nameplate_w else PowerMode.NORMAL
-            note = (
-                f"stock firmware has no power target; {mode.value} mode is the nearest "
-                f"to {command.watts:.0f} W (nameplate {self._spec.nameplate_w:.0f} W)"
+    async def _sleep(self, command: Command) -> CommandOutcome:
+        return await self._write_mode(command, WorkMode.SLEEP)
+
+    async def _wake(self, command: Command) -> CommandOutcome:
+        return await self._write_mode(command, WorkMode.NORMAL)
+
+    async def _set_power_mode(self, command: SetPowerMode) -> CommandOutcome:
+        if command.mode is PowerMode.HIGH:
+            # miner-mode 2 means different things on different models; never guess it.
+            normal = SetPowerMode(PowerMode.NORMAL)
+            outcome = await self._write_mode(command, WorkMode.NORMAL)
+            return _substituted(outcome, normal, "stock firmware has no dependable high mode")
+        return await self._write_mode(command, _MODE_VALUES[command.mode])
+
+    async def _set_power_target(self, command: SetPowerTarget) -> CommandOutcome:
+        if Control.POWER_MODE not in self.controls or self._spec is None:
+            raise UnsupportedError(
+                self.endpoint.host, "no power target, and no model data to pick a mode"
             )
-            return _MODE_VALUES[mode], SetPowerMode(mode), note
-        raise UnsupportedError(host, f"unknown command {command!r}")
+        mode = PowerMode.LOW if command.watts < self._spec.nameplate_w else PowerMode.NORMAL
+        note = (
+            f"stock firmware has no power target; {mode.value} mode is the nearest "
+            f"to {command.watts:.0f} W (nameplate {self._spec.nameplate_w:.0f} W)"
+        )
+        outcome = await self._write_mode(command, _MODE_VALUES[mode])
+        return _substituted(outcome, SetPowerMode(mode), note)
 
-    async def _write_mode(
-        self, command: Command, target: int, substitute: Command | None, note: str
-    ) -> CommandOutcome:
+    async def _write_mode(self, command: Command, target: int) -> CommandOutcome:
         host = self.endpoint.host
-        notes = (note,) if note else ()
         try:
             before = await self._api.miner_conf()
         except DriverError as exc:
@@ -257,34 +239,24 @@ class AntminerDriver(DeviceBase):
             raise ConfigReadError(host, "get_miner_conf returned no pools; refusing to write")
         if before.work_mode == target:
             return CommandOutcome(
-                command=command,
-                applied=True,
-                detail=f"already in work mode {target}",
-                substituted=substitute,
-                notes=notes,
+                command=command, applied=True, detail=f"already in work mode {target}"
             )
         await self._api.set_miner_conf(before.write_body(target))
         after = await self._api.miner_conf()
-        return self._confirm(command, target, substitute, notes, before, after)
+        return self._confirm(command, target, before, after)
 
     def _confirm(
-        self,
-        command: Command,
-        target: int,
-        substitute: Command | None,
-        notes: tuple[str, ...],
-        before: MinerConf,
-        after: MinerConf,
+        self, command: Command, target: int, before: MinerConf, after: MinerConf
     ) -> CommandOutcome:
+        notes: tuple[str, ...] = ()
         if after.pools != before.pools:
             self._log.warning("pool settings changed across the mode write")
-            notes += ("pool settings read back differently after the write",)
+            notes = ("pool settings read back differently after the write",)
         if after.work_mode is None:
             return CommandOutcome(
                 command=command,
                 applied=False,
                 detail="firmware does not report its work mode; confirm by telemetry",
-                substituted=substitute,
                 notes=notes,
             )
         if after.work_mode != target:
@@ -296,15 +268,16 @@ class AntminerDriver(DeviceBase):
         if target != WorkMode.SLEEP and before.work_mode == WorkMode.SLEEP:
             self._woke_at = self._settings.clock.monotonic()
         return CommandOutcome(
-            command=command,
-            applied=True,
-            detail=f"work mode {target} confirmed",
-            substituted=substitute,
-            notes=notes,
+            command=command, applied=True, detail=f"work mode {target} confirmed", notes=notes
         )
 
     async def close(self) -> None:
         await self._api.close()
+
+
+def _substituted(outcome: CommandOutcome, used: Command, note: str) -> CommandOutcome:
+    """``outcome`` of writing ``used`` in place of the command asked for, and why."""
+    return replace(outcome, substituted=used, notes=(note, *outcome.notes))
 
 
 def _with_mode(stats: StatsReading, mode: int | None) -> StatsReading:

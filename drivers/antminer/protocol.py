@@ -30,7 +30,7 @@ from drivers.antminer.records import (
 from drivers.cgminer.values import (
     as_dict,
     first,
-    opt_bool,
+    opt_flag,
     opt_float,
     opt_int,
     opt_str,
@@ -143,7 +143,7 @@ def parse_pools(host: str, reply: Any) -> tuple[PoolStatus, ...]:
                 url=opt_str(host, item, "URL") or "",
                 user=opt_str(host, item, "User") or "",
                 alive=opt_str(host, item, "Status") == "Alive",
-                active=bool(opt_bool(host, item, "Stratum Active")),
+                active=bool(opt_flag(host, item, "Stratum Active")),
                 priority=opt_int(host, item, "Priority"),
             )
         )

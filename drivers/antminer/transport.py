@@ -10,7 +10,7 @@ device's digest challenge is reused, so only the first request pays the 401.
 from __future__ import annotations
 
 from drivers.errors import AuthError, ProtocolError, UnsupportedError
-from drivers.http1 import DigestCredentials, HttpClient
+from drivers.http1 import HttpClient
 from drivers.settings import Credentials, DriverSettings
 
 __all__ = ["WebTransport"]
@@ -40,12 +40,7 @@ class WebTransport:
         self._read_timeout_s = settings.read_timeout_s
         self._write_timeout_s = settings.write_timeout_s
         self._client = HttpClient(
-            host,
-            port,
-            credentials=DigestCredentials(credentials.username, credentials.password),
-            connect_timeout_s=settings.connect_timeout_s,
-            max_connections=settings.per_device_concurrency,
-            max_body_bytes=max_reply_bytes,
+            host, port, settings, credentials=credentials, max_body_bytes=max_reply_bytes
         )
 
     async def get(self, cgi: str) -> bytes:

@@ -13,7 +13,6 @@ sleep but still reads ``Sleep: off`` raises :class:`WriteNotApplied`.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable
 from dataclasses import replace
 from typing import Any
@@ -21,7 +20,6 @@ from typing import Any
 from drivers._device_base import DeviceBase
 from drivers.auradine.make import SPEC
 from drivers.auradine.protocol import (
-    Identity,
     ModeSetting,
     parse_devdetails,
     parse_devs,
@@ -43,7 +41,7 @@ from drivers.errors import (
     UnsupportedError,
     WriteRejected,
 )
-from drivers.models import stock_controls
+from drivers.identity import UnitIdentity
 from drivers.types import (
     Command,
     CommandOutcome,
@@ -52,17 +50,12 @@ from drivers.types import (
     HashBoard,
     MiningState,
     PowerMode,
-    Reboot,
     SetPowerMode,
     SetPowerTarget,
-    Sleep,
     Telemetry,
-    Wake,
 )
 
 __all__ = ["AuradineDriver"]
-
-_log = logging.getLogger(__name__)
 
 _PRESETS = {PowerMode.LOW: "eco", PowerMode.NORMAL: "normal", PowerMode.HIGH: "turbo"}
 _MODES = {preset: mode for mode, preset in _PRESETS.items()}
@@ -72,9 +65,6 @@ _SETTLED_SHARE = 0.9
 
 class AuradineDriver(DeviceBase):
     make = SPEC.make
-    default_controls = stock_controls(SPEC.make)
-
-    logger = _log
 
     def _open(self) -> None:
         endpoint, settings = self.endpoint, self._settings
@@ -91,7 +81,7 @@ class AuradineDriver(DeviceBase):
             ident = parse_ipreport(host, await self._get("ipreport"))
         except (UnsupportedError, DeviceStatusError, ProtocolError) as exc:
             self._log.debug("no usable ipreport (%s); asking devdetails", exc.message)
-            ident = Identity(model=None)
+            ident = UnitIdentity(model=None)
         model = ident.model
         if not model:
             model = parse_devdetails(host, await self._rpc.command("devdetails"))
@@ -184,36 +174,24 @@ class AuradineDriver(DeviceBase):
 
     # Writes -----------------------------------------------------------------
 
-    async def apply(self, command: Command) -> CommandOutcome:
-        await self._identified()
-        if isinstance(command, Reboot):
-            self._require(Control.REBOOT, command)
-            await self._post("restart", {})
-            self._log.info("restart acknowledged")
-            return CommandOutcome(command=command, applied=True, detail="restart acknowledged")
-        if isinstance(command, Sleep) or (
-            isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
-        ):
-            self._require(Control.SLEEP, command)
-            return await self._mode(
-                command, {"sleep": "on"}, lambda m: m.sleeping is True, "asleep"
-            )
-        if isinstance(command, Wake):
-            self._require(Control.WAKE, command)
-            return await self._mode(
-                command, {"sleep": "off"}, lambda m: m.sleeping is False, "awake"
-            )
-        if isinstance(command, SetPowerMode):
-            self._require(Control.POWER_MODE, command)
-            preset = _PRESETS[command.mode]
-            return await self._mode(
-                command, {"mode": preset}, lambda m: m.mode == preset, f"mode {preset}"
-            )
-        if isinstance(command, SetPowerTarget):
-            return await self._set_target(command)
-        raise UnsupportedError(self.endpoint.host, f"unknown command {command!r}")
+    async def _reboot(self, command: Command) -> CommandOutcome:
+        await self._post("restart", {})
+        self._log.info("restart acknowledged")
+        return CommandOutcome(command=command, applied=True, detail="restart acknowledged")
 
-    async def _set_target(self, command: SetPowerTarget) -> CommandOutcome:
+    async def _sleep(self, command: Command) -> CommandOutcome:
+        return await self._mode(command, {"sleep": "on"}, lambda m: m.sleeping is True, "asleep")
+
+    async def _wake(self, command: Command) -> CommandOutcome:
+        return await self._mode(command, {"sleep": "off"}, lambda m: m.sleeping is False, "awake")
+
+    async def _set_power_mode(self, command: SetPowerMode) -> CommandOutcome:
+        preset = _PRESETS[command.mode]
+        return await self._mode(
+            command, {"mode": preset}, lambda m: m.mode == preset, f"mode {preset}"
+        )
+
+    async def _set_power_target(self, command: SetPowerTarget) -> CommandOutcome:
         self._require(Control.POWER_TARGET, command)
         watts, notes = self._clamped_target(command.watts, "maximum")
         outcome = await self._mode(

@@ -18,14 +18,15 @@ from drivers.cgminer.values import (
     opt_int,
     opt_str,
     opt_unit_float,
+    parse_devdetails,
     parse_pools,
     scaled_rate,
     section,
 )
+from drivers.identity import UnitIdentity
 from drivers.types import HashBoard
 
 __all__ = [
-    "Identity",
     "ModeSetting",
     "Temperatures",
     "parse_devdetails",
@@ -42,15 +43,6 @@ __all__ = [
 
 _MHS = 1e6
 _RATE_KEYS = ("MHS 5s", "MHS 1m", "MHS av")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Identity:
-    model: str | None
-    firmware: str | None = None
-    serial: str | None = None
-    mac: str | None = None
-    hostname: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,14 +89,6 @@ def parse_devs(host: str, reply: Any) -> tuple[HashBoard, ...]:
             )
         )
     return tuple(boards)
-
-
-def parse_devdetails(host: str, reply: Any) -> str | None:
-    for n, raw in enumerate(section(host, reply, "DEVDETAILS")):
-        model = opt_str(host, as_dict(host, raw, f"DEVDETAILS[{n}]"), "Model")
-        if model:
-            return model
-    return None
 
 
 def parse_mode(host: str, reply: Any) -> ModeSetting:
@@ -168,9 +152,9 @@ def parse_led(host: str, reply: Any) -> int | None:
     return opt_int(host, first(host, reply, "LED"), "Code")
 
 
-def parse_ipreport(host: str, reply: Any) -> Identity:
+def parse_ipreport(host: str, reply: Any) -> UnitIdentity:
     item = first(host, reply, "IPReport")
-    return Identity(
+    return UnitIdentity(
         model=opt_str(host, item, "model"),
         firmware=opt_str(host, item, "version"),
         serial=opt_str(host, item, "SerialNo"),

@@ -20,13 +20,14 @@ __all__ = [
     "as_dict",
     "as_list",
     "first",
-    "opt_bool",
     "opt_flag",
     "opt_float",
     "opt_int",
     "opt_str",
     "opt_unit_float",
+    "parse_devdetails",
     "parse_pools",
+    "pool_list",
     "rate_multiplier",
     "scaled_rate",
     "section",
@@ -84,19 +85,6 @@ def opt_str(host: str, obj: Mapping[str, Any], key: str) -> str | None:
     if isinstance(value, int | float) and not isinstance(value, bool):
         return str(value)
     raise ProtocolError(host, f"{key} is {type(value).__name__}, expected a string")
-
-
-def opt_bool(host: str, obj: Mapping[str, Any], key: str) -> bool | None:
-    value = obj.get(key)
-    if value is None:
-        return None
-    if isinstance(value, bool):
-        return value
-    if value == "true":
-        return True
-    if value == "false":
-        return False
-    raise ProtocolError(host, f"{key} is {value!r}, expected a boolean")
 
 
 def rate_multiplier(host: str, unit: Any, default: str = "GH") -> float:
@@ -162,14 +150,30 @@ def scaled_rate(host: str, obj: Mapping[str, Any], key: str, scale: float) -> fl
 
 def parse_pools(host: str, reply: Any) -> tuple[tuple[str, str], ...]:
     """(url, user) per configured pool, in priority order."""
+    return pool_list(host, section(host, reply, "POOLS"), "POOLS", url_key="URL", user_key="User")
+
+
+def pool_list(
+    host: str, items: list[Any], what: str, *, url_key: str, user_key: str
+) -> tuple[tuple[str, str], ...]:
+    """(url, user) of each pool object in ``items`` (``what`` in errors); each needs a url."""
     pools = []
-    for n, raw in enumerate(section(host, reply, "POOLS")):
-        item = as_dict(host, raw, f"POOLS[{n}]")
-        url = opt_str(host, item, "URL")
+    for n, raw in enumerate(items):
+        item = as_dict(host, raw, f"{what}[{n}]")
+        url = opt_str(host, item, url_key)
         if url is None:
-            raise ProtocolError(host, f"POOLS[{n}] has no URL")
-        pools.append((url, opt_str(host, item, "User") or ""))
+            raise ProtocolError(host, f"{what}[{n}] has no {url_key}")
+        pools.append((url, opt_str(host, item, user_key) or ""))
     return tuple(pools)
+
+
+def parse_devdetails(host: str, reply: Any) -> str | None:
+    """The first model a ``devdetails`` reply names; None if no entry names one."""
+    for n, raw in enumerate(section(host, reply, "DEVDETAILS")):
+        model = opt_str(host, as_dict(host, raw, f"DEVDETAILS[{n}]"), "Model")
+        if model:
+            return model
+    return None
 
 
 _UNIT_NUMBER = re.compile(r"^\s*(-?\d+(?:\.\d*)?(?:[eE][-+]?\d+)?)\s*([A-Za-z%/]*)\s*$")

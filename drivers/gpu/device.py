@@ -40,8 +40,6 @@ from drivers.types import (
 
 __all__ = ["AGENT_PORT", "METRICS_PORT", "GpuCommand", "GpuNodeDriver"]
 
-_log = logging.getLogger(__name__)
-
 AGENT_PORT = 9862
 METRICS_PORT = 9400
 GpuCommand = SetGpuPowerLimit | RestoreGpuPowerLimits
@@ -63,7 +61,6 @@ class GpuNodeDriver(DeviceBase):
     """One GPU node. ``token`` is the agent's bearer token (writes only)."""
 
     make = SPEC.make
-    logger = _log
     log_prefix = "gpu "
 
     def __init__(

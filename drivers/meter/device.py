@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from types import TracebackType
 
 from drivers.clock import SYSTEM_TIME, TimeSource
 from drivers.errors import DriverError
@@ -109,12 +108,7 @@ class ModbusMeter:
     async def __aenter__(self) -> ModbusMeter:
         return self
 
-    async def __aexit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
+    async def __aexit__(self, *exc_info: object) -> None:
         await self.close()
 
     def __repr__(self) -> str:

@@ -13,7 +13,6 @@ post blank pools); other firmware through pyasic's control methods.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -40,16 +39,12 @@ from drivers.types import (
     Make,
     MiningState,
     PowerMode,
-    Reboot,
     SetPowerMode,
     SetPowerTarget,
     Telemetry,
-    Wake,
 )
 
 __all__ = ["PyasicDriver", "pyasic_makes"]
-
-_log = logging.getLogger(__name__)
 
 _READ_FIELDS = (
     "HASHRATE", "EXPECTED_HASHRATE", "FANS", "HASHBOARDS", "UPTIME", "IS_MINING",
@@ -81,8 +76,6 @@ class PyasicDriver(DeviceBase):
     """One device, driven through pyasic. Marked "via pyasic" in the supported-devices table."""
 
     via = "pyasic"
-
-    logger = _log
 
     def _open(self) -> None:
         self.make = Make.ANTMINER  # until identify() learns the hardware's make
@@ -212,34 +205,35 @@ class PyasicDriver(DeviceBase):
 
     # Writes -----------------------------------------------------------------
 
-    async def apply(self, command: Command) -> CommandOutcome:
-        miner = await self._ready()
-        if isinstance(command, Reboot):
-            self._require(Control.REBOOT, command)
-            if not await self._call("reboot", miner.reboot, slow=True):
-                raise WriteRejected(self._host, "pyasic reboot returned False")
-            return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
-        if isinstance(command, SetPowerTarget):
-            return await self._power_target(command)
-        if isinstance(command, SetPowerMode) and command.mode is not PowerMode.SLEEP:
-            self._require(Control.POWER_MODE, command)
-            if command.mode is PowerMode.HIGH:
-                raise UnsupportedError(self._host, "no dependable high mode through pyasic")
-            return await self._conf_mode(command, _CONF_MODES[command.mode])
-        sleep = not isinstance(command, Wake)
-        self._require(Control.SLEEP if sleep else Control.WAKE, command)
+    async def _reboot(self, command: Command) -> CommandOutcome:
+        if not await self._call("reboot", self._miner.reboot, slow=True):
+            raise WriteRejected(self._host, "pyasic reboot returned False")
+        return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
+
+    async def _sleep(self, command: Command) -> CommandOutcome:
+        return await self._mining(command, on=False)
+
+    async def _wake(self, command: Command) -> CommandOutcome:
+        return await self._mining(command, on=True)
+
+    async def _mining(self, command: Command, *, on: bool) -> CommandOutcome:
         if self._has_conf():
-            return await self._conf_mode(command, 1 if sleep else 0)
-        call = miner.stop_mining if sleep else miner.resume_mining
+            return await self._conf_mode(command, 0 if on else 1)
+        call = self._miner.resume_mining if on else self._miner.stop_mining
         if not await self._call("stop/resume", call, slow=True):
             raise WriteRejected(self._host, "pyasic stop/resume_mining returned False")
-        return await self._confirm(command, lambda d: d.is_mining is (not sleep), ("IS_MINING",))
+        return await self._confirm(command, lambda d: d.is_mining is on, ("IS_MINING",))
+
+    async def _set_power_mode(self, command: SetPowerMode) -> CommandOutcome:
+        if command.mode is PowerMode.HIGH:
+            raise UnsupportedError(self._host, "no dependable high mode through pyasic")
+        return await self._conf_mode(command, _CONF_MODES[command.mode])
 
     def _require(self, control: Control, command: Command) -> None:
         if control not in self._controls:
             raise UnsupportedError(self._host, f"{command!r} is not offered through pyasic here")
 
-    async def _power_target(self, command: SetPowerTarget) -> CommandOutcome:
+    async def _set_power_target(self, command: SetPowerTarget) -> CommandOutcome:
         if Control.POWER_TARGET in self._controls:
             watts = round(command.watts)
             ok = await self._call("set_power_limit", lambda: self._miner.set_power_limit(watts))

@@ -6,39 +6,13 @@ adapter (cordon, drain by eviction, uncordon) would be a second; none is faked h
 
 from __future__ import annotations
 
-from drivers.scheduler.base import (
-    ActionReport,
-    ClassRule,
-    Job,
-    JobClass,
-    NodeMap,
-    NodeStatus,
-    SchedulerAdapter,
-)
-from drivers.scheduler.errors import (
-    ActionNotConfirmed,
-    SchedulerCommandFailed,
-    SchedulerError,
-    SchedulerNotConfigured,
-    SchedulerTimeout,
-    UnknownSchedulerNode,
-)
+from drivers.scheduler import base, errors
+
+# The seam and its exception tree, each as its module's __all__ lists them.
+from drivers.scheduler.base import *  # noqa: F403
+from drivers.scheduler.errors import *  # noqa: F403
 from drivers.scheduler.slurm import SlurmAdapter, SlurmSettings
 
-__all__ = [
-    "ActionNotConfirmed",
-    "ActionReport",
-    "ClassRule",
-    "Job",
-    "JobClass",
-    "NodeMap",
-    "NodeStatus",
-    "SchedulerAdapter",
-    "SchedulerCommandFailed",
-    "SchedulerError",
-    "SchedulerNotConfigured",
-    "SchedulerTimeout",
-    "SlurmAdapter",
-    "SlurmSettings",
-    "UnknownSchedulerNode",
-]
+__all__ = ["SlurmAdapter", "SlurmSettings"]
+__all__ += base.__all__
+__all__ += errors.__all__

@@ -18,7 +18,7 @@ import os
 import shutil
 import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from drivers.scheduler.base import ActionReport, ClassRule, Job, JobClass, NodeStatus
@@ -184,13 +184,7 @@ class SlurmAdapter:
 
         await self._confirm(f"drain {names}", drained, started)
         _log.info("%s: drained %s (%s)", self._host, names, reason)
-        return ActionReport(
-            action="drain",
-            nodes=tuple(nodes),
-            confirmed=True,
-            elapsed_s=time.monotonic() - started,
-            detail=reason,
-        )
+        return replace(_confirmed("drain", nodes, started), detail=reason)
 
     async def resume(self, nodes: Sequence[str]) -> ActionReport:
         started = time.monotonic()
@@ -209,13 +203,7 @@ class SlurmAdapter:
             _log.info("%s: resumed %s", self._host, ",".join(todo))
         skipped = tuple(sorted(set(nodes) - set(todo)))
         notes = (f"not drained, left as is: {', '.join(skipped)}",) if skipped else ()
-        return ActionReport(
-            action="resume",
-            nodes=tuple(nodes),
-            confirmed=True,
-            elapsed_s=time.monotonic() - started,
-            notes=notes,
-        )
+        return replace(_confirmed("resume", nodes, started), notes=notes)
 
     # Job actions ---------------------------------------------------------------------
 
@@ -289,11 +277,8 @@ class SlurmAdapter:
 
             await self._confirm(f"requeue {still}", requeued, started)
             _log.info("%s: requeued %s from %s", self._host, still, ",".join(nodes))
-        return ActionReport(
-            action="requeue",
-            nodes=tuple(nodes),
-            confirmed=True,
-            elapsed_s=time.monotonic() - started,
+        return replace(
+            _confirmed("requeue", nodes, started),
             jobs=tuple(still),
             left_alone=tuple(j.job_id for j in others),
             ended_in_grace=tuple(ended),
@@ -309,24 +294,19 @@ class SlurmAdapter:
         ids = [j.job_id for j in targets]
         if ids:
             await self._jobs_to("suspend", ids, "SUSPENDED", f"suspend {ids}", started)
-        return ActionReport(
-            action="suspend",
-            nodes=tuple(nodes),
-            confirmed=True,
-            elapsed_s=time.monotonic() - started,
-            jobs=tuple(ids),
-            left_alone=tuple(j.job_id for j in others),
-        )
+        report = _confirmed("suspend", nodes, started)
+        return replace(report, jobs=tuple(ids), left_alone=tuple(j.job_id for j in others))
 
     async def resume_jobs(self, job_ids: Sequence[int]) -> ActionReport:
         started = time.monotonic()
         ids = list(job_ids)
         if ids:
             await self._jobs_to("resume", ids, "RUNNING", f"resume jobs {ids}", started)
-        return ActionReport(
-            action="resume_jobs",
-            nodes=(),
-            confirmed=True,
-            elapsed_s=time.monotonic() - started,
-            jobs=tuple(ids),
-        )
+        return replace(_confirmed("resume_jobs", (), started), jobs=tuple(ids))
+
+
+def _confirmed(action: str, nodes: Sequence[str], started: float) -> ActionReport:
+    """The report of an action that Slurm's own state now shows; callers add what it did."""
+    return ActionReport(
+        action=action, nodes=tuple(nodes), confirmed=True, elapsed_s=time.monotonic() - started
+    )

@@ -21,11 +21,12 @@ from drivers.errors import (
     DriverError,
     ProtocolError,
 )
+from drivers.identity import UnitIdentity
 from drivers.types import PowerMode
 from drivers.whatsminer import parse_v2, parse_v3
 from drivers.whatsminer.api_v2 import V2Api
 from drivers.whatsminer.api_v3 import V3Api
-from drivers.whatsminer.records import Identity, MinerSetting, Reading
+from drivers.whatsminer.records import MinerSetting, Reading
 
 __all__ = ["Backend", "V2Backend", "V3Backend"]
 
@@ -42,7 +43,7 @@ _API_NUMBERS = re.compile(r"(\d+)\.(\d+)")
 class Backend(Protocol):
     api: str  # "v2" | "v3", for logs and DeviceInfo
 
-    async def identify(self) -> Identity: ...
+    async def identify(self) -> UnitIdentity: ...
 
     async def read(self) -> tuple[Reading | None, MinerSetting]:
         """The measurements (None while a stopped unit will not report them) and the setting."""
@@ -82,18 +83,18 @@ class V2Backend:
     def host(self) -> str:
         return self._api.host
 
-    async def version(self) -> Identity:
+    async def version(self) -> UnitIdentity:
         return parse_v2.parse_version(self.host, await self._api.flat("get_version"))
 
-    async def identify(self) -> Identity:
+    async def identify(self) -> UnitIdentity:
         details, version = await gather_all([self._model(), self._version_or_none()])
         assert isinstance(details, str)
         try:
             info = parse_v2.parse_miner_info(self.host, await self._api.miner_info())
         except (DeviceStatusError, CommandDenied, ProtocolError) as exc:
             _log.debug("%s: get_miner_info unavailable: %s", self.host, exc.message)
-            info = Identity(model=None)
-        ver = version if isinstance(version, Identity) else Identity(model=None)
+            info = UnitIdentity(model=None)
+        ver = version if isinstance(version, UnitIdentity) else UnitIdentity(model=None)
         self._error_codes = _api_at_least(ver.api_version, 2, 1)
         return replace(info, model=details, firmware=ver.firmware, api_version=ver.api_version)
 
@@ -104,7 +105,7 @@ class V2Backend:
             raise ProtocolError(self.host, "devdetails names no model")
         return model
 
-    async def _version_or_none(self) -> Identity | str:
+    async def _version_or_none(self) -> UnitIdentity | str:
         try:
             return await self.version()
         except (DeviceStatusError, CommandDenied, ProtocolError) as exc:
@@ -195,7 +196,7 @@ class V3Backend:
     def host(self) -> str:
         return self._api.host
 
-    async def identify(self) -> Identity:
+    async def identify(self) -> UnitIdentity:
         identity, _, _, _ = parse_v3.parse_device_info(
             self.host, await self._api.get("get.device.info")
         )

@@ -10,7 +10,6 @@ acknowledges ``power_off`` but still reports itself mining raises
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 
@@ -23,7 +22,7 @@ from drivers.errors import (
     ProtocolError,
     UnsupportedError,
 )
-from drivers.models import stock_controls
+from drivers.identity import UnitIdentity
 from drivers.settings import Credentials
 from drivers.types import (
     Command,
@@ -32,22 +31,17 @@ from drivers.types import (
     DeviceInfo,
     MiningState,
     PowerMode,
-    Reboot,
     SetPowerMode,
     SetPowerTarget,
-    Sleep,
     Telemetry,
-    Wake,
 )
 from drivers.whatsminer.backends import Backend, V2Backend, V3Backend
 from drivers.whatsminer.make import SPEC
-from drivers.whatsminer.records import Identity, MinerSetting, Reading, uses_api_v3
+from drivers.whatsminer.records import MinerSetting, Reading, uses_api_v3
 from drivers.whatsminer.state import mining_state
 from drivers.whatsminer.transport_v3 import FrameTransport
 
 __all__ = ["WhatsminerDriver"]
-
-_log = logging.getLogger(__name__)
 
 _V2_CREDENTIALS = Credentials("admin", "admin")  # stock; writes stay off until it is changed
 _V3_CREDENTIALS = Credentials("super", "super")
@@ -56,9 +50,6 @@ _LIMIT_SLACK_W = 1.0
 
 class WhatsminerDriver(DeviceBase):
     make = SPEC.make
-    default_controls = stock_controls(SPEC.make)
-
-    logger = _log
 
     def _open(self) -> None:
         self._backend: Backend | None = None
@@ -80,20 +71,15 @@ class WhatsminerDriver(DeviceBase):
     def _v3(self) -> V3Backend:
         from drivers.whatsminer.api_v3 import V3Api  # noqa: PLC0415
 
-        s = self._settings
-        transport = FrameTransport(
-            self.endpoint.host,
-            self.endpoint.port("v3", 4433),
-            connect_timeout_s=s.connect_timeout_s,
-            read_timeout_s=s.read_timeout_s,
-        )
+        endpoint = self.endpoint
+        transport = FrameTransport(endpoint.host, endpoint.port("v3", 4433), self._settings)
         creds = self._credentials or _V3_CREDENTIALS
         # One password serves both APIs; v3's write account is "super", so the v2
         # login name ("admin", what a config for the make names by default) maps to it.
         account = _V3_CREDENTIALS.username if creds.username in ("", "admin") else creds.username
         return V3Backend(V3Api(transport, account, creds.password))
 
-    async def _choose(self) -> tuple[Backend, Identity]:
+    async def _choose(self) -> tuple[Backend, UnitIdentity]:
         v2 = self._v2()
         try:
             version = await v2.version()
@@ -119,7 +105,7 @@ class WhatsminerDriver(DeviceBase):
                 )
         return v2, await v2.identify()
 
-    async def _v3_or(self, closed: ConnectionFailed) -> tuple[Backend, Identity]:
+    async def _v3_or(self, closed: ConnectionFailed) -> tuple[Backend, UnitIdentity]:
         v3 = self._v3()
         try:
             return v3, await v3.identify()
@@ -197,37 +183,37 @@ class WhatsminerDriver(DeviceBase):
             errors=r.errors,
         )
 
-    async def apply(self, command: Command) -> CommandOutcome:
+    async def _reboot(self, command: Command) -> CommandOutcome:
         backend = await self._ready()
-        if isinstance(command, Reboot):
-            self._require(Control.REBOOT, command)
-            await backend.reboot()
-            self._log.info("reboot sent")
-            return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
-        if isinstance(command, Sleep) or (
-            isinstance(command, SetPowerMode) and command.mode is PowerMode.SLEEP
-        ):
-            self._require(Control.SLEEP, command)
-            return await self._write(
-                command, backend.sleep, lambda s: s.mining_off is True, "stopped"
-            )
-        if isinstance(command, Wake):
-            self._require(Control.WAKE, command)
-            outcome = await self._write(
-                command, backend.wake, lambda s: s.mining_off is False, "started"
-            )
-            self._woke_at = self._settings.clock.monotonic()
-            return outcome
-        if isinstance(command, SetPowerMode):
-            return await self._set_mode(backend, command, command.mode)
-        if isinstance(command, SetPowerTarget):
-            return await self._set_target(backend, command)
-        raise UnsupportedError(self.endpoint.host, f"unknown command {command!r}")
+        await backend.reboot()
+        self._log.info("reboot sent")
+        return CommandOutcome(command=command, applied=True, detail="reboot acknowledged")
+
+    async def _sleep(self, command: Command) -> CommandOutcome:
+        backend = await self._ready()
+        return await self._write(command, backend.sleep, lambda s: s.mining_off is True, "stopped")
+
+    async def _wake(self, command: Command) -> CommandOutcome:
+        backend = await self._ready()
+        outcome = await self._write(
+            command, backend.wake, lambda s: s.mining_off is False, "started"
+        )
+        self._woke_at = self._settings.clock.monotonic()
+        return outcome
+
+    async def _set_power_mode(self, command: SetPowerMode) -> CommandOutcome:
+        return await self._set_mode(await self._ready(), command, command.mode)
+
+    async def _set_power_target(self, command: SetPowerTarget) -> CommandOutcome:
+        return await self._set_target(await self._ready(), command)
 
     async def _set_mode(
         self, backend: Backend, command: Command, mode: PowerMode, note: str = ""
     ) -> CommandOutcome:
-        self._require(Control.POWER_MODE, command)
+        """Write power ``mode``, for ``command`` (a power mode, or a target it stands in for).
+
+        The caller has checked that the model offers power modes.
+        """
         acked = False
 
         async def send() -> None:

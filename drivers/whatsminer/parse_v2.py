@@ -21,12 +21,14 @@ from drivers.cgminer.values import (
     opt_float,
     opt_int,
     opt_str,
+    parse_devdetails,
     parse_pools,
     scaled_rate,
     section,
 )
+from drivers.identity import UnitIdentity
 from drivers.types import DeviceError, HashBoard
-from drivers.whatsminer.records import Identity, MinerSetting, Reading, power_mode_of
+from drivers.whatsminer.records import MinerSetting, Reading, power_mode_of
 
 __all__ = [
     "parse_devdetails",
@@ -120,19 +122,12 @@ def parse_devs(host: str, reply: Any) -> tuple[tuple[HashBoard, ...], bool | Non
     return tuple(boards), (all(ramps) if ramps else None)
 
 
-def parse_devdetails(host: str, reply: Any) -> str | None:
-    items = section(host, reply, "DEVDETAILS")
-    for n, raw in enumerate(items):
-        model = opt_str(host, as_dict(host, raw, f"DEVDETAILS[{n}]"), "Model")
-        if model:
-            return model
-    return None
-
-
-def parse_version(host: str, reply: Any) -> Identity:
+def parse_version(host: str, reply: Any) -> UnitIdentity:
     msg = _msg(host, reply, "get_version")
     api = opt_str(host, msg, "api_ver") or opt_str(host, msg, "rpc_ver")
-    return Identity(model=None, firmware=_firmware(opt_str(host, msg, "fw_ver")), api_version=api)
+    return UnitIdentity(
+        model=None, firmware=_firmware(opt_str(host, msg, "fw_ver")), api_version=api
+    )
 
 
 def parse_status(host: str, reply: Any) -> tuple[MinerSetting, str | None]:
@@ -158,9 +153,9 @@ def parse_psu(host: str, reply: Any) -> tuple[str | None, int | None]:
     )
 
 
-def parse_miner_info(host: str, reply: Any) -> Identity:
+def parse_miner_info(host: str, reply: Any) -> UnitIdentity:
     msg = _msg(host, reply, "get_miner_info")
-    return Identity(
+    return UnitIdentity(
         model=None,
         serial=opt_str(host, msg, "minersn"),
         mac=opt_str(host, msg, "mac"),

@@ -17,6 +17,7 @@ from drivers.cgminer.values import (
     opt_float,
     opt_int,
     opt_str,
+    pool_list,
     scaled_rate,
 )
 from drivers.errors import (
@@ -26,8 +27,9 @@ from drivers.errors import (
     UnsupportedError,
     WritesDisabled,
 )
+from drivers.identity import UnitIdentity
 from drivers.types import DeviceError, HashBoard
-from drivers.whatsminer.records import Identity, MinerSetting, Reading, power_mode_of
+from drivers.whatsminer.records import MinerSetting, Reading, power_mode_of
 
 __all__ = [
     "WRITES_DISABLED_HELP",
@@ -92,8 +94,8 @@ def _errors(host: str, raw: Any) -> tuple[DeviceError, ...]:
 
 def parse_device_info(
     host: str, reply: Mapping[str, Any]
-) -> tuple[Identity, MinerSetting, str | None, tuple[DeviceError, ...]]:
-    """Identity, the service state (``working``), the token salt, and the error list.
+) -> tuple[UnitIdentity, MinerSetting, str | None, tuple[DeviceError, ...]]:
+    """The identity, the service state (``working``), the token salt, and the error list.
 
     Any part may be missing when the request asked for one section (``param``).
     """
@@ -102,7 +104,7 @@ def parse_device_info(
     network = as_dict(host, msg.get("network", {}), "msg.network")
     system = as_dict(host, msg.get("system", {}), "msg.system")
     working = opt_flag(host, miner, "working")
-    identity = Identity(
+    identity = UnitIdentity(
         model=opt_str(host, miner, "type"),
         firmware=opt_str(host, system, "fwversion"),
         api_version=opt_str(host, system, "api"),
@@ -172,11 +174,5 @@ def parse_miner_setting(host: str, reply: Mapping[str, Any]) -> MinerSetting:
 
 
 def parse_pools(host: str, reply: Mapping[str, Any]) -> tuple[tuple[str, str], ...]:
-    pools = []
-    for n, raw in enumerate(as_list(host, _msg(host, reply).get("pools"), "msg.pools")):
-        item = as_dict(host, raw, f"pools[{n}]")
-        url = opt_str(host, item, "url")
-        if url is None:
-            raise ProtocolError(host, f"pools[{n}] has no url")
-        pools.append((url, opt_str(host, item, "account") or ""))
-    return tuple(pools)
+    items = as_list(host, _msg(host, reply).get("pools"), "msg.pools")
+    return pool_list(host, items, "pools", url_key="url", user_key="account")

@@ -14,7 +14,6 @@ from drivers.types import DeviceError, HashBoard, PowerMode
 
 __all__ = [
     "V3_FIRST_FIRMWARE",
-    "Identity",
     "MinerSetting",
     "Reading",
     "firmware_date",
@@ -45,16 +44,6 @@ def uses_api_v3(firmware: str | None) -> bool | None:
 
 def power_mode_of(text: str | None) -> PowerMode | None:
     return _MODES.get(text.strip().lower()) if text else None
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class Identity:
-    model: str | None
-    firmware: str | None = None
-    api_version: str | None = None
-    serial: str | None = None
-    mac: str | None = None
-    hostname: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,12 +15,14 @@ import struct
 from typing import Any
 
 from drivers.errors import ConnectionFailed, DriverError, ProtocolError
+from drivers.settings import DriverSettings
 from drivers.tcp import no_reply, open_tcp
 
 __all__ = ["FrameTransport", "decode_frame", "encode_frame"]
 
 _HEADER = struct.Struct("<I")
 _MAX_HEARTBEATS = 16
+_MAX_FRAME_BYTES = 1 << 20  # a longer announced length is garbage, not a reply
 
 
 def encode_frame(obj: Any) -> bytes:
@@ -42,31 +44,12 @@ class _Stale(Exception):
 
 
 class FrameTransport:
-    __slots__ = (
-        "_lock",
-        "_reader",
-        "_writer",
-        "connect_timeout_s",
-        "host",
-        "max_frame_bytes",
-        "port",
-        "read_timeout_s",
-    )
+    __slots__ = ("_lock", "_reader", "_settings", "_writer", "host", "port")
 
-    def __init__(
-        self,
-        host: str,
-        port: int = 4433,
-        *,
-        connect_timeout_s: float = 3.0,
-        read_timeout_s: float = 10.0,
-        max_frame_bytes: int = 1 << 20,
-    ) -> None:
+    def __init__(self, host: str, port: int, settings: DriverSettings) -> None:
         self.host = host
         self.port = port
-        self.connect_timeout_s = connect_timeout_s
-        self.read_timeout_s = read_timeout_s
-        self.max_frame_bytes = max_frame_bytes
+        self._settings = settings  # the connect and read timeouts
         self._reader: asyncio.StreamReader | None = None
         self._writer: asyncio.StreamWriter | None = None
         self._lock = asyncio.Lock()
@@ -101,7 +84,7 @@ class FrameTransport:
         if self._reader is not None and self._writer is not None:
             return self._reader, self._writer
         reader, writer = await open_tcp(
-            self.host, self.port, label="v3", timeout_s=self.connect_timeout_s
+            self.host, self.port, label="v3", timeout_s=self._settings.connect_timeout_s
         )
         self._reader, self._writer = reader, writer
         return reader, writer
@@ -111,7 +94,7 @@ class FrameTransport:
         got_bytes = False
         try:
             writer.write(frame)
-            async with asyncio.timeout(self.read_timeout_s):
+            async with asyncio.timeout(self._settings.read_timeout_s):
                 await writer.drain()
                 for _ in range(_MAX_HEARTBEATS):
                     header = await reader.readexactly(_HEADER.size)
@@ -119,7 +102,7 @@ class FrameTransport:
                     (length,) = _HEADER.unpack(header)
                     if length == 0:
                         continue  # heartbeat
-                    if length > self.max_frame_bytes:
+                    if length > _MAX_FRAME_BYTES:
                         raise ProtocolError(
                             self.host, f"v3 :{self.port} announced a {length}-byte frame"
                         )
@@ -128,7 +111,7 @@ class FrameTransport:
         except TimeoutError:
             self._drop()
             raise no_reply(
-                self.host, self.port, label="v3", timeout_s=self.read_timeout_s
+                self.host, self.port, label="v3", timeout_s=self._settings.read_timeout_s
             ) from None
         except asyncio.IncompleteReadError as exc:
             self._drop()

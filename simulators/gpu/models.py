@@ -7,7 +7,7 @@ the same chip with less memory; its row reuses the H200's shape and is an estima
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from simulators.gpu.power import Curve, GpuPowerModel, GpuWork, WorkKind
 
@@ -66,32 +66,24 @@ H200_POWER = GpuPowerModel(
     temp_c_per_w=0.0352,
 )
 
-GPU_MODELS: dict[str, GpuModel] = {
-    "H100": GpuModel(
-        key="H100",
-        nvml_name="NVIDIA H100 80GB HBM3",
-        tdp_w=700,
-        min_limit_w=200,
-        mem_total_mib=81559,
-        sm_clock_max_mhz=1980,
-        mem_clock_mhz=2619,
-        node_base_idle_w=1000,
-        node_base_loaded_w=1700,
-        power=H200_POWER,
-    ),
-    "H200": GpuModel(
-        key="H200",
-        nvml_name="NVIDIA H200",
-        tdp_w=700,
-        min_limit_w=200,
-        mem_total_mib=143771,
-        sm_clock_max_mhz=1980,
-        mem_clock_mhz=3201,
-        node_base_idle_w=1000,
-        node_base_loaded_w=1700,
-        power=H200_POWER,
-    ),
-}
+_H200 = GpuModel(
+    key="H200",
+    nvml_name="NVIDIA H200",
+    tdp_w=700,
+    min_limit_w=200,
+    mem_total_mib=143771,
+    sm_clock_max_mhz=1980,
+    mem_clock_mhz=3201,
+    node_base_idle_w=1000,
+    node_base_loaded_w=1700,
+    power=H200_POWER,
+)
+# The same chip with less, slower memory: its row differs in name and memory only.
+_H100 = replace(
+    _H200, key="H100", nvml_name="NVIDIA H100 80GB HBM3", mem_total_mib=81559, mem_clock_mhz=2619
+)
+
+GPU_MODELS: dict[str, GpuModel] = {model.key: model for model in (_H100, _H200)}
 
 
 def lookup_gpu_model(name: str) -> GpuModel:

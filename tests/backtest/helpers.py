@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 from typing import Any
 
@@ -15,9 +16,19 @@ from controller.backtest import (
     ProgramEvent,
     load_backtest_site,
 )
+from controller.policy import EventKind
 
 T0 = 1_691_038_800.0  # 2023-08-03T05:00:00Z, on a 15-minute mark
 STEP = 900.0
+
+
+def program_event(kind: EventKind, **changes: Any) -> ProgramEvent:
+    """An event of ``kind`` from the second settlement interval to the end of the third,
+    due at its start; a test states what else it needs."""
+    base = ProgramEvent(
+        event_id=kind.value, kind=kind, start=T0 + STEP, end=T0 + 3 * STEP, due=T0 + STEP
+    )
+    return dataclasses.replace(base, **changes)
 
 
 def write_site(

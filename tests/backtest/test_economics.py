@@ -11,7 +11,7 @@ from controller.backtest.economics import settle
 from controller.backtest.stepper import simulate
 from controller.backtest.strategies import AlwaysMine, Hashpivot
 from controller.policy import EventKind
-from tests.backtest.helpers import STEP, T0, inputs, write_site
+from tests.backtest.helpers import STEP, T0, inputs, program_event, write_site
 
 S21 = {"make": "antminer", "model": "S21", "start": "127.0.190.1"}  # 200 TH/s, 3,500 W
 H200 = {"make": "gpu", "model": "H200", "start": "127.0.190.2"}
@@ -68,19 +68,15 @@ def test_block_too_small_buys_the_rest_at_index(tmp_path: Path) -> None:
 
 
 def _event(**kw: object) -> ProgramEvent:
-    base: dict[str, object] = {
+    figures: dict[str, object] = {
         "event_id": "ers",
-        "kind": EventKind.INSTRUCTED,
-        "start": T0 + STEP,
-        "end": T0 + 3 * STEP,
         "due": T0 + STEP + 600,
         "level_mw": 0.001,
         "obligation_mw": 0.003,
         "capacity_usd_per_mw_h": 100.0,
         "penalty_usd_per_mwh": 1000.0,
     }
-    base.update(kw)
-    return ProgramEvent(**base)  # type: ignore[arg-type]
+    return program_event(EventKind.INSTRUCTED, **(figures | kw))
 
 
 def test_event_payment_when_met_and_penalty_when_missed(tmp_path: Path) -> None:
@@ -102,14 +98,7 @@ def test_event_payment_when_met_and_penalty_when_missed(tmp_path: Path) -> None:
 
 def test_4cp_charge_on_the_peak_interval(tmp_path: Path) -> None:
     site = write_site(tmp_path, [S21])
-    window = ProgramEvent(
-        event_id="cp",
-        kind=EventKind.FOUR_CP,
-        start=T0 + STEP,
-        end=T0 + 3 * STEP,
-        due=T0 + STEP,
-        transmission_usd_per_mw=20_000.0,
-    )
+    window = program_event(EventKind.FOUR_CP, event_id="cp", transmission_usd_per_mw=20_000.0)
     data = inputs([30.0, 30.0, 80.0, 30.0], events=(window,))
     always = settle(simulate(site, data, AlwaysMine()), data)
     # The peak is the window's highest-price interval (the third); the miner draws 3.5 kW.

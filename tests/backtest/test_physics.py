@@ -7,17 +7,16 @@ from pathlib import Path
 import pytest
 
 from controller.backtest.fleet import SimFleet
-from controller.backtest.programs import ProgramEvent
 from controller.backtest.site import load_backtest_site
 from controller.backtest.stepper import simulate
 from controller.backtest.strategies import AlwaysMine, Hashpivot
 from controller.backtest.units import SteppedClock
 from controller.policy import DeviceCommand, EventKind
-from controller.state.domain import SetPowerTarget, Sleep, Wake
+from drivers import SetPowerTarget, Sleep, Wake
 from simulators.antminer.device import AntminerDevice
 from simulators.antminer.models import lookup_antminer_model
 from simulators.physics import Phase, WorkMode
-from tests.backtest.helpers import STEP, T0, inputs, write_site
+from tests.backtest.helpers import STEP, T0, inputs, program_event, write_site
 
 
 def test_a_wake_follows_the_simulated_antminer(tmp_path: Path) -> None:
@@ -93,13 +92,7 @@ def test_a_relay_trip_cuts_the_miners_and_power_returns_after(tmp_path: Path) ->
     site = write_site(
         tmp_path, [{"make": "antminer", "model": "S21", "start": "127.0.190.1"}, held]
     )
-    trip = ProgramEvent(
-        event_id="trip",
-        kind=EventKind.RELAY_TRIP,
-        start=T0 + STEP,
-        end=T0 + 2 * STEP,
-        due=T0 + STEP,
-    )
+    trip = program_event(EventKind.RELAY_TRIP, event_id="trip", end=T0 + 2 * STEP)
     data = inputs([30.0] * 8, events=(trip,))
     for strategy in (Hashpivot(), AlwaysMine()):
         trace = simulate(site, data, strategy)

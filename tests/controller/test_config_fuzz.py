@@ -8,22 +8,19 @@ escaping here would be a traceback for the operator.
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from controller.app import build_fleet
 from controller.config.settings import parse_config
 from controller.errors import ConfigError
 from controller.reconcile.meter import open_meter
 from drivers.clock import SYSTEM_TIME
-from tests.edits import NEWLINE_KEY, assert_one_line, edited, with_newline_key
+from tests.edits import EDITS, assert_newline_key_named, built_or_refused, edited, example
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "hashpivot-small.yaml"
-BASE: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+BASE = example("hashpivot-small.yaml")
 # The example's scheduler block is commented out; fuzz it too.
 BASE["scheduler"] = {
     "slurm_conf": "/etc/slurm/slurm.conf",
@@ -56,14 +53,12 @@ def test_the_example_builds() -> None:
     assert listed == built > 0
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@EDITS
 @given(doc=edited(BASE))
 def test_any_edit_builds_or_is_a_config_error(doc: dict[str, Any]) -> None:
-    try:
-        listed, built = build(doc)
-    except ConfigError as exc:
-        assert_one_line(exc)  # what `hashpivot run` prints
-    else:
+    counts = built_or_refused(build, doc, ConfigError)
+    if counts is not None:
+        listed, built = counts
         assert built == listed  # one driver per listed device, none lost or doubled
 
 
@@ -74,6 +69,4 @@ def test_a_config_that_is_not_a_mapping_is_a_config_error(top: Any) -> None:
 
 
 def test_a_key_with_a_newline_is_named_on_one_line() -> None:
-    with pytest.raises(ConfigError) as caught:
-        build(with_newline_key(BASE))
-    assert_one_line(caught.value, names=repr(NEWLINE_KEY)[1:-1])
+    assert_newline_key_named(build, BASE, ConfigError)

@@ -7,8 +7,9 @@ from controller.config.sections import ControlSettings
 from controller.reconcile.confirm import Expectation, Verifier
 from controller.reconcile.dispatch import CommandResult, Job
 from controller.reconcile.gate import Priority
-from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState, Sleep
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
+from drivers import DeviceEndpoint, Make, MiningState, Sleep
 from drivers.types import Telemetry
 
 T0 = 1_750_000_000.0

@@ -11,7 +11,8 @@ import pytest
 
 from controller.app import Controller
 from controller.config.settings import parse_config
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Health
+from drivers import MiningState
 from simulators import Fleet
 from tests.conftest import antminers, free_port, require_tool
 

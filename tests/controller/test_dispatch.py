@@ -13,16 +13,9 @@ from controller.config.sections import ControlSettings
 from controller.reconcile.commands import DriverGpuControl
 from controller.reconcile.dispatch import CommandResult, Dispatcher, Job
 from controller.reconcile.gate import Priority, PriorityGate
-from controller.state.domain import (
-    CommandOutcome,
-    DeviceEndpoint,
-    DeviceIdentity,
-    Make,
-    Sleep,
-    Wake,
-)
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
-from drivers import DeviceTimeout
+from drivers import CommandOutcome, DeviceEndpoint, DeviceTimeout, Make, Sleep, Wake
 
 CLOCK = SystemClock()  # these tests time real sends
 

@@ -6,9 +6,10 @@ from __future__ import annotations
 
 from controller import policy
 from controller.policy import PolicyInputs, PolicySettings, diff, plan
-from controller.reconcile.observe import ProfileCache, observe
-from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState, Wake
+from controller.reconcile.observe import ProfileCache, at_once, observing
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
+from drivers import DeviceEndpoint, Make, MiningState, Wake
 from drivers.models import lookup_model
 from drivers.types import Telemetry
 from tests.policy.site import economics, grid
@@ -55,14 +56,14 @@ def _slept_unit(read_at: float, slept_at: float) -> DeviceRecord:
 
 def test_the_off_time_counts_from_the_acknowledged_sleep() -> None:
     record = _slept_unit(read_at=T0 - 5, slept_at=T0 - 1)
-    (device,) = observe([record], T0, {}, ProfileCache()).fleet.devices
+    (device,) = at_once(observing([record], T0, {}, ProfileCache())).fleet.devices
     assert device.state is MiningState.SLEEPING
     assert device.last_state_change_at == T0 - 1
 
 
 def test_a_plan_a_second_later_does_not_wake_it() -> None:
     record = _slept_unit(read_at=T0 - 5, slept_at=T0 - 1)
-    fleet = observe([record], T0, {}, ProfileCache()).fleet
+    fleet = at_once(observing([record], T0, {}, ProfileCache())).fleet
     settings = PolicySettings(min_off_dwell_s=900.0, curtail_after_windows=1)
     # Cheap power: hashing pays, so only the minimum off-time keeps it asleep.
     result, _ = plan(

@@ -10,9 +10,9 @@ from controller.config.sections import GridConfig
 from controller.policy import plan
 from controller.reconcile.meter import OtherLoadSource, SitePowerWatch
 from controller.reconcile.plans import grid_binds
-from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, MiningState
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
-from drivers import DeviceTimeout
+from drivers import DeviceEndpoint, DeviceTimeout, Make, MiningState
 from drivers.types import Telemetry
 from tests.policy.site import grid, inputs, instructed, miner
 

@@ -7,12 +7,18 @@ import time
 
 from controller import policy
 from controller.clock import SystemClock
-from controller.config.sections import ControlSettings, EconomicsConfig, GridConfig
+from controller.config.sections import (
+    ControlSettings,
+    EconomicsConfig,
+    GridConfig,
+    LoopSettings,
+)
 from controller.journal.store import Entry, Journal
 from controller.reconcile.loop import Reconciler
 from controller.state.control import ControlState, EventRecord
-from controller.state.domain import DeviceEndpoint, DeviceIdentity, Make, Sleep, Wake
+from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
+from drivers import DeviceEndpoint, Make, Sleep, Wake
 
 
 class _Driver:
@@ -48,10 +54,12 @@ def _reconciler(now: float, *ids: str) -> Reconciler:
         fleet,
         state,
         Journal(None),
-        control=ControlSettings(),
-        policy_settings=policy.PolicySettings(),
-        grid=GridConfig(),
-        economics=EconomicsConfig(),
+        settings=LoopSettings(
+            control=ControlSettings(),
+            policy=policy.PolicySettings(),
+            grid=GridConfig(),
+            economics=EconomicsConfig(),
+        ),
         clock=SystemClock(),
     )
 

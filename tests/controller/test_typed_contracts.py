@@ -21,7 +21,7 @@ from controller.reconcile.commands import command_name
 from controller.reconcile.dispatch import JobOrigin, SendResult
 from controller.reconcile.meter import PowerSource
 from controller.state.control import ControlState, OverrideAction
-from controller.state.domain import SetPowerTarget, Sleep, Wake
+from drivers import SetPowerTarget, Sleep, Wake
 from tests.controller.journal_rows import EVENT_E1
 
 # Every kind any release wrote, as stored: changing one breaks old journals.

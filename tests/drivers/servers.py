@@ -13,8 +13,8 @@ HOST = "127.0.0.1"
 
 
 @asynccontextmanager
-async def serve(handler: Handler) -> AsyncIterator[int]:
-    """Run ``handler`` per connection on an ephemeral loopback port; yield the port."""
+async def serve(handler: Handler, host: str = HOST) -> AsyncIterator[int]:
+    """Run ``handler`` per connection on an ephemeral port of ``host``; yield the port."""
     tasks: set[asyncio.Task[None]] = set()
 
     async def guarded(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
@@ -29,7 +29,7 @@ async def serve(handler: Handler) -> AsyncIterator[int]:
             tasks.discard(task)
             writer.close()
 
-    server = await asyncio.start_server(guarded, HOST, 0)
+    server = await asyncio.start_server(guarded, host, 0)
     port = server.sockets[0].getsockname()[1]
     try:
         yield port
@@ -49,6 +49,30 @@ def answering(body: bytes) -> Handler:
         writer.write(body)
         await writer.drain()
         writer.close()
+
+    return handler
+
+
+def replying(
+    payload: bytes,
+    *,
+    read: Callable[[asyncio.StreamReader], Awaitable[bytes]],
+    delay: float = 0.0,
+    forever: bool = False,
+) -> Handler:
+    """A handler that reads a request with ``read`` (:func:`read_request`,
+    :func:`read_http_head`), waits ``delay`` seconds and sends ``payload``: once, or for
+    every request until the client leaves."""
+
+    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        while True:
+            await read(reader)
+            if delay:
+                await asyncio.sleep(delay)
+            writer.write(payload)
+            await writer.drain()
+            if not forever:
+                return
 
     return handler
 

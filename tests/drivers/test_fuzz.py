@@ -15,6 +15,8 @@ from drivers.antminer import protocol as p
 from drivers.cgminer import CgminerRpc, check_envelope, load_json
 from drivers.errors import DriverError
 from tests.drivers.conftest import capture, fixture
+from tests.drivers.fuzzing import device_json, parsers
+from tests.edits import paths_of
 
 H = "10.0.0.3"
 
@@ -61,35 +63,11 @@ KEYS = [
     "asic_num",
     "index",
 ]
-SCALARS = st.one_of(
-    st.none(),
-    st.booleans(),
-    st.integers(-(2**70), 2**70),
-    st.floats(allow_nan=True, allow_infinity=True),
-    st.text(max_size=12),
-    st.sampled_from(
-        ["S", "E", "I", "GH", "GH/s", "TH", "0-0-0-0", "61-44-63-64", "-5-40", "", "1", "true"]
-    ),
+JSON = device_json(
+    KEYS, ["S", "E", "I", "GH", "GH/s", "TH", "0-0-0-0", "61-44-63-64", "-5-40", "", "1", "true"]
 )
-JSON = st.recursive(
-    SCALARS,
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=6), children, max_size=6)
-    ),
-    max_leaves=25,
-)
-
-PARSERS: list[Callable[[str, Any], object]] = [
-    p.parse_version,
-    p.parse_summary,
-    p.parse_stats,
-    p.parse_pools,
-    p.parse_system_info,
-    p.parse_miner_conf,
-    p.parse_web_summary,
-    p.parse_web_stats,
-    p.parse_set_reply,
+PARSERS = [
+    *parsers(p),
     lambda host, reply: check_envelope(host, "summary", reply),
 ]
 SAMPLES: list[tuple[Callable[[str, Any], object], Any]] = [
@@ -124,24 +102,13 @@ def test_parsers_on_random_json(reply: Any, which: int) -> None:
     _only_driver_errors(lambda: PARSERS[which](H, reply))
 
 
-def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for key, value in node.items():
-            out += _paths(value, (*prefix, key))
-    elif isinstance(node, list):
-        for index, value in enumerate(node):
-            out += _paths(value, (*prefix, index))
-    return out
-
-
 @FAST
 @given(data=st.data())
 def test_parsers_on_mutated_real_replies(data: st.DataObject) -> None:
     parser, sample = data.draw(st.sampled_from(SAMPLES))
     reply = copy.deepcopy(sample)
     for _ in range(data.draw(st.integers(1, 3))):
-        path = data.draw(st.sampled_from(_paths(reply)))
+        path = data.draw(st.sampled_from(paths_of(reply)))
         node = reply
         for step in path[:-1]:
             node = node[step]

@@ -19,10 +19,12 @@ from hypothesis import strategies as st
 from drivers.auradine import protocol as ap
 from drivers.cgminer import RpcTransport, load_json
 from drivers.errors import DriverError
+from drivers.settings import DriverSettings
 from drivers.whatsminer import parse_v2, parse_v3
 from drivers.whatsminer.api_v2 import V2Api
 from drivers.whatsminer.crypto import DecryptError, aes_decrypt, v2_token
 from drivers.whatsminer.transport_v3 import FrameTransport, decode_frame
+from tests.drivers.fuzzing import device_json, parsers
 from tests.drivers.servers import HOST, answering, serve
 
 H = "10.0.0.5"
@@ -39,46 +41,12 @@ KEYS = [
     "LED", "IPReport", "model", "Token", "ID", "Name", "reason",
 ]  # fmt: skip
 
-json_values = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**40), 2**40)
-    | st.floats(allow_nan=True, allow_infinity=True)
-    | st.sampled_from(["", "true", "false", "on", "off", "1", "3300.00W", "12 RPM", "x", "-1"])
-    | st.text(max_size=8),
-    lambda children: (
-        st.lists(children, max_size=4)
-        | st.dictionaries(st.sampled_from(KEYS) | st.text(max_size=4), children, max_size=6)
-    ),
-    max_leaves=24,
+json_values = device_json(
+    KEYS, ["", "true", "false", "on", "off", "1", "3300.00W", "12 RPM", "x", "-1"]
 )
-
-PARSERS: list[Callable[[str, Any], object]] = [
-    parse_v2.parse_summary,
-    parse_v2.parse_devs,
-    parse_v2.parse_devdetails,
-    parse_v2.parse_version,
-    parse_v2.parse_status,
-    parse_v2.parse_psu,
-    parse_v2.parse_miner_info,
-    parse_v2.parse_error_code,
-    parse_v2.parse_pools,
-    parse_v3.parse_device_info,
-    parse_v3.parse_summary,
-    parse_v3.parse_edevs,
-    parse_v3.parse_miner_setting,
-    parse_v3.parse_pools,
+PARSERS = [
+    *parsers(parse_v2, parse_v3, ap),
     lambda h, r: parse_v3.check_reply(h, "x", r),
-    ap.parse_summary,
-    ap.parse_devs,
-    ap.parse_devdetails,
-    ap.parse_mode,
-    ap.parse_psu,
-    ap.parse_fan,
-    ap.parse_temperature,
-    ap.parse_led,
-    ap.parse_ipreport,
-    ap.parse_pools,
 ]
 
 
@@ -152,7 +120,9 @@ def test_v3_framing_of_random_bytes(payload: bytes, prefixed: bool) -> None:
 
     async def run() -> None:
         async with serve(answering(wire)) as port:
-            t = FrameTransport(HOST, port, connect_timeout_s=0.3, read_timeout_s=0.3)
+            t = FrameTransport(
+                HOST, port, DriverSettings(connect_timeout_s=0.3, read_timeout_s=0.3)
+            )
             try:
                 await t.request({"cmd": "get.device.info"})
             except DriverError:

@@ -5,42 +5,27 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from drivers.errors import ConnectionFailed, DeviceTimeout, DriverError, ProtocolError
-from drivers.http1 import DigestCredentials, HttpClient
+from drivers.http1 import HttpClient
+from drivers.settings import Credentials, DriverSettings
 from simulators import Fleet, PortMap, load_site_dict
+from tests.drivers.servers import Handler, read_http_head, serve
 
 HOST = "127.0.58.1"
-Handler = Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]
-
-
-async def _read_request(reader: asyncio.StreamReader) -> bytes:
-    head = await reader.readuntil(b"\r\n\r\n")
-    for line in head.split(b"\r\n"):
-        if line.lower().startswith(b"content-length:"):
-            await reader.readexactly(int(line.split(b":")[1]))
-    return head
-
-
-async def _serve(handler: Handler) -> AsyncIterator[int]:
-    server = await asyncio.start_server(handler, HOST, 0)
-    port = server.sockets[0].getsockname()[1]
-    try:
-        yield port
-    finally:
-        server.close()
+SETTINGS = DriverSettings()
 
 
 def _server(replies: list[bytes], *, close_after: bool = False) -> Handler:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
             for reply in replies:
-                await _read_request(reader)
+                await read_http_head(reader)
                 writer.write(reply)
                 await writer.drain()
             if not close_after:
@@ -54,8 +39,8 @@ def _server(replies: list[bytes], *, close_after: bool = False) -> Handler:
 
 
 async def _one(handler: Handler, *, timeout_s: float = 2.0, method: str = "GET") -> bytes:
-    async for port in _serve(handler):
-        client = HttpClient(HOST, port, connect_timeout_s=1.0)
+    async with serve(handler, HOST) as port:
+        client = HttpClient(HOST, port, DriverSettings(connect_timeout_s=1.0))
         try:
             reply = await client.request(
                 method, "/x", timeout_s=timeout_s, body=b"{}" if method == "POST" else None
@@ -63,7 +48,6 @@ async def _one(handler: Handler, *, timeout_s: float = 2.0, method: str = "GET")
             return reply.body
         finally:
             await client.close()
-    raise AssertionError("unreachable")
 
 
 @pytest.mark.parametrize(
@@ -92,13 +76,13 @@ async def test_keep_alive_reuses_one_connection() -> None:
         connections += 1
         try:
             while True:
-                await _read_request(reader)
+                await read_http_head(reader)
                 writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         except (asyncio.IncompleteReadError, ConnectionError):
             writer.close()
 
-    async for port in _serve(handle):
-        client = HttpClient(HOST, port)
+    async with serve(handle, HOST) as port:
+        client = HttpClient(HOST, port, SETTINGS)
         for _ in range(5):
             assert (await client.request("GET", "/", timeout_s=2)).body == b"ok"
         await client.close()
@@ -107,13 +91,13 @@ async def test_keep_alive_reuses_one_connection() -> None:
 
 async def test_a_connection_the_server_closed_while_idle_is_replaced() -> None:
     async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await _read_request(reader)
+        await read_http_head(reader)
         writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
         await writer.drain()
         writer.close()  # keep-alive promised, then dropped: what idle timeouts do
 
-    async for port in _serve(handle):
-        client = HttpClient(HOST, port)
+    async with serve(handle, HOST) as port:
+        client = HttpClient(HOST, port, SETTINGS)
         assert (await client.request("GET", "/", timeout_s=2)).body == b"ok"
         await asyncio.sleep(0.05)
         assert (await client.request("GET", "/", timeout_s=2)).body == b"ok"
@@ -145,7 +129,7 @@ async def test_silence_times_out_and_refusal_fails_fast() -> None:
     with pytest.raises(DeviceTimeout):
         await _one(stall, timeout_s=0.3)
     assert time.monotonic() - started < 1.5
-    client = HttpClient(HOST, 9, connect_timeout_s=1.0)
+    client = HttpClient(HOST, 9, DriverSettings(connect_timeout_s=1.0))
     with pytest.raises(ConnectionFailed):
         await client.request("GET", "/", timeout_s=2)
 
@@ -170,7 +154,7 @@ async def antminer() -> AsyncIterator[Fleet]:
 
 
 async def test_digest_against_the_simulated_antminer(antminer: Fleet) -> None:
-    client = HttpClient("127.0.58.10", 10058, credentials=DigestCredentials("root", "root"))
+    client = HttpClient("127.0.58.10", 10058, SETTINGS, credentials=Credentials("root", "root"))
     try:
         for _ in range(3):
             reply = await client.request("GET", "/cgi-bin/get_system_info.cgi", timeout_s=2)
@@ -180,7 +164,7 @@ async def test_digest_against_the_simulated_antminer(antminer: Fleet) -> None:
         assert client._challenge.nc == 3  # one challenge, answered preemptively from then on
     finally:
         await client.close()
-    wrong = HttpClient("127.0.58.10", 10058, credentials=DigestCredentials("root", "nope"))
+    wrong = HttpClient("127.0.58.10", 10058, SETTINGS, credentials=Credentials("root", "nope"))
     try:
         reply = await wrong.request("GET", "/cgi-bin/get_system_info.cgi", timeout_s=2)
         assert reply.status == 401

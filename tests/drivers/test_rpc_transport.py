@@ -9,7 +9,8 @@ import pytest
 
 from drivers.cgminer import CgminerRpc, RpcTransport
 from drivers.errors import ConnectionFailed, DeviceTimeout, ProtocolError
-from tests.drivers.servers import HOST, closed_port, read_request, reset, serve
+from tests.drivers import servers
+from tests.drivers.servers import HOST, Handler, closed_port, read_request, reset, serve
 
 SUMMARY = (
     b'{"STATUS":[{"STATUS":"S","When":1,"Code":11,"Msg":"Summary","Description":"cgminer 1.0.0"}],'
@@ -24,15 +25,8 @@ def transport(port: int, **kw: float) -> RpcTransport:
     )
 
 
-def replying(payload: bytes, delay: float = 0.0):  # type: ignore[no-untyped-def]
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        await read_request(reader)
-        if delay:
-            await asyncio.sleep(delay)
-        writer.write(payload)
-        await writer.drain()
-
-    return handler
+def replying(payload: bytes, delay: float = 0.0) -> Handler:
+    return servers.replying(payload, read=read_request, delay=delay)
 
 
 @pytest.mark.parametrize("tail", [b"\x00", b"", b"\n", b"\x00\n"])

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable
 
 import pytest
 
@@ -17,7 +16,7 @@ from drivers.errors import (
     UnsupportedError,
 )
 from drivers.settings import Credentials, DriverSettings
-from tests.drivers.servers import HOST, closed_port, read_http_head, serve
+from tests.drivers.servers import HOST, Handler, closed_port, read_http_head, replying, serve
 
 SETTINGS = DriverSettings(connect_timeout_s=0.3, read_timeout_s=0.3, write_timeout_s=0.6)
 BODY = b'{"minertype":"Antminer S21"}'
@@ -36,18 +35,8 @@ def http(status: str, body: bytes = b"", extra: bytes = b"", length: int | None 
     )
 
 
-def answering(
-    response: bytes, delay: float = 0.0
-) -> Callable[[asyncio.StreamReader, asyncio.StreamWriter], Awaitable[None]]:
-    async def handler(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        while True:
-            await read_http_head(reader)
-            if delay:
-                await asyncio.sleep(delay)
-            writer.write(response)
-            await writer.drain()
-
-    return handler
+def answering(response: bytes, delay: float = 0.0) -> Handler:
+    return replying(response, read=read_http_head, delay=delay, forever=True)
 
 
 async def fetch(port: int, *, post: bool = False) -> bytes:

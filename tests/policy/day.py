@@ -20,11 +20,11 @@ from controller.policy import (
     Plan,
     PolicyInputs,
     PolicyMemory,
-    PolicySettings,
     plan,
 )
-from controller.state.domain import Health, MiningState
-from tests.policy.site import economics, grid, profile
+from controller.state.domain import Health
+from drivers import MiningState
+from tests.policy.site import FAST, economics, grid, profile
 
 DAY = 1_750_032_000.0  # 00:00 UTC
 STEP = 300.0
@@ -32,14 +32,7 @@ PRICES = [  # (from HH:MM, USD/MWh) for the 5-minute settlement price
     ("00:00", 25.0), ("06:00", 40.0), ("10:00", 50.0), ("14:00", 200.0), ("15:00", 45.0),
     ("17:00", 1000.0), ("17:30", 30.0),
 ]  # fmt: skip
-SETTINGS = PolicySettings(
-    curtail_after_windows=2,
-    resume_after_windows=2,
-    min_on_dwell_s=0,
-    min_off_dwell_s=0,
-    max_cycles_per_day=10,
-    wake_stagger_s=0,
-)
+SETTINGS = replace(FAST, curtail_after_windows=2, resume_after_windows=2, max_cycles_per_day=10)
 
 
 def at(hhmm: str) -> float:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from controller.policy import Action, AiClass, DeviceTarget, FleetDevice, Plan
-from controller.state.domain import MiningState
+from drivers import MiningState
 
 
 def observed_level(device: FleetDevice) -> int:

@@ -19,7 +19,8 @@ from controller.policy import (
     PolicySettings,
     PowerPrice,
 )
-from controller.state.domain import Health, Make, MiningState, lookup_model
+from controller.state.domain import Health
+from drivers import Make, MiningState, lookup_model
 
 T0 = 1_750_000_000.0  # a fixed "now"; no test reads a clock
 MINER_MAKES = {

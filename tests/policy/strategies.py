@@ -5,7 +5,8 @@ from __future__ import annotations
 from hypothesis import strategies as st
 
 from controller.policy import AiClass, FleetDevice
-from controller.state.domain import Health, MiningState
+from controller.state.domain import Health
+from drivers import MiningState
 from tests.policy.site import T0, gpu, miner
 
 MINER_MODELS = ("S19j Pro", "S19 XP", "S21", "M30S++", "M60S")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from controller.policy import Action, PolicyInputs, PricePoint, plan
-from controller.state.domain import MiningState
+from drivers import MiningState
 from tests.policy.site import FAST, T0, grid, inputs, miner
 
 # S19j Pro at $24/PH/day breaks even at $34/MWh; the price now is $20.

@@ -11,19 +11,12 @@ from hypothesis import strategies as st
 from controller import policy
 from controller.config.settings import parse_config
 from controller.policy import PolicyMemory, PolicySettings
-from controller.state.domain import Sleep
-from tests.policy.site import T0, inputs, miner
+from drivers import Sleep
+from tests.policy.site import FAST, T0, inputs, miner
 
 HIGH = 500.0  # USD/MWh: far above any miner's break-even
 WINDOW = 300.0
-SETTINGS = PolicySettings(
-    curtail_after_windows=3,
-    resume_after_windows=3,
-    min_on_dwell_s=0,
-    min_off_dwell_s=0,
-    wake_stagger_s=0,
-    price_window_s=WINDOW,
-)
+SETTINGS = replace(FAST, curtail_after_windows=3, resume_after_windows=3, price_window_s=WINDOW)
 START = (T0 // WINDOW) * WINDOW  # the first second of a window
 
 

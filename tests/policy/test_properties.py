@@ -17,23 +17,19 @@ from controller.policy import (
     GridEvent,
     Plan,
     PolicyMemory,
-    PolicySettings,
     SafePolicy,
     plan,
 )
-from controller.state.domain import Control, Health, MiningState
+from controller.state.domain import Health
+from drivers import Control, MiningState
 from tests.policy.helpers import observed_level, pairs, planned_level
 from tests.policy.site import FAST, T0, gpu, grid, inputs, instructed, miner
 from tests.policy.strategies import devices
 
 EXAMPLES = settings(max_examples=100, deadline=None)
-PINNING = PolicySettings(
-    curtail_after_windows=1,
-    resume_after_windows=1,
-    min_on_dwell_s=900,
-    min_off_dwell_s=900,
-    max_cycles_per_day=5,
-    wake_stagger_s=15,
+# FAST's one-window reaction, with the dwell and cycle limits that pin devices in place.
+PINNING = replace(
+    FAST, min_on_dwell_s=900, min_off_dwell_s=900, max_cycles_per_day=5, wake_stagger_s=15
 )
 prices = st.sampled_from([-20.0, 20.0, 30.0, 40.0, 50.0, 60.0, 500.0, 3000.0])
 caps = st.floats(0.0, 0.25)

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from tests.signals.local_server import LocalServer
+
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "signals"
 
 
@@ -21,19 +23,11 @@ def fixture(name: str) -> Any:
     return json.loads(text) if name.endswith(".json") else text
 
 
-class _Server:
+class _Server(LocalServer):
     def __init__(self) -> None:
-        self.port = 0
+        super().__init__()
         self.fault: str | None = None
         self.requests: list[str] = []
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    def routes(self, app: web.Application) -> None:
-        raise NotImplementedError
 
     async def faulty(self) -> web.Response | None:
         if self.fault == "refuse":
@@ -44,19 +38,6 @@ class _Server:
             garbage = b'{"currentDifficulty": "lots"'
             return web.Response(body=garbage, content_type="application/json")
         return None
-
-    async def __aenter__(self) -> Any:
-        app = web.Application()
-        self.routes(app)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
-        self.port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()
 
 
 class MempoolServer(_Server):

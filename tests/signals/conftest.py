@@ -9,16 +9,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+from hypothesis import strategies as st
 
 from controller.journal.store import Journal
 from controller.service.control import ControlService
 from controller.signals.errors import SignalError
 from controller.signals.hub import SignalHub
+from controller.signals.source import Cadence
 from controller.signals.updates import Update
 from controller.state.control import ControlState
 from controller.state.fleet import Fleet
 
 NOW = float(int(time.time()))  # the service stamps arrival with the wall clock
+
+# What a fuzzed parser is first fed: any bytes, and any text as UTF-8.
+RAW_BODIES = st.binary(max_size=400) | st.text(max_size=400).map(str.encode)
+
+# A URL source's cadence where the test polls by hand (poll_once): the figures only bound.
+BY_HAND = Cadence(interval_s=60, timeout_s=1, stale_after_s=3600)
 
 
 class FakeClock:

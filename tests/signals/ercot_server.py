@@ -7,7 +7,8 @@ naming the columns of ``data`` and a ``_meta`` page count, as api.ercot.com answ
 Time is moved, not values: ``rt_shift_s`` / ``dam_shift_s`` are added to every interval
 start, so a chosen real interval lands where a test needs it, and ``rt_published_until``
 hides real-time intervals that have not "settled" yet. ``fault`` makes it refuse
-(HTTP 503), stall, or send garbage.
+(HTTP 503), stall, or send garbage. ``authorize`` (given the ``Authorization`` header)
+makes it answer 401 to a missing, unknown or expired token, as api.ercot.com does.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import csv
 import math
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -22,6 +24,7 @@ from typing import Any
 from aiohttp import web
 
 from controller.signals.ercot import CPT
+from tests.signals.local_server import LocalServer
 
 DATA = Path(__file__).resolve().parents[2] / "controller" / "backtest" / "data" / "ercot-2023-08"
 
@@ -71,22 +74,18 @@ def dam_row(start: float, point: str, price: float) -> list[Any]:
     ]
 
 
-class ErcotServer:
+class ErcotServer(LocalServer):
     def __init__(self, host: str = "127.0.0.1") -> None:
-        self.host = host
-        self.port = 0
+        super().__init__(host)
         self.rt = load("rtm_spp_15min.csv")
         self.dam = load("dam_spp_hourly.csv")
         self.rt_shift_s = 0.0
         self.dam_shift_s = 0.0
         self.rt_published_until = math.inf
         self.fault: str | None = None  # "refuse" | "stall" | "garbage"
+        self.authorize: Callable[[str | None], bool] | None = None
         self.requests: list[str] = []
-        self._runner: web.AppRunner | None = None
-
-    @property
-    def base(self) -> str:
-        return f"http://{self.host}:{self.port}"
+        self.unauthorized = 0  # requests answered 401
 
     def _answer(
         self,
@@ -124,7 +123,13 @@ class ErcotServer:
         }
         return web.json_response(body)
 
-    async def _fault(self) -> web.Response | None:
+    async def _fault(self, request: web.Request) -> web.Response | None:
+        if self.authorize is not None and not self.authorize(request.headers.get("Authorization")):
+            self.unauthorized += 1
+            return web.json_response(
+                {"statusCode": 401, "message": "Unauthorized. Access token is missing or invalid."},
+                status=401,
+            )
         if self.fault == "refuse":
             return web.Response(status=503, text="Service Unavailable")
         if self.fault == "stall":
@@ -135,7 +140,7 @@ class ErcotServer:
 
     async def real_time(self, request: web.Request) -> web.Response:
         self.requests.append(str(request.rel_url))
-        fault = await self._fault()
+        fault = await self._fault(request)
         if fault is not None:
             return fault
         # A settled interval is published once it is over (and the test lets it out).
@@ -145,22 +150,11 @@ class ErcotServer:
 
     async def day_ahead(self, request: web.Request) -> web.Response:
         self.requests.append(str(request.rel_url))
-        fault = await self._fault()
+        fault = await self._fault(request)
         if fault is not None:
             return fault
         return self._answer(request, self.dam, self.dam_shift_s, DAM_FIELDS, dam_row, math.inf)
 
-    async def __aenter__(self) -> ErcotServer:
-        app = web.Application()
+    def routes(self, app: web.Application) -> None:
         app.router.add_get("/np6-905-cd/spp_node_zone_hub", self.real_time)
         app.router.add_get("/np4-190-cd/dam_stlmnt_pnt_prices", self.day_ahead)
-        self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.1)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, self.host, 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
-        return self
-
-    async def __aexit__(self, *exc: object) -> None:
-        if self._runner is not None:
-            await self._runner.cleanup()

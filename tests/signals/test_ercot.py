@@ -17,8 +17,9 @@ from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.price_url import parse_price_feed
 from controller.signals.prices import ErcotPrices, PriceFeed
 from controller.signals.updates import PriceMarket, PriceUpdate
-from tests.signals.conftest import FakeClock, HubRig, Sink
+from tests.signals.conftest import BY_HAND, RAW_BODIES, FakeClock, HubRig, Sink
 from tests.signals.ercot_server import RT_FIELDS, ErcotServer, utc
+from tests.signals.local_server import LocalServer
 
 CSV_RT = (
     "DeliveryDate,DeliveryHour,DeliveryInterval,SettlementPointName,SettlementPointType,"
@@ -89,8 +90,7 @@ def test_day_ahead_api_json() -> None:
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     st.one_of(
-        st.binary(max_size=400),
-        st.text(max_size=400).map(str.encode),
+        RAW_BODIES,
         st.lists(
             st.lists(
                 st.one_of(
@@ -233,33 +233,20 @@ async def test_generic_feed_through_the_hub(rig: HubRig) -> None:
     async def serve(_: web.Request) -> web.Response:
         return web.Response(text=body, content_type="application/json")
 
-    app = web.Application()
-    app.router.add_get("/prices.json", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    port = runner.addresses[0][1]
-    source = PriceFeed(
-        "price_url",
-        rig.clock,
-        PriceMarket.REAL_TIME,
-        url=f"http://127.0.0.1:{port}/prices.json",
-        headers={},
-        interval_s=0.05,
-        timeout_s=1,
-        stale_after_s=1800,
-    )
-    rig.hub.add(source)
-    stop = asyncio.Event()
-    task = asyncio.create_task(rig.hub.run(stop))
-    for _ in range(100):
-        if rig.state.price is not None:
-            break
-        await asyncio.sleep(0.02)
-    stop.set()
-    await task
-    await runner.cleanup()
+    async with LocalServer(routes=[web.get("/prices.json", serve)]) as server:
+        url = f"{server.base}/prices.json"
+        often = BY_HAND | {"interval_s": 0.05}  # the hub runs it: a poll every 50 ms
+        rig.hub.add(
+            PriceFeed("price_url", rig.clock, PriceMarket.REAL_TIME, url=url, headers={}, **often)
+        )
+        stop = asyncio.Event()
+        task = asyncio.create_task(rig.hub.run(stop))
+        for _ in range(100):
+            if rig.state.price is not None:
+                break
+            await asyncio.sleep(0.02)
+        stop.set()
+        await task
     assert rig.state.price is not None
     assert rig.state.price.power_price_usd_per_mwh == 44.0
     assert rig.hub.stats["price_url"].updates == 1

@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from controller import policy
 from controller.signals.errors import BadSignal
 from controller.signals.fourcp import FourCpSource, parse_flags
-from tests.signals.conftest import HubRig
+from tests.signals.conftest import BY_HAND, HubRig
+from tests.signals.local_server import LocalServer
 
 
 async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) -> None:
@@ -29,32 +30,19 @@ async def test_flags_become_windows_and_a_withdrawn_flag_cancels(rig: HubRig) ->
             return web.Response(body=body, content_type="application/json")
         return web.json_response(body)
 
-    app = web.Application()
-    app.router.add_get("/4cp", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    source = FourCpSource(
-        "four_cp",
-        rig.clock,
-        url=f"http://127.0.0.1:{runner.addresses[0][1]}/4cp",
-        headers={},
-        interval_s=60,
-        timeout_s=1,
-        stale_after_s=3600,
-    )
-    answers.extend(
-        [
-            doc((-1800, -900, True), (900, 1800, True), (1800, 2700, False)),
-            doc((900, 1800, True), (1800, 2700, False)),  # the same again: no news
-            b"<html>maintenance</html>",
-            doc((900, 1800, False)),  # withdrawn
-        ]
-    )
-    for _ in range(4):
-        await source.poll_once(rig.hub)
-    await source.stop()
-    await runner.cleanup()
+    async with LocalServer(routes=[web.get("/4cp", serve)]) as server:
+        source = FourCpSource("four_cp", rig.clock, url=f"{server.base}/4cp", headers={}, **BY_HAND)
+        answers.extend(
+            [
+                doc((-1800, -900, True), (900, 1800, True), (1800, 2700, False)),
+                doc((900, 1800, True), (1800, 2700, False)),  # the same again: no news
+                b"<html>maintenance</html>",
+                doc((900, 1800, False)),  # withdrawn
+            ]
+        )
+        for _ in range(4):
+            await source.poll_once(rig.hub)
+        await source.stop()
     [window] = rig.state.events.values()
     assert window.kind is policy.EventKind.FOUR_CP
     assert (window.start, window.end) == (now + 900, now + 1800)

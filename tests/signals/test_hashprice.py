@@ -30,7 +30,8 @@ from controller.signals.hashprice import (
 )
 from controller.signals.updates import HashpriceUpdate
 from tests.signals.bitcoin_servers import BitcoindServer, MempoolServer
-from tests.signals.conftest import FakeClock, Sink
+from tests.signals.conftest import BY_HAND, FakeClock, Sink
+from tests.signals.local_server import LocalServer
 
 EXPECTED = 24.18  # $/PH/day from the recorded replies (docs/domain.md: $23.9 published, Jan 2026)
 
@@ -151,25 +152,12 @@ async def test_direct_url_with_units() -> None:
     async def serve(_: web.Request) -> web.Response:
         return web.json_response(docs.pop(0))
 
-    app = web.Application()
-    app.router.add_get("/hp", serve)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    source = HashpriceUrl(
-        "hu",
-        FakeClock(),
-        url=f"http://127.0.0.1:{runner.addresses[0][1]}/hp",
-        headers={},
-        interval_s=60,
-        timeout_s=1,
-        stale_after_s=3600,
-    )
     sink = Sink(HashpriceUpdate)
-    for _ in range(3):
-        await source.poll_once(sink)
-    await source.stop()
-    await runner.cleanup()
+    async with LocalServer(routes=[web.get("/hp", serve)]) as server:
+        source = HashpriceUrl("hu", FakeClock(), url=f"{server.base}/hp", headers={}, **BY_HAND)
+        for _ in range(3):
+            await source.poll_once(sink)
+        await source.stop()
     [update] = sink.updates  # the second is the same publication: not news
     assert update.usd_per_ph_day == pytest.approx(48.2)
     assert [e.kind.value for e in sink.errors] == ["units"]

@@ -14,6 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller import policy
+from controller.signals.config import SignalsConfig, build_sources
 from controller.signals.errors import BadSignal, ErrorKind
 from controller.signals.openadr import OpenAdrVen, event_update
 from tests.conftest import free_port
@@ -34,21 +35,22 @@ async def vtn() -> AsyncIterator[Vtn]:
 
 
 def ven(url: str, rig: HubRig) -> OpenAdrVen:
-    return OpenAdrVen(
-        "openadr",
-        rig.clock,
-        vtn_url=url,
-        ven_name="site-1",
-        simple_levels_kw={1: 800.0, 2: 400.0, 3: 50.0},
-        offset_levels_kw={1: 600.0},
-        capacity_kw=1000.0,
-        floor_kw=100.0,
-        resource_id="site",
-        report_interval_s=1,
-        stale_after_s=60,
-        site_kw=lambda: 950.0,
-        retry_s=0.5,
-    )
+    """Built as the daemon builds it, from a ``signals.openadr`` section."""
+    section = {
+        "vtn_url": url,
+        "ven_name": "site-1",
+        "simple_levels_kw": {1: 800.0, 2: 400.0, 3: 50.0},
+        "offset_levels_kw": {1: 600.0},
+        "capacity_kw": 1000.0,
+        "floor_kw": 100.0,
+        "report_interval_s": 1,
+        "stale_after_s": 60,
+        "retry_s": 0.5,
+    }
+    config = SignalsConfig.model_validate({"openadr": section})
+    [source] = build_sources(config, rig.clock, site_kw=lambda: 950.0)
+    assert isinstance(source, OpenAdrVen)
+    return source
 
 
 async def test_events_opts_reports_and_cancellation(vtn: Vtn, rig: HubRig) -> None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import copy
-from pathlib import Path
 from typing import Any
 
-import pytest
-import yaml
-from hypothesis import HealthCheck, given, settings
+from hypothesis import given
 
 from simulators import Fleet, Site, load_site_dict
 from simulators.errors import SimulatorError
-from tests.edits import NEWLINE_KEY, assert_one_line, edited, with_newline_key
+from tests.edits import EDITS, assert_newline_key_named, built_or_refused, edited, example
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "deploy" / "examples" / "site-small.yaml"
-BASE: dict[str, Any] = yaml.safe_load(EXAMPLE.read_text())
+BASE = example("site-small.yaml")
 
 
 def build(data: Any) -> tuple[Site, Fleet]:
@@ -38,18 +34,13 @@ def test_the_example_builds() -> None:
     assert len(fleet) > 0
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@EDITS
 @given(doc=edited(BASE))
 def test_any_edit_builds_or_is_a_simulator_error(doc: dict[str, Any]) -> None:
-    try:
-        site, fleet = build(doc)
-    except SimulatorError as exc:
-        assert_one_line(exc)  # what `hashpivot sim` prints
-    else:
-        _check(site, fleet)
+    built = built_or_refused(build, doc, SimulatorError)
+    if built is not None:
+        _check(*built)
 
 
 def test_a_key_with_a_newline_is_named_on_one_line() -> None:
-    with pytest.raises(SimulatorError) as caught:
-        build(with_newline_key(BASE))
-    assert_one_line(caught.value, names=repr(NEWLINE_KEY)[1:-1])
+    assert_newline_key_named(build, BASE, SimulatorError)

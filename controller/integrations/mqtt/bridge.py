@@ -37,7 +37,7 @@ from controller.integrations.mqtt.payloads import (
     telemetry_payloads,
     version,
 )
-from controller.integrations.mqtt.topics import EventPhase, Topics
+from controller.integrations.mqtt.topics import EventPhase, Retained, Topics
 from controller.service.control import ControlService
 from controller.service.read_model import ReadModel
 
@@ -126,8 +126,10 @@ class MqttBridge:
         self._last_status = now
         site = self.view.site
         status = status_payload(site, self.view.site_status(now), now, self._version)
-        self._state(self.topics.status, status)
-        self._state(self.topics.signals, signals_payload(site, self.view.signal_ages(now), now))
+        self._state(self.topics.of(Retained.STATUS), status)
+        self._state(
+            self.topics.of(Retained.SIGNALS), signals_payload(site, self.view.signal_ages(now), now)
+        )
 
     def _state(self, topic: str, payload: bytes) -> None:
         self.outbox.put(Message(topic=topic, payload=payload, qos=1, retain=True, lane=Lane.STATE))
@@ -151,7 +153,7 @@ class MqttBridge:
         plan = self.view.plan_summary()
         if plan is not None and plan.seq != self._plan_seq:
             self._plan_seq = plan.seq
-            self._state(self.topics.plan, plan_payload(self.view.site, plan))
+            self._state(self.topics.of(Retained.PLAN), plan_payload(self.view.site, plan))
         due, self._status_due = self._status_due, False
         if changed or due or now - self._last_status >= self.config.status_interval_s:
             self.publish_status()
@@ -231,7 +233,7 @@ class MqttBridge:
             username=config.username,
             password=self._password,
             identifier=config.client_id or f"hashpivot-{self.view.site}",
-            will=aiomqtt.Will(self.topics.online, b"offline", qos=1, retain=True),
+            will=aiomqtt.Will(self.topics.of(Retained.ONLINE), b"offline", qos=1, retain=True),
             keepalive=config.keepalive_s,
             timeout=config.timeout_s,
             tls_params=tls,
@@ -241,7 +243,7 @@ class MqttBridge:
         )
 
     async def _connected(self, client: aiomqtt.Client) -> None:
-        await client.publish(self.topics.online, b"online", qos=1, retain=True)
+        await client.publish(self.topics.of(Retained.ONLINE), b"online", qos=1, retain=True)
         await client.subscribe(self.topics.commands, qos=1)
         self.connected = True
         self.connects += 1
@@ -305,7 +307,7 @@ class MqttBridge:
 
     async def _goodbye(self, client: aiomqtt.Client) -> None:
         # A clean disconnect does not fire the will: say offline ourselves.
-        await client.publish(self.topics.online, b"offline", qos=1, retain=True)
+        await client.publish(self.topics.of(Retained.ONLINE), b"offline", qos=1, retain=True)
         self.connected = False
 
     async def _send(self, client: aiomqtt.Client) -> None:

@@ -10,7 +10,7 @@ import re
 from collections.abc import Iterator
 
 from controller.integrations.mqtt.payloads import dumps
-from controller.integrations.mqtt.topics import Topics
+from controller.integrations.mqtt.topics import Retained, Topics
 
 __all__ = ["discovery_messages"]
 
@@ -42,8 +42,8 @@ def discovery_messages(
             "name": name,
             "unique_id": object_id,
             "object_id": object_id,
-            "state_topic": topics.status,
-            "availability_topic": topics.online,
+            "state_topic": topics.of(Retained.STATUS),
+            "availability_topic": topics.of(Retained.ONLINE),
             "device": device,
         }
         if component == "binary_sensor":

@@ -5,7 +5,16 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass
 
-__all__ = ["CommandName", "EventPhase", "Topics"]
+__all__ = ["CommandName", "EventPhase", "Retained", "Topics"]
+
+
+class Retained(enum.StrEnum):
+    """The topics that hold one retained state each (docs/mqtt.md), under the prefix."""
+
+    ONLINE = "online"
+    STATUS = "status"
+    PLAN = "plan"
+    SIGNALS = "signals"
 
 
 class CommandName(enum.StrEnum):
@@ -35,21 +44,8 @@ class EventPhase(enum.StrEnum):
 class Topics:
     prefix: str
 
-    @property
-    def online(self) -> str:
-        return f"{self.prefix}online"
-
-    @property
-    def status(self) -> str:
-        return f"{self.prefix}status"
-
-    @property
-    def plan(self) -> str:
-        return f"{self.prefix}plan"
-
-    @property
-    def signals(self) -> str:
-        return f"{self.prefix}signals"
+    def of(self, state: Retained) -> str:
+        return f"{self.prefix}{state.value}"
 
     @property
     def commands(self) -> str:
