@@ -208,6 +208,7 @@ async def test_a_relay_trip_on_the_modbus_input_sheds_the_site_and_latches_until
     relay = {"interval_s": 0.25, "stale_after_s": 30}
     async with running_site("127.0.213", relay=relay) as site:
         assert len(site.running()) == 30
+        running_w = site.meter.snapshot().true_w
         tripped_at = time.time()
         site.meter.set_relay(True)
         await until(
@@ -217,9 +218,14 @@ async def test_a_relay_trip_on_the_modbus_input_sheds_the_site_and_latches_until
         [trip] = site.controller.state.events.values()
         assert trip.created_at - tripped_at < 1.0  # polled at least twice a second
         await until(lambda: not site.running(), timeout=20)
-        # Confirmed on the meter: the simulated site draws what the miners draw asleep.
-        asleep_w = site.sim_power()
-        assert site.meter.snapshot().true_w == pytest.approx(asleep_w + BASE_LOAD_W, rel=0.05)
+        # Confirmed on the meter: the site draws what its devices draw asleep. GPU nodes may
+        # still be ramping down to their cap on the compressed clock, so the devices are
+        # summed on both sides of the meter's sample.
+        before_w = site.sim_power()
+        metered_w = site.meter.snapshot().true_w - BASE_LOAD_W
+        after_w = site.sim_power()
+        assert min(before_w, after_w) * 0.95 <= metered_w <= max(before_w, after_w) * 1.05
+        assert metered_w + BASE_LOAD_W < 0.25 * running_w
         site.meter.set_relay(False)  # the contact resets by itself: nothing comes back
         await asyncio.sleep(2.5)
         assert not site.running()
