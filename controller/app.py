@@ -29,15 +29,10 @@ from controller.integrations.mqtt import MqttBridge, MqttCollector
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
 from controller.logs import configure_logging
-from controller.reconcile import (
-    EventTracker,
-    Reconciler,
-    SiteMeter,
-    SitePower,
-    SitePowerWatch,
-    open_meter,
-)
 from controller.reconcile.commands import DriverGpuControl
+from controller.reconcile.events import EventTracker
+from controller.reconcile.loop import Reconciler
+from controller.reconcile.meter import SiteMeter, SitePower, SitePowerWatch, open_meter
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service.control import ControlService
 from controller.service.live import LiveReadModel

@@ -1,8 +1,8 @@
 """Site power: the Modbus meter when it answers, an estimate marked as such when it does not.
 
 The meter driver is ``drivers.meter.ModbusMeter``; the loop
-only needs :class:`SiteMeter` — ``read()`` returning something with ``total_w`` and
-``taken_at``, and ``close()`` — so tests may hand in any such object. Losing the
+only needs :class:`SiteMeter` — ``read()`` returning the driver's ``MeterReading``, and
+``close()`` — so tests may hand in any such object. Losing the
 meter is logged once, and every sample says which source it came from.
 """
 
@@ -26,7 +26,7 @@ from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DriverError, MiningState
 from drivers.clock import TimeSource
-from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
+from drivers.meter import MeterReading, ModbusMeter, RegisterMap, RegisterMapError
 
 __all__ = [
     "OtherLoadSource",
@@ -40,16 +40,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class _Reading(Protocol):
-    @property
-    def total_w(self) -> float: ...
-
-    @property
-    def taken_at(self) -> float: ...
-
-
 class SiteMeter(Protocol):
-    async def read(self) -> _Reading: ...
+    async def read(self) -> MeterReading: ...
 
     async def close(self) -> None: ...
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from controller.clock import SystemClock
 from controller.config.sections import GridConfig
@@ -13,16 +13,11 @@ from controller.reconcile.plans import grid_binds
 from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceEndpoint, DeviceTimeout, Make, MiningState
+from drivers.meter import MeterReading
 from drivers.types import Telemetry
 from tests.policy.site import grid, inputs, instructed, miner
 
 CLOCK = SystemClock()
-
-
-@dataclass
-class Reading:
-    total_w: float
-    taken_at: float
 
 
 class Meter:
@@ -30,10 +25,10 @@ class Meter:
         self.watts = watts
         self.fail = False
 
-    async def read(self) -> Reading:
+    async def read(self) -> MeterReading:
         if self.fail:
             raise DeviceTimeout("127.0.0.1", "meter silent")
-        return Reading(self.watts.pop(0), time.time())
+        return MeterReading(time.time(), self.watts.pop(0), (), None)
 
     async def close(self) -> None:
         pass
