@@ -142,8 +142,8 @@ class Controller:
             meter = open_meter(config.meter, clock)
         meter_config = config.meter
         self.site_power = SitePowerWatch(
-            self.fleet,
-            meter,
+            fleet=self.fleet,
+            meter=meter,
             interval_s=meter_config.interval_s if meter_config else 2.0,
             timeout_s=meter_config.timeout_s if meter_config else 2.0,
             on_sample=self._on_power,

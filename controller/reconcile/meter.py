@@ -16,7 +16,7 @@ import math
 import statistics
 from collections import deque
 from collections.abc import Callable
-from dataclasses import KW_ONLY, dataclass, field
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.clock import Clock, wait_any
@@ -92,7 +92,7 @@ def open_meter(config: MeterConfig, clock: TimeSource) -> SiteMeter:
     )
 
 
-@dataclass(eq=False, slots=True)
+@dataclass(eq=False, slots=True, kw_only=True)
 class SitePowerWatch:
     """Reads the meter every ``interval_s``; :meth:`latest` falls back to an estimate.
 
@@ -106,7 +106,6 @@ class SitePowerWatch:
 
     fleet: Fleet
     meter: SiteMeter | None
-    _: KW_ONLY
     interval_s: float = 2.0
     timeout_s: float = 2.0
     on_sample: Callable[[SitePower], None] | None = None
