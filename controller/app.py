@@ -68,9 +68,8 @@ def build_fleet(
     for group in config.devices:
         credentials = config.credentials_for(group)
         for endpoint in group.endpoints():
-            device_id = f"{group.name_prefix or ''}{endpoint.host}"
             identity = DeviceIdentity(
-                device_id=device_id,
+                device_id=group.device_id(endpoint.host),
                 make=group.make,
                 model=None,
                 endpoint=endpoint,
