@@ -26,8 +26,8 @@ TOKEN = "readme-token"
 
 
 def _code() -> list[str]:
-    """Every code span and code block of the README."""
-    blocks = re.findall(r"```[a-z]*\n(.*?)```", README, flags=re.S)
+    """Every code span and code block of the README, but blocks of output (```text)."""
+    blocks = re.findall(r"```(?!text)[a-z]*\n(.*?)```", README, flags=re.S)
     spans = re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", README, flags=re.S))
     return blocks + spans
 
