@@ -29,15 +29,10 @@ from controller.integrations.mqtt import MqttBridge, MqttCollector
 from controller.journal.kinds import JournalKind
 from controller.journal.store import Journal
 from controller.logs import configure_logging
-from controller.reconcile import (
-    EventTracker,
-    Reconciler,
-    SiteMeter,
-    SitePower,
-    SitePowerWatch,
-    open_meter,
-)
 from controller.reconcile.commands import DriverGpuControl
+from controller.reconcile.events import EventTracker
+from controller.reconcile.loop import Reconciler
+from controller.reconcile.meter import SiteMeter, SitePower, SitePowerWatch, open_meter
 from controller.reconcile.scheduler import SchedulerControl
 from controller.service.control import ControlService
 from controller.service.live import LiveReadModel
@@ -73,9 +68,8 @@ def build_fleet(
     for group in config.devices:
         credentials = config.credentials_for(group)
         for endpoint in group.endpoints():
-            device_id = f"{group.name_prefix or ''}{endpoint.host}"
             identity = DeviceIdentity(
-                device_id=device_id,
+                device_id=group.device_id(endpoint.host),
                 make=group.make,
                 model=None,
                 endpoint=endpoint,
@@ -147,8 +141,8 @@ class Controller:
             meter = open_meter(config.meter, clock)
         meter_config = config.meter
         self.site_power = SitePowerWatch(
-            self.fleet,
-            meter,
+            fleet=self.fleet,
+            meter=meter,
             interval_s=meter_config.interval_s if meter_config else 2.0,
             timeout_s=meter_config.timeout_s if meter_config else 2.0,
             on_sample=self._on_power,

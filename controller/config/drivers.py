@@ -8,7 +8,7 @@ GPU nodes are only ever power-capped and the plan says so.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from typing import Annotated, Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
@@ -83,15 +83,9 @@ class SchedulerConfig(_Strict):
 
     def slurm_settings(self) -> SlurmSettings:
         rule = ClassRule(self.class_rule.by, frozenset(self.class_rule.interruptible))
-        return SlurmSettings(
-            cluster=self.cluster,
-            bin_dir=self.bin_dir,
-            slurm_conf=self.slurm_conf,
-            command_timeout_s=self.command_timeout_s,
-            confirm_timeout_s=self.confirm_timeout_s,
-            poll_s=self.poll_s,
-            class_rule=rule,
-        )
+        # The adapter's fields are this section's under the same names, but for the rule.
+        same = {f.name for f in fields(SlurmSettings)} - {"class_rule"}
+        return SlurmSettings(**self.model_dump(include=same), class_rule=rule)
 
     def to_settings(self) -> SchedulerSettings:
         # A requeue runs a few commands, waits the grace, then confirms: bound it all.

@@ -138,6 +138,10 @@ class DeviceGroup(_Strict):
             ipaddress.ip_address(host)  # raises ValueError with the bad text
         return self
 
+    def device_id(self, host: str) -> str:
+        """A device's id: its address behind the group's ``name_prefix``."""
+        return f"{self.name_prefix or ''}{host}"
+
     def hosts(self) -> list[str]:
         if self.address is not None:
             return [self.address]
@@ -202,7 +206,7 @@ class ControllerConfig(_Strict):
         for group in self.devices:
             if group.make is Make.GPU:
                 for host in group.hosts():
-                    gpus.update({host, f"{group.name_prefix or ''}{host}"})
+                    gpus.update({host, group.device_id(host)})
         unknown = sorted(set(self.scheduler.nodes) - gpus)
         if unknown:
             raise ValueError(f"scheduler.nodes: {unknown} are not GPU nodes in devices")

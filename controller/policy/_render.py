@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from array import array
 from dataclasses import dataclass
+from typing import Protocol
 
 from controller.policy._levers import Level, ProfileModel
 from controller.policy._limits import Latch, SiteLimit
@@ -13,7 +14,7 @@ from controller.policy.fleet import Fleet
 from controller.policy.inputs import PolicyInputs
 from controller.policy.plan import Action, Compensation, DeviceTarget, Plan
 
-__all__ = ["Shed", "compensate", "render"]
+__all__ = ["Outcome", "Shed", "compensate", "render"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -30,6 +31,18 @@ class Shed:
     level: int
     why: str
     partial_w: float | None
+
+
+class Outcome(Protocol):
+    """What the engine's run of one plan decided (engine._Run); render() only reads it."""
+
+    planned_w: float
+    sheds: list[Shed]
+    delays: dict[int, float]  # device index -> seconds its restore waits (stagger, ramp)
+    restore_block: str  # why restores wait (a latched relay, a limit), if they do
+    deferred_shed: str  # why a shed waits (the ramp-down limit), if one does
+    grid_binding: bool
+    infeasible: bool
 
 
 class _Templates:
@@ -110,17 +123,11 @@ def _word(spec: Level, level: int, model: ProfileModel) -> str:
 def render(
     inputs: PolicyInputs,
     scan: Scan,
-    planned_w: float,
+    run: Outcome,
     limit: SiteLimit,
     latch: Latch,
     market: Market,
-    sheds: list[Shed],
-    delays: dict[int, float],
     *,
-    restore_block: str,
-    deferred_shed: str,
-    grid_binding: bool,
-    infeasible: bool,
     notes: list[str],
     compensation: Compensation,
 ) -> Plan:
@@ -135,15 +142,15 @@ def render(
                 group,
                 market,
                 latch,
-                restore_block,
-                deferred_shed,
+                run.restore_block,
+                run.deferred_shed,
                 settings.max_cycles_per_day,
                 inputs,
             ),
         )
         for i in group.indices:
             index[i] = rest
-    for shed in sheds:
+    for shed in run.sheds:
         t = templates.level(shed.group.model, shed.level, shed.why, shed.partial_w)
         for i in shed.group.indices[shed.start : shed.end]:
             index[i] = t
@@ -152,7 +159,7 @@ def render(
         # During an event, a unit that stopped answering is still told to shed: many
         # keep taking writes while their reads time out, and a grid instruction is worth it.
         event_on = bool(limit.active_event_ids)
-        action, why = _unknown_target(model, market, latch, limit, grid_binding or event_on)
+        action, why = _unknown_target(model, market, latch, limit, run.grid_binding or event_on)
         t = templates.fixed(model, action, why)
         for i in devices:
             index[i] = t
@@ -171,17 +178,17 @@ def render(
         )
     return Plan(
         now=inputs.now,
-        expected_site_w=planned_w,
+        expected_site_w=run.planned_w,
         limit_w=limit.limit_w,
         observed_site_w=scan.observed_w,
         notes=tuple(notes),
         stale=market.stale_note is not None,
         relay_latched=latch.latched,
-        infeasible=infeasible,
+        infeasible=run.infeasible,
         fleet=inputs.fleet,
         template_index=index,
         templates=tuple(templates.targets),
-        delays=dict(sorted(delays.items())),
+        delays=dict(sorted(run.delays.items())),
         compensation=compensation,
     )
 

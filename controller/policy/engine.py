@@ -75,22 +75,7 @@ def plan(inputs: PolicyInputs, memory: PolicyMemory | None = None) -> tuple[Plan
             "counts against the limit"
         )
     notes.extend(run.notes)
-    result = render(
-        inputs,
-        scan,
-        run.planned_w,
-        limit,
-        latch,
-        market,
-        run.sheds,
-        run.delays,
-        restore_block=run.restore_block,
-        deferred_shed=run.deferred_shed,
-        grid_binding=run.grid_binding,
-        infeasible=run.infeasible,
-        notes=notes,
-        compensation=compensation,
-    )
+    result = render(inputs, scan, run, limit, latch, market, notes=notes, compensation=compensation)
     result = replace(result, counted_now_w=now_w, ramp_shortfall_w=scan.ramp_shortfall_w)
     return replace(result, other_load_w=grid.other_load_w), new_memory
 

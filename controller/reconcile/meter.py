@@ -1,8 +1,8 @@
 """Site power: the Modbus meter when it answers, an estimate marked as such when it does not.
 
 The meter driver is ``drivers.meter.ModbusMeter``; the loop
-only needs :class:`SiteMeter` — ``read()`` returning something with ``total_w`` and
-``taken_at``, and ``close()`` — so tests may hand in any such object. Losing the
+only needs :class:`SiteMeter` — ``read()`` returning the driver's ``MeterReading``, and
+``close()`` — so tests may hand in any such object. Losing the
 meter is logged once, and every sample says which source it came from.
 """
 
@@ -16,7 +16,7 @@ import math
 import statistics
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from controller.clock import Clock, wait_any
@@ -26,7 +26,7 @@ from controller.state.domain import Health
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DriverError, MiningState
 from drivers.clock import TimeSource
-from drivers.meter import ModbusMeter, RegisterMap, RegisterMapError
+from drivers.meter import MeterReading, ModbusMeter, RegisterMap, RegisterMapError
 
 __all__ = [
     "OtherLoadSource",
@@ -40,16 +40,8 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-class _Reading(Protocol):
-    @property
-    def total_w(self) -> float: ...
-
-    @property
-    def taken_at(self) -> float: ...
-
-
 class SiteMeter(Protocol):
-    async def read(self) -> _Reading: ...
+    async def read(self) -> MeterReading: ...
 
     async def close(self) -> None: ...
 
@@ -100,6 +92,7 @@ def open_meter(config: MeterConfig, clock: TimeSource) -> SiteMeter:
     )
 
 
+@dataclass(eq=False, slots=True, kw_only=True)
 class SitePowerWatch:
     """Reads the meter every ``interval_s``; :meth:`latest` falls back to an estimate.
 
@@ -111,34 +104,26 @@ class SitePowerWatch:
     journaled (:meth:`restore`) or the configured floor, whichever is larger, stands.
     """
 
-    def __init__(
-        self,
-        fleet: Fleet,
-        meter: SiteMeter | None,
-        *,
-        interval_s: float = 2.0,
-        timeout_s: float = 2.0,
-        on_sample: Callable[[SitePower], None] | None = None,
-        settle_s: float = 30.0,
-        other_load_floor_w: float = 0.0,
-        on_other_load: Callable[[float], None] | None = None,
-        clock: Clock,
-    ) -> None:
-        self._clock = clock
-        self._fleet = fleet
-        self._meter = meter
-        self._interval_s = interval_s
-        self._timeout_s = timeout_s
-        self._on_sample = on_sample
-        self._settle_s = settle_s
-        self._floor_w = other_load_floor_w
-        self._on_other_load = on_other_load
-        self._last_meter: SitePower | None = None
-        self._meter_error: str | None = None if meter is not None else "no meter configured"
-        self._residuals: deque[float] = deque(maxlen=5)
-        self._measured = 0  # residuals taken this run
-        self._restored_w: float | None = None
-        self._persisted_w: float | None = None
+    fleet: Fleet
+    meter: SiteMeter | None
+    interval_s: float = 2.0
+    timeout_s: float = 2.0
+    on_sample: Callable[[SitePower], None] | None = None
+    settle_s: float = 30.0
+    other_load_floor_w: float = 0.0
+    on_other_load: Callable[[float], None] | None = None
+    clock: Clock
+    # What it has read and measured so far.
+    _last_meter: SitePower | None = field(default=None, init=False)
+    _meter_error: str | None = field(default=None, init=False)
+    _residuals: deque[float] = field(default_factory=lambda: deque(maxlen=5), init=False)
+    _measured: int = field(default=0, init=False)  # residuals taken this run
+    _restored_w: float | None = field(default=None, init=False)
+    _persisted_w: float | None = field(default=None, init=False)
+
+    def __post_init__(self) -> None:
+        if self.meter is None:
+            self._meter_error = "no meter configured"
 
     @property
     def meter_ok(self) -> bool:
@@ -159,7 +144,7 @@ class SitePowerWatch:
 
     @property
     def other_load_source(self) -> OtherLoadSource:
-        if self._meter is None:
+        if self.meter is None:
             return OtherLoadSource.CONFIGURED
         if self._measured >= _FRESH_SAMPLES:
             return OtherLoadSource.MEASURED
@@ -173,27 +158,27 @@ class SitePowerWatch:
         journaled before the restart (or the residuals so far) and the configured floor.
         The last estimate holds while the meter is away: a level applies to the whole site.
         """
-        if self._meter is None:
-            return self._floor_w
+        if self.meter is None:
+            return self.other_load_floor_w
         median = statistics.median(self._residuals) if self._residuals else None
         if self._measured >= _FRESH_SAMPLES and median is not None:
             return median
         known = [w for w in (median, self._restored_w) if w is not None]
-        return max([self._floor_w, *known])
+        return max([self.other_load_floor_w, *known])
 
     def devices_w(self) -> float:
         """The fleet's draw as the policy counts it: readings, nameplate where unreadable."""
         total = 0.0
-        for record in self._fleet:
+        for record in self.fleet:
             total += _device_w(record)
         return total
 
     def _settled_devices_w(self, at: float) -> float | None:
         total = 0.0
-        for record in self._fleet:
+        for record in self.fleet:
             if record.telemetry is None and record.health is not Health.UNREACHABLE:
                 return None  # not read yet: nothing to compare the meter with
-            if record.commanded_at > at - self._settle_s:
+            if record.commanded_at > at - self.settle_s:
                 return None  # may be mid-change: the meter is ahead of its reading
             total += _device_w(record)
         return total
@@ -202,21 +187,21 @@ class SitePowerWatch:
         """The site estimated without the meter: device readings plus the known other load."""
         watts = self.devices_w() + self.other_load_w()
         detail = self._meter_error or ""
-        return SitePower(watts, self._clock.time(), PowerSource.ESTIMATED, detail)
+        return SitePower(watts, self.clock.time(), PowerSource.ESTIMATED, detail)
 
     def latest(self) -> SitePower:
         last = self._last_meter
-        fresh = 3 * self._interval_s + self._timeout_s
-        if last is not None and self._meter_error is None and self._clock.time() - last.at <= fresh:
+        fresh = 3 * self.interval_s + self.timeout_s
+        if last is not None and self._meter_error is None and self.clock.time() - last.at <= fresh:
             return last
         return self.telemetry_power()
 
     async def read_once(self) -> SitePower:
-        if self._meter is None:
+        if self.meter is None:
             return self.telemetry_power()
         try:
-            async with asyncio.timeout(self._timeout_s + 1.0):
-                reading = await self._meter.read()
+            async with asyncio.timeout(self.timeout_s + 1.0):
+                reading = await self.meter.read()
             watts = _plausible(float(reading.total_w))
         except (DriverError, TimeoutError, OSError, ValueError) as exc:
             message = getattr(exc, "message", None) or repr(exc)
@@ -231,7 +216,7 @@ class SitePowerWatch:
         if self._meter_error is not None:
             log.info("site meter answering again; confirming on the meter")
             self._meter_error = None
-        sample = SitePower(watts, self._clock.time(), PowerSource.METER)
+        sample = SitePower(watts, self.clock.time(), PowerSource.METER)
         self._last_meter = sample
         self._measure(sample)
         return sample
@@ -242,25 +227,25 @@ class SitePowerWatch:
             return
         self._residuals.append(max(0.0, sample.watts - devices))
         self._measured += 1
-        if self._measured < _FRESH_SAMPLES or self._on_other_load is None:
+        if self._measured < _FRESH_SAMPLES or self.on_other_load is None:
             return
         value = self.other_load_w()
         last = self._persisted_w
         if last is None or abs(value - last) >= max(_PERSIST_MIN_W, _PERSIST_SHARE * last):
             self._persisted_w = value
-            self._on_other_load(value)
+            self.on_other_load(value)
 
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             sample = await self.read_once()
-            if self._on_sample is not None:
-                self._on_sample(sample)
-            await wait_any(self._clock, self._interval_s, stop)
+            if self.on_sample is not None:
+                self.on_sample(sample)
+            await wait_any(self.clock, self.interval_s, stop)
 
     async def close(self) -> None:
-        if self._meter is not None:
+        if self.meter is not None:
             with contextlib.suppress(DriverError, OSError):
-                await self._meter.close()
+                await self.meter.close()
 
 
 def _plausible(watts: float) -> float:

@@ -74,7 +74,7 @@ async def test_every_part_of_the_controller_reads_the_clock_it_was_given() -> No
         assert all(part.clock is clock for part in parts)
         assert controller.loop.dispatcher._clock is clock
         assert controller.loop.verifier._clock is clock
-        assert controller.site_power._clock is clock
+        assert controller.site_power.clock is clock
         await controller.journal.commit()
         kinds = [JournalKind.DAEMON_STARTED, JournalKind.CONTROL_PAUSED]
         rows = await controller.journal.entries(kinds)

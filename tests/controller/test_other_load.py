@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 
 from controller.clock import SystemClock
 from controller.config.sections import GridConfig
@@ -13,16 +13,11 @@ from controller.reconcile.plans import grid_binds
 from controller.state.domain import DeviceIdentity
 from controller.state.fleet import DeviceRecord, Fleet
 from drivers import DeviceEndpoint, DeviceTimeout, Make, MiningState
+from drivers.meter import MeterReading
 from drivers.types import Telemetry
 from tests.policy.site import grid, inputs, instructed, miner
 
 CLOCK = SystemClock()
-
-
-@dataclass
-class Reading:
-    total_w: float
-    taken_at: float
 
 
 class Meter:
@@ -30,10 +25,10 @@ class Meter:
         self.watts = watts
         self.fail = False
 
-    async def read(self) -> Reading:
+    async def read(self) -> MeterReading:
         if self.fail:
             raise DeviceTimeout("127.0.0.1", "meter silent")
-        return Reading(self.watts.pop(0), time.time())
+        return MeterReading(time.time(), self.watts.pop(0), (), None)
 
     async def close(self) -> None:
         pass
@@ -71,7 +66,9 @@ async def test_other_load_is_the_meter_less_device_readings_at_that_time() -> No
     fleet = _fleet(50_000.0, 50_000.0)
     meter = Meter([140_000, 141_000, 139_000, 190_000, 140_500])
     kept: list[float] = []
-    watch = SitePowerWatch(fleet, meter, settle_s=5.0, on_other_load=kept.append, clock=CLOCK)
+    watch = SitePowerWatch(
+        fleet=fleet, meter=meter, settle_s=5.0, on_other_load=kept.append, clock=CLOCK
+    )
     assert watch.other_load_w() == 0.0  # nothing measured, nothing restored, no floor
     for _ in range(5):
         await watch.read_once()
@@ -89,7 +86,7 @@ async def test_other_load_is_the_meter_less_device_readings_at_that_time() -> No
 async def test_no_sample_is_taken_while_a_device_may_be_changing() -> None:
     fleet = _fleet(50_000.0)
     fleet.records["127.0.130.1"].commanded_at = time.time()  # just slept: the meter is ahead
-    watch = SitePowerWatch(fleet, Meter([20_000]), settle_s=30.0, clock=CLOCK)
+    watch = SitePowerWatch(fleet=fleet, meter=Meter([20_000]), settle_s=30.0, clock=CLOCK)
     await watch.read_once()
     assert watch.other_load_w() == 0.0
 
@@ -99,8 +96,8 @@ async def test_a_restart_assumes_the_larger_of_the_last_value_and_the_floor_unti
 ):
     fleet = _fleet(50_000.0)
     watch = SitePowerWatch(
-        fleet,
-        Meter([60_000, 60_000, 60_000]),
+        fleet=fleet,
+        meter=Meter([60_000, 60_000, 60_000]),
         other_load_floor_w=5_000.0,
         settle_s=0.0,
         clock=CLOCK,
@@ -112,13 +109,13 @@ async def test_a_restart_assumes_the_larger_of_the_last_value_and_the_floor_unti
     await watch.read_once()
     await watch.read_once()
     assert (watch.other_load_w(), watch.other_load_source) == (10_000.0, OtherLoadSource.MEASURED)
-    no_meter = SitePowerWatch(fleet, None, other_load_floor_w=35_000.0, clock=CLOCK)
+    no_meter = SitePowerWatch(fleet=fleet, meter=None, other_load_floor_w=35_000.0, clock=CLOCK)
     assert no_meter.other_load_w() == 35_000.0
     assert no_meter.other_load_source is OtherLoadSource.CONFIGURED
 
 
 async def test_devices_drawing_over_the_meter_never_make_it_negative() -> None:
-    watch = SitePowerWatch(_fleet(80_000.0), Meter([50_000]), settle_s=0.0, clock=CLOCK)
+    watch = SitePowerWatch(fleet=_fleet(80_000.0), meter=Meter([50_000]), settle_s=0.0, clock=CLOCK)
     await watch.read_once()
     assert watch.other_load_w() == 0.0
 

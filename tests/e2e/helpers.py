@@ -5,21 +5,15 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
 import aiohttp
 
+from drivers.meter import MeterReading
 from simulators import Fleet
 
 TOKEN = "e2e-token"
 FAST_TIMINGS = {"stop_s": 5, "boot_s": 20, "ramp_s": 40, "reboot_s": 10}
-
-
-@dataclass(frozen=True, slots=True)
-class Reading:
-    total_w: float
-    taken_at: float
 
 
 class FleetMeter:
@@ -34,11 +28,11 @@ class FleetMeter:
     def watts(self) -> float:
         return self.base_load_w + sum(d.snapshot().power_w for d in self.sim.devices)
 
-    async def read(self) -> Reading:
+    async def read(self) -> MeterReading:
         self.reads += 1
         if self.down:
             raise ConnectionRefusedError("meter unplugged")
-        return Reading(self.watts(), time.time())
+        return MeterReading(time.time(), self.watts(), (), None)
 
     async def close(self) -> None:
         return None
