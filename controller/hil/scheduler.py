@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from drivers.scheduler import ActionReport, Job, JobClass, NodeStatus
+from drivers.scheduler import ActionReport, Job, JobClass, NodeStatus, Requeue
 from simulators.gpu.device import GpuNodeDevice
 
 __all__ = ["SimScheduler"]
@@ -68,16 +68,9 @@ class SimScheduler:
                 self.resumes[name] = self.resumes.get(name, 0) + 1
         return self._report("resume", nodes)
 
-    async def requeue(
-        self,
-        nodes: Sequence[str],
-        *,
-        job_class: JobClass = JobClass.INTERRUPTIBLE,
-        checkpoint_signal: str | None = "USR1",
-        grace_s: float = 300.0,
-    ) -> ActionReport:
+    async def requeue(self, nodes: Sequence[str], how: Requeue = Requeue()) -> ActionReport:
         self.requeues += len(nodes)
-        if checkpoint_signal:
+        if how.checkpoint_signal:
             self.checkpoints += len(nodes)
         return self._report("requeue", nodes)
 

@@ -25,6 +25,7 @@ from drivers import DriverError, UnsupportedError
 from drivers.scheduler import (
     ActionReport,
     NodeStatus,
+    Requeue,
     SchedulerAdapter,
     SchedulerNotConfigured,
     UnknownSchedulerNode,
@@ -173,11 +174,10 @@ class SchedulerControl:
             what = f"signal {signal} is sent with the requeue" if signal else "no signal set"
             return ActionOutcome(True, f"{node}: {what}")
         if isinstance(command, policy.RequeueJobs):
-            report = await adapter.requeue(
-                [node],
-                checkpoint_signal=settings.checkpoint_signal,
-                grace_s=settings.checkpoint_grace_s,
+            how = Requeue(
+                checkpoint_signal=settings.checkpoint_signal, grace_s=settings.checkpoint_grace_s
             )
+            report = await adapter.requeue([node], how)
             return _outcome(report)
         if isinstance(command, policy.SuspendJobs):
             return _outcome(await adapter.suspend([node]))

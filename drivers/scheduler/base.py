@@ -24,6 +24,7 @@ __all__ = [
     "JobClass",
     "NodeMap",
     "NodeStatus",
+    "Requeue",
     "SchedulerAdapter",
 ]
 
@@ -79,6 +80,16 @@ class Job:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Requeue:
+    """How to requeue a class's running jobs: signal them to checkpoint, give them
+    ``grace_s`` to write it, then requeue what still runs (no signal: requeue at once)."""
+
+    job_class: JobClass = JobClass.INTERRUPTIBLE
+    checkpoint_signal: str | None = "USR1"
+    grace_s: float = 300.0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class ActionReport:
     action: str
     nodes: tuple[str, ...]
@@ -121,14 +132,7 @@ class SchedulerAdapter(Protocol):
 
     async def resume(self, nodes: Sequence[str]) -> ActionReport: ...
 
-    async def requeue(
-        self,
-        nodes: Sequence[str],
-        *,
-        job_class: JobClass = JobClass.INTERRUPTIBLE,
-        checkpoint_signal: str | None = "USR1",
-        grace_s: float = 300.0,
-    ) -> ActionReport: ...
+    async def requeue(self, nodes: Sequence[str], how: Requeue = Requeue()) -> ActionReport: ...
 
     async def suspend(
         self, nodes: Sequence[str], *, job_class: JobClass = JobClass.INTERRUPTIBLE

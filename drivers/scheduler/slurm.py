@@ -21,7 +21,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from drivers.scheduler.base import ActionReport, ClassRule, Job, JobClass, NodeStatus
+from drivers.scheduler.base import ActionReport, ClassRule, Job, JobClass, NodeStatus, Requeue
 from drivers.scheduler.errors import (
     ActionNotConfirmed,
     SchedulerCommandFailed,
@@ -233,28 +233,23 @@ class SlurmAdapter:
 
         await self._confirm(what, reached, started)
 
-    async def requeue(
-        self,
-        nodes: Sequence[str],
-        *,
-        job_class: JobClass = JobClass.INTERRUPTIBLE,
-        checkpoint_signal: str | None = "USR1",
-        grace_s: float = 300.0,
-    ) -> ActionReport:
-        """Signal the class's running jobs to checkpoint, wait up to ``grace_s``, requeue.
+    async def requeue(self, nodes: Sequence[str], how: Requeue = Requeue()) -> ActionReport:
+        """Signal the class's running jobs to checkpoint, wait up to the grace, requeue.
 
         Jobs that end during the grace period are reported, not requeued. Jobs of
         other classes are left alone and listed as such.
         """
         started = time.monotonic()
-        targets, others = await self._split(nodes, job_class, frozenset({"RUNNING"}))
+        targets, others = await self._split(nodes, how.job_class, frozenset({"RUNNING"}))
         ids = [j.job_id for j in targets]
         ended: list[int] = []
-        if ids and checkpoint_signal:
+        if ids and how.checkpoint_signal:
             for job_id in ids:
-                await self._run("scancel", f"--signal={checkpoint_signal}", "--batch", str(job_id))
-            _log.info("%s: sent %s to jobs %s", self._host, checkpoint_signal, ids)
-            deadline = time.monotonic() + grace_s
+                await self._run(
+                    "scancel", f"--signal={how.checkpoint_signal}", "--batch", str(job_id)
+                )
+            _log.info("%s: sent %s to jobs %s", self._host, how.checkpoint_signal, ids)
+            deadline = time.monotonic() + how.grace_s
             while time.monotonic() < deadline:
                 states = await self._states(ids)
                 ended = [i for i in ids if i not in states or states[i].state in _GONE]
@@ -282,7 +277,9 @@ class SlurmAdapter:
             jobs=tuple(still),
             left_alone=tuple(j.job_id for j in others),
             ended_in_grace=tuple(ended),
-            detail=f"signal {checkpoint_signal}, grace {grace_s:g} s" if checkpoint_signal else "",
+            detail=f"signal {how.checkpoint_signal}, grace {how.grace_s:g} s"
+            if how.checkpoint_signal
+            else "",
         )
 
     async def suspend(

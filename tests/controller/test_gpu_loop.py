@@ -24,6 +24,7 @@ from drivers.scheduler import (
     Job,
     JobClass,
     NodeStatus,
+    Requeue,
     SchedulerAdapter,
     UnknownSchedulerNode,
 )
@@ -73,15 +74,8 @@ class FakeSlurm:
             self.drained.pop(node, None)
         return ActionReport(action="resume", nodes=tuple(nodes), confirmed=True, elapsed_s=0.0)
 
-    async def requeue(
-        self,
-        nodes: Sequence[str],
-        *,
-        job_class: JobClass = JobClass.INTERRUPTIBLE,
-        checkpoint_signal: str | None = "USR1",
-        grace_s: float = 300.0,
-    ) -> ActionReport:
-        self.calls.append((f"requeue:{checkpoint_signal}:{grace_s:g}", tuple(nodes)))
+    async def requeue(self, nodes: Sequence[str], how: Requeue = Requeue()) -> ActionReport:
+        self.calls.append((f"requeue:{how.checkpoint_signal}:{how.grace_s:g}", tuple(nodes)))
         return ActionReport(
             action="requeue", nodes=tuple(nodes), confirmed=True, elapsed_s=0.0, jobs=(7,)
         )

@@ -11,6 +11,7 @@ import pytest
 from drivers.scheduler import (
     ClassRule,
     JobClass,
+    Requeue,
     SchedulerCommandFailed,
     SlurmAdapter,
     SlurmSettings,
@@ -81,7 +82,9 @@ async def test_requeue_checkpoints_interruptible_and_leaves_contracted(
     _running(cluster, paid, "gpu02")
     adapter = _adapter(cluster)
     await adapter.drain(["gpu01", "gpu02"], "curtail")  # so requeued work does not land back
-    report = await adapter.requeue(["gpu01", "gpu02"], checkpoint_signal="USR1", grace_s=1.5)
+    report = await adapter.requeue(
+        ["gpu01", "gpu02"], Requeue(checkpoint_signal="USR1", grace_s=1.5)
+    )
     assert report.confirmed
     assert report.jobs == (spot,)
     assert report.left_alone == (paid,)
@@ -112,7 +115,7 @@ async def test_a_job_that_exits_on_the_signal_is_not_requeued(cluster: SlurmClus
         ).strip()
     )
     cluster.wait_for("running", lambda: cluster.job_state(job_id)[0] == "RUNNING")
-    report = await _adapter(cluster).requeue(["gpu03"], grace_s=10)
+    report = await _adapter(cluster).requeue(["gpu03"], Requeue(grace_s=10))
     assert report.ended_in_grace == (job_id,)
     assert report.jobs == ()
     assert cluster.job_state(job_id)[0] in {"GONE", "COMPLETED", "COMPLETING"}
